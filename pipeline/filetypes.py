@@ -1,0 +1,42 @@
+"""Decide what a file is from its first bytes, never from its name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FileType:
+    content_type: str
+    extension: str
+    label: str
+
+
+PDF = FileType("application/pdf", ".pdf", "PDF")
+PNG = FileType("image/png", ".png", "PNG image")
+JPEG = FileType("image/jpeg", ".jpg", "JPEG image")
+TIFF = FileType("image/tiff", ".tif", "TIFF image")
+
+ACCEPTED: tuple[FileType, ...] = (PDF, PNG, JPEG, TIFF)
+BY_CONTENT_TYPE = {file_type.content_type: file_type for file_type in ACCEPTED}
+
+# How many leading bytes `sniff` needs: PDF readers accept "%PDF-" anywhere in the
+# first kilobyte, so we do too.
+SNIFF_BYTES = 1024
+
+
+def sniff(head: bytes) -> FileType | None:
+    """The accepted type these leading bytes belong to, or None."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return TIFF
+    if b"%PDF-" in head[:SNIFF_BYTES]:
+        return PDF
+    return None
+
+
+def describe_accepted() -> str:
+    return ", ".join(file_type.label.split()[0] for file_type in ACCEPTED)

@@ -1,0 +1,91 @@
+"""The pipeline: decode -> text (PDF text layer or OCR) -> extract.
+
+Each stage takes and returns frozen dataclasses and is timed; any stage may raise
+UnreadableDocument to end the run with a reason for the sender.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from pipeline.decode import DecodeLimits, decode_document
+from pipeline.extract import FieldExtractor
+from pipeline.ocr import OcrEngine
+from pipeline.types import Extraction, PageImage, PageText
+
+
+@dataclass(frozen=True)
+class ProcessedPage:
+    image: PageImage
+    text: PageText
+    text_seconds: float  # OCR time, or ~0 for a PDF text layer
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    pages: tuple[ProcessedPage, ...]
+    extraction: Extraction
+    ocr_engine: str
+    extractor: str
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def page_text(page: PageImage, ocr: OcrEngine) -> ProcessedPage:
+    """A page's text from its PDF text layer when usable, else from OCR."""
+    started = time.perf_counter()
+    if page.text_lines is not None:
+        lines, source = page.text_lines, "pdf_text"
+    else:
+        lines, source = ocr.recognize(page), "ocr"
+    text = PageText(
+        page_number=page.number,
+        width=page.width,
+        height=page.height,
+        lines=lines,
+        source=source,  # type: ignore[arg-type]
+    )
+    return ProcessedPage(page, text, time.perf_counter() - started)
+
+
+def run_pipeline(
+    data: bytes,
+    *,
+    ocr: OcrEngine,
+    extractor: FieldExtractor,
+    limits: DecodeLimits,
+    on_stage: Callable[[str], None] | None = None,
+) -> PipelineResult:
+    """Run every stage on one document's bytes.
+
+    Raises UnreadableDocument (bad input, with a reason); anything else is a bug
+    or an engine failure and propagates.
+    """
+    seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(name: str) -> Iterator[None]:
+        if on_stage is not None:
+            on_stage(name)
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds[name] = round(time.perf_counter() - started, 4)
+
+    with stage("decode"):
+        images = decode_document(data, limits)
+    with stage("text"):
+        pages = tuple(page_text(image, ocr) for image in images)
+    with stage("extract"):
+        extraction = extractor.extract([page.text for page in pages])
+    seconds["total"] = round(sum(seconds.values()), 4)
+    return PipelineResult(
+        pages=pages,
+        extraction=extraction,
+        ocr_engine=f"{ocr.name} {ocr.version}",
+        extractor=f"{extractor.name} {extractor.version}",
+        stage_seconds=seconds,
+    )

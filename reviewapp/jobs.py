@@ -1,0 +1,70 @@
+"""RQ entry points. Each takes ids, reloads rows, runs the pipeline and hands the
+result to a service; each is safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import traceback
+
+from django.conf import settings
+from rq import get_current_job
+
+from pipeline.errors import UnreadableDocument
+from pipeline.extract import extractors
+from pipeline.ocr import ocr_engines
+from pipeline.run import run_pipeline
+from reviewapp import services
+
+logger = logging.getLogger(__name__)
+
+
+def process_document(document_id: int) -> str:
+    """Read one document end to end.
+
+    Returns what happened, for the job's result. Unreadable input fails the
+    document with its reason and the job succeeds (retrying cannot help); any
+    other error fails this attempt, requeues the document while attempts remain,
+    and re-raises so RQ's retry policy schedules the next attempt.
+    """
+    job = get_current_job()
+    run = services.document_claim_for_processing(
+        document_id=document_id,
+        job_id=job.id if job else "",
+        worker=f"{socket.gethostname()}:{job.worker_name if job else 'inline'}",
+    )
+    if run is None:
+        return "skipped: not queued (already taken, finished or deleted)"
+    document = run.document
+    try:
+        with document.original.open("rb") as original:
+            data = original.read()
+        result = run_pipeline(
+            data,
+            ocr=ocr_engines.get(settings.VOUCH_OCR_ENGINE),
+            extractor=extractors.get(settings.VOUCH_EXTRACTOR),
+            limits=services.decode_limits(),
+        )
+    except UnreadableDocument as unreadable:
+        services.document_record_failure(run=run, reason=unreadable.reason)
+        return f"failed: {unreadable.reason}"
+    except Exception as error:
+        logger.exception("processing %s failed", document.public_id)
+        services.document_record_failure(
+            run=run,
+            reason=_plain_reason(error),
+            error=traceback.format_exc(),
+            retry=True,
+        )
+        raise
+    services.document_record_result(run=run, result=result)
+    return f"ready: {document.public_id}"
+
+
+def _plain_reason(error: Exception) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "the stored original is missing; ask an administrator to restore it"
+    if error.__class__.__name__ == "JobTimeoutException":
+        return "processing took too long and was stopped"
+    return "Vouch could not process this document because of an internal error"
+

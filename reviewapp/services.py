@@ -1,0 +1,361 @@
+"""Every write to Vouch's data, named <entity>_<action>.
+
+Services run in a transaction, move documents between states only as the
+Document docstring allows, and announce changes through `broadcast` after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import django_rq
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from rq import Retry
+
+from pipeline.decode import DecodeLimits, read_image_header
+from pipeline.errors import UnreadableDocument
+from pipeline.filetypes import PDF, SNIFF_BYTES, describe_accepted, sniff
+from pipeline.run import PipelineResult
+from reviewapp import broadcast
+from reviewapp.models import Document, Field, Page, ProcessingRun, TextLine
+
+logger = logging.getLogger(__name__)
+
+PROCESS_JOB = "reviewapp.jobs.process_document"
+
+
+class IngestRefused(Exception):
+    """The file was refused at the door; `reason` is for the person who sent it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    document: Document
+    duplicate: bool  # True: this exact file was already here; nothing new stored
+
+
+def decode_limits(*, use_text_layer: bool = True) -> DecodeLimits:
+    return DecodeLimits(
+        max_pages=settings.VOUCH_MAX_PAGES,
+        max_pixels=settings.VOUCH_MAX_PIXELS,
+        use_text_layer=use_text_layer,
+    )
+
+
+def document_ingest(
+    *,
+    content: bytes,
+    original_name: str,
+    channel: str,
+    uploaded_by: AbstractBaseUser | None,
+) -> IngestResult:
+    """Store a file and queue it for processing, or say why it was refused.
+
+    Cheap checks happen here (size, type by content, image pixel count); PDFs
+    are parsed only in the worker. The same bytes sent twice are recognised by
+    SHA-256 and return the first document with `duplicate=True`.
+    Raises IngestRefused.
+    """
+    name = (original_name or "unnamed").replace("\x00", "")[-255:]
+    if not content:
+        raise IngestRefused(f"{name} is empty")
+    limit = settings.VOUCH_MAX_UPLOAD_BYTES
+    if len(content) > limit:
+        raise IngestRefused(
+            f"{name} is {len(content) / 1048576:.1f} MB; "
+            f"the limit is {limit / 1048576:.0f} MB"
+        )
+    file_type = sniff(content[:SNIFF_BYTES])
+    if file_type is None:
+        raise IngestRefused(
+            f"{name} is not a file Vouch can read: send {describe_accepted()}"
+        )
+    if file_type is not PDF:
+        try:
+            read_image_header(content, decode_limits())
+        except UnreadableDocument as refusal:
+            raise IngestRefused(f"{name}: {refusal.reason}") from None
+
+    sha256 = hashlib.sha256(content).hexdigest()
+    existing = Document.objects.filter(sha256=sha256).first()
+    if existing is not None:
+        return IngestResult(document=existing, duplicate=True)
+    try:
+        with transaction.atomic():
+            document = Document(
+                original_name=name,
+                sha256=sha256,
+                content_type=file_type.content_type,
+                size_bytes=len(content),
+                channel=channel,
+                uploaded_by=uploaded_by,
+            )
+            document.original.save(
+                f"original{file_type.extension}", ContentFile(content), save=False
+            )
+            document.save()
+            _enqueue_processing(document)
+            broadcast.document_changed(document)
+    except IntegrityError:
+        # Two uploads of the same bytes raced; the other one won.
+        document.original.delete(save=False)
+        return IngestResult(Document.objects.get(sha256=sha256), duplicate=True)
+    logger.info("ingested %s via %s as %s", name, channel, document.public_id)
+    return IngestResult(document=document, duplicate=False)
+
+
+def _enqueue_processing(document: Document) -> None:
+    # django-rq's on_db_commit mode sends this only when the transaction commits,
+    # so a worker never looks for a row that does not exist yet.
+    django_rq.get_queue("default").enqueue(
+        PROCESS_JOB,
+        document.pk,
+        job_timeout=settings.VOUCH_JOB_TIMEOUT,
+        retry=Retry(
+            max=settings.VOUCH_JOB_MAX_ATTEMPTS - 1,
+            interval=settings.VOUCH_JOB_RETRY_DELAYS,
+        ),
+        description=f"process document {document.public_id}",
+    )
+
+
+def document_claim_for_processing(
+    *, document_id: int, job_id: str, worker: str
+) -> ProcessingRun | None:
+    """Move a queued document to processing and open a run for this attempt.
+
+    Returns None when the document is not queued (another worker has it, it is
+    finished, or it no longer exists): the caller then has nothing to do.
+    """
+    with transaction.atomic():
+        claimed = Document.objects.filter(
+            pk=document_id, status=Document.Status.QUEUED
+        ).update(
+            status=Document.Status.PROCESSING,
+            attempts=F("attempts") + 1,
+            status_changed_at=timezone.now(),
+        )
+        if claimed != 1:
+            return None
+        document = Document.objects.get(pk=document_id)
+        run = ProcessingRun.objects.create(
+            document=document, attempt=document.attempts, job_id=job_id, worker=worker
+        )
+        broadcast.document_changed(document)
+    return run
+
+
+def run_stage_started(*, run: ProcessingRun, stage: str) -> None:
+    """Record which stage a run is in, for the status page and for stale checks."""
+    ProcessingRun.objects.filter(pk=run.pk).update(
+        stage_seconds={**run.stage_seconds, "current": stage}
+    )
+
+
+def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Document:
+    """Store pages, text and fields from a successful run; the document is ready.
+
+    Machine values are replaced; a field a person has set keeps its value, and
+    only its machine_* columns learn what the machine now thinks.
+    """
+    with transaction.atomic():
+        document = Document.objects.select_for_update().get(pk=run.document_id)
+        pages_by_number = _store_pages(document, result)
+        _store_fields(document, result, pages_by_number)
+        now = timezone.now()
+        document.status = Document.Status.READY
+        document.page_count = len(result.pages)
+        document.failure_reason = ""
+        document.processed_at = now
+        document.status_changed_at = now
+        document.save(
+            update_fields=[
+                "status",
+                "page_count",
+                "failure_reason",
+                "processed_at",
+                "status_changed_at",
+            ]
+        )
+        run.outcome = ProcessingRun.Outcome.SUCCEEDED
+        run.ocr_engine = result.ocr_engine[:100]
+        run.extractor = result.extractor[:100]
+        run.stage_seconds = result.stage_seconds
+        run.finished_at = now
+        run.save()
+        broadcast.document_changed(document)
+    return document
+
+
+def _store_pages(document: Document, result: PipelineResult) -> dict[int, Page]:
+    existing = {page.number: page for page in document.pages.all()}
+    pages: dict[int, Page] = {}
+    for processed in result.pages:
+        image = processed.image
+        page = existing.pop(image.number, None) or Page(
+            document=document, number=image.number
+        )
+        if page.image:
+            page.image.delete(save=False)
+        page.width, page.height, page.dpi = image.width, image.height, image.dpi
+        page.text_source = processed.text.source
+        page.image.save("page.jpg", ContentFile(image.image_bytes), save=False)
+        page.save()
+        page.lines.all().delete()
+        TextLine.objects.bulk_create(
+            TextLine(
+                page=page,
+                order=order,
+                text=line.text,
+                confidence=line.confidence,
+                polygon=[list(point) for point in line.polygon],
+                x0=line.box[0],
+                y0=line.box[1],
+                x1=line.box[2],
+                y1=line.box[3],
+            )
+            for order, line in enumerate(processed.text.lines)
+        )
+        pages[image.number] = page
+    for stale_page in existing.values():  # the document now has fewer pages
+        stale_page.image.delete(save=False)
+        stale_page.delete()
+    return pages
+
+
+def _store_fields(
+    document: Document, result: PipelineResult, pages: dict[int, Page]
+) -> None:
+    current = {field.name: field for field in document.fields.all()}
+    extracted = {value.name: value for value in result.extraction.fields}
+    for name, field in current.items():
+        if name not in extracted and field.set_by == Field.SetBy.MACHINE:
+            field.delete()
+        elif name not in extracted:
+            field.machine_value, field.machine_confidence = "", None
+            field.save(update_fields=["machine_value", "machine_confidence"])
+    for name, value in extracted.items():
+        field = current.get(name) or Field(document=document, name=name)
+        field.machine_value = value.value
+        field.machine_confidence = value.confidence
+        if field.set_by == Field.SetBy.MACHINE:
+            field.raw_value = value.raw_value
+            field.value = value.value
+            field.confidence = value.confidence
+            field.page = pages.get(value.page_number) if value.page_number else None
+            field.box = list(value.box) if value.box else None
+            field.explanation = value.explanation
+        field.save()
+
+
+def document_record_failure(
+    *, run: ProcessingRun, reason: str, error: str = "", retry: bool = False
+) -> Document:
+    """Close a failed run. With `retry` and attempts left, the document goes back
+    to queued for the job's retry; otherwise it is failed with `reason`, which
+    the uploader sees."""
+    with transaction.atomic():
+        document = Document.objects.select_for_update().get(pk=run.document_id)
+        will_retry = retry and document.attempts < settings.VOUCH_JOB_MAX_ATTEMPTS
+        document.status = (
+            Document.Status.QUEUED if will_retry else Document.Status.FAILED
+        )
+        document.failure_reason = (
+            f"{reason} (attempt {document.attempts}; retrying)" if will_retry else reason
+        )
+        document.status_changed_at = timezone.now()
+        document.save(update_fields=["status", "failure_reason", "status_changed_at"])
+        run.outcome = ProcessingRun.Outcome.FAILED
+        run.error = error or reason
+        run.finished_at = timezone.now()
+        run.save(update_fields=["outcome", "error", "finished_at"])
+        broadcast.document_changed(document)
+    return document
+
+
+def document_retry(*, document: Document) -> bool:
+    """Queue a failed document again (a person pressed "retry").
+
+    Returns False when the document is not failed (someone else retried it).
+    """
+    with transaction.atomic():
+        updated = Document.objects.filter(
+            pk=document.pk, status=Document.Status.FAILED
+        ).update(
+            status=Document.Status.QUEUED,
+            attempts=0,
+            failure_reason="",
+            status_changed_at=timezone.now(),
+        )
+        if updated != 1:
+            return False
+        document.refresh_from_db()
+        _enqueue_processing(document)
+        broadcast.document_changed(document)
+    return True
+
+
+def documents_requeue_stale(*, older_than: timedelta | None = None) -> list[Document]:
+    """Re-enqueue documents stuck in queued or processing (a lost job or a dead
+    worker). Safe to run repeatedly: each document is requeued only once per
+    staleness period, and a duplicate job finds nothing to claim."""
+    age = older_than or timedelta(seconds=settings.VOUCH_STALE_AFTER_SECONDS)
+    cutoff = timezone.now() - age
+    requeued = []
+    stuck = Document.objects.filter(
+        status__in=[Document.Status.QUEUED, Document.Status.PROCESSING],
+        status_changed_at__lt=cutoff,
+    )
+    for document in stuck:
+        with transaction.atomic():
+            updated = Document.objects.filter(
+                pk=document.pk,
+                status=document.status,
+                status_changed_at=document.status_changed_at,
+            ).update(status=Document.Status.QUEUED, status_changed_at=timezone.now())
+            if updated != 1:
+                continue
+            ProcessingRun.objects.filter(
+                document=document, outcome=ProcessingRun.Outcome.RUNNING
+            ).update(
+                outcome=ProcessingRun.Outcome.FAILED,
+                error="abandoned: the worker stopped before finishing",
+                finished_at=timezone.now(),
+            )
+            document.refresh_from_db()
+            _enqueue_processing(document)
+            broadcast.document_changed(document)
+        requeued.append(document)
+    return requeued
+
+
+def field_correct(
+    *, document: Document, name: str, value: str, user: AbstractBaseUser
+) -> Field:
+    """A person sets a field's value. It is never overwritten by a later machine
+    run; the machine's own value stays in machine_value."""
+    with transaction.atomic():
+        field, _ = Field.objects.select_for_update().get_or_create(
+            document=document, name=name
+        )
+        field.value = value.strip()
+        field.raw_value = value.strip()
+        field.set_by = Field.SetBy.HUMAN
+        field.corrected_by = user  # type: ignore[assignment]
+        field.corrected_at = timezone.now()
+        field.confidence = 1.0
+        field.save()
+        broadcast.document_changed(document)
+    return field

@@ -1,0 +1,165 @@
+"""Document pages: thin adapters from HTTP to permissions, services and selectors."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from reviewapp import selectors, services
+from reviewapp.extraction_fields import FIELD_LABELS
+from reviewapp.forms import FieldCorrectionForm, UploadForm
+from reviewapp.models import Document
+from reviewapp.permissions import document_for, visible_documents
+
+PAGE_SIZE = 50
+
+
+@require_GET
+def document_list(request: HttpRequest) -> HttpResponse:
+    documents = selectors.documents_for(user=request.user)
+    page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reviewapp/document_list.html",
+        {"page_obj": page, "documents": page.object_list},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def document_upload(request: HttpRequest) -> HttpResponse:
+    """GET: the drop zone. POST: one file (the page sends each file on its own
+    request, for per-file progress); answers JSON."""
+    if request.method == "GET":
+        return render(request, "reviewapp/upload.html", {"form": UploadForm()})
+    if not request.user.has_perm("reviewapp.add_document"):
+        return JsonResponse({"error": "You may not upload documents."}, status=403)
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return JsonResponse({"error": "Choose a file to upload."}, status=400)
+    upload = form.cleaned_data["file"]
+    try:
+        result = services.document_ingest(
+            content=upload.read(),
+            original_name=upload.name,
+            channel=Document.Channel.UPLOAD,
+            uploaded_by=request.user,  # type: ignore[arg-type]
+        )
+    except services.IngestRefused as refusal:
+        return JsonResponse({"error": refusal.reason}, status=400)
+    document = result.document
+    body = selectors.status_payload(document)
+    body["url"] = reverse("document-detail", args=[document.public_id])
+    if result.duplicate:
+        visible = visible_documents(request.user).filter(pk=document.pk).exists()
+        body = body if visible else {}
+        body["duplicate"] = True
+        body["message"] = (
+            f"{upload.name} was already uploaded as {document.original_name}"
+            if visible
+            else f"{upload.name} was already uploaded by someone else"
+        )
+    return JsonResponse(body, status=200 if result.duplicate else 201)
+
+
+@require_GET
+def document_statuses(request: HttpRequest) -> JsonResponse:
+    """Cheap refresh for pages whose websocket dropped: statuses of the given ids."""
+    ids = []
+    for raw in request.GET.getlist("id")[:200]:
+        try:
+            ids.append(UUID(raw))
+        except ValueError:
+            continue
+    documents = visible_documents(request.user).filter(public_id__in=ids)
+    return JsonResponse(
+        {"documents": [selectors.status_payload(document) for document in documents]}
+    )
+
+
+@require_GET
+def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    document, can_write = document_for(request.user, public_id)
+    document = selectors.document_for_review(document=document)
+    fields = {field.name: field for field in document.fields.all()}
+    ordered_fields = [(name, label, fields.get(name)) for name, label in FIELD_LABELS.items()]
+    return render(
+        request,
+        "reviewapp/document_detail.html",
+        {
+            "document": document,
+            "pages": list(document.pages.all()),
+            "fields": ordered_fields,
+            "can_write": can_write,
+        },
+    )
+
+
+@require_GET
+def document_row(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    document, _ = document_for(request.user, public_id)
+    return render(request, "reviewapp/partials/document_row.html", {"document": document})
+
+
+@require_GET
+def document_original(request: HttpRequest, public_id: UUID) -> FileResponse:
+    document, _ = document_for(request.user, public_id)
+    return FileResponse(
+        document.original.open("rb"),
+        as_attachment=True,
+        filename=document.original_name,
+        content_type=document.content_type,
+    )
+
+
+@require_GET
+def page_image(request: HttpRequest, public_id: UUID, number: int) -> FileResponse:
+    document, _ = document_for(request.user, public_id)
+    page = get_object_or_404(document.pages, number=number)
+    if not page.image:
+        raise Http404("This page has no image")
+    response = FileResponse(page.image.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@require_POST
+def document_retry(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    document, can_write = document_for(request.user, public_id)
+    if not can_write:
+        raise Http404("No such document")
+    if services.document_retry(document=document):
+        messages.success(request, f"{document.original_name} is queued again.")
+    else:
+        messages.info(request, f"{document.original_name} was not failed any more.")
+    return redirect("document-detail", public_id=document.public_id)
+
+
+@require_POST
+def field_correct(request: HttpRequest, public_id: UUID, name: str) -> HttpResponse:
+    document, can_write = document_for(request.user, public_id)
+    if not can_write:
+        return JsonResponse({"error": "You may not change this document."}, status=403)
+    form = FieldCorrectionForm(request.POST, field_name=name)
+    if not form.is_valid():
+        return JsonResponse({"error": form.errors.get_json_data()}, status=400)
+    field = services.field_correct(
+        document=document,
+        name=name,
+        value=form.cleaned_data["value"],
+        user=request.user,  # type: ignore[arg-type]
+    )
+    return JsonResponse(
+        {"name": field.name, "value": field.value, "set_by": field.set_by}
+    )
