@@ -48,13 +48,17 @@ def read_image_header(data: bytes, limits: DecodeLimits) -> ImageHeader:
     if not data:
         raise UnreadableDocument("the file is empty")
     try:
-        with _strict_pillow(limits), Image.open(io.BytesIO(data)) as image:
+        # Only the header is read here, so Pillow's own bomb check may stand aside
+        # for ours, which can name the size.
+        with _pillow_pixel_limit(None), Image.open(io.BytesIO(data)) as image:
             width, height = image.size
             frames = int(getattr(image, "n_frames", 1))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(None, None, limits) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise UnreadableDocument(f"the image could not be read ({error})") from None
+        raise UnreadableDocument(
+            f"the image is truncated or damaged ({error})"
+        ) from None
     if width * height > limits.max_pixels:
         raise _too_many_pixels(width, height, limits)
     if frames > limits.max_pages:
@@ -85,7 +89,10 @@ def _decode_image(
     read_image_header(data, limits)
     pages: list[PageImage] = []
     try:
-        with _strict_pillow(limits), Image.open(io.BytesIO(data)) as image:
+        with (
+            _pillow_pixel_limit(limits.max_pixels),
+            Image.open(io.BytesIO(data)) as image,
+        ):
             dpi = _dpi_of(image)
             if image.format == "JPEG":
                 # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: a 35 MP phone photo
@@ -219,12 +226,12 @@ def _too_many_pixels(
 
 
 @contextmanager
-def _strict_pillow(limits: DecodeLimits) -> Iterator[None]:
+def _pillow_pixel_limit(max_pixels: int | None) -> Iterator[None]:
     """Make Pillow refuse, at our limit, images it would only warn about."""
     saved = Image.MAX_IMAGE_PIXELS
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        Image.MAX_IMAGE_PIXELS = limits.max_pixels
+        Image.MAX_IMAGE_PIXELS = max_pixels
         try:
             yield
         finally:

@@ -67,4 +67,3 @@ def _plain_reason(error: Exception) -> str:
     if error.__class__.__name__ == "JobTimeoutException":
         return "processing took too long and was stopped"
     return "Vouch could not process this document because of an internal error"
-

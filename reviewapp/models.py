@@ -94,7 +94,9 @@ class ProcessingRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="runs")
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="runs"
+    )
     attempt = models.PositiveIntegerField()
     job_id = models.CharField(max_length=64, blank=True)
     worker = models.CharField(max_length=200, blank=True)
@@ -121,7 +123,9 @@ class Page(models.Model):
         PDF_TEXT = "pdf_text", "PDF text layer"
         XML = "xml", "E-invoice XML"
 
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pages")
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="pages"
+    )
     number = models.PositiveIntegerField()
     image = models.FileField(upload_to=page_image_path, max_length=255)
     width = models.PositiveIntegerField()

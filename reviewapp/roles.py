@@ -6,6 +6,8 @@ which model permissions each role carries.
 
 from __future__ import annotations
 
+from typing import Any
+
 CLERK = "clerk"
 SUPERVISOR = "supervisor"
 ADMIN = "admin"
@@ -33,3 +35,22 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.change_group",
     ],
 }
+
+
+def sync_roles(group_model: Any, permission_model: Any) -> None:
+    """Create the role groups and give each exactly its permissions.
+
+    Takes the model classes so the data migration can pass its historical models.
+    Permissions must exist already (see the migration).
+    """
+    for role, dotted_names in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        permissions = []
+        for dotted in dotted_names:
+            app_label, codename = dotted.split(".")
+            permissions.append(
+                permission_model.objects.get(
+                    content_type__app_label=app_label, codename=codename
+                )
+            )
+        group.permissions.set(permissions)

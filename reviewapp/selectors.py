@@ -13,8 +13,10 @@ from reviewapp.permissions import visible_documents
 
 def documents_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Document]:
     """The documents `user` may see, newest first, ready for the list page."""
-    return visible_documents(user).select_related("uploaded_by").order_by(
-        "-created_at", "-id"
+    return (
+        visible_documents(user)
+        .select_related("uploaded_by")
+        .order_by("-created_at", "-id")
     )
 
 

@@ -273,7 +273,9 @@ def document_record_failure(
             Document.Status.QUEUED if will_retry else Document.Status.FAILED
         )
         document.failure_reason = (
-            f"{reason} (attempt {document.attempts}; retrying)" if will_retry else reason
+            f"{reason} (attempt {document.attempts}; retrying)"
+            if will_retry
+            else reason
         )
         document.status_changed_at = timezone.now()
         document.save(update_fields=["status", "failure_reason", "status_changed_at"])
@@ -298,6 +300,24 @@ def document_retry(*, document: Document) -> bool:
             attempts=0,
             failure_reason="",
             status_changed_at=timezone.now(),
+        )
+        if updated != 1:
+            return False
+        document.refresh_from_db()
+        _enqueue_processing(document)
+        broadcast.document_changed(document)
+    return True
+
+
+def document_reprocess(*, document: Document) -> bool:
+    """Read a ready document again (e.g. after an engine upgrade). Human
+    corrections survive; machine values are replaced. Returns False when the
+    document is not ready."""
+    with transaction.atomic():
+        updated = Document.objects.filter(
+            pk=document.pk, status=Document.Status.READY
+        ).update(
+            status=Document.Status.QUEUED, attempts=0, status_changed_at=timezone.now()
         )
         if updated != 1:
             return False

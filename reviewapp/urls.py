@@ -12,8 +12,12 @@ urlpatterns = [
     path("documents/", documents.document_list, name="document-list"),
     path("documents/upload/", documents.document_upload, name="document-upload"),
     path("documents/status/", documents.document_statuses, name="document-statuses"),
-    path("documents/<uuid:public_id>/", documents.document_detail, name="document-detail"),
-    path("documents/<uuid:public_id>/row/", documents.document_row, name="document-row"),
+    path(
+        "documents/<uuid:public_id>/", documents.document_detail, name="document-detail"
+    ),
+    path(
+        "documents/<uuid:public_id>/row/", documents.document_row, name="document-row"
+    ),
     path(
         "documents/<uuid:public_id>/original/",
         documents.document_original,
@@ -24,7 +28,11 @@ urlpatterns = [
         documents.page_image,
         name="page-image",
     ),
-    path("documents/<uuid:public_id>/retry/", documents.document_retry, name="document-retry"),
+    path(
+        "documents/<uuid:public_id>/retry/",
+        documents.document_retry,
+        name="document-retry",
+    ),
     path(
         "documents/<uuid:public_id>/fields/<slug:name>/",
         documents.field_correct,

@@ -93,7 +93,9 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     document, can_write = document_for(request.user, public_id)
     document = selectors.document_for_review(document=document)
     fields = {field.name: field for field in document.fields.all()}
-    ordered_fields = [(name, label, fields.get(name)) for name, label in FIELD_LABELS.items()]
+    ordered_fields = [
+        (name, label, fields.get(name)) for name, label in FIELD_LABELS.items()
+    ]
     return render(
         request,
         "reviewapp/document_detail.html",
@@ -109,7 +111,9 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_GET
 def document_row(request: HttpRequest, public_id: UUID) -> HttpResponse:
     document, _ = document_for(request.user, public_id)
-    return render(request, "reviewapp/partials/document_row.html", {"document": document})
+    return render(
+        request, "reviewapp/partials/document_row.html", {"document": document}
+    )
 
 
 @require_GET

@@ -84,6 +84,6 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         if pending:
             self.stderr.write(
-                f"{len(pending)} document(s) still not processed after {timeout:.0f} s: "
-                "is a worker running? (`make run` starts one)"
+                f"{len(pending)} document(s) still not processed after "
+                f"{timeout:.0f} s: is a worker running? (`make run` starts one)"
             )

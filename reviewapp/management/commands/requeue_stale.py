@@ -37,7 +37,9 @@ class Command(BaseCommand):
         while True:
             requeued = services.documents_requeue_stale(older_than=older_than)
             for document in requeued:
-                self.stdout.write(f"requeued {document.public_id} {document.original_name}")
+                self.stdout.write(
+                    f"requeued {document.public_id} {document.original_name}"
+                )
             if not options["every"]:
                 self.stdout.write(f"{len(requeued)} document(s) requeued")
                 return

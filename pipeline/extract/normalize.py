@@ -1,0 +1,407 @@
+"""Turn printed amounts, dates and currency marks into canonical values.
+
+Everything here works on plain strings and returns `None` (or an empty list) for
+text it cannot read with reasonable certainty; nothing raises on odd input.
+OCR output often drops spaces ("12Mar201818:19", "RM33.90"), so the patterns do
+not rely on word boundaries between numbers and letters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+
+import dateparser
+
+MIN_YEAR = 1990
+MAX_YEAR = 2100
+
+# Thousands separators seen in print: comma, dot, apostrophe (Swiss) and the
+# various spaces PDF text layers produce.
+_SPACES = " \u00a0\u202f\u2009"
+_CURRENCY_NOISE = re.compile(
+    r"(?i)(?<![a-z])(?:RM|MYR|USD|EUR|GBP|CHF|SGD|AUD|CAD|JPY|INR|Rs)(?![a-z])"
+    r"|[$€£¥₹]|S\$|\*"
+)
+
+# An amount as printed: digits with optional grouping, and a 1-2 digit decimal
+# part after "." or ",". Grouped integers ("1,234") are accepted too.
+_AMOUNT_BODY = (
+    r"\d{1,3}(?:[,.' \u00a0\u202f]\d{3})+(?:[.,]\d{1,2})?"  # grouped
+    r"|\d+[.,]\d{1,2}"  # plain decimal
+    r"|\d+"  # bare integer
+    r"|(?<![\d.,])\.\d{2}"  # ".02": some tills drop the leading zero
+)
+_MINUS_SIGN = "\u2212"
+_TAX_CODE = re.compile(r"(?i)(?:SR|ZRL?|[SZTE])\b")
+_AMOUNT_PATTERN = re.compile(
+    r"(?<![\d.,/:])"
+    r"(?:(?P<sign>[-\u2212(])\s?)?"
+    r"(?:(?P<currency>RM|MYR|USD|EUR|GBP|CHF|SGD|S\$|\$|€|£|¥)\s?)?"
+    r"(?P<sign2>-)?"
+    r"(?P<body>" + _AMOUNT_BODY + r")"
+    r"(?![\d/:])"
+    r"(?:\s?(?P<trailing>[-)]))?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class AmountMatch:
+    """An amount found inside a longer text, with its printed span."""
+
+    raw: str
+    value: Decimal
+    start: int
+    end: int
+    has_decimals: bool
+    has_currency: bool
+
+
+@dataclass(frozen=True)
+class DateMatch:
+    """A date found inside a longer text, with its printed span."""
+
+    raw: str
+    value: date
+    start: int
+    end: int
+    pattern: str  # human description, e.g. "dd/mm/yyyy"
+    ambiguous: bool  # day and month could be swapped
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """Read one printed amount ("1.234,56", "RM 33.90", "-8,79", "(12.00)").
+
+    Returns None when the text holds anything but a single amount.
+    """
+    cleaned = _CURRENCY_NOISE.sub("", text).strip()
+    negative = False
+    if cleaned.startswith("(") and cleaned.endswith(")"):
+        negative, cleaned = True, cleaned[1:-1].strip()
+    if cleaned[:1] in ("-", _MINUS_SIGN):
+        negative, cleaned = True, cleaned[1:].strip()
+    elif cleaned.endswith("-"):
+        # Some tills print credits as "8.79-".
+        negative, cleaned = True, cleaned[:-1].strip()
+    cleaned = _CURRENCY_NOISE.sub("", cleaned).strip()
+    if cleaned.startswith("."):
+        cleaned = "0" + cleaned  # ".02" from tills that drop the leading zero
+    if not re.fullmatch(r"\d[\d,.' \u00a0\u202f\u2009]*", cleaned):
+        return None
+    digits = _amount_digits(cleaned)
+    if digits is None:
+        return None
+    try:
+        value = Decimal(digits)
+    except InvalidOperation:
+        return None
+    return -value if negative else value
+
+
+def _amount_digits(cleaned: str) -> str | None:
+    """Resolve which separator is the decimal point and drop the grouping ones."""
+    compact = cleaned.translate({ord(c): None for c in _SPACES + "'"})
+    last_dot, last_comma = compact.rfind("."), compact.rfind(",")
+    if last_dot >= 0 and last_comma >= 0:
+        # Both present: whichever comes last is the decimal separator.
+        decimal_sep = "." if last_dot > last_comma else ","
+    elif last_dot >= 0 or last_comma >= 0:
+        sep = "." if last_dot >= 0 else ","
+        head, _, tail = compact.rpartition(sep)
+        many = compact.count(sep) > 1
+        # "1,234" and "1.234.567" are grouping; "12,50" and "0.125" are decimals.
+        grouping = many or (len(tail) == 3 and head not in ("", "0"))
+        decimal_sep = "" if grouping else sep
+    else:
+        decimal_sep = ""
+    if decimal_sep:
+        integer_part, _, fraction = compact.rpartition(decimal_sep)
+    else:
+        integer_part, fraction = compact, ""
+    groups = re.split(r"[,.]", integer_part)
+    if len(groups) > 1 and (
+        not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:])
+    ):
+        return None  # "12.3.4" is not a grouped number
+    integer_digits = "".join(groups)
+    if not integer_digits.isdigit() or not (fraction == "" or fraction.isdigit()):
+        return None
+    return f"{integer_digits}.{fraction}" if fraction else integer_digits
+
+
+def format_amount(value: Decimal) -> str:
+    """Plain decimal string with two decimals: Decimal("33.9") -> "33.90"."""
+    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
+
+
+def normalize_amount(text: str) -> str | None:
+    """`parse_amount` then `format_amount`; None for anything unreadable."""
+    value = parse_amount(text)
+    return None if value is None else format_amount(value)
+
+
+def find_amounts(text: str) -> list[AmountMatch]:
+    """Every amount-looking span in a line of text, left to right."""
+    found: list[AmountMatch] = []
+    for match in _AMOUNT_PATTERN.finditer(text):
+        body = match.group("body")
+        # A digit glued to letters ("SH01", "T4", "48MM") is a code, not money.
+        before = text[: match.start()]
+        after = text[match.end() :]
+        if before[-1:].isalpha() and not match.group("currency"):
+            continue
+        # "@6%" and "6 %" are rates, "@ 12.00" a unit price.
+        if after.lstrip().startswith("%") or before.rstrip().endswith("@"):
+            continue
+        # Letters glued after the digits make a code ("48MM"), except the tax
+        # codes Malaysian tills print after each amount ("3.12S", "13.94ZR").
+        if after[:1].isalpha() and not _TAX_CODE.match(after):
+            continue
+        negative = bool(
+            match.group("sign") in ("-", _MINUS_SIGN)
+            or match.group("sign2")
+            or (match.group("sign") == "(" and match.group("trailing") == ")")
+            or (match.group("trailing") == "-" and not after.lstrip("-")[:1].isdigit())
+        )
+        value = parse_amount(body)
+        if value is None:
+            continue
+        found.append(
+            AmountMatch(
+                raw=match.group(0).strip(),
+                value=-value if negative else value,
+                start=match.start(),
+                end=match.end(),
+                has_decimals=bool(re.search(r"[.,]\d{1,2}$", body)),
+                has_currency=bool(match.group("currency")),
+            )
+        )
+    return found
+
+
+# --- dates -----------------------------------------------------------------
+
+_NUMERIC_DATE = re.compile(
+    r"(?<![\d.,/-])"
+    r"(?P<a>\d{1,2})(?P<sep>\s?[./-]\s?)(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})"
+)
+_ISO_DATE = re.compile(
+    r"(?<![\d.,/-])(?P<y>\d{4})(?P<sep>[./-])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})"
+    r"(?![\d])"
+)
+# Month written as a word, either side of the day: "12 Mar 2018", "12-MAR-18",
+# "12Mar2018", "March 12, 2018", "16. September 2019", "1er mars 2020".
+_WORD = r"[A-Za-zÀ-ÿ]{3,10}\.?"
+_DAY_WORD_DATE = re.compile(
+    r"(?<![\d])(?P<d>\d{1,2})(?:er|st|nd|rd|th)?\.?[\s/-]{0,2}"
+    r"(?P<m>" + _WORD + r")[\s,/-]{0,2}(?P<y>\d{4}|\d{2})"
+)
+_WORD_DAY_DATE = re.compile(
+    r"(?<![A-Za-zÀ-ÿ])(?P<m>" + _WORD + r")[\s.-]{0,2}(?P<d>\d{1,2})"
+    r"(?:st|nd|rd|th)?,?[\s/-]{0,2}(?P<y>\d{4}|\d{2})"
+)
+# First three letters of month names in the languages below; a cheap filter so
+# dateparser only sees words that can be months.
+_MONTH_PREFIXES = frozenset(
+    re.split(
+        r"\s+",
+        "jan feb fev fév mar mär maa mac apr avr abr may mai mei mag maj jun jui "
+        "giu jul lug aug aoû aou ago ogo ags sep set okt oct ott out nov dec dez déc "
+        "dic dis ene gen",
+    )
+)
+_DATEPARSER_LANGUAGES = ["en", "de", "fr", "ms", "nl", "es", "it", "pt"]
+# What may follow a year directly: nothing numeric (nor "/15", which makes it
+# a longer number sequence), or a glued time.
+_GLUED_TAIL_OK = re.compile(r"(?!\d|[./-]\d)|\d{1,2}:\d{2}")
+
+
+def _full_year(year_text: str) -> int:
+    year = int(year_text)
+    if len(year_text) == 2:
+        # Two-digit years on invoices are this century's in practice.
+        year += 2000
+    return year
+
+
+def _make_date(year: int, month: int, day: int) -> date | None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def find_dates(text: str, *, day_first: bool = True) -> list[DateMatch]:
+    """Every plausible date in a line of text, left to right.
+
+    `day_first` settles dates like 03/04/2019 that read both ways; a date that
+    only reads one way ("25/12/2018", "12/25/2018") is taken that way.
+    """
+    found: list[DateMatch] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(match_start: int, match_end: int, found_date: DateMatch) -> None:
+        if any(s < match_end and match_start < e for s, e in taken):
+            return
+        taken.append((match_start, match_end))
+        found.append(found_date)
+
+    for match in _ISO_DATE.finditer(text):
+        value = _make_date(int(match["y"]), int(match["m"]), int(match["d"]))
+        if value:
+            sep = match["sep"]
+            add(
+                match.start(),
+                match.end(),
+                DateMatch(
+                    match.group(0),
+                    value,
+                    match.start(),
+                    match.end(),
+                    f"yyyy{sep}mm{sep}dd",
+                    ambiguous=False,
+                ),
+            )
+
+    for match in _NUMERIC_DATE.finditer(text):
+        first, second = int(match["a"]), int(match["b"])
+        sep = match["sep"].strip()
+        for year_text in _year_candidates(match["y"], text[match.end("y") :]):
+            year = _full_year(year_text)
+            as_day_first = _make_date(year, second, first)
+            as_month_first = _make_date(year, first, second)
+            if as_day_first and as_month_first and first != second:
+                value = as_day_first if day_first else as_month_first
+                ambiguous = True
+            else:
+                value = as_day_first or as_month_first
+                ambiguous = False
+            if value is None:
+                continue
+            order = ("dd{0}mm{0}" if value == as_day_first else "mm{0}dd{0}").format(
+                sep
+            )
+            end = match.start("y") + len(year_text)
+            add(
+                match.start(),
+                end,
+                DateMatch(
+                    text[match.start() : end],
+                    value,
+                    match.start(),
+                    end,
+                    order + "y" * len(year_text),
+                    ambiguous,
+                ),
+            )
+            break
+
+    for pattern, description in (
+        (_DAY_WORD_DATE, "day month-name year"),
+        (_WORD_DAY_DATE, "month-name day, year"),
+    ):
+        for match in pattern.finditer(text):
+            for year_text in _year_candidates(match["y"], text[match.end("y") :]):
+                end = match.start("y") + len(year_text)
+                value = _parse_worded_date(match["d"], match["m"], year_text)
+                if value is None:
+                    continue
+                add(
+                    match.start(),
+                    end,
+                    DateMatch(
+                        text[match.start() : end],
+                        value,
+                        match.start(),
+                        end,
+                        description,
+                        ambiguous=False,
+                    ),
+                )
+                break
+
+    found.sort(key=lambda d: d.start)
+    return found
+
+
+def _year_candidates(year_text: str, after: str) -> list[str]:
+    """Which year digits to believe when more digits are glued after them.
+
+    OCR joins a date and its time: "12-01-1921:13" (2-digit year + "21:13") or
+    "12Mar201818:19" (4-digit year + "18:19"). A year followed by unrelated
+    digits ("12/01/20190") is not a date at all.
+    """
+    glued = year_text + after
+    candidates = [year_text] if len(year_text) == 4 else []
+    candidates.append(year_text[:2])
+    return [c for c in candidates if _GLUED_TAIL_OK.match(glued[len(c) :])]
+
+
+@lru_cache(maxsize=4096)
+def _parse_worded_date(day: str, month_word: str, year_text: str) -> date | None:
+    if month_word[:3].lower() not in _MONTH_PREFIXES:
+        return None
+    parsed = dateparser.parse(
+        f"{int(day)} {month_word} {year_text}",
+        languages=_DATEPARSER_LANGUAGES,
+        settings={
+            "STRICT_PARSING": True,
+            "REQUIRE_PARTS": ["day", "month", "year"],
+            "DATE_ORDER": "DMY",
+        },
+    )
+    if parsed is None:
+        return None
+    return _make_date(parsed.year, parsed.month, parsed.day)
+
+
+def normalize_date(text: str, *, day_first: bool = True) -> str | None:
+    """ISO yyyy-mm-dd of the first date in `text`, or None."""
+    dates = find_dates(text, day_first=day_first)
+    return dates[0].value.isoformat() if dates else None
+
+
+# --- currency ----------------------------------------------------------------
+
+# Codes and symbols, most specific first so "S$" is not read as "$".
+_CURRENCY_MARKS: tuple[tuple[re.Pattern[str], str, bool], ...] = tuple(
+    (re.compile(pattern), code, explicit)
+    for pattern, code, explicit in (
+        (r"(?<![A-Z])S\$|\bSGD\b", "SGD", True),
+        (r"(?<![A-Z])A\$|\bAUD\b", "AUD", True),
+        (r"(?<![A-Z])C\$|\bCAD\b", "CAD", True),
+        (r"HK\$|\bHKD\b", "HKD", True),
+        (r"NZ\$|\bNZD\b", "NZD", True),
+        (r"\bUSD\b|US\$", "USD", True),
+        (r"(?<![A-Z])\$", "USD", False),
+        (r"\bMYR\b", "MYR", True),
+        (r"(?<![A-Za-z])RM(?=\s?\d|\)|\b)", "MYR", False),
+        (r"€|\bEUR\b|\bEuro\b", "EUR", True),
+        (r"£|\bGBP\b", "GBP", True),
+        (r"\bCHF\b|\bFr\.\s?\d", "CHF", True),
+        (r"\bJPY\b|¥", "JPY", True),
+        (r"\bINR\b|₹", "INR", True),
+        (r"\bIDR\b|(?<![A-Za-z])Rp\.?\s?\d", "IDR", True),
+        (r"\bTHB\b|฿", "THB", True),
+        (r"\bPHP\b|₱", "PHP", True),
+        (r"\bCNY\b|\bRMB\b", "CNY", True),
+        (r"\bSEK\b|\bNOK\b|\bDKK\b", "", True),  # code read literally below
+        (r"\bPLN\b|zł", "PLN", True),
+    )
+)
+
+
+def currency_marks(text: str) -> list[tuple[str, bool]]:
+    """ISO codes a line of text mentions, each with whether it was explicit
+    (an ISO code or an unambiguous symbol) rather than a shared sign like "$"."""
+    marks: list[tuple[str, bool]] = []
+    for pattern, code, explicit in _CURRENCY_MARKS:
+        for match in pattern.finditer(text):
+            marks.append((code or match.group(0).upper(), explicit))
+    return marks

@@ -1,0 +1,187 @@
+"""The document pages over HTTP: uploads, reads, and who may see what."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from reviewapp import jobs, services
+from reviewapp.models import Document
+from tests.conftest import RECEIPT
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(user: User | None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def upload(client: Client, content: bytes, name: str):
+    return client.post(
+        reverse("document-upload"), {"file": SimpleUploadedFile(name, content)}
+    )
+
+
+@pytest.fixture
+def processed(clerk: User, media_root: Path, invoice_png: bytes) -> Document:
+    document = services.document_ingest(
+        content=invoice_png,
+        original_name="acme.png",
+        channel="upload",
+        uploaded_by=clerk,
+    ).document
+    jobs.process_document(document.pk)
+    document.refresh_from_db()
+    return document
+
+
+def test_every_page_requires_login(processed: Document) -> None:
+    client = logged_in(None)
+    for url in (
+        reverse("document-list"),
+        reverse("document-upload"),
+        reverse("document-detail", args=[processed.public_id]),
+        reverse("page-image", args=[processed.public_id, 1]),
+        reverse("document-original", args=[processed.public_id]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_upload_answers_json_with_the_new_document(
+    clerk: User, media_root: Path
+) -> None:
+    response = upload(logged_in(clerk), RECEIPT.read_bytes(), "receipt.jpg")
+    assert response.status_code == 201
+    body = response.json()
+    document = Document.objects.get(public_id=body["id"])
+    assert body["status"] == "queued" and body["url"].endswith(f"{document.public_id}/")
+    assert document.uploaded_by == clerk and document.channel == "upload"
+
+
+def test_upload_tells_which_document_a_duplicate_repeats(
+    clerk: User, media_root: Path
+) -> None:
+    client = logged_in(clerk)
+    first = upload(client, RECEIPT.read_bytes(), "receipt.jpg").json()
+    again = upload(client, RECEIPT.read_bytes(), "receipt-copy.jpg")
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
+    assert again.json()["id"] == first["id"]
+    assert (
+        "receipt-copy.jpg was already uploaded as receipt.jpg"
+        in again.json()["message"]
+    )
+
+
+def test_a_duplicate_of_someone_else_s_document_reveals_nothing_of_it(
+    clerk: User, other_clerk: User, media_root: Path
+) -> None:
+    upload(logged_in(clerk), RECEIPT.read_bytes(), "secret-name.jpg")
+    again = upload(logged_in(other_clerk), RECEIPT.read_bytes(), "mine.jpg").json()
+    assert again["duplicate"] is True
+    assert "id" not in again and "secret-name" not in again["message"]
+
+
+def test_upload_refusal_is_a_message_for_the_sender(
+    clerk: User, media_root: Path
+) -> None:
+    response = upload(logged_in(clerk), b"just some text", "invoice.pdf")
+    assert response.status_code == 400
+    assert "invoice.pdf is not a file Vouch can read" in response.json()["error"]
+
+
+def test_a_user_without_a_role_cannot_upload(outsider: User, media_root: Path) -> None:
+    response = upload(logged_in(outsider), RECEIPT.read_bytes(), "receipt.jpg")
+    assert response.status_code == 403
+    assert Document.objects.count() == 0
+
+
+def test_the_review_page_shows_fields_and_boxes(
+    clerk: User, processed: Document
+) -> None:
+    response = logged_in(clerk).get(
+        reverse("document-detail", args=[processed.public_id])
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "120.50" in html and "INV-1001" in html
+    assert html.count('class="ocr-line') >= 4
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [("clerk", 200), ("other_clerk", 404), ("supervisor", 200), ("admin_user", 200),
+     ("outsider", 404)],
+)  # fmt: skip
+def test_documents_are_served_only_to_those_allowed(
+    request: pytest.FixtureRequest, processed: Document, persona: str, expected: int
+) -> None:
+    client = logged_in(request.getfixturevalue(persona))
+    for url in (
+        reverse("document-detail", args=[processed.public_id]),
+        reverse("document-row", args=[processed.public_id]),
+        reverse("page-image", args=[processed.public_id, 1]),
+        reverse("document-original", args=[processed.public_id]),
+    ):
+        assert client.get(url).status_code == expected, url
+
+
+def test_the_page_image_and_original_come_from_private_storage(
+    clerk: User, processed: Document, invoice_png: bytes
+) -> None:
+    client = logged_in(clerk)
+    image = client.get(reverse("page-image", args=[processed.public_id, 1]))
+    assert image["Content-Type"] == "image/jpeg"
+    assert b"".join(image.streaming_content).startswith(b"\xff\xd8")
+    original = client.get(reverse("document-original", args=[processed.public_id]))
+    assert b"".join(original.streaming_content) == invoice_png
+    assert 'filename="acme.png"' in original["Content-Disposition"]
+
+
+def test_status_refresh_returns_only_visible_documents(
+    clerk: User, other_clerk: User, processed: Document
+) -> None:
+    url = reverse("document-statuses") + f"?id={processed.public_id}&id=not-a-uuid"
+    assert logged_in(clerk).get(url).json()["documents"][0]["status"] == "ready"
+    assert logged_in(other_clerk).get(url).json()["documents"] == []
+
+
+def test_a_field_correction_is_saved_as_human(clerk: User, processed: Document) -> None:
+    url = reverse("field-correct", args=[processed.public_id, "total_amount"])
+    response = logged_in(clerk).post(url, {"value": "121.00"})
+    assert response.status_code == 200
+    field = processed.fields.get(name="total_amount")
+    assert (field.value, field.set_by, field.machine_value) == (
+        "121.00",
+        "human",
+        "120.50",
+    )
+
+
+def test_unknown_fields_cannot_be_invented(clerk: User, processed: Document) -> None:
+    url = reverse("field-correct", args=[processed.public_id, "bank_password"])
+    assert logged_in(clerk).post(url, {"value": "x"}).status_code == 400
+
+
+def test_retry_requeues_a_failed_document(clerk: User, media_root: Path) -> None:
+    document = services.document_ingest(
+        content=b"%PDF-1.7 broken", original_name="b.pdf", channel="upload",
+        uploaded_by=clerk,
+    ).document  # fmt: skip
+    jobs.process_document(document.pk)
+    response = logged_in(clerk).post(
+        reverse("document-retry", args=[document.public_id])
+    )
+    assert response.status_code == 302
+    document.refresh_from_db()
+    assert document.status == Document.Status.QUEUED
