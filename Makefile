@@ -26,7 +26,7 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 run: install
-	$(PY) manage.py runstack
+	$(PY) -m reviewapp.runstack
 
 test: install browser
 	$(PY) -m pytest

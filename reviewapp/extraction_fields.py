@@ -1,6 +1,12 @@
-"""The fields Vouch reads, in the order the review page lists them."""
+"""The fields Vouch reads, in the order the review page lists them, and how a
+value a person types is checked and normalised like a machine value."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from pipeline.extract.normalize import normalize_amount, normalize_date
 
 FIELD_LABELS = {
     "vendor_name": "Vendor",
@@ -10,3 +16,49 @@ FIELD_LABELS = {
     "currency": "Currency",
 }
 FIELD_NAMES = tuple(FIELD_LABELS)
+
+
+class InvalidValue(ValueError):
+    """`str(error)` says, for the person typing, what the value should look like."""
+
+
+def _text(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _date(value: str) -> str:
+    normalised = normalize_date(value)
+    if normalised is None:
+        raise InvalidValue("Enter a date, e.g. 2026-03-31 or 31/03/2026.")
+    return normalised
+
+
+def _amount(value: str) -> str:
+    normalised = normalize_amount(value)
+    if normalised is None:
+        raise InvalidValue("Enter an amount, e.g. 1,234.50 or 1.234,50.")
+    return normalised
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise InvalidValue("Enter a three-letter currency code, e.g. EUR.")
+    return code
+
+
+NORMALISERS: dict[str, Callable[[str], str]] = {
+    "vendor_name": _text,
+    "invoice_number": _text,
+    "invoice_date": _date,
+    "total_amount": _amount,
+    "currency": _currency,
+}
+
+
+def normalise_human_value(name: str, value: str) -> str:
+    """The stored form of what a person typed for field `name`; an empty value
+    clears the field. Raises InvalidValue with a message for that person."""
+    if not value.strip():
+        return ""
+    return NORMALISERS[name](value)

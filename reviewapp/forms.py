@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
-from reviewapp.extraction_fields import FIELD_NAMES
+from reviewapp.extraction_fields import (
+    FIELD_NAMES,
+    InvalidValue,
+    normalise_human_value,
+)
 
 
 class UploadForm(forms.Form):
@@ -12,12 +18,18 @@ class UploadForm(forms.Form):
 class FieldCorrectionForm(forms.Form):
     value = forms.CharField(max_length=500, strip=True, required=False)
 
-    def __init__(self, *args: object, field_name: str, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, field_name: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.field_name = field_name
 
-    def clean(self) -> dict[str, object]:
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if self.field_name not in FIELD_NAMES:
             raise forms.ValidationError(f"{self.field_name} is not a field Vouch reads")
+        try:
+            cleaned["value"] = normalise_human_value(
+                self.field_name, cleaned.get("value", "")
+            )
+        except InvalidValue as invalid:
+            self.add_error("value", str(invalid))
         return cleaned

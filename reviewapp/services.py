@@ -364,14 +364,15 @@ def documents_requeue_stale(*, older_than: timedelta | None = None) -> list[Docu
 def field_correct(
     *, document: Document, name: str, value: str, user: AbstractBaseUser
 ) -> Field:
-    """A person sets a field's value. It is never overwritten by a later machine
-    run; the machine's own value stays in machine_value."""
+    """A person sets a field's value (already normalised, see
+    `extraction_fields.normalise_human_value`). It is never overwritten by a later
+    machine run; the machine's own value stays in machine_value."""
     with transaction.atomic():
         field, _ = Field.objects.select_for_update().get_or_create(
             document=document, name=name
         )
-        field.value = value.strip()
-        field.raw_value = value.strip()
+        field.value = value
+        field.raw_value = value
         field.set_by = Field.SetBy.HUMAN
         field.corrected_by = user  # type: ignore[assignment]
         field.corrected_at = timezone.now()

@@ -157,7 +157,8 @@ def field_correct(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
         return JsonResponse({"error": "You may not change this document."}, status=403)
     form = FieldCorrectionForm(request.POST, field_name=name)
     if not form.is_valid():
-        return JsonResponse({"error": form.errors.get_json_data()}, status=400)
+        messages_ = [error for errors in form.errors.values() for error in errors]
+        return JsonResponse({"error": " ".join(messages_)}, status=400)
     field = services.field_correct(
         document=document,
         name=name,

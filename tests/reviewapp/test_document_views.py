@@ -185,3 +185,30 @@ def test_retry_requeues_a_failed_document(clerk: User, media_root: Path) -> None
     assert response.status_code == 302
     document.refresh_from_db()
     assert document.status == Document.Status.QUEUED
+
+
+@pytest.mark.parametrize(
+    ("name", "typed", "stored"),
+    [
+        ("total_amount", "1.234,50", "1234.50"),
+        ("invoice_date", "31/03/2026", "2026-03-31"),
+        ("currency", " eur ", "EUR"),
+        ("vendor_name", "  ACME   GmbH ", "ACME GmbH"),
+    ],
+)
+def test_typed_values_are_normalised_like_machine_values(
+    clerk: User, processed: Document, name: str, typed: str, stored: str
+) -> None:
+    url = reverse("field-correct", args=[processed.public_id, name])
+    assert logged_in(clerk).post(url, {"value": typed}).status_code == 200
+    assert processed.fields.get(name=name).value == stored
+
+
+def test_a_value_that_is_not_a_date_is_refused_with_a_hint(
+    clerk: User, processed: Document
+) -> None:
+    url = reverse("field-correct", args=[processed.public_id, "invoice_date"])
+    response = logged_in(clerk).post(url, {"value": "next tuesday-ish"})
+    assert response.status_code == 400
+    assert "Enter a date" in str(response.json()["error"])
+    assert processed.fields.get(name="invoice_date").set_by == "machine"

@@ -1,0 +1,63 @@
+"""Demo users in their roles and sample documents, for `make run`. Idempotent."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission, User
+from django.core.management.base import BaseCommand, CommandParser
+
+from reviewapp import roles, services
+from reviewapp.demo import demo_documents
+from reviewapp.models import Document
+
+DEMO_USERS = (roles.CLERK, roles.SUPERVISOR, roles.ADMIN)
+
+
+def demo_passwords() -> dict[str, str]:
+    """One random password per demo user, made once per installation and kept in
+    VAR_DIR so every `make run` can print the same logins."""
+    path = Path(settings.VAR_DIR) / "demo-logins.json"
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    passwords = {name: secrets.token_urlsafe(9) for name in DEMO_USERS}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(passwords, indent=2))
+    path.chmod(0o600)
+    return passwords
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--no-documents", action="store_true", help="create the users only"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        roles.sync_roles(Group, Permission)
+        passwords = demo_passwords()
+        for name in DEMO_USERS:
+            user, created = User.objects.get_or_create(username=name)
+            if created:
+                user.set_password(passwords[name])
+            user.is_staff = user.is_superuser = name == roles.ADMIN
+            user.save()
+            user.groups.set([Group.objects.get(name=name)])
+        if options["no_documents"]:
+            return
+        clerk = User.objects.get(username=roles.CLERK)
+        for sample in demo_documents():
+            result = services.document_ingest(
+                content=sample.content,
+                original_name=sample.name,
+                channel=Document.Channel.UPLOAD,
+                uploaded_by=clerk,
+            )
+            state = "already loaded" if result.duplicate else "queued"
+            self.stdout.write(f"demo document {sample.name}: {state}")
