@@ -167,7 +167,12 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "vouch:channels:"},
+        # redis-py 8 times socket reads out after 5 s by default, the same as
+        # channels_redis's BZPOPMIN wait, which then kills every idle websocket.
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            "prefix": "vouch:channels:",
+        },
     }
 }
 

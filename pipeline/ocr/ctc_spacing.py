@@ -10,6 +10,7 @@ where the gap says there was one.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Sequence
 from typing import Any
@@ -38,13 +39,13 @@ def decode_with_spaces(
         return "", 0.0
     gaps = [
         later[0] - earlier[0]
-        for earlier, later in zip(emitted, emitted[1:], strict=False)
+        for earlier, later in itertools.pairwise(emitted)
         if earlier[1] != " " and later[1] != " "
     ]
     threshold = max(MIN_SPACE_GAP, round(1.75 * statistics.median(gaps))) if gaps else 0
     text = [emitted[0][1]]
-    for (column, character, _), (next_column, next_character, _) in zip(
-        emitted, emitted[1:], strict=False
+    for (column, character, _), (next_column, next_character, _) in itertools.pairwise(
+        emitted
     ):
         if gaps and " " not in (character, next_character):
             needed = threshold + (

@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,13 +10,7 @@ import pytest
 from pipeline.extract import FieldExtractor
 from pipeline.extract.heuristic import HeuristicExtractor
 from pipeline.types import Extraction, OcrLine, PageText
-
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
-SROIE = DATASETS / "sroie2019-receipts"
-
-needs_sroie = pytest.mark.skipif(
-    not (SROIE / "manifest.jsonl").exists(), reason="shared SROIE dataset not present"
-)
+from tests.conftest import SROIE
 
 
 def sroie_records() -> Iterator[dict[str, Any]]:
@@ -79,7 +72,6 @@ def test_it_returns_nothing_for_an_empty_document() -> None:
     assert HeuristicExtractor().extract([page()]).fields == ()
 
 
-@needs_sroie
 @pytest.mark.parametrize(
     ("doc_id", "vendor", "date", "total"),
     [
@@ -112,7 +104,6 @@ def test_it_reads_known_sroie_receipts(
     assert total_field is not None and total_field.value == total
 
 
-@needs_sroie
 def test_each_field_points_at_the_line_it_came_from() -> None:
     extraction = sroie_extraction("X51005361898")
     total = extraction.get("total_amount")
@@ -126,7 +117,6 @@ def test_each_field_points_at_the_line_it_came_from() -> None:
     assert all(0.0 <= f.confidence <= 1.0 for f in extraction.fields)
 
 
-@needs_sroie
 def test_accuracy_on_all_sroie_receipts_stays_above_its_floor() -> None:
     counts = {"total_amount": 0, "invoice_date": 0, "vendor_name": 0}
     records = list(sroie_records())

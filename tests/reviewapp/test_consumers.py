@@ -72,7 +72,7 @@ def test_anonymous_sockets_are_refused() -> None:
 def test_the_uploader_hears_about_their_document(clerk: User, media_root: Path) -> None:
     outcome = run(clerk, upload_as(clerk))
     assert outcome["connected"]
-    [event] = outcome["events"]
+    event = outcome["events"][0]  # a worker may already be reporting progress
     assert event["type"] == "document"
     assert (event["name"], event["status"]) == ("live.pdf", "queued")
     assert event["status_display"] == "Queued"

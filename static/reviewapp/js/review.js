@@ -1,0 +1,363 @@
+/*
+ * Review page: page image with the OCR lines drawn over it, and the extracted
+ * fields beside it. Everything it needs is in the server-rendered markup
+ * (data-* attributes); it posts corrections to each field's form action.
+ */
+(function () {
+  "use strict";
+
+  const ZOOM_STEP = 1.25;
+  const MIN_SCALE = 0.1;
+  const MAX_SCALE = 5;
+  const FINISHED = new Set(["ready", "failed"]);
+
+  const review = document.getElementById("review");
+  const documentId = review.dataset.id;
+  const canWrite = review.dataset.canWrite === "true";
+  const viewport = document.getElementById("viewport");
+  const figures = Array.from(review.querySelectorAll("figure.page"));
+  const fieldList = document.getElementById("fields");
+  const fields = Array.from(fieldList.querySelectorAll("li.field"));
+  const hint = document.getElementById("viewer-hint");
+  const hintText = hint ? hint.textContent : "";
+
+  let pageIndex = 0;
+  // "width" and "page" refit when the window resizes; a number is a fixed scale.
+  let zoomMode = "width";
+  let scale = 1;
+  let selected = null;
+
+  /* ---------- pages and zoom ---------- */
+
+  function currentFigure() {
+    return figures[pageIndex];
+  }
+
+  function fitScale(mode, figure) {
+    const width = Number(figure.dataset.width);
+    const height = Number(figure.dataset.height);
+    const style = window.getComputedStyle(viewport);
+    const padX = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+    const padY = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom);
+    const byWidth = (viewport.clientWidth - padX) / width;
+    const byHeight = (viewport.clientHeight - padY) / height;
+    return mode === "page" ? Math.min(byWidth, byHeight) : byWidth;
+  }
+
+  function applyZoom() {
+    const figure = currentFigure();
+    if (!figure) return;
+    scale = typeof zoomMode === "number" ? zoomMode : fitScale(zoomMode, figure);
+    scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, scale));
+    figure.querySelector(".page-canvas").style.width = Math.round(Number(figure.dataset.width) * scale) + "px";
+    document.getElementById("zoom-level").textContent = Math.round(scale * 100) + "%";
+  }
+
+  function zoomBy(factor) {
+    // Keep the point at the middle of the viewport in the middle after zooming.
+    const centreX = (viewport.scrollLeft + viewport.clientWidth / 2) / viewport.scrollWidth;
+    const centreY = (viewport.scrollTop + viewport.clientHeight / 2) / viewport.scrollHeight;
+    zoomMode = Math.min(MAX_SCALE, Math.max(MIN_SCALE, scale * factor));
+    applyZoom();
+    viewport.scrollLeft = centreX * viewport.scrollWidth - viewport.clientWidth / 2;
+    viewport.scrollTop = centreY * viewport.scrollHeight - viewport.clientHeight / 2;
+  }
+
+  function showPage(index) {
+    if (index < 0 || index >= figures.length || (index === pageIndex && !figures[index].hidden)) return;
+    pageIndex = index;
+    figures.forEach((figure, position) => {
+      figure.hidden = position !== index;
+    });
+    review.querySelector("[data-role=page-number]").textContent = String(index + 1);
+    review.querySelector("[data-action=prev-page]").disabled = index === 0;
+    review.querySelector("[data-action=next-page]").disabled = index === figures.length - 1;
+    applyZoom();
+    viewport.scrollTop = 0;
+  }
+
+  function showPageNumber(number) {
+    const index = figures.findIndex((figure) => figure.dataset.page === String(number));
+    if (index >= 0) showPage(index);
+  }
+
+  const actions = {
+    "prev-page": () => showPage(pageIndex - 1),
+    "next-page": () => showPage(pageIndex + 1),
+    "zoom-in": () => zoomBy(ZOOM_STEP),
+    "zoom-out": () => zoomBy(1 / ZOOM_STEP),
+    "fit-width": () => {
+      zoomMode = "width";
+      applyZoom();
+    },
+    "fit-page": () => {
+      zoomMode = "page";
+      applyZoom();
+    },
+  };
+
+  /* ---------- OCR lines ---------- */
+
+  function showTip(polygon) {
+    const canvas = polygon.closest(".page-canvas");
+    const tip = canvas.querySelector(".line-tip");
+    const bounds = canvas.getBoundingClientRect();
+    const box = polygon.getBoundingClientRect();
+    tip.textContent = polygon.dataset.text;
+    tip.hidden = false;
+    // Above the line, clamped to the canvas so it never hides off-screen.
+    tip.style.left = Math.max(0, Math.min(box.left - bounds.left, bounds.width - tip.offsetWidth)) + "px";
+    tip.style.top = Math.max(0, box.top - bounds.top - tip.offsetHeight - 6) + "px";
+    if (hint) hint.textContent = "“" + polygon.dataset.text + "” · confidence " + polygon.dataset.confidence;
+  }
+
+  function hideTip(polygon) {
+    const tip = polygon.closest(".page-canvas").querySelector(".line-tip");
+    tip.hidden = true;
+    if (hint) hint.textContent = hintText;
+  }
+
+  function useLine(polygon) {
+    if (!selected) {
+      if (hint) hint.textContent = "Select a field first, then click the text to use for it.";
+      return;
+    }
+    if (!canWrite) return;
+    openEditor(selected, polygon.dataset.text);
+  }
+
+  /* ---------- fields ---------- */
+
+  function highlight(field) {
+    figures.forEach((figure) => {
+      figure.querySelector(".field-box").setAttribute("visibility", "hidden");
+    });
+    if (!field.dataset.box || !field.dataset.page) return;
+    showPageNumber(field.dataset.page);
+    const [x0, y0, x1, y1] = field.dataset.box.split(",").map(Number);
+    const rect = currentFigure().querySelector(".field-box");
+    // A few pixels of margin so the outline does not cover the text it marks.
+    const margin = 4;
+    rect.setAttribute("x", String(x0 - margin));
+    rect.setAttribute("y", String(y0 - margin));
+    rect.setAttribute("width", String(x1 - x0 + 2 * margin));
+    rect.setAttribute("height", String(y1 - y0 + 2 * margin));
+    rect.setAttribute("visibility", "visible");
+    const target = rect.getBoundingClientRect();
+    const frame = viewport.getBoundingClientRect();
+    viewport.scrollBy({
+      top: target.top - frame.top - (frame.height - target.height) / 2,
+      left: target.left - frame.left - (frame.width - target.width) / 2,
+      behavior: "smooth",
+    });
+  }
+
+  function select(field) {
+    if (selected === field) return;
+    if (selected) {
+      selected.classList.remove("is-selected");
+      selected.removeAttribute("aria-current");
+    }
+    selected = field;
+    field.classList.add("is-selected");
+    field.setAttribute("aria-current", "true");
+    if (figures.length) highlight(field);
+  }
+
+  function editorOf(field) {
+    return field.querySelector("form.field-edit");
+  }
+
+  function openEditor(field, value) {
+    const form = editorOf(field);
+    if (!form) return;
+    select(field);
+    const input = form.elements.value;
+    form.hidden = false;
+    field.classList.add("is-editing");
+    input.value = value === undefined ? input.defaultValue : value;
+    input.focus();
+    input.select();
+  }
+
+  function closeEditor(field) {
+    const form = editorOf(field);
+    if (!form) return;
+    form.hidden = true;
+    form.elements.value.value = form.elements.value.defaultValue;
+    form.querySelector(".field-error").hidden = true;
+    field.classList.remove("is-editing");
+    field.focus();
+  }
+
+  function errorText(body, status) {
+    if (body && typeof body.error === "string") return body.error;
+    if (body && body.error && typeof body.error === "object") {
+      return Object.values(body.error)
+        .flat()
+        .map((error) => error.message || String(error))
+        .join(" ");
+    }
+    return "Could not save (" + status + "). Try again.";
+  }
+
+  function showSaved(field, payload) {
+    const form = editorOf(field);
+    const value = field.querySelector("[data-role=value]");
+    if (payload.value) {
+      value.textContent = payload.value;
+    } else {
+      value.innerHTML = '<span class="empty">Not found</span>';
+    }
+    form.elements.value.defaultValue = payload.value;
+    if (payload.set_by === "human") {
+      // field_correct stores a person's value with confidence 1.
+      field.classList.add("is-human");
+      field.querySelector("[data-role=set-by]").hidden = false;
+      const confidence = field.querySelector("[data-role=confidence]");
+      confidence.className = "confidence confidence-high";
+      confidence.title = "Confidence 1.00";
+      confidence.innerHTML = '<span class="visually-hidden">confidence </span>1.00';
+    }
+    closeEditor(field);
+    field.classList.add("is-saved");
+    window.setTimeout(() => field.classList.remove("is-saved"), 1600);
+  }
+
+  function save(field) {
+    const form = editorOf(field);
+    const error = form.querySelector(".field-error");
+    const buttons = form.querySelectorAll("button");
+    buttons.forEach((button) => (button.disabled = true));
+    error.hidden = true;
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": form.elements.csrfmiddlewaretoken.value },
+    })
+      .then((response) =>
+        response
+          .json()
+          .catch(() => null)
+          .then((body) => {
+            if (!response.ok) throw new Error(errorText(body, response.status));
+            showSaved(field, body);
+          })
+      )
+      .catch((problem) => {
+        error.textContent = problem.message || "Could not save. Try again.";
+        error.hidden = false;
+        form.elements.value.focus();
+      })
+      .finally(() => buttons.forEach((button) => (button.disabled = false)));
+  }
+
+  function moveFocus(field, step) {
+    const index = fields.indexOf(field);
+    const target = fields[Math.min(fields.length - 1, Math.max(0, index + step))];
+    target.focus();
+  }
+
+  /* ---------- wiring ---------- */
+
+  review.addEventListener("click", (event) => {
+    const control = event.target.closest("[data-action]");
+    if (control && actions[control.dataset.action]) actions[control.dataset.action]();
+  });
+  const linesToggle = review.querySelector("[data-action=toggle-lines]");
+  if (linesToggle) {
+    linesToggle.addEventListener("change", () => review.classList.toggle("hide-lines", !linesToggle.checked));
+  }
+
+  if (viewport) {
+    viewport.addEventListener("keydown", (event) => {
+      if (event.key === "+" || event.key === "=") zoomBy(ZOOM_STEP);
+      else if (event.key === "-") zoomBy(1 / ZOOM_STEP);
+      else if (event.key === "0") actions["fit-page"]();
+      else if (event.key === "PageDown" && figures.length > 1) showPage(pageIndex + 1);
+      else if (event.key === "PageUp" && figures.length > 1) showPage(pageIndex - 1);
+      else return;
+      event.preventDefault();
+    });
+  }
+
+  review.addEventListener("mouseover", (event) => {
+    const polygon = event.target.closest && event.target.closest("polygon.ocr-line");
+    if (polygon) showTip(polygon);
+  });
+  review.addEventListener("mouseout", (event) => {
+    const polygon = event.target.closest && event.target.closest("polygon.ocr-line");
+    if (polygon) hideTip(polygon);
+  });
+  review.addEventListener("click", (event) => {
+    const polygon = event.target.closest && event.target.closest("polygon.ocr-line");
+    if (polygon) useLine(polygon);
+  });
+
+  fieldList.addEventListener("focusin", (event) => {
+    const field = event.target.closest("li.field");
+    if (field) select(field);
+  });
+  fieldList.addEventListener("click", (event) => {
+    const field = event.target.closest("li.field");
+    if (!field) return;
+    if (event.target.closest("[data-action=edit]")) openEditor(field);
+    else if (event.target.closest("[data-action=cancel]")) closeEditor(field);
+    else if (!field.classList.contains("is-editing")) field.focus();
+  });
+  fieldList.addEventListener("dblclick", (event) => {
+    const field = event.target.closest("li.field");
+    if (field && !event.target.closest("form")) openEditor(field);
+  });
+  fieldList.addEventListener("submit", (event) => {
+    event.preventDefault();
+    save(event.target.closest("li.field"));
+  });
+  fieldList.addEventListener("keydown", (event) => {
+    const field = event.target.closest("li.field");
+    if (!field) return;
+    if (event.target !== field) {
+      // Inside the editor: Esc abandons the edit; Enter submits the form natively.
+      if (event.key === "Escape") {
+        event.preventDefault();
+        closeEditor(field);
+      }
+      return;
+    }
+    const moves = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, Home: -fields.length, End: fields.length };
+    if (event.key in moves) {
+      event.preventDefault();
+      moveFocus(field, moves[event.key]);
+    } else if (event.key === "Enter" || event.key === "F2") {
+      event.preventDefault();
+      openEditor(field);
+    }
+  });
+
+  let resizeTimer = null;
+  window.addEventListener("resize", () => {
+    window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(() => typeof zoomMode === "string" && applyZoom(), 100);
+  });
+
+  if (figures.length) applyZoom();
+
+  /* ---------- live status while the document is being read ---------- */
+
+  if (!FINISHED.has(review.dataset.status)) {
+    window.VouchLive.start({
+      ids: () => [documentId],
+      onDocument: (doc) => {
+        if (doc.id !== documentId) return;
+        const badge = document.getElementById("document-status");
+        badge.className = "status status-" + doc.status;
+        badge.textContent = doc.status_display;
+        const pending = document.getElementById("pending-status");
+        if (pending) pending.textContent = doc.status_display.toLowerCase();
+        // Fields and page images exist now: the server renders them best.
+        if (FINISHED.has(doc.status)) window.location.reload();
+      },
+    });
+  }
+})();

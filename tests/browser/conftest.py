@@ -1,0 +1,277 @@
+"""The real stack for browser tests: daphne, one RQ worker with PaddleOCR, and
+Debian's chromium driven by Playwright, all against pytest-django's test database.
+
+The stack is started once per session (the worker takes seconds to load
+PaddleOCR). That is safe with `transactional_db` because the processes only
+share the database *file* and Redis, never a transaction: each test commits its
+own users, and the flush after it empties the tables the next test starts from.
+
+Roles: the flush also deletes the `clerk`/`supervisor`/`admin` groups that the
+0002_roles data migration created (post_migrate re-creates permissions, not
+groups). `serialized_rollback` would restore them, but it reloads every table
+after every test; the `roles` fixture instead re-creates just the groups from
+`reviewapp.roles.ROLE_PERMISSIONS`, the same source the migration uses.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+from django.db import connection
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from reviewapp.roles import CLERK, ROLE_PERMISSIONS
+from tests.conftest import REPO, make_user
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct horse 42"
+STARTUP_TIMEOUT = 90.0
+
+
+@dataclass
+class Stack:
+    url: str
+    log_dir: Path
+
+    def logs(self) -> str:
+        """Both processes' output, for a failing test's report."""
+        return "\n".join(
+            f"----- {log.name} -----\n{log.read_text(errors='replace')[-6000:]}"
+            for log in sorted(self.log_dir.glob("*.log"))
+        )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _database_url() -> str:
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(settings['NAME']).resolve()}"
+    if connection.vendor == "postgresql":
+        password = f":{quote(settings['PASSWORD'])}" if settings.get("PASSWORD") else ""
+        return (
+            f"postgres://{settings['USER']}{password}@{settings['HOST'] or 'localhost'}"
+            f":{settings['PORT'] or 5432}/{settings['NAME']}"
+        )
+    raise RuntimeError(
+        f"browser tests do not know how to share a {connection.vendor} DB"
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def _wait_until(
+    ready: Callable[[], bool],
+    what: str,
+    stack: Stack,
+    procs: list[subprocess.Popen[bytes]],
+) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        for process in procs:
+            if process.poll() is not None:
+                raise RuntimeError(f"{what}: a process exited early\n{stack.logs()}")
+        if ready():
+            return
+        time.sleep(0.25)
+    raise RuntimeError(
+        f"{what} did not happen in {STARTUP_TIMEOUT:.0f} s\n{stack.logs()}"
+    )
+
+
+@pytest.fixture(scope="package")
+def stack(
+    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """daphne + one DocumentWorker on the test database, for the browser tests.
+
+    Package-scoped: the worker must be gone before other test modules enqueue
+    jobs it would otherwise pick up."""
+    import django_rq
+    from rq import Worker
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser`")
+    log_dir = tmp_path_factory.mktemp("stack")
+    port = _free_port()
+    worker_name = f"vouch-browser-{secrets.token_hex(4)}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": os.environ["REDIS_URL"],
+        "SECRET_KEY": os.environ["SECRET_KEY"],
+        # Uploads from one test session never mix with a developer's var/media.
+        "VOUCH_MEDIA_ROOT": str(log_dir / "media"),
+        "DJANGO_SETTINGS_MODULE": "reviewapp.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    bin_dir = Path(sys.executable).parent
+    queue = django_rq.get_queue("default")
+    # Jobs other tests left in Redis point at rows the flush deleted.
+    queue.empty()  # type: ignore[no-untyped-call]
+
+    commands = {
+        "daphne": [
+            str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(port),
+            "reviewapp.asgi:application",
+        ],
+        "worker": [
+            sys.executable, "manage.py", "rqworker", "default", "--with-scheduler",
+            "--serializer", "rq.serializers.JSONSerializer",
+            "--worker-class", "reviewapp.worker.DocumentWorker",
+            "--name", worker_name,
+        ],
+    }  # fmt: skip
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for name, command in commands.items():
+            with (log_dir / f"{name}.log").open("wb") as log:
+                processes.append(
+                    subprocess.Popen(
+                        command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+                    )
+                )
+        running = Stack(url=f"http://127.0.0.1:{port}", log_dir=log_dir)
+
+        def daphne_answers() -> bool:
+            try:
+                # Our own http:// URL, never a user-supplied scheme.
+                login_url = f"{running.url}/accounts/login/"
+                with urllib.request.urlopen(login_url, timeout=2):  # noqa: S310
+                    return True
+            except (urllib.error.URLError, OSError):
+                return False
+
+        def worker_registered() -> bool:
+            return any(
+                worker.name == worker_name
+                for worker in Worker.all(connection=queue.connection)
+            )
+
+        _wait_until(daphne_answers, "daphne answering", running, processes)
+        _wait_until(worker_registered, "worker registering", running, processes)
+        yield running
+    finally:
+        for process in processes:
+            _stop(process)
+
+
+@pytest.fixture
+def roles(transactional_db: None) -> None:
+    """The role groups, re-created after the previous test's flush removed them."""
+    for role, permission_names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        for dotted in permission_names:
+            app_label, codename = dotted.split(".")
+            group.permissions.add(
+                Permission.objects.get(
+                    content_type__app_label=app_label, codename=codename
+                )
+            )
+
+
+@pytest.fixture
+def clerk(roles: None) -> User:
+    return make_user("clerk", CLERK)
+
+
+@pytest.fixture
+def other_clerk(roles: None) -> User:
+    return make_user("other_clerk", CLERK)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    # Playwright's sync API keeps an event loop running on this thread, which
+    # makes Django refuse ORM calls from fixtures and tests; they are
+    # synchronous code that only looks async to Django's guard.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+            yield launched
+            launched.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+LoginAs = Callable[[User], Page]
+
+
+@pytest.fixture
+def login_as(
+    browser: Browser, stack: Stack, roles: None, request: pytest.FixtureRequest
+) -> Iterator[LoginAs]:
+    """Log a user in through the login form in a fresh browser context."""
+    contexts: list[BrowserContext] = []
+
+    def login(user: User) -> Page:
+        context = browser.new_context(
+            base_url=stack.url, viewport={"width": 1400, "height": 900}
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.get_by_label("Username").fill(user.get_username())
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/documents/")
+        return page
+
+    yield login
+    for context in contexts:
+        context.close()
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(stack.logs())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    # Lets fixtures see whether the test failed, to print the servers' logs.
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

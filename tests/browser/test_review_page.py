@@ -1,0 +1,83 @@
+"""Reviewing a read document: keyboard corrections persist; outsiders see nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import LoginAs
+from tests.browser.test_upload_flow import PROCESSING_TIMEOUT_MS, RECEIPT, upload
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+
+def ready_document(page: Page) -> str:
+    """Upload the receipt, wait until it is read, and return its review URL."""
+    upload(page, RECEIPT)
+    item = page.locator("#uploads li.upload").first
+    expect(item.locator(".status")).to_have_text(
+        "Ready for review", timeout=PROCESSING_TIMEOUT_MS
+    )
+    return item.locator(".upload-name a").get_attribute("href") or ""
+
+
+def test_the_page_reloads_itself_when_the_document_is_read(
+    login_as: LoginAs, clerk: User
+) -> None:
+    page = login_as(clerk)
+    upload(page, RECEIPT)
+    link = page.locator("#uploads li.upload").first.locator(".upload-name a")
+    # Straight to the review page, usually while the worker is still reading.
+    page.goto(link.get_attribute("href") or "")
+    expect(page.locator("#field-total_amount-value")).to_have_text(
+        "33.90", timeout=PROCESSING_TIMEOUT_MS
+    )
+    expect(page.locator("#document-status")).to_have_text("Ready for review")
+    expect(page.locator("#pending-notice")).to_have_count(0)
+
+
+def test_a_keyboard_correction_persists(login_as: LoginAs, clerk: User) -> None:
+    page = login_as(clerk)
+    page.goto(ready_document(page))
+    total = page.locator("#field-total_amount")
+    expect(total.locator("[data-role=set-by]")).to_be_hidden()
+
+    page.locator("#field-vendor_name").focus()
+    for _ in range(3):  # vendor -> invoice number -> date -> total
+        page.keyboard.press("ArrowDown")
+    expect(total).to_be_focused()
+
+    # Esc abandons an edit...
+    page.keyboard.press("Enter")
+    expect(page.locator("#field-total_amount-input")).to_be_focused()
+    page.keyboard.type("999.99")
+    page.keyboard.press("Escape")
+    expect(total).to_be_focused()
+    expect(page.locator("#field-total_amount-value")).to_have_text("33.90")
+
+    # ...Enter saves one.
+    page.keyboard.press("Enter")
+    page.keyboard.type("34.00")
+    page.keyboard.press("Enter")
+    expect(total.locator("[data-role=set-by]")).to_be_visible()
+    expect(page.locator("#field-total_amount-value")).to_have_text("34.00")
+    expect(total).to_be_focused()
+
+    page.reload()
+    expect(page.locator("#field-total_amount-value")).to_have_text("34.00")
+    expect(total.locator("[data-role=set-by]")).to_have_text("Set by person")
+    expect(total.locator("[data-role=set-by]")).to_be_visible()
+
+
+def test_it_hides_the_document_from_another_clerk(
+    login_as: LoginAs, clerk: User, other_clerk: User
+) -> None:
+    url = ready_document(login_as(clerk))
+
+    outsider = login_as(other_clerk)
+    response = outsider.goto(url)
+    assert response is not None
+    assert response.status == 404
+    image = outsider.request.get(url + "pages/1/image/")
+    assert image.status == 404
