@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
+from django.db import connection
 from PIL import Image, ImageDraw, ImageFont
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -125,3 +127,18 @@ def media_root(settings: SettingsWrapper, tmp_path: Path) -> Path:
 def _fresh_extractors() -> Iterator[None]:
     yield
     extractors.reset()
+
+
+def shared_database_url() -> str:
+    """The test database as a DATABASE_URL, for processes a test starts (daphne,
+    workers, commands): they must see the rows the test commits."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(settings['NAME']).resolve()}"
+    if connection.vendor == "postgresql":
+        password = f":{quote(settings['PASSWORD'])}" if settings.get("PASSWORD") else ""
+        return (
+            f"postgres://{settings['USER']}{password}@{settings['HOST'] or 'localhost'}"
+            f":{settings['PORT'] or 5432}/{settings['NAME']}"
+        )
+    raise RuntimeError(f"tests do not know how to share a {connection.vendor} DB")

@@ -26,15 +26,13 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
-from django.db import connection
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from reviewapp.roles import CLERK, ROLE_PERMISSIONS
-from tests.conftest import REPO, make_user
+from tests.conftest import REPO, make_user, shared_database_url
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -67,21 +65,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(settings['NAME']).resolve()}"
-    if connection.vendor == "postgresql":
-        password = f":{quote(settings['PASSWORD'])}" if settings.get("PASSWORD") else ""
-        return (
-            f"postgres://{settings['USER']}{password}@{settings['HOST'] or 'localhost'}"
-            f":{settings['PORT'] or 5432}/{settings['NAME']}"
-        )
-    raise RuntimeError(
-        f"browser tests do not know how to share a {connection.vendor} DB"
-    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -132,7 +115,7 @@ def stack(
     worker_name = f"vouch-browser-{secrets.token_hex(4)}"
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": shared_database_url(),
         "REDIS_URL": os.environ["REDIS_URL"],
         "SECRET_KEY": os.environ["SECRET_KEY"],
         # Uploads from one test session never mix with a developer's var/media.

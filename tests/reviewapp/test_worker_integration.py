@@ -11,7 +11,7 @@ from rq.serializers import JSONSerializer
 
 from pipeline.ocr import ocr_engines
 from reviewapp import services
-from reviewapp.models import Document, Field
+from reviewapp.models import Document, Field, ProcessingRun
 from reviewapp.worker import DocumentWorker
 from tests.conftest import RECEIPT, SROIE
 
@@ -71,6 +71,9 @@ def test_the_engine_is_loaded_once_per_worker_process(
     run_worker_burst()
     assert ocr_engines.get("pipeline.ocr.paddle.PaddleOcrEngine") is engine_before
     assert Document.objects.filter(status=Document.Status.READY).count() == 2
+    # Loading PaddleOCR takes seconds; a job in a warm worker takes next to none.
+    for run in ProcessingRun.objects.all():
+        assert run.stage_seconds["engine_load"] < 0.05
 
 
 def test_a_person_s_correction_survives_a_real_rerun(

@@ -1,0 +1,75 @@
+"""System checks for outside needs, and settings helpers that fail loudly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from pipeline.ocr import paddle
+from reviewapp import checks
+from reviewapp import settings as vouch_settings
+
+ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
+
+
+def test_the_ocr_model_check_passes_when_the_models_are_installed() -> None:
+    assert checks.ocr_models_present() == []
+
+
+def test_the_ocr_model_check_names_missing_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(
+        paddle,
+        "model_paths",
+        lambda: paddle.PaddleModelPaths(
+            det=tmp_path / "det", rec=tmp_path / "rec", cls=tmp_path / "cls",
+            char_dict=tmp_path / "keys.txt",
+        ),
+    )  # fmt: skip
+    [error] = checks.ocr_models_present()
+    assert error.id == "vouch.E001"
+    assert str(tmp_path / "det" / "inference.pdmodel") in error.msg
+    assert "never downloads" in error.hint
+
+
+def test_the_redis_check_warns_when_redis_does_not_answer(settings) -> None:
+    assert checks.redis_reachable() == []
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    [warning] = checks.redis_reachable()
+    assert warning.id == "vouch.W001"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("off", False)])
+def test_env_bool_reads_booleans(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool
+) -> None:
+    monkeypatch.setenv("VOUCH_TEST_FLAG", raw)
+    assert vouch_settings.env_bool("VOUCH_TEST_FLAG", default=not expected) is expected
+
+
+@pytest.mark.parametrize("helper", ["env_bool", "env_int"])
+def test_env_helpers_refuse_values_they_cannot_read(
+    monkeypatch: pytest.MonkeyPatch, helper: str
+) -> None:
+    monkeypatch.setenv("VOUCH_TEST_VALUE", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="VOUCH_TEST_VALUE='maybe'"):
+        getattr(vouch_settings, helper)("VOUCH_TEST_VALUE", 1)
+
+
+def test_every_environment_variable_read_is_documented() -> None:
+    import re
+
+    sources = [
+        Path(vouch_settings.__file__).read_text(),
+        (Path(vouch_settings.__file__).parent / "runstack.py").read_text(),
+    ]
+    read = set()
+    for source in sources:
+        read |= set(re.findall(r'env_\w+\(\s*"([A-Z_]+)"', source))
+        read |= set(re.findall(r'environ\.get\("([A-Z_]+)"', source))
+    documented = set(re.findall(r"^([A-Z_]+)=", ENV_EXAMPLE.read_text(), re.M))
+    assert read - {"DJANGO_SETTINGS_MODULE"} <= documented
+    assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"} <= read
