@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -20,7 +21,20 @@ from pipeline.types import OcrLine
 from reviewapp import roles
 
 REPO = Path(__file__).resolve().parent.parent
-DATASETS = REPO.parent / "shared" / "datasets"
+
+
+def _datasets_dir() -> Path:
+    """The shared dev datasets: $VOUCH_DATASETS, else `../shared/datasets` beside
+    the checkout, else the workplace's /work/shared/datasets (a clean clone in
+    CI may live elsewhere). Tests read them in place; they are never copied."""
+    configured = os.environ.get("VOUCH_DATASETS")
+    if configured:
+        return Path(configured)
+    candidates = [REPO.parent / "shared" / "datasets", Path("/work/shared/datasets")]
+    return next((path for path in candidates if path.is_dir()), candidates[0])
+
+
+DATASETS = _datasets_dir()
 SROIE = DATASETS / "sroie2019-receipts"
 RECEIPT = SROIE / "images" / "X00016469620.jpg"  # total 33.90, date 2019-01-12
 RECORDED_OCR = "pipeline.ocr.recorded.RecordedOcrEngine"

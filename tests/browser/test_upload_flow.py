@@ -9,9 +9,8 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LoginAs
+from tests.conftest import RECEIPT
 
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
-RECEIPT = DATASETS / "sroie2019-receipts" / "images" / "X00016469620.jpg"
 SCREENSHOT = Path("/tmp/vouch-review-page.png")
 # PaddleOCR on one receipt takes seconds; the margin is for a busy machine.
 PROCESSING_TIMEOUT_MS = 90_000
