@@ -38,6 +38,7 @@ urlpatterns = [
         documents.field_correct,
         name="field-correct",
     ),
+    path("api/", include("reviewapp.api.urls")),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,170 @@
+"""The REST API with token auth: upload, list, read, and who may see what."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from reviewapp import jobs
+from reviewapp.models import Document
+
+pytestmark = pytest.mark.django_db
+
+DOCUMENTS = "/api/v1/documents/"
+
+
+def token_client(user: User) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def send(client: APIClient, content: bytes, name: str = "acme.png"):
+    return client.post(
+        DOCUMENTS, {"file": SimpleUploadedFile(name, content)}, format="multipart"
+    )
+
+
+@pytest.fixture
+def uploaded(clerk: User, media_root: Path, invoice_png: bytes) -> Document:
+    response = send(token_client(clerk), invoice_png)
+    assert response.status_code == 201, response.content
+    document = Document.objects.get(public_id=response.json()["document"]["id"])
+    jobs.process_document(document.pk)
+    return document
+
+
+def test_without_a_token_nothing_is_answered(uploaded: Document) -> None:
+    client = APIClient()
+    assert client.get(DOCUMENTS).status_code == 401
+    assert client.get(f"{DOCUMENTS}{uploaded.public_id}/").status_code == 401
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    assert bad.get(DOCUMENTS).status_code == 401
+
+
+def test_an_upload_is_queued_from_the_api_channel(
+    clerk: User, media_root: Path, invoice_png: bytes
+) -> None:
+    response = send(token_client(clerk), invoice_png)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["duplicate"] is False
+    assert body["document"]["status"] == "queued"
+    document = Document.objects.get(public_id=body["document"]["id"])
+    assert document.channel == Document.Channel.API
+    assert document.uploaded_by == clerk
+
+
+def test_a_read_document_has_its_fields_with_confidence_and_box(
+    clerk: User, uploaded: Document
+) -> None:
+    response = token_client(clerk).get(f"{DOCUMENTS}{uploaded.public_id}/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    fields = {field["name"]: field for field in body["fields"]}
+    assert fields["total_amount"]["value"] == "120.50"
+    assert fields["currency"]["value"] == "EUR"
+    assert fields["invoice_date"]["value"] == "2019-09-16"
+    assert fields["total_amount"]["page"] == 1
+    assert len(fields["total_amount"]["box"]) == 4
+    assert 0 < fields["total_amount"]["confidence"] <= 1
+
+
+def test_the_list_filters_by_status(clerk: User, uploaded: Document) -> None:
+    client = token_client(clerk)
+
+    ready = client.get(DOCUMENTS, {"status": "ready"}).json()
+    failed = client.get(DOCUMENTS, {"status": "failed"}).json()
+
+    assert [item["id"] for item in ready["results"]] == [str(uploaded.public_id)]
+    assert failed["results"] == []
+
+
+def test_another_clerk_s_document_does_not_exist_for_them(
+    other_clerk: User, uploaded: Document
+) -> None:
+    client = token_client(other_clerk)
+
+    assert client.get(f"{DOCUMENTS}{uploaded.public_id}/").status_code == 404
+    assert client.get(DOCUMENTS).json()["results"] == []
+
+
+def test_a_supervisor_sees_every_document(supervisor: User, uploaded: Document) -> None:
+    listed = token_client(supervisor).get(DOCUMENTS).json()["results"]
+    assert [item["id"] for item in listed] == [str(uploaded.public_id)]
+
+
+def test_a_duplicate_names_the_earlier_document_only_to_those_who_may_see_it(
+    clerk: User, other_clerk: User, uploaded: Document, invoice_png: bytes
+) -> None:
+    again = send(token_client(clerk), invoice_png, "again.png")
+    stranger = send(token_client(other_clerk), invoice_png, "mine.png")
+
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
+    assert again.json()["document"]["id"] == str(uploaded.public_id)
+    assert "already uploaded as acme.png" in again.json()["message"]
+    assert stranger.status_code == 200
+    assert stranger.json()["document"] is None
+    assert stranger.json()["message"] == "mine.png was already uploaded by someone else"
+
+
+def test_a_refused_file_gets_a_reason(clerk: User, media_root: Path) -> None:
+    response = send(token_client(clerk), b"just some text, not a document", "x.png")
+
+    assert response.status_code == 400
+    assert "error" in response.json()
+    assert Document.objects.count() == 0
+
+
+def test_a_missing_file_field_is_explained(clerk: User) -> None:
+    response = token_client(clerk).post(DOCUMENTS, {}, format="multipart")
+    assert response.status_code == 400
+    assert "'file'" in response.json()["error"]
+
+
+def test_a_user_without_a_role_cannot_upload(
+    outsider: User, media_root: Path, invoice_png: bytes
+) -> None:
+    assert send(token_client(outsider), invoice_png).status_code == 403
+
+
+def test_the_openapi_schema_validates_and_documents_the_endpoints(
+    tmp_path: Path,
+) -> None:
+    schema_file = tmp_path / "schema.yaml"
+    call_command("spectacular", validate=True, fail_on_warn=True, file=schema_file)
+
+    schema = yaml.safe_load(schema_file.read_text())
+    assert set(schema["paths"]) >= {
+        "/api/v1/documents/",
+        "/api/v1/documents/{public_id}/",
+    }
+    assert "tokenAuth" in schema["components"]["securitySchemes"]
+
+
+def test_api_token_command_issues_and_rotates(clerk: User, capsys) -> None:
+    call_command("api_token", "clerk")
+    first = capsys.readouterr().out.strip()
+    call_command("api_token", "clerk")
+    same = capsys.readouterr().out.strip()
+    assert first == same == Token.objects.get(user=clerk).key
+
+    call_command("api_token", "clerk", rotate=True)
+    rotated = capsys.readouterr().out.strip()
+
+    assert rotated == Token.objects.get(user=clerk).key
+    assert rotated != first
+    assert len(rotated) == 40
