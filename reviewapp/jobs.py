@@ -15,7 +15,8 @@ from pipeline.errors import UnreadableDocument
 from pipeline.extract import extractors
 from pipeline.ocr import ocr_engines
 from pipeline.run import run_pipeline
-from reviewapp import services
+from reviewapp import services, webhooks
+from reviewapp.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +73,22 @@ def _plain_reason(error: Exception) -> str:
     if error.__class__.__name__ == "JobTimeoutException":
         return "processing took too long and was stopped"
     return "Vouch could not process this document because of an internal error"
+
+
+def deliver_webhook(delivery_id: int) -> str:
+    """Send one webhook delivery; raises while it fails so RQ retries with backoff."""
+    delivery = (
+        WebhookDelivery.objects.select_related("endpoint")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if delivery is None:
+        return "skipped: delivery no longer exists"
+    if delivery.status != WebhookDelivery.Status.PENDING:
+        return f"skipped: already {delivery.status}"
+    attempt = webhooks.delivery_attempt(delivery=delivery)
+    if attempt.succeeded:
+        return f"delivered: HTTP {attempt.status_code}"
+    if delivery.status == WebhookDelivery.Status.FAILED:
+        return f"gave up after {delivery.attempts} attempts: {attempt.error}"
+    raise webhooks.DeliveryFailed(attempt.error)

@@ -208,6 +208,11 @@ VOUCH_JOB_RETRY_DELAYS = [30, 120]
 # `requeue_stale` (the cron runs it every few minutes).
 VOUCH_STALE_AFTER_SECONDS = env_int("VOUCH_STALE_AFTER_SECONDS", 900)
 
+# Webhooks: seconds to wait for a receiver, and the pauses between retries (one
+# first attempt plus one retry per entry).
+VOUCH_WEBHOOK_TIMEOUT = env_int("VOUCH_WEBHOOK_TIMEOUT", 10)
+VOUCH_WEBHOOK_RETRY_DELAYS = [30, 120, 600, 1800, 7200]
+
 # Engines, by dotted path (see pipeline/ocr and pipeline/extract).
 VOUCH_OCR_ENGINE = env_str("VOUCH_OCR_ENGINE", "pipeline.ocr.paddle.PaddleOcrEngine")
 VOUCH_EXTRACTOR = env_str(
