@@ -24,6 +24,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VOUCH_VAR_DIR", BASE_DIR / "var"))
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
+# A watched folder for the demo: anything dropped here is ingested as the clerk's.
+INBOX = VAR_DIR / "inbox"
 
 
 def main() -> int:
@@ -62,6 +64,10 @@ def main() -> int:
                 )
             )  # fmt: skip
         children.append(spawn(PYTHON, "manage.py", "requeue_stale", "--every", "300"))
+        INBOX.mkdir(parents=True, exist_ok=True)
+        children.append(
+            spawn(PYTHON, "manage.py", "watch_folder", str(INBOX), "--user", "clerk")
+        )
         url = f"http://{host}:{port}/"
         wait_for_http(url, children)
         announce(url)
@@ -126,6 +132,7 @@ def announce(url: str) -> None:
     print("  Demo logins (also in var/demo-logins.json):")
     for name, password in logins.items():
         print(f"    {name:<{width}}  {password}")
+    print(f"  Files dropped into {INBOX} are read as uploaded by clerk.")
     print("  Press Ctrl-C to stop.")
     print("=" * 64 + "\n", flush=True)
 

@@ -208,6 +208,23 @@ VOUCH_JOB_RETRY_DELAYS = [30, 120]
 # `requeue_stale` (the cron runs it every few minutes).
 VOUCH_STALE_AFTER_SECONDS = env_int("VOUCH_STALE_AFTER_SECONDS", 900)
 
+# The address people reach Vouch at, for links in mail replies.
+VOUCH_BASE_URL = env_str("VOUCH_BASE_URL", "http://127.0.0.1:8000")
+
+# Outgoing mail (replies to emailed documents). Without EMAIL_HOST, mail is
+# written to the console, which is what a development machine wants.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Vouch <vouch@localhost>")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+
 # Webhooks: seconds to wait for a receiver, and the pauses between retries (one
 # first attempt plus one retry per entry).
 VOUCH_WEBHOOK_TIMEOUT = env_int("VOUCH_WEBHOOK_TIMEOUT", 10)

@@ -1,0 +1,259 @@
+"""Documents that arrive without a browser: a watched folder and a mailbox.
+
+Both hand every file to `services.document_ingest`, the same door the upload
+page and the API use, and both tell the sender what happened: a watched folder
+moves each file to `processed/` or to `refused/` beside a `.reason.txt`; a mail
+gets a reply listing each attachment's fate. Nothing is deleted.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import logging
+import mailbox
+import os
+import socket
+from dataclasses import dataclass
+from datetime import date
+from email.message import EmailMessage, Message
+from email.utils import parseaddr
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import send_mail
+from django.urls import reverse
+from django.utils import timezone
+
+from reviewapp import services
+from reviewapp.models import Document
+
+logger = logging.getLogger(__name__)
+
+PROCESSED = "processed"
+REFUSED = "refused"
+CLAIMED_PREFIX = ".claimed-"
+# Names that editors, browsers and copy tools give files still being written.
+UNFINISHED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".filepart")
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    """What became of one file: a new document, a duplicate of one, or refused."""
+
+    name: str
+    document: Document | None = None
+    duplicate: bool = False
+    refused_reason: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.document is not None
+
+    def describe(self) -> str:
+        if self.document is None:
+            return f"{self.name}: not accepted. {self.refused_reason}"
+        link = document_link(self.document)
+        if self.duplicate:
+            return (
+                f"{self.name}: already received earlier as "
+                f"{self.document.original_name} ({link})"
+            )
+        return f"{self.name}: received, it will be read shortly ({link})"
+
+
+def document_link(document: Document) -> str:
+    path = reverse("document-detail", args=[document.public_id])
+    return settings.VOUCH_BASE_URL.rstrip("/") + path
+
+
+def _ingest(
+    name: str, content: bytes, channel: str, owner: AbstractBaseUser
+) -> IntakeOutcome:
+    try:
+        result = services.document_ingest(
+            content=content, original_name=name, channel=channel, uploaded_by=owner
+        )
+    except services.IngestRefused as refusal:
+        return IntakeOutcome(name=name, refused_reason=refusal.reason)
+    return IntakeOutcome(
+        name=name, document=result.document, duplicate=result.duplicate
+    )
+
+
+# --- watched folder -------------------------------------------------------------
+
+
+def watch_folder_scan(
+    *, inbox: Path, owner: AbstractBaseUser, settle_seconds: float = 2.0
+) -> list[IntakeOutcome]:
+    """Ingest every finished file lying in `inbox` (not its subfolders).
+
+    A file is taken only once its last change is `settle_seconds` old, so a
+    scanner still writing it is left alone. Each file is first claimed by an
+    atomic rename, so watchers on several machines never take the same file.
+    """
+    for folder in (inbox / PROCESSED, inbox / REFUSED):
+        folder.mkdir(parents=True, exist_ok=True)
+    claim_dir = inbox / f"{CLAIMED_PREFIX}{socket.gethostname()}-{os.getpid()}"
+    outcomes = []
+    now = timezone.now().timestamp()
+    for path in sorted(inbox.iterdir()):
+        if not _looks_finished(path, now, settle_seconds):
+            continue
+        claim_dir.mkdir(exist_ok=True)
+        claimed = claim_dir / path.name
+        try:
+            path.rename(claimed)
+        except FileNotFoundError:
+            continue  # another watcher took it first
+        try:
+            content = claimed.read_bytes()
+        except OSError as error:
+            logger.warning("watch folder: cannot read %s: %s", claimed, error)
+            claimed.rename(path)
+            continue
+        outcome = _ingest(path.name, content, Document.Channel.WATCH_FOLDER, owner)
+        _file_away(claimed, inbox, outcome)
+        outcomes.append(outcome)
+    if claim_dir.exists():
+        claim_dir.rmdir()
+    return outcomes
+
+
+def _looks_finished(path: Path, now: float, settle_seconds: float) -> bool:
+    if not path.is_file() or path.name.startswith((".", "~")):
+        return False
+    if path.name.lower().endswith(UNFINISHED_SUFFIXES):
+        return False
+    return now - path.stat().st_mtime >= settle_seconds
+
+
+def _file_away(claimed: Path, inbox: Path, outcome: IntakeOutcome) -> None:
+    if outcome.accepted:
+        target_dir = inbox / PROCESSED / date.today().isoformat()
+    else:
+        target_dir = inbox / REFUSED
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = _free_name(target_dir / claimed.name)
+    claimed.rename(target)
+    if not outcome.accepted:
+        # The sender of a watched folder reads the folder: the reason sits
+        # next to the file it is about.
+        target.with_name(target.name + ".reason.txt").write_text(
+            outcome.refused_reason + "\n", encoding="utf-8"
+        )
+
+
+def _free_name(path: Path) -> Path:
+    candidate, number = path, 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+        number += 1
+    return candidate
+
+
+# --- mailbox ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MailOutcome:
+    sender: str
+    subject: str
+    files: tuple[IntakeOutcome, ...]
+    replied: bool
+    ignored_reason: str = ""
+
+
+def mailbox_fetch(*, maildir: Path) -> list[MailOutcome]:
+    """Ingest the attachments of every new message in a Maildir.
+
+    Only senders who are active Vouch users allowed to upload are served (by the
+    address on their account); others are logged and left unanswered, because a
+    reply to a forged sender is spam. Each handled message moves to `cur` and
+    is marked seen; it is never deleted.
+    """
+    box = mailbox.Maildir(maildir, factory=None, create=False)
+    outcomes = []
+    for key in sorted(box.iterkeys()):
+        message = box.get_message(key)
+        if message.get_subdir() != "new":
+            continue
+        outcomes.append(_handle_message(message))
+        message.set_subdir("cur")
+        message.add_flag("S")
+        box[key] = message
+    return outcomes
+
+
+def _handle_message(message: mailbox.MaildirMessage) -> MailOutcome:
+    parsed = _parse(message)
+    sender = parseaddr(str(parsed.get("From", "")))[1].strip()
+    subject = str(parsed.get("Subject", "")).strip()
+    owner = _uploader_for(sender)
+    if owner is None:
+        logger.warning("mailbox: message from %r ignored: not a Vouch uploader", sender)
+        return MailOutcome(
+            sender=sender,
+            subject=subject,
+            files=(),
+            replied=False,
+            ignored_reason="sender is not a Vouch user allowed to upload",
+        )
+    files = tuple(
+        _ingest(name, content, Document.Channel.EMAIL, owner)
+        for name, content in _attachments(parsed)
+    )
+    _reply(sender, subject, files)
+    return MailOutcome(sender=sender, subject=subject, files=files, replied=True)
+
+
+def _parse(message: Message) -> EmailMessage:
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def _uploader_for(address: str) -> AbstractBaseUser | None:
+    if not address:
+        return None
+    for user in get_user_model().objects.filter(email__iexact=address, is_active=True):
+        if user.has_perm("reviewapp.add_document"):
+            return user
+    return None
+
+
+def _attachments(message: EmailMessage) -> list[tuple[str, bytes]]:
+    """Attached files; inline images only when nothing is attached, since an
+    inline image is usually a logo in a signature, not the invoice."""
+    attached, inline = [], []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        disposition = part.get_content_disposition()
+        name = part.get_filename()
+        content = part.get_payload(decode=True)
+        if not isinstance(content, bytes):
+            continue
+        if disposition == "attachment":
+            attached.append((name or "attachment", content))
+        elif disposition == "inline" and part.get_content_maintype() == "image":
+            inline.append((name or "inline image", content))
+    return attached or inline
+
+
+def _reply(sender: str, subject: str, files: tuple[IntakeOutcome, ...]) -> None:
+    if files:
+        body = "\n".join(outcome.describe() for outcome in files)
+    else:
+        body = (
+            "No document was attached. Attach the invoices or receipts as PDF, "
+            "PNG, JPEG or TIFF files and send the message again."
+        )
+    send_mail(
+        subject=f"Re: {subject}" if subject else "Your documents",
+        message=f"Vouch received your message.\n\n{body}\n",
+        from_email=None,
+        recipient_list=[sender],
+    )
