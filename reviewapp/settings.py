@@ -208,6 +208,9 @@ VOUCH_JOB_RETRY_DELAYS = [30, 120]
 # `requeue_stale` (the cron runs it every few minutes).
 VOUCH_STALE_AFTER_SECONDS = env_int("VOUCH_STALE_AFTER_SECONDS", 900)
 
+# Labelled dev documents (manifests) for training and evaluation commands.
+VOUCH_DATASETS = env_str("VOUCH_DATASETS", str(BASE_DIR.parent / "shared" / "datasets"))
+
 # The address people reach Vouch at, for links in mail replies.
 VOUCH_BASE_URL = env_str("VOUCH_BASE_URL", "http://127.0.0.1:8000")
 
