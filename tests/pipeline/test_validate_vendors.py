@@ -1,0 +1,125 @@
+"""Vendor matching (exact, then fuzzy with a confidence) and currency."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pipeline.validate.types import InvoiceData, ValidationContext
+from pipeline.validate.vendors import (
+    currency_expected,
+    match_vendor,
+    normalise_name,
+    vendor_known,
+)
+from tests.pipeline.validation_data import (
+    DUVAL,
+    HARBOR,
+    NORDLICHT,
+    OTHER_DE_IBAN,
+    TODAY,
+    codes,
+    context,
+    harbor_invoice,
+    nordlicht_invoice,
+)
+
+
+def test_a_vat_id_match_is_exact_and_certain() -> None:
+    invoice = nordlicht_invoice(vendor_name="Totally different name")
+    match = match_vendor(invoice, context())
+    assert match is not None
+    assert (match.vendor_id, match.method, match.confidence) == (
+        NORDLICHT.id,
+        "vat_id",
+        1.0,
+    )
+
+
+def test_an_iban_match_is_exact_when_no_vat_id_is_printed() -> None:
+    invoice = nordlicht_invoice(vendor_vat_id="", vendor_name="Nordlicht Hamburg")
+    match = match_vendor(invoice, context())
+    assert match is not None and (match.vendor_id, match.method) == (
+        NORDLICHT.id,
+        "iban",
+    )
+
+
+def test_name_and_address_match_fuzzily_despite_legal_form_and_spelling() -> None:
+    invoice = InvoiceData(
+        "invoice",
+        {
+            "vendor_name": "ATELIER DUVALL S.A.R.L.",
+            "vendor_address": "18 rue des Tanneurs 69002 LYON",
+        },
+    )
+    match = match_vendor(invoice, context())
+    assert match is not None
+    assert (match.vendor_id, match.method) == (DUVAL.id, "name")
+    assert 0.8 <= match.confidence < 1.0
+
+
+def test_a_vendor_found_by_an_alias() -> None:
+    invoice = InvoiceData("invoice", {"vendor_name": "Nordlicht Buerobedarf"})
+    match = match_vendor(invoice, context())
+    assert match is not None and match.vendor_id == NORDLICHT.id
+    assert match.confidence == 1.0
+
+
+def test_a_confirmed_vendor_wins_over_guessing() -> None:
+    invoice = replace(nordlicht_invoice(), confirmed_vendor_id=DUVAL.id)
+    match = match_vendor(invoice, context())
+    assert match is not None and (match.vendor_id, match.method) == (
+        DUVAL.id,
+        "confirmed",
+    )
+
+
+def test_legal_forms_and_punctuation_do_not_count() -> None:
+    assert normalise_name("Harbor Supply Co. Inc.") == "harbor supply"
+    assert normalise_name("KEDAI RUNCIT MAJU JAYA SDN BHD") == "kedai runcit maju jaya"
+
+
+def test_an_unknown_vendor_is_an_error() -> None:
+    invoice = InvoiceData(
+        "invoice", {"vendor_name": "Globex Industrial Ltd", "iban": OTHER_DE_IBAN}
+    )
+    assert match_vendor(invoice, context()) is None
+    [issue] = vendor_known(invoice, context())
+    assert (issue.code, issue.severity) == ("vendor_unknown", "error")
+    assert "“Globex Industrial Ltd” matches no vendor" in issue.message
+    assert vendor_known(nordlicht_invoice(), context()) == []
+
+
+def test_an_empty_vendor_master_knows_nobody() -> None:
+    empty = ValidationContext(today=TODAY)
+    assert codes(vendor_known(nordlicht_invoice(), empty)) == ["vendor_unknown"]
+
+
+def test_a_name_only_match_below_the_sure_score_asks_for_confirmation() -> None:
+    invoice = InvoiceData("invoice", {"vendor_name": "Harbour Supplies"})
+    [issue] = vendor_known(invoice, context())
+    assert (issue.code, issue.severity) == ("vendor_uncertain", "warning")
+    assert "matched to Harbor Supply Co. Inc. by name only" in issue.message
+    assert 0.8 <= issue.details["confidence"] < 0.95
+
+
+def test_an_inactive_vendor_is_an_error() -> None:
+    retired = replace(NORDLICHT, active=False)
+    ctx = context(vendors=(retired, HARBOR, DUVAL))
+    assert codes(vendor_known(nordlicht_invoice(), ctx)) == ["vendor_inactive"]
+
+
+def test_the_invoice_currency_must_be_the_purchase_orders() -> None:
+    assert currency_expected(harbor_invoice(), context()) == []
+    [issue] = currency_expected(harbor_invoice(currency="EUR"), context())
+    assert (issue.code, issue.severity) == ("currency_differs_from_po", "error")
+    assert (
+        issue.message == "The invoice is in EUR, but purchase order PO-55120 is in USD."
+    )
+
+
+def test_without_a_po_a_currency_other_than_the_vendors_is_a_warning() -> None:
+    assert currency_expected(nordlicht_invoice(), context()) == []
+    [issue] = currency_expected(nordlicht_invoice(currency="GBP"), context())
+    assert (issue.code, issue.severity) == ("currency_differs_from_vendor", "warning")
+    assert "normally bills in EUR" in issue.message
