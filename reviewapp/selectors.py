@@ -177,13 +177,14 @@ def _prior_invoices(
         DocumentValidation.objects.filter(vendor__public_id=vendor_id)
         .exclude(document=document)
         .select_related("document")
+        .prefetch_related(
+            Prefetch("document__fields", queryset=Field.objects.exclude(value=""))
+        )
     )
     total = invoice.amount(validation.TOTAL_AMOUNT)
     priors = []
     for other in others:
-        fields = dict(
-            other.document.fields.exclude(value="").values_list("name", "value")
-        )
+        fields = {field.name: field.value for field in other.document.fields.all()}
         prior_total = validation.parse_decimal(fields.get("total_amount", ""))
         same_total = total is not None and prior_total == total
         priors.append(

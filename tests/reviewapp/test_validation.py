@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
 from reviewapp import jobs, services
@@ -238,3 +241,35 @@ def test_a_po_mismatch_is_found_against_the_stored_purchase_order(
         document=document, name="total_amount", value="100.00", user=clerk
     )
     assert codes(document) == ["invoice_date_too_old"]
+
+
+def test_earlier_documents_cost_no_query_each(
+    clerk: User, media_root: Path, invoice_png: bytes, acme: Vendor
+) -> None:
+    document = process(invoice_png, "acme.png", clerk)
+
+    def add_prior(number: int) -> None:
+        prior = Document.objects.create(
+            original_name=f"old-{number}.pdf",
+            sha256=f"{number:064x}",
+            content_type="application/pdf",
+            size_bytes=1,
+            channel="email",
+            status=Document.Status.READY,
+        )
+        Field.objects.create(document=prior, name="invoice_number", value=f"{number}")
+        Field.objects.create(document=prior, name="total_amount", value="99.00")
+        DocumentValidation.objects.create(
+            document=prior, vendor=acme, validated_at=timezone.now()
+        )
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            services.document_validate(document=document)
+        return len(captured)
+
+    add_prior(1)
+    with_one = queries()
+    for number in range(2, 7):
+        add_prior(number)
+    assert queries() == with_one
