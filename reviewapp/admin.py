@@ -1,13 +1,29 @@
 """Admin pages for the master data and the validation rule switches.
 
 Saving through the admin runs the models' `clean`, so IBANs and VAT ids are
-checked exactly as `import_master_data` checks them.
+checked exactly as `import_master_data` checks them; each master-data list
+also takes a CSV or JSON file through the same importer.
 """
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+
+from reviewapp.master_data import (
+    GOODS_RECEIPT_COLUMNS,
+    PURCHASE_ORDER_COLUMNS,
+    VENDOR_COLUMNS,
+    MasterDataFileError,
+    master_data_import,
+    read_master_data,
+)
 from reviewapp.models import (
     GoodsReceipt,
     PurchaseOrder,
@@ -17,8 +33,66 @@ from reviewapp.models import (
 )
 
 
+class MasterDataFileForm(forms.Form):
+    file = forms.FileField(help_text="A .csv file with a header row, or a .json list")
+
+
+class MasterDataImportMixin(admin.ModelAdmin):
+    """Adds "Import CSV or JSON" to the list page, for users who may both add
+    and change the model; the report lists every row's outcome."""
+
+    import_kind = ""
+    import_columns: frozenset[str] = frozenset()
+    change_list_template = "admin/reviewapp/change_list_with_import.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        opts = self.model._meta
+        name = f"{opts.app_label}_{opts.model_name}_import"
+        urls: list[URLPattern] = [
+            path("import/", self.admin_site.admin_view(self.import_view), name=name)
+        ]
+        return urls + super().get_urls()
+
+    def may_import(self, request: HttpRequest) -> bool:
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), "can_import": self.may_import(request)}
+        return super().changelist_view(request, extra_context=context)
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.may_import(request):
+            raise PermissionDenied
+        opts = self.model._meta
+        form = MasterDataFileForm(request.POST or None, request.FILES or None)
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": opts,
+            "title": f"Import {opts.verbose_name_plural}",
+            "changelist_url": f"admin:{opts.app_label}_{opts.model_name}_changelist",
+            "columns": sorted(self.import_columns),
+            "form": form,
+        }
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                rows = read_master_data(upload.name, upload.read())
+            except MasterDataFileError as error:
+                context["file_error"] = str(error)
+            else:
+                context["report"] = master_data_import(kind=self.import_kind, rows=rows)
+                context["file_name"] = upload.name
+        return TemplateResponse(
+            request, "admin/reviewapp/import_master_data.html", context
+        )
+
+
 @admin.register(Vendor)
-class VendorAdmin(admin.ModelAdmin):
+class VendorAdmin(MasterDataImportMixin):
+    import_kind = "vendors"
+    import_columns = VENDOR_COLUMNS
     list_display = ["name", "number", "vat_id", "country", "currency", "active"]
     list_filter = ["active", "country", "currency"]
     search_fields = ["name", "number", "vat_id", "aliases", "ibans"]
@@ -32,7 +106,9 @@ class PurchaseOrderLineInline(admin.TabularInline):
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(admin.ModelAdmin):
+class PurchaseOrderAdmin(MasterDataImportMixin):
+    import_kind = "purchase_orders"
+    import_columns = PURCHASE_ORDER_COLUMNS
     list_display = ["number", "vendor", "currency", "created_at"]
     list_filter = ["currency"]
     search_fields = ["number", "vendor__name", "vendor__number"]
@@ -50,7 +126,9 @@ class PurchaseOrderLineAdmin(admin.ModelAdmin):
 
 
 @admin.register(GoodsReceipt)
-class GoodsReceiptAdmin(admin.ModelAdmin):
+class GoodsReceiptAdmin(MasterDataImportMixin):
+    import_kind = "goods_receipts"
+    import_columns = GOODS_RECEIPT_COLUMNS
     list_display = ["reference", "line", "quantity_received", "received_on"]
     search_fields = ["reference", "line__purchase_order__number"]
     list_select_related = ["line__purchase_order"]

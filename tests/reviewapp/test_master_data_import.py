@@ -3,6 +3,7 @@ JSON, with a per-row report of what was created, updated or rejected and why."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from decimal import Decimal
@@ -11,7 +12,10 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
 
 from reviewapp.master_data import (
     MasterDataFileError,
@@ -159,8 +163,9 @@ def test_purchase_orders_import_from_json_with_nested_lines(tmp_path: Path) -> N
     assert set(lines) == {"10", "20"}
     assert lines["20"].unit_price == Decimal("3.5")
 
-    PURCHASE_ORDERS[0]["lines"][1]["unit_price"] = "3.80"  # type: ignore[index]
-    path.write_text(json.dumps(PURCHASE_ORDERS))
+    repriced = copy.deepcopy(PURCHASE_ORDERS)
+    repriced[0]["lines"][1]["unit_price"] = "3.80"  # type: ignore[index]
+    path.write_text(json.dumps(repriced))
     output, _ = run_import(path, "purchase_orders")
     assert "row 1: purchase order PO-55120 line 10: unchanged" in output
     assert "row 1: purchase order PO-55120 line 20: updated" in output
@@ -263,3 +268,40 @@ def test_the_demo_master_data_imports_cleanly_and_again_unchanged() -> None:
     assert "demo vendors: 0 created, 0 updated, 4 unchanged, 0 rejected" in (
         out.getvalue()
     )
+
+
+def staff(user: User) -> Client:
+    user.is_staff = True
+    user.save()
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_an_admin_imports_through_the_admin_and_sees_every_row(
+    admin_user: User,
+) -> None:
+    client = staff(admin_user)
+    listing = client.get(reverse("admin:reviewapp_vendor_changelist"))
+    assert 'href="import/"' in listing.content.decode()
+    url = reverse("admin:reviewapp_vendor_import")
+    upload = SimpleUploadedFile("vendors.csv", VENDORS_CSV.encode())
+    response = client.post(url, {"file": upload})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "vendors.csv: 2 created, 0 updated, 0 unchanged, 3 rejected" in html
+    assert '<tr class="outcome-rejected"><td>4</td><td>vendor V-2001</td>' in html
+    assert Vendor.objects.count() == 2
+    bad = client.post(url, {"file": SimpleUploadedFile("v.json", b"[{")})
+    assert "v.json is not valid JSON" in bad.content.decode()
+
+
+def test_a_supervisor_may_read_but_not_import_master_data(supervisor: User) -> None:
+    client = staff(supervisor)
+    listing = client.get(reverse("admin:reviewapp_vendor_changelist"))
+    assert listing.status_code == 200
+    assert 'href="import/"' not in listing.content.decode()
+    url = reverse("admin:reviewapp_purchaseorder_import")
+    upload = SimpleUploadedFile("po.json", json.dumps(PURCHASE_ORDERS).encode())
+    assert client.post(url, {"file": upload}).status_code == 403
+    assert not PurchaseOrder.objects.exists()
