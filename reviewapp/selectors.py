@@ -288,7 +288,8 @@ class IssueView:
     code: str
     severity: str
     message: str
-    fields: tuple[tuple[str, str], ...]  # (name, label) of the fields involved
+    # (name, label, listed) of each field involved; `listed`: the page shows it.
+    fields: tuple[tuple[str, str, bool], ...]
     needs_supervisor: bool
 
 
@@ -313,7 +314,9 @@ def validation_issues_for(document: Document) -> list[IssueView]:
             code=issue.code,
             severity=issue.severity,
             message=issue.message,
-            fields=tuple((name, field_label(name)) for name in issue.fields),
+            fields=tuple(
+                (name, field_label(name), name in FIELD_LABELS) for name in issue.fields
+            ),
             needs_supervisor=issue.needs_supervisor,
         )
         for issue in ordered
@@ -324,6 +327,6 @@ def issues_by_field(issues: list[IssueView]) -> dict[str, list[IssueView]]:
     """The same issues keyed by each field they involve, for inline messages."""
     by_field: dict[str, list[IssueView]] = {}
     for issue in issues:
-        for name, _ in issue.fields:
+        for name, _, _ in issue.fields:
             by_field.setdefault(name, []).append(issue)
     return by_field
