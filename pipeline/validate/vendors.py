@@ -36,6 +36,8 @@ _LEGAL_FORMS = re.compile(
 )
 # How much the address adds to the name when both sides have one.
 _ADDRESS_WEIGHT = 0.3
+# A runner-up this close to the best name score makes the match uncertain.
+_AMBIGUITY_MARGIN = 5.0
 
 
 def normalise_vat_id(text: str) -> str:
@@ -77,7 +79,8 @@ def match_vendor(
 
     A person's confirmation wins, then the VAT id, then the IBAN (both exact,
     confidence 1.0), then the best fuzzy name (+ address) score of at least
-    `tolerances.vendor_name_min_score`, as a 0..1 confidence.
+    `tolerances.vendor_name_min_score`, as a 0..1 confidence; below the sure
+    score when another vendor's name scores almost as well.
     """
     if invoice.confirmed_vendor_id and context.vendor(invoice.confirmed_vendor_id):
         return VendorMatch(invoice.confirmed_vendor_id, "confirmed", 1.0)
@@ -94,17 +97,23 @@ def match_vendor(
     name = invoice.value(VENDOR_NAME)
     if not name:
         return None
-    best: tuple[float, str] | None = None
+    scored = []
     for vendor in context.vendors:
         score = _name_score(name, vendor)
         address_score = _address_score(invoice.value(VENDOR_ADDRESS), vendor)
         if address_score is not None:
             score = (1 - _ADDRESS_WEIGHT) * score + _ADDRESS_WEIGHT * address_score
-        if best is None or score > best[0]:
-            best = (score, vendor.id)
-    if best is None or best[0] < context.tolerances.vendor_name_min_score:
+        scored.append((score, vendor.id))
+    scored.sort(key=lambda item: item[0], reverse=True)
+    tolerances = context.tolerances
+    if not scored or scored[0][0] < tolerances.vendor_name_min_score:
         return None
-    return VendorMatch(best[1], "name", round(best[0] / 100, 3))
+    best_score, vendor_id = scored[0]
+    confidence = best_score / 100
+    if len(scored) > 1 and best_score - scored[1][0] < _AMBIGUITY_MARGIN:
+        # "ACME GmbH" and "ACME Ltd" both read "acme": never sure which one.
+        confidence = min(confidence, (tolerances.vendor_name_sure_score - 1) / 100)
+    return VendorMatch(vendor_id, "name", round(confidence, 3))
 
 
 def vendor_known(invoice: InvoiceData, context: ValidationContext) -> list[Issue]:

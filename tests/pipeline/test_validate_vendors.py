@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pipeline.validate.types import InvoiceData, ValidationContext
+from pipeline.validate.types import InvoiceData, ValidationContext, VendorRecord
 from pipeline.validate.vendors import (
     currency_expected,
     match_vendor,
@@ -123,3 +123,16 @@ def test_without_a_po_a_currency_other_than_the_vendors_is_a_warning() -> None:
     [issue] = currency_expected(nordlicht_invoice(currency="GBP"), context())
     assert (issue.code, issue.severity) == ("currency_differs_from_vendor", "warning")
     assert "normally bills in EUR" in issue.message
+
+
+def test_two_vendors_with_the_same_name_make_the_match_uncertain() -> None:
+    acme_de = VendorRecord(id="v-acme-de", name="ACME GmbH", country="DE")
+    acme_uk = VendorRecord(id="v-acme-uk", name="ACME Ltd", country="GB")
+    ctx = context(vendors=(acme_de, acme_uk))
+    invoice = InvoiceData("invoice", {"vendor_name": "ACME"})
+    match = match_vendor(invoice, ctx)
+    assert match is not None and match.confidence == 0.94
+    assert codes(vendor_known(invoice, ctx)) == ["vendor_uncertain"]
+    # Alone on the master, the same name is a sure match.
+    only = context(vendors=(acme_de,))
+    assert vendor_known(invoice, only) == []
