@@ -305,6 +305,15 @@ def field_label(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def validation_of(document: Document) -> DocumentValidation | None:
+    """The latest validation's vendor and PO match, or None before the first."""
+    return (
+        DocumentValidation.objects.filter(document=document)
+        .select_related("vendor", "purchase_order")
+        .first()
+    )
+
+
 def validation_issues_for(document: Document) -> list[IssueView]:
     """The document's failing rules, errors first, in the order they ran."""
     issues: Iterable[ValidationIssue] = document.validation_issues.all()

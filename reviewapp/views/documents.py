@@ -108,7 +108,7 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "pages": list(document.pages.all()),
             "fields": ordered_fields,
             "issues": issues,
-            "validated": hasattr(document, "validation"),
+            "validation": selectors.validation_of(document),
             "can_write": can_write,
         },
     )
@@ -180,7 +180,7 @@ def field_correct(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
             "set_by": field.set_by,
             "issues_html": render_to_string(
                 "reviewapp/partials/validation_issues.html",
-                {"issues": issues, "validated": True},
+                {"issues": issues, "validation": selectors.validation_of(document)},
                 request=request,
             ),
             "field_issues": {

@@ -129,6 +129,8 @@ def test_a_changed_iban_puts_the_bank_detail_issue_on_the_review_page(
         html
     )
     assert "Second supervisor must approve" in html
+    assert "Vendor on file: <strong>ACME GmbH</strong> (V-1)," in html
+    assert "matched by name and address, 100 % sure" in html
     # The page does not list the IBAN field (yet): named, not linked.
     assert '<span class="issue-field">IBAN</span>' in html
     assert 'href="#field-iban"' not in html
@@ -237,6 +239,10 @@ def test_a_po_mismatch_is_found_against_the_stored_purchase_order(
         "goods_not_received",
     ]
     assert document.validation.purchase_order == order
+    client = Client()
+    client.force_login(clerk)
+    page = client.get(reverse("document-detail", args=[document.public_id]))
+    assert "Purchase order: <strong>PO-4711</strong>" in page.content.decode()
     services.field_correct(
         document=document, name="total_amount", value="100.00", user=clerk
     )
