@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -279,3 +280,18 @@ def test_earlier_documents_cost_no_query_each(
     for number in range(2, 7):
         add_prior(number)
     assert queries() == with_one
+
+
+def test_validate_documents_re_checks_after_master_data_changes(
+    clerk: User, media_root: Path, invoice_png: bytes
+) -> None:
+    document = process(invoice_png, "acme.png", clerk)
+    assert "vendor_unknown" in codes(document)
+    Vendor.objects.create(number="V-1", name="Acme GmbH")
+    out = io.StringIO()
+    call_command("validate_documents", stdout=out)
+    assert out.getvalue() == f"{document.public_id} acme.png: 0 errors, 1 warning\n"
+    assert codes(document) == ["invoice_date_too_old"]
+    unknown = "0" * 8 + "-0000-0000-0000-" + "0" * 12
+    with pytest.raises(CommandError, match=f"not found or not ready: {unknown}"):
+        call_command("validate_documents", unknown, stdout=io.StringIO())
