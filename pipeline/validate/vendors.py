@@ -9,6 +9,7 @@ unknown, which is an exception for a person to resolve.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from rapidfuzz import fuzz
 
@@ -45,25 +46,47 @@ def normalise_vat_id(text: str) -> str:
     return re.sub(r"[^0-9A-Z]", "", text.upper())
 
 
+_GERMAN_FOLDS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def _fold(text: str) -> str:
+    """Lower case ASCII: "Bürobedarf" -> "buerobedarf", "Frères" -> "freres"."""
+    folded = text.lower().translate(_GERMAN_FOLDS)
+    return unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+
+
 def normalise_name(text: str) -> str:
-    """Lower case, punctuation and legal forms removed, spaces collapsed."""
-    words = re.sub(r"[^\w]+", " ", text.lower())
+    """Folded to ASCII, punctuation and legal forms removed, spaces collapsed."""
+    # Dots go first, so "S.A.R.L." is the legal form "sarl", not four letters.
+    words = re.sub(r"[^\w]+", " ", _fold(text).replace(".", ""))
     return " ".join(_LEGAL_FORMS.sub(" ", words).split())
 
 
+def _squashed(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", _fold(text))
+
+
 def _name_score(invoice_name: str, vendor: VendorRecord) -> float:
-    wanted = normalise_name(invoice_name)
-    if not wanted:
+    """0..100: how alike the printed name is to the vendor's name or an alias.
+
+    OCR often drops the spaces of capitalised names ("NORDLICHTBUEROBEDARFGMBH"),
+    so names are also compared with every space and mark removed, with and
+    without their legal form.
+    """
+    wanted_words = normalise_name(invoice_name)
+    wanted_squashed = _squashed(invoice_name)
+    if not wanted_squashed:
         return 0.0
-    candidates = [normalise_name(name) for name in (vendor.name, *vendor.aliases)]
-    return max(
-        (
-            fuzz.token_sort_ratio(wanted, candidate)
-            for candidate in candidates
-            if candidate
-        ),
-        default=0.0,
-    )
+    best = 0.0
+    for candidate in (vendor.name, *vendor.aliases):
+        words = normalise_name(candidate)
+        scores = [fuzz.ratio(wanted_squashed, _squashed(candidate))]
+        if words:
+            scores.append(fuzz.ratio(wanted_squashed, words.replace(" ", "")))
+            if wanted_words:
+                scores.append(fuzz.token_sort_ratio(wanted_words, words))
+        best = max(best, *scores)
+    return best
 
 
 def _address_score(invoice_address: str, vendor: VendorRecord) -> float | None:

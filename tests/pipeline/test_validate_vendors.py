@@ -136,3 +136,22 @@ def test_two_vendors_with_the_same_name_make_the_match_uncertain() -> None:
     # Alone on the master, the same name is a sure match.
     only = context(vendors=(acme_de,))
     assert vendor_known(invoice, only) == []
+
+
+def test_names_ocr_glued_together_still_match() -> None:
+    # As PaddleOCR read the demo documents' capitalised vendor lines.
+    for printed, vendor in (
+        ("NORDLICHTBUEROBEDARFGMBH", NORDLICHT),
+        ("NORDLICHT BÜROBEDARF", NORDLICHT),
+        ("ATELIERDUVALSARL", DUVAL),
+        ("HarborSupplyCo.Inc.", HARBOR),
+    ):
+        invoice = InvoiceData("invoice", {"vendor_name": printed})
+        match = match_vendor(invoice, context())
+        assert match is not None and match.vendor_id == vendor.id, printed
+        assert match.confidence == 1.0, printed
+
+
+def test_accents_and_umlauts_fold_to_ascii() -> None:
+    assert normalise_name("Nordlicht Bürobedarf GmbH") == "nordlicht buerobedarf"
+    assert normalise_name("Frères Lumière S.A.R.L.") == "freres lumiere"
