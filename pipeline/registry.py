@@ -92,8 +92,9 @@ class RuleSpec:
 
     @property
     def description(self) -> str:
-        """The first line of the rule's docstring, for the admin's rule list."""
-        return (self.check.__doc__ or self.code).strip().splitlines()[0]
+        """The first paragraph of the rule's docstring, for the admin's list."""
+        first = (self.check.__doc__ or self.code).strip().split("\n\n")[0]
+        return " ".join(first.split())
 
     def applies_to(self, document_type: str) -> bool:
         return self.document_types is None or document_type in self.document_types

@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from pipeline.registry import validation_rules
+from pipeline.validate.types import DOCUMENT_TYPES
 from reviewapp.master_data import (
     GOODS_RECEIPT_COLUMNS,
     PURCHASE_ORDER_COLUMNS,
@@ -136,8 +138,27 @@ class GoodsReceiptAdmin(MasterDataImportMixin):
     date_hierarchy = "received_on"
 
 
+class ValidationRuleSettingForm(forms.ModelForm):
+    """Pick the rule and document type from those the registry knows."""
+
+    document_type = forms.ChoiceField(
+        choices=[(kind, kind.replace("_", " ")) for kind in DOCUMENT_TYPES]
+    )
+    rule = forms.ChoiceField(
+        choices=[
+            (spec.code, f"{spec.code}: {spec.description}")
+            for spec in validation_rules.all()
+        ]
+    )
+
+    class Meta:
+        model = ValidationRuleSetting
+        fields = ["document_type", "rule", "enabled"]
+
+
 @admin.register(ValidationRuleSetting)
 class ValidationRuleSettingAdmin(admin.ModelAdmin):
+    form = ValidationRuleSettingForm
     list_display = ["rule", "document_type", "enabled"]
     list_filter = ["document_type", "enabled"]
     list_editable = ["enabled"]

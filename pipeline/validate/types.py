@@ -21,6 +21,7 @@ MatchMethod = Literal["confirmed", "vat_id", "iban", "name"]
 INVOICE = "invoice"
 CREDIT_NOTE = "credit_note"
 RECEIPT = "receipt"
+DOCUMENT_TYPES = (INVOICE, CREDIT_NOTE, RECEIPT)
 
 # Field names, as the extractor and the review page spell them. Amounts are
 # plain decimals ("1234.50"), dates ISO, currency ISO 4217, IBAN without spaces.

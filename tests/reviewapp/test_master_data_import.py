@@ -22,7 +22,13 @@ from reviewapp.master_data import (
     master_data_import,
     read_master_data,
 )
-from reviewapp.models import GoodsReceipt, PurchaseOrder, PurchaseOrderLine, Vendor
+from reviewapp.models import (
+    GoodsReceipt,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    ValidationRuleSetting,
+    Vendor,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -305,3 +311,26 @@ def test_a_supervisor_may_read_but_not_import_master_data(supervisor: User) -> N
     upload = SimpleUploadedFile("po.json", json.dumps(PURCHASE_ORDERS).encode())
     assert client.post(url, {"file": upload}).status_code == 403
     assert not PurchaseOrder.objects.exists()
+
+
+def test_admins_switch_rules_from_a_list_of_known_rules(admin_user: User) -> None:
+    client = staff(admin_user)
+    url = reverse("admin:reviewapp_validationrulesetting_add")
+    form = client.get(url).content.decode()
+    assert (
+        "bank_details_unchanged: The IBAN is on the vendor master and is the one "
+        "the vendor&#x27;s last approved invoice was paid to; otherwise an error "
+        "needing a second person.</option>"
+    ) in form
+    response = client.post(
+        url, {"document_type": "receipt", "rule": "duplicate_invoice", "enabled": ""}
+    )
+    assert response.status_code == 302
+    setting = ValidationRuleSetting.objects.get()
+    assert (setting.document_type, setting.rule, setting.enabled) == (
+        "receipt",
+        "duplicate_invoice",
+        False,
+    )
+    refused = client.post(url, {"document_type": "receipt", "rule": "no_such_rule"})
+    assert "Select a valid choice" in refused.content.decode()
