@@ -307,8 +307,8 @@ _PERCENT = {"max_digits": 5, "decimal_places": 2, "null": True, "blank": True}
 
 
 class PurchaseOrder(models.Model):
-    """An order placed with a vendor. Tolerances left empty use the rules'
-    defaults (`pipeline.validate.types.Tolerances`: 2 % price, 0 % quantity)."""
+    """An order placed with a vendor. Tolerances left empty use the settings
+    VOUCH_PO_PRICE_TOLERANCE_PERCENT and VOUCH_PO_QUANTITY_TOLERANCE_PERCENT."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     number = models.CharField(max_length=50, unique=True)

@@ -7,8 +7,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -216,6 +218,16 @@ def _prior_invoices(
     return tuple(priors)
 
 
+def tolerances() -> validation.Tolerances:
+    """The rules' tolerances, with those the settings make configurable."""
+    return validation.Tolerances(
+        max_age_days=settings.VOUCH_INVOICE_MAX_AGE_DAYS,
+        duplicate_window_days=settings.VOUCH_DUPLICATE_WINDOW_DAYS,
+        po_price_percent=Decimal(settings.VOUCH_PO_PRICE_TOLERANCE_PERCENT),
+        po_quantity_percent=Decimal(settings.VOUCH_PO_QUANTITY_TOLERANCE_PERCENT),
+    )
+
+
 def validation_context_for(
     invoice: validation.InvoiceData, document: Document, *, today: date
 ) -> validation.ValidationContext:
@@ -228,6 +240,7 @@ def validation_context_for(
     ).select_related("line__purchase_order")
     context = validation.ValidationContext(
         today=today,
+        tolerances=tolerances(),
         vendors=vendors,
         purchase_orders=tuple(
             validation.PurchaseOrder(

@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from reviewapp import jobs, services
 from reviewapp.models import (
@@ -295,3 +296,14 @@ def test_validate_documents_re_checks_after_master_data_changes(
     unknown = "0" * 8 + "-0000-0000-0000-" + "0" * 12
     with pytest.raises(CommandError, match=f"not found or not ready: {unknown}"):
         call_command("validate_documents", unknown, stdout=io.StringIO())
+
+
+def test_the_invoice_age_limit_comes_from_the_settings(
+    clerk: User, media_root: Path, invoice_png: bytes, settings: SettingsWrapper
+) -> None:
+    settings.VOUCH_INVOICE_MAX_AGE_DAYS = 20 * 365
+    document = process(invoice_png, "acme.png", clerk)
+    assert codes(document) == ["vendor_unknown"]
+    settings.VOUCH_INVOICE_MAX_AGE_DAYS = 730
+    services.document_validate(document=document)
+    assert codes(document) == ["invoice_date_too_old", "vendor_unknown"]
