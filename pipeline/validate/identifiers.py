@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 import stdnum
+from schwifty import BIC as SchwiftyBic
 from schwifty import IBAN as SchwiftyIban
 from schwifty.exceptions import (
     InvalidChecksumDigits,
@@ -30,6 +31,7 @@ from stdnum.exceptions import (
 
 from pipeline.validate.fields import label
 from pipeline.validate.types import (
+    BIC,
     IBAN,
     VENDOR_VAT_ID,
     InvoiceData,
@@ -173,5 +175,47 @@ def vat_id_valid(invoice: InvoiceData, context: ValidationContext) -> list[Issue
             fields=(VENDOR_VAT_ID,),
             message=f"The {label(VENDOR_VAT_ID)} {text} is not valid: {check.problem}.",
             details={"country": check.country, "problem": check.problem},
+        )
+    ]
+
+
+def bic_valid(invoice: InvoiceData, context: ValidationContext) -> list[Issue]:
+    """The BIC has the form of one (8 or 11 characters, a known country), and
+    its bank is in the IBAN's country (warning otherwise)."""
+    text = invoice.value(BIC)
+    if not text:
+        return []
+    compact = "".join(text.split()).upper()
+    try:
+        bic = SchwiftyBic(compact)
+    except InvalidLength:
+        problem = f"it has {len(compact)} characters; a BIC has 8 or 11"
+    except InvalidCountryCode:
+        problem = f"“{compact[4:6]}” in it is no country"
+    except SchwiftyException as error:
+        problem = str(error).rstrip(".").lower()
+    else:
+        iban = check_iban(invoice.value(IBAN)) if invoice.value(IBAN) else None
+        if iban is None or not iban.valid or iban.country == bic.country_code:
+            return []
+        return [
+            Issue(
+                code="bic_iban_country_mismatch",
+                severity="warning",
+                fields=(BIC, IBAN),
+                message=(
+                    f"The BIC {compact} is of a bank in {bic.country_code}, but "
+                    f"the IBAN {mask_iban(iban.compact)} is held in {iban.country}."
+                ),
+                details={"bic_country": bic.country_code, "iban_country": iban.country},
+            )
+        ]
+    return [
+        Issue(
+            code="bic_invalid",
+            severity="error",
+            fields=(BIC,),
+            message=f"The BIC {compact} is not valid: {problem}.",
+            details={"problem": problem},
         )
     ]

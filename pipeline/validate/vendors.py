@@ -15,7 +15,9 @@ from rapidfuzz import fuzz
 
 from pipeline.validate.types import (
     CURRENCY,
+    DUE_DATE,
     IBAN,
+    INVOICE_DATE,
     PO_NUMBER,
     VENDOR_ADDRESS,
     VENDOR_NAME,
@@ -249,5 +251,34 @@ def currency_expected(invoice: InvoiceData, context: ValidationContext) -> list[
                 f"in {vendor.currency}."
             ),
             details={"expected": vendor.currency, "found": currency},
+        )
+    ]
+
+
+def due_date_within_terms(
+    invoice: InvoiceData, context: ValidationContext
+) -> list[Issue]:
+    """The due date leaves at least the vendor's agreed payment terms (warning:
+    paying earlier than agreed loses the float, and can hide a rushed fraud)."""
+    invoice_date, due_date = invoice.date(INVOICE_DATE), invoice.date(DUE_DATE)
+    if invoice_date is None or due_date is None or due_date < invoice_date:
+        return []  # a due date before the invoice date is its own error
+    match = match_vendor(invoice, context)
+    vendor = context.vendor(match.vendor_id) if match else None
+    terms = vendor.payment_terms_days if vendor else None
+    days = (due_date - invoice_date).days
+    if vendor is None or terms is None or days >= terms:
+        return []
+    return [
+        Issue(
+            code="due_date_before_terms",
+            severity="warning",
+            fields=(DUE_DATE, INVOICE_DATE),
+            message=(
+                f"The invoice asks for payment within {days} day"
+                f"{'s' if days != 1 else ''}, but {vendor.name}'s agreed terms "
+                f"are {terms} days."
+            ),
+            details={"days": days, "terms_days": terms},
         )
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.validate.identifiers import (
+    bic_valid,
     check_iban,
     check_vat_id,
     iban_valid,
@@ -82,3 +83,26 @@ def test_an_id_without_prefix_is_checked_for_the_vendors_country() -> None:
 def test_an_id_of_a_country_without_vat_check_passes_unchecked() -> None:
     check = check_vat_id("91-1234567")
     assert (check.valid, check.country) == (True, "")
+
+
+def test_a_valid_bic_of_the_ibans_country_passes() -> None:
+    assert bic_valid(nordlicht_invoice(), context()) == []
+    assert bic_valid(nordlicht_invoice(bic="COBA DE FF"), context()) == []
+
+
+def test_a_misread_bic_is_an_error() -> None:
+    [issue] = bic_valid(nordlicht_invoice(bic="COBADEF"), context())
+    assert (issue.code, issue.severity) == ("bic_invalid", "error")
+    assert issue.message == (
+        "The BIC COBADEF is not valid: it has 7 characters; a BIC has 8 or 11."
+    )
+    [issue] = bic_valid(nordlicht_invoice(bic="COBAXXFFXXX"), context())
+    assert "“XX” in it is no country" in issue.message
+
+
+def test_a_bic_of_another_country_than_the_iban_is_a_warning() -> None:
+    [issue] = bic_valid(nordlicht_invoice(bic="BNPAFRPPXXX"), context())
+    assert (issue.code, issue.severity) == ("bic_iban_country_mismatch", "warning")
+    assert issue.message == (
+        "The BIC BNPAFRPPXXX is of a bank in FR, but the IBAN DE…3000 is held in DE."
+    )

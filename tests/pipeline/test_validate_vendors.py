@@ -7,6 +7,7 @@ from dataclasses import replace
 from pipeline.validate.types import InvoiceData, ValidationContext, VendorRecord
 from pipeline.validate.vendors import (
     currency_expected,
+    due_date_within_terms,
     match_vendor,
     normalise_name,
     vendor_known,
@@ -155,3 +156,18 @@ def test_names_ocr_glued_together_still_match() -> None:
 def test_accents_and_umlauts_fold_to_ascii() -> None:
     assert normalise_name("Nordlicht Bürobedarf GmbH") == "nordlicht buerobedarf"
     assert normalise_name("Frères Lumière S.A.R.L.") == "freres lumiere"
+
+
+def test_a_due_date_shorter_than_the_agreed_terms_is_a_warning() -> None:
+    assert due_date_within_terms(nordlicht_invoice(), context()) == []  # 30 days
+    rushed = nordlicht_invoice(due_date="2026-11-10")
+    [issue] = due_date_within_terms(rushed, context())
+    assert (issue.code, issue.severity) == ("due_date_before_terms", "warning")
+    assert issue.message == (
+        "The invoice asks for payment within 7 days, but Nordlicht Bürobedarf "
+        "GmbH's agreed terms are 30 days."
+    )
+    # Harbor has no terms on file; a due date before the invoice is another rule.
+    assert due_date_within_terms(harbor_invoice(due_date="2026-11-05"), context()) == []
+    backwards = nordlicht_invoice(due_date="2026-10-01")
+    assert due_date_within_terms(backwards, context()) == []
