@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 import stdnum
 from schwifty import BIC as SchwiftyBic
@@ -40,6 +40,9 @@ from pipeline.validate.types import (
 )
 from pipeline.validate.vendors import match_vendor
 from pipeline.validate.wording import compact_iban, mask_iban
+
+if TYPE_CHECKING:
+    from stdnum.util import NumberValidationModule
 
 # VAT ids carry the EU prefix, which differs from ISO 3166 for Greece.
 _VAT_PREFIX_TO_COUNTRY = {"EL": "GR", "XI": "GB"}
@@ -80,11 +83,9 @@ def check_iban(text: str) -> IdentifierCheck:
     return IdentifierCheck(compact, country)
 
 
-def _vat_module(country: str) -> ModuleType | None:
-    try:
-        return stdnum.get_cc_module(country.lower(), "vat")
-    except ImportError:
-        return None
+def _vat_module(country: str) -> NumberValidationModule | None:
+    """python-stdnum's VAT module for an ISO country code, if it has one."""
+    return stdnum.get_cc_module(country.lower(), "vat")
 
 
 def check_vat_id(text: str, *, default_country: str = "") -> IdentifierCheck:
