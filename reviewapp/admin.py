@@ -39,7 +39,7 @@ class MasterDataFileForm(forms.Form):
     file = forms.FileField(help_text="A .csv file with a header row, or a .json list")
 
 
-class MasterDataImportMixin(admin.ModelAdmin):
+class MasterDataImportMixin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Adds "Import CSV or JSON" to the list page, for users who may both add
     and change the model; the report lists every row's outcome."""
 
@@ -101,7 +101,7 @@ class VendorAdmin(MasterDataImportMixin):
     readonly_fields = ["public_id", "created_at", "updated_at"]
 
 
-class PurchaseOrderLineInline(admin.TabularInline):
+class PurchaseOrderLineInline(admin.TabularInline):  # type: ignore[type-arg]
     model = PurchaseOrderLine
     extra = 0
     fields = ["line_number", "item_code", "description", "quantity", "unit_price"]
@@ -121,7 +121,7 @@ class PurchaseOrderAdmin(MasterDataImportMixin):
 
 
 @admin.register(PurchaseOrderLine)
-class PurchaseOrderLineAdmin(admin.ModelAdmin):
+class PurchaseOrderLineAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["purchase_order", "line_number", "description", "quantity"]
     search_fields = ["purchase_order__number", "description", "item_code"]
     list_select_related = ["purchase_order"]
@@ -138,7 +138,7 @@ class GoodsReceiptAdmin(MasterDataImportMixin):
     date_hierarchy = "received_on"
 
 
-class ValidationRuleSettingForm(forms.ModelForm):
+class ValidationRuleSettingForm(forms.ModelForm):  # type: ignore[type-arg]
     """Pick the rule and document type from those the registry knows."""
 
     document_type = forms.ChoiceField(
@@ -157,7 +157,7 @@ class ValidationRuleSettingForm(forms.ModelForm):
 
 
 @admin.register(ValidationRuleSetting)
-class ValidationRuleSettingAdmin(admin.ModelAdmin):
+class ValidationRuleSettingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = ValidationRuleSettingForm
     list_display = ["rule", "document_type", "enabled"]
     list_filter = ["document_type", "enabled"]

@@ -130,7 +130,7 @@ def _read_csv(name: str, text: str) -> list[tuple[int, dict[str, Any]]]:
         # Extra cells without a header land under None; keep them as an error.
         clean = {(key or "").strip(): value for key, value in values.items() if key}
         if None in values:
-            clean["(unnamed column)"] = values[None]  # type: ignore[index]
+            clean["(unnamed column)"] = values[None]
         rows.append((reader.line_num, clean))
     return rows
 

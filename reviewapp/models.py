@@ -303,9 +303,6 @@ class Vendor(models.Model):
             raise ValidationError(errors)
 
 
-_PERCENT = {"max_digits": 5, "decimal_places": 2, "null": True, "blank": True}
-
-
 class PurchaseOrder(models.Model):
     """An order placed with a vendor. Tolerances left empty use the settings
     VOUCH_PO_PRICE_TOLERANCE_PERCENT and VOUCH_PO_QUANTITY_TOLERANCE_PERCENT."""
@@ -317,10 +314,18 @@ class PurchaseOrder(models.Model):
     )
     currency = models.CharField(max_length=3)
     price_tolerance_percent = models.DecimalField(
-        **_PERCENT, validators=[MinValueValidator(Decimal(0))]
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
     )
     quantity_tolerance_percent = models.DecimalField(
-        **_PERCENT, validators=[MinValueValidator(Decimal(0))]
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
