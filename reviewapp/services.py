@@ -406,16 +406,21 @@ def document_validate(*, document: Document) -> ValidationResult:
     `document_record_result`, fails the attempt) rather than leave a document
     looking clean without its checks.
     """
-    invoice = selectors.invoice_data_for(document)
-    context = selectors.validation_context_for(
-        invoice, document, today=timezone.localdate()
-    )
-    result = validate(
-        invoice, context, enabled=selectors.enabled_rules_for(invoice.document_type)
-    )
-    match = result.vendor_match
-    order = find_purchase_order(invoice, context)
     with transaction.atomic():
+        # One validation per document at a time: two corrections saved together
+        # must not leave both runs' issues behind.
+        Document.objects.select_for_update().filter(pk=document.pk).first()
+        invoice = selectors.invoice_data_for(document)
+        context = selectors.validation_context_for(
+            invoice, document, today=timezone.localdate()
+        )
+        result = validate(
+            invoice,
+            context,
+            enabled=selectors.enabled_rules_for(invoice.document_type),
+        )
+        match = result.vendor_match
+        order = find_purchase_order(invoice, context)
         ValidationIssue.objects.filter(document=document).delete()
         ValidationIssue.objects.bulk_create(
             ValidationIssue(
