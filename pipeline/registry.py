@@ -1,14 +1,38 @@
-"""An explicit registry of engines, configured by dotted paths and loaded lazily.
+"""Explicit registries: engines by dotted path, and validation rules by code.
 
 Engines are expensive to build (PaddleOCR loads three networks), so each dotted
 path is instantiated once per process and kept; `reset` is for tests.
+Validation rules are plain functions registered below in the order they run,
+each for the document types it applies to; `validate` is the entry point.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
+
+from pipeline.validate import (
+    arithmetic,
+    bank_details,
+    dates,
+    duplicates,
+    fields,
+    identifiers,
+    purchase_orders,
+    vendors,
+)
+from pipeline.validate.types import (
+    CREDIT_NOTE,
+    INVOICE,
+    InvoiceData,
+    Issue,
+    ValidationContext,
+    ValidationResult,
+)
+from pipeline.validate.vendors import match_vendor
 
 T = TypeVar("T")
 
@@ -50,3 +74,123 @@ class Registry(Generic[T]):
                 f"{self.kind} {dotted_path!r}: {module_path} has no {class_name}"
             ) from None
         return found
+
+
+# --- validation rules ----------------------------------------------------------
+
+Rule = Callable[[InvoiceData, ValidationContext], list[Issue]]
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A registered rule: its code, the function and the document types it
+    applies to (None: every type)."""
+
+    code: str
+    check: Rule
+    document_types: frozenset[str] | None = None
+
+    @property
+    def description(self) -> str:
+        """The first paragraph of the rule's docstring, for the admin's list."""
+        first = (self.check.__doc__ or self.code).strip().split("\n\n")[0]
+        return " ".join(first.split())
+
+    def applies_to(self, document_type: str) -> bool:
+        return self.document_types is None or document_type in self.document_types
+
+
+class RuleRegistry:
+    """Validation rules in the order they run, each for some document types.
+
+    Rules are registered explicitly (see `validation_rules` below); which of
+    them run is decided per call by `enabled`, so the Django side can let
+    admins switch rules off without the pipeline knowing about settings.
+    """
+
+    def __init__(self) -> None:
+        self._rules: dict[str, RuleSpec] = {}
+
+    def register(
+        self, code: str, check: Rule, *, document_types: Collection[str] | None = None
+    ) -> None:
+        """Add a rule; raises ValueError when `code` is taken."""
+        if code in self._rules:
+            raise ValueError(f"validation rule {code!r} is registered twice")
+        types = frozenset(document_types) if document_types is not None else None
+        self._rules[code] = RuleSpec(code, check, types)
+
+    def all(self) -> tuple[RuleSpec, ...]:
+        return tuple(self._rules.values())
+
+    def for_type(self, document_type: str) -> tuple[RuleSpec, ...]:
+        return tuple(r for r in self._rules.values() if r.applies_to(document_type))
+
+    def validate(
+        self,
+        invoice: InvoiceData,
+        context: ValidationContext,
+        *,
+        enabled: Collection[str] | None = None,
+    ) -> ValidationResult:
+        """Run the rules for the invoice's type (only those in `enabled`, when
+        given) and collect their issues, each tagged with its rule's code.
+
+        Raises ValueError naming codes in `enabled` that no rule has, so a
+        typo in a setting does not silently switch a check off.
+        """
+        if enabled is not None:
+            unknown = sorted(set(enabled) - set(self._rules))
+            if unknown:
+                raise ValueError(f"unknown validation rules: {', '.join(unknown)}")
+        issues: list[Issue] = []
+        ran: list[str] = []
+        for spec in self.for_type(invoice.document_type):
+            if enabled is not None and spec.code not in enabled:
+                continue
+            ran.append(spec.code)
+            issues += [
+                replace(issue, rule=spec.code) for issue in spec.check(invoice, context)
+            ]
+        return ValidationResult(
+            issues=tuple(issues),
+            vendor_match=match_vendor(invoice, context),
+            rules_run=tuple(ran),
+        )
+
+
+_BILLS = (INVOICE, CREDIT_NOTE)
+validation_rules = RuleRegistry()
+for _code, _check, _types in (
+    ("required_fields", fields.required_fields, None),
+    ("field_formats", fields.field_formats, None),
+    ("line_amounts", arithmetic.line_amounts, None),
+    ("lines_sum_to_subtotal", arithmetic.lines_sum_to_subtotal, None),
+    ("totals_add_up", arithmetic.totals_add_up, None),
+    ("tax_matches_rates", arithmetic.tax_matches_rates, None),
+    ("invoice_date_not_in_future", dates.invoice_date_not_in_future, None),
+    ("invoice_date_not_too_old", dates.invoice_date_not_too_old, None),
+    ("due_date_not_before_invoice_date", dates.due_date_not_before_invoice_date, None),
+    ("iban_valid", identifiers.iban_valid, _BILLS),
+    ("bic_valid", identifiers.bic_valid, _BILLS),
+    ("vat_id_valid", identifiers.vat_id_valid, _BILLS),
+    ("vendor_known", vendors.vendor_known, _BILLS),
+    ("currency_expected", vendors.currency_expected, _BILLS),
+    ("due_date_within_terms", vendors.due_date_within_terms, _BILLS),
+    ("purchase_order_known", purchase_orders.purchase_order_known, (INVOICE,)),
+    ("two_way_match", purchase_orders.two_way_match, (INVOICE,)),
+    ("three_way_match", purchase_orders.three_way_match, (INVOICE,)),
+    ("duplicate_invoice", duplicates.duplicate_invoice, None),
+    ("bank_details_unchanged", bank_details.bank_details_unchanged, _BILLS),
+):
+    validation_rules.register(_code, _check, document_types=_types)
+
+
+def validate(
+    invoice: InvoiceData,
+    context: ValidationContext,
+    *,
+    enabled: Collection[str] | None = None,
+) -> ValidationResult:
+    """Validate `invoice` with the default rule set; see `RuleRegistry.validate`."""
+    return validation_rules.validate(invoice, context, enabled=enabled)

@@ -1,10 +1,170 @@
-"""Django admin: where administrators look after configuration and deliveries."""
+"""Admin pages for the master data, the validation rule switches and webhooks.
+
+Saving through the admin runs the models' `clean`, so IBANs and VAT ids are
+checked exactly as `import_master_data` checks them; each master-data list
+also takes a CSV or JSON file through the same importer.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
-from reviewapp.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+
+from pipeline.registry import validation_rules
+from pipeline.validate.types import DOCUMENT_TYPES
+from reviewapp.master_data import (
+    GOODS_RECEIPT_COLUMNS,
+    PURCHASE_ORDER_COLUMNS,
+    VENDOR_COLUMNS,
+    MasterDataFileError,
+    master_data_import,
+    read_master_data,
+)
+from reviewapp.models import (
+    GoodsReceipt,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    ValidationRuleSetting,
+    Vendor,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+
+class MasterDataFileForm(forms.Form):
+    file = forms.FileField(help_text="A .csv file with a header row, or a .json list")
+
+
+class MasterDataImportMixin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Adds "Import CSV or JSON" to the list page, for users who may both add
+    and change the model; the report lists every row's outcome."""
+
+    import_kind = ""
+    import_columns: frozenset[str] = frozenset()
+    change_list_template = "admin/reviewapp/change_list_with_import.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        opts = self.model._meta
+        name = f"{opts.app_label}_{opts.model_name}_import"
+        urls: list[URLPattern] = [
+            path("import/", self.admin_site.admin_view(self.import_view), name=name)
+        ]
+        return urls + super().get_urls()
+
+    def may_import(self, request: HttpRequest) -> bool:
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), "can_import": self.may_import(request)}
+        return super().changelist_view(request, extra_context=context)
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.may_import(request):
+            raise PermissionDenied
+        opts = self.model._meta
+        form = MasterDataFileForm(request.POST or None, request.FILES or None)
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": opts,
+            "title": f"Import {opts.verbose_name_plural}",
+            "changelist_url": f"admin:{opts.app_label}_{opts.model_name}_changelist",
+            "columns": sorted(self.import_columns),
+            "form": form,
+        }
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                rows = read_master_data(upload.name, upload.read())
+            except MasterDataFileError as error:
+                context["file_error"] = str(error)
+            else:
+                context["report"] = master_data_import(kind=self.import_kind, rows=rows)
+                context["file_name"] = upload.name
+        return TemplateResponse(
+            request, "admin/reviewapp/import_master_data.html", context
+        )
+
+
+@admin.register(Vendor)
+class VendorAdmin(MasterDataImportMixin):
+    import_kind = "vendors"
+    import_columns = VENDOR_COLUMNS
+    list_display = ["name", "number", "vat_id", "country", "currency", "active"]
+    list_filter = ["active", "country", "currency"]
+    search_fields = ["name", "number", "vat_id", "aliases", "ibans"]
+    readonly_fields = ["public_id", "created_at", "updated_at"]
+
+
+class PurchaseOrderLineInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = PurchaseOrderLine
+    extra = 0
+    fields = ["line_number", "item_code", "description", "quantity", "unit_price"]
+
+
+@admin.register(PurchaseOrder)
+class PurchaseOrderAdmin(MasterDataImportMixin):
+    import_kind = "purchase_orders"
+    import_columns = PURCHASE_ORDER_COLUMNS
+    list_display = ["number", "vendor", "currency", "created_at"]
+    list_filter = ["currency"]
+    search_fields = ["number", "vendor__name", "vendor__number"]
+    list_select_related = ["vendor"]
+    autocomplete_fields = ["vendor"]
+    readonly_fields = ["public_id", "created_at", "updated_at"]
+    inlines = [PurchaseOrderLineInline]
+
+
+@admin.register(PurchaseOrderLine)
+class PurchaseOrderLineAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["purchase_order", "line_number", "description", "quantity"]
+    search_fields = ["purchase_order__number", "description", "item_code"]
+    list_select_related = ["purchase_order"]
+
+
+@admin.register(GoodsReceipt)
+class GoodsReceiptAdmin(MasterDataImportMixin):
+    import_kind = "goods_receipts"
+    import_columns = GOODS_RECEIPT_COLUMNS
+    list_display = ["reference", "line", "quantity_received", "received_on"]
+    search_fields = ["reference", "line__purchase_order__number"]
+    list_select_related = ["line__purchase_order"]
+    autocomplete_fields = ["line"]
+    date_hierarchy = "received_on"
+
+
+class ValidationRuleSettingForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Pick the rule and document type from those the registry knows."""
+
+    document_type = forms.ChoiceField(
+        choices=[(kind, kind.replace("_", " ")) for kind in DOCUMENT_TYPES]
+    )
+    rule = forms.ChoiceField(
+        choices=[
+            (spec.code, f"{spec.code}: {spec.description}")
+            for spec in validation_rules.all()
+        ]
+    )
+
+    class Meta:
+        model = ValidationRuleSetting
+        fields = ["document_type", "rule", "enabled"]
+
+
+@admin.register(ValidationRuleSetting)
+class ValidationRuleSettingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = ValidationRuleSettingForm
+    list_display = ["rule", "document_type", "enabled"]
+    list_filter = ["document_type", "enabled"]
+    list_editable = ["enabled"]
 
 
 @admin.register(WebhookEndpoint)

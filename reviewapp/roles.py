@@ -19,12 +19,27 @@ _CLERK_PERMISSIONS = [
     "reviewapp.change_field",
 ]
 
+# Supervisors resolve vendor and PO exceptions, so they read the master data;
+# admins maintain it (admin pages and `import_master_data`) and the rule switches.
+_MASTER_DATA = ("vendor", "purchaseorder", "purchaseorderline", "goodsreceipt")
+_VIEW_MASTER_DATA = [f"reviewapp.view_{model}" for model in _MASTER_DATA]
+_MANAGE_MASTER_DATA = [
+    f"reviewapp.{action}_{model}"
+    for model in (*_MASTER_DATA, "validationrulesetting")
+    for action in ("view", "add", "change", "delete")
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     CLERK: _CLERK_PERMISSIONS,
-    SUPERVISOR: [*_CLERK_PERMISSIONS, "reviewapp.view_all_documents"],
+    SUPERVISOR: [
+        *_CLERK_PERMISSIONS,
+        "reviewapp.view_all_documents",
+        *_VIEW_MASTER_DATA,
+    ],
     ADMIN: [
         *_CLERK_PERMISSIONS,
         "reviewapp.view_all_documents",
+        *_MANAGE_MASTER_DATA,
         "reviewapp.change_document",
         "reviewapp.delete_document",
         "reviewapp.view_processingrun",

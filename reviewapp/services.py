@@ -23,9 +23,22 @@ from rq import Retry
 from pipeline.decode import DecodeLimits, read_image_header
 from pipeline.errors import UnreadableDocument
 from pipeline.filetypes import PDF, SNIFF_BYTES, describe_accepted, sniff
+from pipeline.registry import validate
 from pipeline.run import PipelineResult
-from reviewapp import broadcast
-from reviewapp.models import Document, Field, Page, ProcessingRun, TextLine
+from pipeline.validate.types import ValidationResult
+from pipeline.validate.vendors import find_purchase_order
+from reviewapp import broadcast, selectors
+from reviewapp.models import (
+    Document,
+    DocumentValidation,
+    Field,
+    Page,
+    ProcessingRun,
+    PurchaseOrder,
+    TextLine,
+    ValidationIssue,
+    Vendor,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +187,8 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
         document = Document.objects.select_for_update().get(pk=run.document_id)
         pages_by_number = _store_pages(document, result)
         _store_fields(document, result, pages_by_number)
+        # In the same transaction: a ready document always has its checks.
+        document_validate(document=document)
         now = timezone.now()
         document.status = Document.Status.READY
         document.page_count = len(result.pages)
@@ -378,5 +393,71 @@ def field_correct(
         field.corrected_at = timezone.now()
         field.confidence = 1.0
         field.save()
+        document_validate(document=document)
         broadcast.document_changed(document)
     return field
+
+
+def document_validate(*, document: Document) -> ValidationResult:
+    """Run the validation rules on the document's current field values and
+    replace the previous run's ValidationIssue rows and DocumentValidation.
+
+    Safe to run twice; a rule that raises propagates (and, inside
+    `document_record_result`, fails the attempt) rather than leave a document
+    looking clean without its checks.
+    """
+    with transaction.atomic():
+        # One validation per document at a time: two corrections saved together
+        # must not leave both runs' issues behind.
+        Document.objects.select_for_update().filter(pk=document.pk).first()
+        invoice = selectors.invoice_data_for(document)
+        context = selectors.validation_context_for(
+            invoice, document, today=timezone.localdate()
+        )
+        result = validate(
+            invoice,
+            context,
+            enabled=selectors.enabled_rules_for(invoice.document_type),
+        )
+        match = result.vendor_match
+        order = find_purchase_order(invoice, context)
+        ValidationIssue.objects.filter(document=document).delete()
+        ValidationIssue.objects.bulk_create(
+            ValidationIssue(
+                document=document,
+                rule=issue.rule,
+                code=issue.code,
+                severity=issue.severity,
+                fields=list(issue.fields),
+                message=issue.message,
+                details=dict(issue.details),
+                needs_supervisor=issue.needs_supervisor,
+            )
+            for issue in result.issues
+        )
+        DocumentValidation.objects.update_or_create(
+            document=document,
+            defaults={
+                "vendor": (
+                    Vendor.objects.filter(public_id=match.vendor_id).first()
+                    if match
+                    else None
+                ),
+                "vendor_match_method": match.method if match else "",
+                "vendor_match_confidence": match.confidence if match else None,
+                "purchase_order": (
+                    PurchaseOrder.objects.filter(number=order.number).first()
+                    if order
+                    else None
+                ),
+                "document_type": invoice.document_type,
+                "image_fingerprint": (
+                    f"{invoice.image_fingerprint:016x}"
+                    if invoice.image_fingerprint is not None
+                    else ""
+                ),
+                "rules_run": list(result.rules_run),
+                "validated_at": timezone.now(),
+            },
+        )
+    return result

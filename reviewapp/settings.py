@@ -279,6 +279,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+# Validation tolerances (pipeline.validate.types.Tolerances); a purchase order's
+# own tolerances override the PO ones.
+VOUCH_INVOICE_MAX_AGE_DAYS = env_int("VOUCH_INVOICE_MAX_AGE_DAYS", 730)
+VOUCH_DUPLICATE_WINDOW_DAYS = env_int("VOUCH_DUPLICATE_WINDOW_DAYS", 14)
+VOUCH_PO_PRICE_TOLERANCE_PERCENT = env_int("VOUCH_PO_PRICE_TOLERANCE_PERCENT", 2)
+VOUCH_PO_QUANTITY_TOLERANCE_PERCENT = env_int("VOUCH_PO_QUANTITY_TOLERANCE_PERCENT", 0)
 
 LOGGING = {
     "version": 1,

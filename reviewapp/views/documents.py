@@ -14,6 +14,7 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -93,8 +94,11 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     document, can_write = document_for(request.user, public_id)
     document = selectors.document_for_review(document=document)
     fields = {field.name: field for field in document.fields.all()}
+    issues = selectors.validation_issues_for(document)
+    by_field = selectors.issues_by_field(issues)
     ordered_fields = [
-        (name, label, fields.get(name)) for name, label in FIELD_LABELS.items()
+        (name, label, fields.get(name), by_field.get(name, []))
+        for name, label in FIELD_LABELS.items()
     ]
     return render(
         request,
@@ -103,6 +107,8 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "document": document,
             "pages": list(document.pages.all()),
             "fields": ordered_fields,
+            "issues": issues,
+            "validation": selectors.validation_of(document),
             "can_write": can_write,
         },
     )
@@ -165,6 +171,24 @@ def field_correct(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
         value=form.cleaned_data["value"],
         user=request.user,  # type: ignore[arg-type]
     )
+    # The correction re-ran the checks: send them back so the page shows them.
+    issues = selectors.validation_issues_for(document)
     return JsonResponse(
-        {"name": field.name, "value": field.value, "set_by": field.set_by}
+        {
+            "name": field.name,
+            "value": field.value,
+            "set_by": field.set_by,
+            "issues_html": render_to_string(
+                "reviewapp/partials/validation_issues.html",
+                {"issues": issues, "validation": selectors.validation_of(document)},
+                request=request,
+            ),
+            "field_issues": {
+                name: [
+                    {"severity": issue.severity, "message": issue.message}
+                    for issue in field_issues
+                ]
+                for name, field_issues in selectors.issues_by_field(issues).items()
+            },
+        }
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
+
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
@@ -81,3 +84,31 @@ def test_it_hides_the_document_from_another_clerk(
     assert response.status == 404
     image = outsider.request.get(url + "pages/1/image/")
     assert image.status == 404
+
+
+def test_the_checks_follow_a_correction_without_reloading(
+    login_as: LoginAs, clerk: User
+) -> None:
+    page = login_as(clerk)
+    page.goto(ready_document(page))
+    checks = page.locator("#validation-issues")
+    # The receipt is from 2019 and its shop is not on the (empty) vendor master.
+    expect(checks.locator("[data-code=invoice_date_too_old]")).to_have_count(1)
+    expect(checks.locator("[data-code=vendor_unknown]")).to_contain_text(
+        "matches no vendor"
+    )
+    date_issues = page.locator("#field-invoice_date [data-role=issues]")
+    expect(date_issues).to_contain_text("check for a misread year")
+
+    page.locator("#field-invoice_date").focus()
+    page.keyboard.press("Enter")
+    recent = (date.today() - timedelta(days=3)).isoformat()
+    page.locator("#field-invoice_date-input").fill(recent)
+    page.keyboard.press("Enter")
+    expect(page.locator("#field-invoice_date-value")).to_have_text(recent)
+    expect(checks.locator("[data-code=invoice_date_too_old]")).to_have_count(0)
+    expect(checks.locator("[data-code=vendor_unknown]")).to_have_count(1)
+    expect(date_issues).to_be_hidden()
+    expect(page.locator("#field-invoice_date")).not_to_have_class(
+        re.compile(r"has-issues")
+    )

@@ -1,4 +1,5 @@
-"""Demo users in their roles and sample documents, for `make run`. Idempotent."""
+"""Demo users in their roles, vendors and purchase orders (fixtures/master_data)
+and sample documents, for `make run`. Idempotent."""
 
 from __future__ import annotations
 
@@ -9,13 +10,21 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reviewapp import roles, services
 from reviewapp.demo import demo_documents
+from reviewapp.master_data import master_data_import, read_master_data
 from reviewapp.models import Document
 
 DEMO_USERS = (roles.CLERK, roles.SUPERVISOR, roles.ADMIN)
+MASTER_DATA = Path(settings.BASE_DIR) / "fixtures" / "master_data"
+# Vendors first: purchase orders name their vendor, receipts their PO line.
+MASTER_DATA_FILES = (
+    ("vendors", "vendors.json"),
+    ("purchase_orders", "purchase_orders.json"),
+    ("goods_receipts", "goods_receipts.json"),
+)
 
 
 def demo_passwords() -> dict[str, str]:
@@ -36,7 +45,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--no-documents", action="store_true", help="create the users only"
+            "--no-documents",
+            action="store_true",
+            help="create the users and master data only",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -49,6 +60,7 @@ class Command(BaseCommand):
             user.is_staff = user.is_superuser = name == roles.ADMIN
             user.save()
             user.groups.set([Group.objects.get(name=name)])
+        self.load_master_data()
         if options["no_documents"]:
             return
         clerk = User.objects.get(username=roles.CLERK)
@@ -61,3 +73,18 @@ class Command(BaseCommand):
             )
             state = "already loaded" if result.duplicate else "queued"
             self.stdout.write(f"demo document {sample.name}: {state}")
+
+    def load_master_data(self) -> None:
+        """The vendors, purchase orders and receipts the demo documents match."""
+        for kind, name in MASTER_DATA_FILES:
+            path = MASTER_DATA / name
+            report = master_data_import(
+                kind=kind, rows=read_master_data(name, path.read_bytes())
+            )
+            rejected = [row for row in report.rows if row.outcome == "rejected"]
+            if rejected:
+                raise CommandError(
+                    f"demo {name}: row {rejected[0].row} rejected: "
+                    + "; ".join(rejected[0].reasons)
+                )
+            self.stdout.write(f"demo {kind.replace('_', ' ')}: {report.summary}")

@@ -219,9 +219,30 @@
       confidence.title = "Confidence 1.00";
       confidence.innerHTML = '<span class="visually-hidden">confidence </span>1.00';
     }
+    if (payload.issues_html !== undefined) showIssues(payload);
     closeEditor(field);
     field.classList.add("is-saved");
     window.setTimeout(() => field.classList.remove("is-saved"), 1600);
+  }
+
+  // A correction re-runs the checks: replace the list and each field's messages.
+  function showIssues(payload) {
+    const panel = document.getElementById("validation-issues");
+    if (panel) panel.outerHTML = payload.issues_html;
+    fields.forEach((item) => {
+      const list = item.querySelector("[data-role=issues]");
+      const found = payload.field_issues[item.dataset.field] || [];
+      list.replaceChildren(
+        ...found.map((issue) => {
+          const entry = document.createElement("li");
+          entry.className = "field-issue field-issue-" + issue.severity;
+          entry.textContent = issue.message;
+          return entry;
+        })
+      );
+      list.hidden = found.length === 0;
+      item.classList.toggle("has-issues", found.length > 0);
+    });
   }
 
   function save(field) {
