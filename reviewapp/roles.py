@@ -17,17 +17,28 @@ _CLERK_PERMISSIONS = [
     "reviewapp.add_document",
     "reviewapp.view_field",
     "reviewapp.change_field",
+    "reviewapp.review_document",
+]
+_SUPERVISOR_PERMISSIONS = [
+    *_CLERK_PERMISSIONS,
+    "reviewapp.view_all_documents",
+    "reviewapp.handle_exceptions",
+    "reviewapp.reveal_sensitive",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     CLERK: _CLERK_PERMISSIONS,
-    SUPERVISOR: [*_CLERK_PERMISSIONS, "reviewapp.view_all_documents"],
+    SUPERVISOR: _SUPERVISOR_PERMISSIONS,
     ADMIN: [
-        *_CLERK_PERMISSIONS,
-        "reviewapp.view_all_documents",
+        *_SUPERVISOR_PERMISSIONS,
         "reviewapp.change_document",
         "reviewapp.delete_document",
         "reviewapp.view_processingrun",
+        "reviewapp.view_sensitivefield",
+        "reviewapp.add_sensitivefield",
+        "reviewapp.change_sensitivefield",
+        "reviewapp.delete_sensitivefield",
+        "reviewapp.view_sensitivereveal",
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",

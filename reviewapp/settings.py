@@ -205,6 +205,11 @@ VOUCH_JOB_RETRY_DELAYS = [30, 120]
 # `requeue_stale` (the cron runs it every few minutes).
 VOUCH_STALE_AFTER_SECONDS = env_int("VOUCH_STALE_AFTER_SECONDS", 900)
 
+# Review. A claim keeps other reviewers from editing a document for this long;
+# working on it renews the claim. Fields below the confidence are flagged.
+VOUCH_CLAIM_MINUTES = env_int("VOUCH_CLAIM_MINUTES", 30)
+VOUCH_FLAG_BELOW_CONFIDENCE = env_int("VOUCH_FLAG_BELOW_CONFIDENCE_PERCENT", 90) / 100
+
 # Engines, by dotted path (see pipeline/ocr and pipeline/extract).
 VOUCH_OCR_ENGINE = env_str("VOUCH_OCR_ENGINE", "pipeline.ocr.paddle.PaddleOcrEngine")
 VOUCH_EXTRACTOR = env_str(

@@ -9,7 +9,8 @@
   const ZOOM_STEP = 1.25;
   const MIN_SCALE = 0.1;
   const MAX_SCALE = 5;
-  const FINISHED = new Set(["ready", "failed"]);
+  // Read (and possibly already under review) or failed: the pipeline is done.
+  const FINISHED = new Set(["ready", "failed", "claimed", "escalated", "approved", "rejected"]);
 
   const review = document.getElementById("review");
   const documentId = review.dataset.id;
@@ -209,7 +210,8 @@
     } else {
       value.innerHTML = '<span class="empty">Not found</span>';
     }
-    form.elements.value.defaultValue = payload.value;
+    // A masked value is never put back into the input: the person types it anew.
+    form.elements.value.defaultValue = field.dataset.sensitive ? "" : payload.value;
     if (payload.set_by === "human") {
       // field_correct stores a person's value with confidence 1.
       field.classList.add("is-human");
@@ -243,6 +245,8 @@
           .then((body) => {
             if (!response.ok) throw new Error(errorText(body, response.status));
             showSaved(field, body);
+            // The first correction claims the document: show the claimant's actions.
+            if (review.dataset.claimedByMe !== "true") refreshActions();
           })
       )
       .catch((problem) => {
@@ -258,6 +262,139 @@
     const target = fields[Math.min(fields.length - 1, Math.max(0, index + step))];
     target.focus();
   }
+
+  /* ---------- review actions, reveal and shortcuts ---------- */
+
+  function refreshActions() {
+    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        ["review-actions", "document-status", "claim-holder"].forEach((id) => {
+          const current = document.getElementById(id);
+          const replacement = fresh.getElementById(id);
+          if (current && replacement) current.replaceWith(document.importNode(replacement, true));
+          else if (!current && replacement && id === "claim-holder") {
+            document.querySelector(".review-title .meta").append(document.importNode(replacement, true));
+          }
+        });
+        const freshReview = fresh.getElementById("review");
+        if (freshReview) review.dataset.claimedByMe = freshReview.dataset.claimedByMe;
+      })
+      .catch(() => {
+        /* The buttons stay as they were; a reload shows the truth. */
+      });
+  }
+
+  function toggleActionForm(id, show) {
+    const form = document.getElementById(id);
+    if (!form) return;
+    form.hidden = !show;
+    const opener = document.querySelector('[aria-controls="' + id + '"]');
+    if (opener) opener.setAttribute("aria-expanded", show ? "true" : "false");
+    if (show) form.querySelector("select, textarea, input").focus();
+    else if (opener) opener.focus();
+  }
+
+  function submitShortcut(key) {
+    const form = document.querySelector('form[data-shortcut="' + key + '"]');
+    if (!form) return false;
+    form.requestSubmit();
+    return true;
+  }
+
+  function nextFlagged() {
+    const flagged = fields.filter((field) => field.dataset.flagged === "true");
+    if (!flagged.length) return;
+    const start = selected ? fields.indexOf(selected) : -1;
+    const after = flagged.find((field) => fields.indexOf(field) > start);
+    (after || flagged[0]).focus();
+  }
+
+  function openReveal(field) {
+    const form = field.querySelector("form.field-reveal");
+    if (!form) return;
+    form.hidden = false;
+    form.elements.reason.focus();
+  }
+
+  function closeReveal(field) {
+    const form = field.querySelector("form.field-reveal");
+    form.hidden = true;
+    form.querySelector(".field-error").hidden = true;
+    field.focus();
+  }
+
+  function reveal(field) {
+    const form = field.querySelector("form.field-reveal");
+    const error = form.querySelector(".field-error");
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": form.elements.csrfmiddlewaretoken.value },
+    })
+      .then((response) =>
+        response
+          .json()
+          .catch(() => null)
+          .then((body) => {
+            if (!response.ok) throw new Error(errorText(body, response.status));
+            // Shown for this page view only; a reload masks it again.
+            field.querySelector("[data-role=value]").textContent = body.value;
+            field.classList.add("is-revealed");
+            const note = field.querySelector("[data-role=masked-note]");
+            if (note) note.textContent = "Revealed (recorded)";
+            form.reset();
+            closeReveal(field);
+          })
+      )
+      .catch((problem) => {
+        error.textContent = problem.message || "Could not reveal. Try again.";
+        error.hidden = false;
+        form.elements.reason.focus();
+      });
+  }
+
+  const helpDialog = document.getElementById("help-dialog");
+
+  function typingIn(target) {
+    return target.closest("input, textarea, select, [contenteditable=true]") !== null;
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    if (typingIn(event.target) || (helpDialog && helpDialog.open)) return;
+    const key = event.key;
+    if (key === "?") helpDialog.showModal();
+    else if (key === "n") nextFlagged();
+    else if (key === "a" || key === "c" || key === "x") {
+      if (!submitShortcut(key)) return;
+    } else if (key === "e" && document.getElementById("escalate-form")) toggleActionForm("escalate-form", true);
+    else if (key === "r" && document.getElementById("reject-form")) toggleActionForm("reject-form", true);
+    else if (key === "d" && document.getElementById("next-document")) document.getElementById("next-document").click();
+    else return;
+    event.preventDefault();
+  });
+
+  document.addEventListener("click", (event) => {
+    const control = event.target.closest("[data-action]");
+    if (!control) return;
+    const action = control.dataset.action;
+    if (action === "help") helpDialog.showModal();
+    else if (action === "escalate") toggleActionForm("escalate-form", true);
+    else if (action === "reject") toggleActionForm("reject-form", true);
+    else if (action === "close-form") toggleActionForm(control.closest("form").id, false);
+  });
+
+  document.addEventListener("keydown", (event) => {
+    // Esc in an action form closes it and returns focus to its button.
+    const form = event.target.closest && event.target.closest("form.action-form");
+    if (form && event.key === "Escape") {
+      event.preventDefault();
+      toggleActionForm(form.id, false);
+    }
+  });
 
   /* ---------- wiring ---------- */
 
@@ -304,6 +441,8 @@
     if (!field) return;
     if (event.target.closest("[data-action=edit]")) openEditor(field);
     else if (event.target.closest("[data-action=cancel]")) closeEditor(field);
+    else if (event.target.closest("[data-action=reveal]")) openReveal(field);
+    else if (event.target.closest("[data-action=cancel-reveal]")) closeReveal(field);
     else if (!field.classList.contains("is-editing")) field.focus();
   });
   fieldList.addEventListener("dblclick", (event) => {
@@ -312,7 +451,9 @@
   });
   fieldList.addEventListener("submit", (event) => {
     event.preventDefault();
-    save(event.target.closest("li.field"));
+    const field = event.target.closest("li.field");
+    if (event.target.matches("form.field-reveal")) reveal(field);
+    else save(field);
   });
   fieldList.addEventListener("keydown", (event) => {
     const field = event.target.closest("li.field");
@@ -321,7 +462,8 @@
       // Inside the editor: Esc abandons the edit; Enter submits the form natively.
       if (event.key === "Escape") {
         event.preventDefault();
-        closeEditor(field);
+        if (event.target.closest("form.field-reveal")) closeReveal(field);
+        else closeEditor(field);
       }
       return;
     }
@@ -332,6 +474,9 @@
     } else if (event.key === "Enter" || event.key === "F2") {
       event.preventDefault();
       openEditor(field);
+    } else if (event.key === "v" && field.querySelector("form.field-reveal")) {
+      event.preventDefault();
+      openReveal(field);
     }
   });
 
