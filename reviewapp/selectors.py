@@ -335,7 +335,16 @@ def redaction_boxes(page: Page) -> list[tuple[int, int, int, int]]:
 
 def field_payload(field: Field) -> dict[str, Any]:
     """A field for a JSON answer, masked when sensitive."""
-    value = field.value
-    if field.name in sensitive_field_names():
-        value = mask_value(value)
-    return {"name": field.name, "value": value, "set_by": field.set_by}
+    if field.name not in sensitive_field_names():
+        return {"name": field.name, "value": field.value, "set_by": field.set_by}
+    # A clerk confirms a masked value by typing it in full: say whether it is
+    # what the machine read, without showing what that was.
+    typed, read = (
+        "".join(text.split()).upper() for text in (field.value, field.machine_value)
+    )
+    return {
+        "name": field.name,
+        "value": mask_value(field.value),
+        "set_by": field.set_by,
+        "matches_read_value": bool(read) and typed == read,
+    }

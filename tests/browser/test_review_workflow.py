@@ -86,10 +86,27 @@ def test_a_claimed_document_leaves_the_other_clerk_s_queue_live(
     expect(watcher.locator("#live-indicator")).to_have_attribute("data-state", "live")
     watcher.evaluate("window.__notReloaded = true")
 
+    # The other clerk also has the document itself open in a second tab.
+    watched_document = watcher.context.new_page()
+    watched_document.goto(f"/documents/{document.public_id}/")
+    expect(watched_document.get_by_role("button", name="Claim")).to_be_visible()
+    expect(watched_document.locator("#live-indicator")).to_have_attribute(
+        "data-state", "live"
+    )
+
     reviewer = login_as(clerk)
     reviewer.goto(f"/documents/{document.public_id}/")
     reviewer.get_by_role("button", name="Claim").click()
     expect(reviewer.locator("#claim-holder")).to_contain_text("claimed by you")
+
+    # Their open review page turns read-only, live.
+    expect(watched_document.locator("#review-actions")).to_contain_text(
+        "Someone else is reviewing this document"
+    )
+    expect(watched_document.get_by_role("button", name="Claim")).to_have_count(0)
+    expect(watched_document.locator("#claim-holder")).to_contain_text(
+        "claimed by clerk"
+    )
 
     expect(watcher.locator(row)).to_have_count(0)
     expect(watcher.locator("#queue-notice")).to_have_text(

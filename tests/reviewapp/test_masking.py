@@ -109,6 +109,7 @@ def test_json_answers_are_masked(clerk: User, with_iban: Document) -> None:
     )
     assert correct.status_code == 200
     assert correct.json()["value"] == "DE89 •••• •••• •••• ••30 00"
+    assert correct.json()["matches_read_value"] is True
     statuses = client.get(reverse("document-statuses") + f"?id={with_iban.public_id}")
     assert no_clear_iban(statuses.content.decode())
     row = client.get(reverse("queue-row", args=["mine", with_iban.public_id]))
@@ -206,3 +207,17 @@ def test_admins_change_the_list_in_django_admin(admin_user: User) -> None:
     assert not SensitiveField.objects.filter(name="anything_else").exists()
     reveals = client.get(reverse("admin:reviewapp_sensitivereveal_changelist"))
     assert reveals.status_code == 200
+
+
+def test_a_clerk_confirms_a_masked_value_without_seeing_it(
+    clerk: User, with_iban: Document
+) -> None:
+    url = reverse("field-correct", args=[with_iban.public_id, "iban"])
+    different = logged_in(clerk).post(url, {"value": "DE44 5001 0517 5407 3249 31"})
+    assert different.json() == {
+        "name": "iban",
+        "value": "DE44 •••• •••• •••• ••49 31",
+        "set_by": "human",
+        "matches_read_value": False,
+    }
+    assert no_clear_iban(different.content.decode())

@@ -14,7 +14,6 @@
 
   const review = document.getElementById("review");
   const documentId = review.dataset.id;
-  const canWrite = review.dataset.canWrite === "true";
   const viewport = document.getElementById("viewport");
   const figures = Array.from(review.querySelectorAll("figure.page"));
   const fieldList = document.getElementById("fields");
@@ -123,7 +122,6 @@
       if (hint) hint.textContent = "Select a field first, then click the text to use for it.";
       return;
     }
-    if (!canWrite) return;
     openEditor(selected, polygon.dataset.text);
   }
 
@@ -171,7 +169,7 @@
 
   function openEditor(field, value) {
     const form = editorOf(field);
-    if (!form) return;
+    if (!form || review.dataset.canWrite !== "true") return;
     select(field);
     const input = form.elements.value;
     form.hidden = false;
@@ -220,6 +218,19 @@
       confidence.className = "confidence confidence-high";
       confidence.title = "Confidence 1.00";
       confidence.innerHTML = '<span class="visually-hidden">confidence </span>1.00';
+    }
+    if (typeof payload.matches_read_value === "boolean") {
+      let note = field.querySelector("[data-role=masked-note]");
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "masked-note small muted";
+        note.dataset.role = "masked-note";
+        value.after(note);
+      }
+      note.setAttribute("role", "status");
+      note.textContent = payload.matches_read_value
+        ? "Masked · what you typed matches what was read"
+        : "Masked · what you typed differs from what was read";
     }
     closeEditor(field);
     field.classList.add("is-saved");
@@ -270,16 +281,22 @@
       .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
       .then((html) => {
         const fresh = new DOMParser().parseFromString(html, "text/html");
-        ["review-actions", "document-status", "claim-holder"].forEach((id) => {
+        ["review-actions", "document-status", "claim-holder", "escalation"].forEach((id) => {
           const current = document.getElementById(id);
           const replacement = fresh.getElementById(id);
           if (current && replacement) current.replaceWith(document.importNode(replacement, true));
-          else if (!current && replacement && id === "claim-holder") {
+          else if (current) current.remove();
+          else if (replacement && id === "claim-holder") {
             document.querySelector(".review-title .meta").append(document.importNode(replacement, true));
           }
         });
         const freshReview = fresh.getElementById("review");
-        if (freshReview) review.dataset.claimedByMe = freshReview.dataset.claimedByMe;
+        if (freshReview) {
+          review.dataset.claimedByMe = freshReview.dataset.claimedByMe;
+          // Someone else holds it now (or it was decided): no more editing here.
+          review.dataset.canWrite = freshReview.dataset.canWrite;
+          review.classList.toggle("is-readonly", freshReview.dataset.canWrite !== "true");
+        }
       })
       .catch(() => {
         /* The buttons stay as they were; a reload shows the truth. */
@@ -490,7 +507,19 @@
 
   /* ---------- live status while the document is being read ---------- */
 
-  if (!FINISHED.has(review.dataset.status)) {
+  if (FINISHED.has(review.dataset.status)) {
+    // Under review: someone else may claim, release or decide it meanwhile.
+    window.VouchLive.start({
+      ids: () => [documentId],
+      onDocument: (doc) => {
+        if (doc.id !== documentId) return;
+        if (doc.status === review.dataset.status && (doc.claimed_by || "") === review.dataset.claimedBy) return;
+        review.dataset.status = doc.status;
+        review.dataset.claimedBy = doc.claimed_by || "";
+        refreshActions();
+      },
+    });
+  } else {
     window.VouchLive.start({
       ids: () => [documentId],
       onDocument: (doc) => {
