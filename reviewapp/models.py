@@ -125,12 +125,17 @@ class Document(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True)
+    # Copies of what the fields say, kept by services.document_refresh_review_columns
+    # so that queues filter, sort and count without a subquery per document.
+    vendor_name = models.CharField(max_length=255, blank=True)
+    review_reason = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "status_changed_at"]),
             models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["status", "review_reason"]),
         ]
         permissions = [
             ("view_all_documents", "Can see every document, not only own uploads"),

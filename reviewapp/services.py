@@ -24,7 +24,7 @@ from pipeline.decode import DecodeLimits, read_image_header
 from pipeline.errors import UnreadableDocument
 from pipeline.filetypes import PDF, SNIFF_BYTES, describe_accepted, sniff
 from pipeline.run import PipelineResult
-from reviewapp import broadcast, permissions
+from reviewapp import broadcast, permissions, review_reasons
 from reviewapp.models import (
     Document,
     Field,
@@ -181,6 +181,7 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
         document = Document.objects.select_for_update().get(pk=run.document_id)
         pages_by_number = _store_pages(document, result)
         _store_fields(document, result, pages_by_number)
+        document_refresh_review_columns(document=document)
         now = timezone.now()
         document.status = Document.Status.READY
         document.page_count = len(result.pages)
@@ -265,6 +266,19 @@ def _store_fields(
             field.box = list(value.box) if value.box else None
             field.explanation = value.explanation
         field.save()
+
+
+def document_refresh_review_columns(*, document: Document) -> None:
+    """Copy the vendor and the review reason from the document's fields onto it.
+    Call after any change to its fields (the queues read these columns)."""
+    fields = list(document.fields.values_list("name", "value", "confidence"))
+    vendor = next((value for name, value, _ in fields if name == "vendor_name"), "")
+    Document.objects.filter(pk=document.pk).update(
+        vendor_name=vendor[:255],
+        review_reason=review_reasons.reason_for(
+            fields, flag_below=settings.VOUCH_FLAG_BELOW_CONFIDENCE
+        ),
+    )
 
 
 def document_record_failure(
@@ -605,6 +619,7 @@ def field_correct(
         field.corrected_at = timezone.now()
         field.confidence = 1.0
         field.save()
+        document_refresh_review_columns(document=document)
         document.refresh_from_db()
         broadcast.document_changed(document)
     return field

@@ -18,7 +18,7 @@ from pipeline.extract import extractors
 from pipeline.ocr import ocr_engines
 from pipeline.ocr.recorded import RecordedOcrEngine
 from pipeline.types import OcrLine
-from reviewapp import roles
+from reviewapp import roles, services
 from reviewapp.models import Document, Field
 
 REPO = Path(__file__).resolve().parent.parent
@@ -92,6 +92,8 @@ def make_document(
             confidence=confidence,
             machine_confidence=confidence,
         )
+    services.document_refresh_review_columns(document=document)
+    document.refresh_from_db()
     return document
 
 

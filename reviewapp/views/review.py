@@ -8,7 +8,6 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -42,11 +41,22 @@ def queue(request: HttpRequest, queue: str) -> HttpResponse:
     documents = selectors.queue_documents(
         user=request.user, queue=queue, filters=filters
     )
-    page = Paginator(documents, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     facets = selectors.queue_documents(
         user=request.user,
         queue=queue,
         filters=selectors.QueueFilters(vendor=filters.vendor, status=filters.status),
+    )
+    reason_counts = selectors.queue_counts(facets, "reason")
+    page, rows = selectors.page_of(
+        documents,
+        request.GET.get("page"),
+        QUEUE_PAGE_SIZE,
+        # The reason counts cover the same documents, bar the reason filter.
+        count=(
+            reason_counts.get(filters.reason, 0)
+            if filters.reason in selectors.REVIEW_REASONS
+            else sum(reason_counts.values())
+        ),
     )
     query = request.GET.copy()
     query.pop("page", None)
@@ -62,8 +72,8 @@ def queue(request: HttpRequest, queue: str) -> HttpResponse:
             ],
             "filters": filters,
             "page_obj": page,
-            "documents": page.object_list,
-            "reason_counts": _labelled(selectors.queue_counts(facets, "reason")),
+            "documents": rows,
+            "reason_counts": _labelled(reason_counts),
             "status_counts": (
                 [
                     (status, Document.Status(status).label, count)

@@ -3,9 +3,11 @@ constant number of SQL queries per page."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
@@ -177,3 +179,36 @@ def test_next_in_queue_skips_the_current_and_claimed_documents(
     following = aged(make_document(name="next.pdf"), 30)
     found = selectors.next_in_queue(user=clerk, queue="mine", after=current)
     assert found == following
+
+
+def test_a_correction_updates_the_reason_and_vendor_the_queue_shows(
+    clerk: User,
+) -> None:
+    document = make_document(
+        name="gap.pdf",
+        fields={k: v for k, v in CONFIDENT.items() if k != "total_amount"},
+    )
+    client = logged_in(clerk)
+    assert queue_names(client, reason="missing_fields") == ["gap.pdf"]
+    services.field_correct(
+        document=document, name="total_amount", value="10.00", user=clerk
+    )
+    services.field_correct(
+        document=document, name="vendor_name", value="Initech", user=clerk
+    )
+    assert queue_names(client, reason="routine") == ["gap.pdf"]
+    assert queue_names(client, vendor="initech") == ["gap.pdf"]
+
+
+def test_the_migration_fills_the_review_columns_of_documents_read_before_it(
+    clerk: User,
+) -> None:
+    migration = importlib.import_module("reviewapp.migrations.0004_review_workflow")
+    document = make_document(fields={"vendor_name": ("Globex", 0.5)})
+    Document.objects.filter(pk=document.pk).update(vendor_name="", review_reason="")
+    migration.fill_review_columns(apps, None)
+    document.refresh_from_db()
+    assert (document.vendor_name, document.review_reason) == (
+        "Globex",
+        "missing_fields",
+    )
