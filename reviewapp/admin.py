@@ -1,4 +1,5 @@
-"""Admin pages for the master data, the validation rule switches and webhooks.
+"""Admin pages for the master data, the validation rule switches, webhooks, the
+list of sensitive fields and the record of who revealed what.
 
 Saving through the admin runs the models' `clean`, so IBANs and VAT ids are
 checked exactly as `import_master_data` checks them; each master-data list
@@ -18,6 +19,7 @@ from django.urls import URLPattern, path
 
 from pipeline.registry import validation_rules
 from pipeline.validate.types import DOCUMENT_TYPES
+from reviewapp.extraction_fields import FIELD_LABELS
 from reviewapp.master_data import (
     GOODS_RECEIPT_COLUMNS,
     PURCHASE_ORDER_COLUMNS,
@@ -30,6 +32,8 @@ from reviewapp.models import (
     GoodsReceipt,
     PurchaseOrder,
     PurchaseOrderLine,
+    SensitiveField,
+    SensitiveReveal,
     ValidationRuleSetting,
     Vendor,
     WebhookAttempt,
@@ -219,4 +223,49 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+class SensitiveFieldForm(forms.ModelForm):  # type: ignore[type-arg]
+    # Only fields Vouch reads, plus any already listed (e.g. bank_account,
+    # masked before an extractor reads it).
+    name = forms.ChoiceField()
+
+    class Meta:
+        model = SensitiveField
+        fields = ["name"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = dict(FIELD_LABELS)
+        if self.instance.pk:
+            choices.setdefault(self.instance.name, self.instance.name)
+        self.fields["name"].choices = sorted(choices.items())  # type: ignore[attr-defined]
+
+
+@admin.register(SensitiveField)
+class SensitiveFieldAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = SensitiveFieldForm
+    list_display = ["name", "added_at"]
+
+
+@admin.register(SensitiveReveal)
+class SensitiveRevealAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only: a reveal is a record, never edited."""
+
+    list_display = ["revealed_at", "user", "document", "field_name", "reason"]
+    list_filter = ["field_name"]
+    list_select_related = ["user", "document"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: SensitiveReveal | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: SensitiveReveal | None = None
+    ) -> bool:
         return False

@@ -9,10 +9,12 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from reviewapp.models import Document
+from reviewapp.models import REVIEW_STATUSES, Document
 from reviewapp.selectors import status_payload
 
 ALL_DOCUMENTS_GROUP = "documents.all"
+# Reviewers share the queue of read documents, whoever uploaded them.
+REVIEW_GROUP = "documents.review"
 
 
 def user_group(user_id: int) -> str:
@@ -21,26 +23,43 @@ def user_group(user_id: int) -> str:
 
 class DocumentChangedEvent(TypedDict):
     type: str  # "document.changed": handled by DocumentEventsConsumer
-    uploaded_by_id: int | None  # for the consumer's visibility check; not forwarded
+    group: str  # which group this copy went to, so a consumer in two skips one
+    # For the consumer's per-user checks; not forwarded.
+    uploaded_by_id: int | None
+    claimed_by_id: int | None
+    claim_expires_at: str | None
     document: dict[str, Any]
 
 
 def document_changed(document: Document) -> None:
-    """Tell everyone who may see `document` that its status or fields changed."""
-    event = DocumentChangedEvent(
-        type="document.changed",
-        uploaded_by_id=document.uploaded_by_id,
-        document=status_payload(document),
-    )
+    """Tell everyone who may see `document` that its status, claim or fields
+    changed. The payload carries no field values (they may be sensitive)."""
     groups = [ALL_DOCUMENTS_GROUP]
     if document.uploaded_by_id is not None:
         groups.append(user_group(document.uploaded_by_id))
-    transaction.on_commit(lambda: _send(groups, event))
+    if document.status in REVIEW_STATUSES:
+        groups.append(REVIEW_GROUP)
+    events = [
+        DocumentChangedEvent(
+            type="document.changed",
+            group=group,
+            uploaded_by_id=document.uploaded_by_id,
+            claimed_by_id=document.claimed_by_id,
+            claim_expires_at=(
+                document.claim_expires_at.isoformat()
+                if document.claim_expires_at
+                else None
+            ),
+            document=status_payload(document),
+        )
+        for group in groups
+    ]
+    transaction.on_commit(lambda: _send(events))
 
 
-def _send(groups: list[str], event: DocumentChangedEvent) -> None:
+def _send(events: list[DocumentChangedEvent]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    for group in groups:
-        async_to_sync(layer.group_send)(group, dict(event))
+    for event in events:
+        async_to_sync(layer.group_send)(event["group"], dict(event))

@@ -14,6 +14,9 @@ FIELD_LABELS = {
     "invoice_date": "Date",
     "total_amount": "Total",
     "currency": "Currency",
+    "vendor_vat_id": "Vendor VAT ID",
+    "iban": "IBAN",
+    "bic": "BIC",
 }
 FIELD_NAMES = tuple(FIELD_LABELS)
 
@@ -47,12 +50,36 @@ def _currency(value: str) -> str:
     return code
 
 
+def _iban(value: str) -> str:
+    compact = "".join(value.split()).upper()
+    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}", compact):
+        raise InvalidValue("Enter an IBAN, e.g. DE89 3704 0044 0532 0130 00.")
+    return " ".join(compact[start : start + 4] for start in range(0, len(compact), 4))
+
+
+def _bic(value: str) -> str:
+    compact = "".join(value.split()).upper()
+    if not re.fullmatch(r"[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?", compact):
+        raise InvalidValue("Enter a BIC of 8 or 11 characters, e.g. COBADEFFXXX.")
+    return compact
+
+
+def _vat_id(value: str) -> str:
+    compact = "".join(value.split()).upper()
+    if not re.fullmatch(r"[A-Z]{2}[A-Z0-9+*]{2,13}", compact):
+        raise InvalidValue("Enter a VAT ID with its country prefix, e.g. DE123456789.")
+    return compact
+
+
 NORMALISERS: dict[str, Callable[[str], str]] = {
     "vendor_name": _text,
     "invoice_number": _text,
     "invoice_date": _date,
     "total_amount": _amount,
     "currency": _currency,
+    "vendor_vat_id": _vat_id,
+    "iban": _iban,
+    "bic": _bic,
 }
 
 

@@ -9,6 +9,7 @@ from reviewapp.extraction_fields import (
     InvalidValue,
     normalise_human_value,
 )
+from reviewapp.models import Document
 
 
 class UploadForm(forms.Form):
@@ -33,3 +34,41 @@ class FieldCorrectionForm(forms.Form):
         except InvalidValue as invalid:
             self.add_error("value", str(invalid))
         return cleaned
+
+
+class EscalateForm(forms.Form):
+    reason = forms.ChoiceField(
+        choices=[("", "Choose a reason…"), *Document.EscalationReason.choices]
+    )
+    note = forms.CharField(max_length=2000, required=False, strip=True)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("reason") == Document.EscalationReason.OTHER and not (
+            cleaned.get("note")
+        ):
+            self.add_error("note", "Say why you escalate this document.")
+        return cleaned
+
+
+class RejectForm(forms.Form):
+    note = forms.CharField(
+        max_length=2000,
+        strip=True,
+        error_messages={"required": "Say why you reject this document."},
+    )
+
+
+class RevealForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        strip=True,
+        error_messages={"required": "Say why you need to see this value."},
+    )
+
+
+class QueueFilterForm(forms.Form):
+    vendor = forms.CharField(max_length=200, required=False, strip=True)
+    reason = forms.CharField(max_length=30, required=False)
+    status = forms.CharField(max_length=30, required=False)
+    sort = forms.CharField(max_length=20, required=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,12 +36,22 @@ class Document(models.Model):
 
     Status moves only through services:
         queued -> processing           (a worker claims it)
-        processing -> ready            (fields extracted)
+        processing -> ready            (fields extracted; it needs review)
         processing -> failed           (unreadable input, or retries exhausted)
         processing -> queued           (a failed attempt that will be retried,
                                         or `requeue_stale` after a lost worker)
         failed -> queued               (a person presses "retry")
-        ready -> queued                (reprocess; human corrections survive)
+        ready|claimed -> queued        (reprocess; human corrections survive,
+                                        a claim is dropped)
+    Review, by people (see services.document_claim and the actions after it):
+        ready -> claimed               (a reviewer claims it until claim_expires_at)
+        claimed -> claimed             (another reviewer takes an expired claim,
+                                        or the claimant renews it by working)
+        claimed -> ready               (the claimant releases it)
+        claimed -> approved            (the claimant approves it)
+        claimed -> escalated           (the claimant escalates it, with a reason)
+        escalated -> approved|rejected (a supervisor other than the one who
+                                        escalated it: four eyes)
     """
 
     class Status(models.TextChoices):
@@ -48,6 +59,18 @@ class Document(models.Model):
         PROCESSING = "processing", "Processing"
         READY = "ready", "Ready for review"
         FAILED = "failed", "Failed"
+        CLAIMED = "claimed", "In review"
+        ESCALATED = "escalated", "Escalated"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    class EscalationReason(models.TextChoices):
+        WRONG_DATA = "wrong_data", "Values on the document look wrong"
+        UNREADABLE = "unreadable", "Cannot be read reliably"
+        BANK_DETAILS = "bank_details", "Bank details differ from the vendor's"
+        DUPLICATE = "duplicate", "Looks like a duplicate"
+        OVER_LIMIT = "over_limit", "Amount over my approval limit"
+        OTHER = "other", "Other (explain in the note)"
 
     class Channel(models.TextChoices):
         UPLOAD = "upload", "Browser upload"
@@ -80,11 +103,57 @@ class Document(models.Model):
     status_changed_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
+    # Review: who holds the document now, and who decided what about it.
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="claimed_documents",
+    )
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    escalation_reason = models.CharField(
+        max_length=20, choices=EscalationReason.choices, blank=True
+    )
+    escalation_note = models.TextField(blank=True)
+    escalated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who approved or rejected it",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    # Copies of what the fields say, kept by services.document_refresh_review_columns
+    # so that queues filter, sort and count without a subquery per document.
+    vendor_name = models.CharField(max_length=255, blank=True)
+    review_reason = models.CharField(max_length=20, blank=True)
+
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "status_changed_at"])]
+        indexes = [
+            models.Index(fields=["status", "status_changed_at"]),
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["status", "review_reason"]),
+        ]
         permissions = [
             ("view_all_documents", "Can see every document, not only own uploads"),
+            (
+                "review_document",
+                "Can work the shared review queue: claim, correct, approve, escalate",
+            ),
+            ("handle_exceptions", "Can approve or reject escalated documents"),
+            ("reveal_sensitive", "Can reveal masked sensitive values, with a reason"),
         ]
 
     def __str__(self) -> str:
@@ -92,7 +161,26 @@ class Document(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.READY, self.Status.FAILED)
+        """The pipeline is done with it (read, failed, or under review)."""
+        return self.status in FINISHED_STATUSES
+
+    def claim_is_live(self, now: datetime) -> bool:
+        return (
+            self.status == self.Status.CLAIMED
+            and self.claim_expires_at is not None
+            and self.claim_expires_at > now
+        )
+
+
+# Read documents: the review workflow's states. Reviewers share these.
+REVIEW_STATUSES = (
+    Document.Status.READY,
+    Document.Status.CLAIMED,
+    Document.Status.ESCALATED,
+    Document.Status.APPROVED,
+    Document.Status.REJECTED,
+)
+FINISHED_STATUSES = (*REVIEW_STATUSES, Document.Status.FAILED)
 
 
 class ProcessingRun(models.Model):
@@ -588,3 +676,35 @@ class ValidationIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} on {self.document_id}"
+
+
+class SensitiveField(models.Model):
+    """A field whose value is masked for everyone until someone allowed to
+    reveals it with a reason. Admins edit the list in Django admin."""
+
+    name = models.CharField(max_length=50, unique=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SensitiveReveal(models.Model):
+    """One person saw one sensitive value in clear, and said why."""
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="reveals"
+    )
+    field_name = models.CharField(max_length=50)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    reason = models.TextField()
+    revealed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-revealed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} revealed {self.field_name} of {self.document_id}"

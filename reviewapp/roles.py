@@ -17,6 +17,13 @@ _CLERK_PERMISSIONS = [
     "reviewapp.add_document",
     "reviewapp.view_field",
     "reviewapp.change_field",
+    "reviewapp.review_document",
+]
+_SUPERVISOR_PERMISSIONS = [
+    *_CLERK_PERMISSIONS,
+    "reviewapp.view_all_documents",
+    "reviewapp.handle_exceptions",
+    "reviewapp.reveal_sensitive",
 ]
 
 # Supervisors resolve vendor and PO exceptions, so they read the master data;
@@ -31,18 +38,18 @@ _MANAGE_MASTER_DATA = [
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     CLERK: _CLERK_PERMISSIONS,
-    SUPERVISOR: [
-        *_CLERK_PERMISSIONS,
-        "reviewapp.view_all_documents",
-        *_VIEW_MASTER_DATA,
-    ],
+    SUPERVISOR: [*_SUPERVISOR_PERMISSIONS, *_VIEW_MASTER_DATA],
     ADMIN: [
-        *_CLERK_PERMISSIONS,
-        "reviewapp.view_all_documents",
+        *_SUPERVISOR_PERMISSIONS,
         *_MANAGE_MASTER_DATA,
         "reviewapp.change_document",
         "reviewapp.delete_document",
         "reviewapp.view_processingrun",
+        "reviewapp.view_sensitivefield",
+        "reviewapp.add_sensitivefield",
+        "reviewapp.change_sensitivefield",
+        "reviewapp.delete_sensitivefield",
+        "reviewapp.view_sensitivereveal",
         "reviewapp.view_webhookendpoint",
         "reviewapp.add_webhookendpoint",
         "reviewapp.change_webhookendpoint",

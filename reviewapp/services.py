@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from rq import Retry
 
@@ -27,7 +27,7 @@ from pipeline.registry import validate
 from pipeline.run import PipelineResult
 from pipeline.validate.types import ValidationResult
 from pipeline.validate.vendors import find_purchase_order
-from reviewapp import broadcast, selectors
+from reviewapp import broadcast, permissions, review_reasons, selectors
 from reviewapp.models import (
     Document,
     DocumentValidation,
@@ -35,6 +35,7 @@ from reviewapp.models import (
     Page,
     ProcessingRun,
     PurchaseOrder,
+    SensitiveReveal,
     TextLine,
     ValidationIssue,
     Vendor,
@@ -189,6 +190,7 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
         _store_fields(document, result, pages_by_number)
         # In the same transaction: a ready document always has its checks.
         document_validate(document=document)
+        document_refresh_review_columns(document=document)
         now = timezone.now()
         document.status = Document.Status.READY
         document.page_count = len(result.pages)
@@ -275,6 +277,19 @@ def _store_fields(
         field.save()
 
 
+def document_refresh_review_columns(*, document: Document) -> None:
+    """Copy the vendor and the review reason from the document's fields onto it.
+    Call after any change to its fields (the queues read these columns)."""
+    fields = list(document.fields.values_list("name", "value", "confidence"))
+    vendor = next((value for name, value, _ in fields if name == "vendor_name"), "")
+    Document.objects.filter(pk=document.pk).update(
+        vendor_name=vendor[:255],
+        review_reason=review_reasons.reason_for(
+            fields, flag_below=settings.VOUCH_FLAG_BELOW_CONFIDENCE
+        ),
+    )
+
+
 def document_record_failure(
     *, run: ProcessingRun, reason: str, error: str = "", retry: bool = False
 ) -> Document:
@@ -325,14 +340,20 @@ def document_retry(*, document: Document) -> bool:
 
 
 def document_reprocess(*, document: Document) -> bool:
-    """Read a ready document again (e.g. after an engine upgrade). Human
-    corrections survive; machine values are replaced. Returns False when the
-    document is not ready."""
+    """Read a document waiting for review again (e.g. after an engine upgrade).
+    Human corrections survive; machine values are replaced; a claim is dropped
+    (the document comes back to the queue). Returns False when the document is
+    not ready or claimed (processing, or already decided)."""
     with transaction.atomic():
         updated = Document.objects.filter(
-            pk=document.pk, status=Document.Status.READY
+            pk=document.pk,
+            status__in=[Document.Status.READY, Document.Status.CLAIMED],
         ).update(
-            status=Document.Status.QUEUED, attempts=0, status_changed_at=timezone.now()
+            status=Document.Status.QUEUED,
+            attempts=0,
+            claimed_by=None,
+            claim_expires_at=None,
+            status_changed_at=timezone.now(),
         )
         if updated != 1:
             return False
@@ -376,13 +397,227 @@ def documents_requeue_stale(*, older_than: timedelta | None = None) -> list[Docu
     return requeued
 
 
+class ReviewRefused(Exception):
+    """A review action is not allowed now; `reason` is for the person who tried
+    (someone else holds the claim, the document was approved meanwhile, ...)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _why_not(document_id: int, user: AbstractBaseUser, action: str) -> ReviewRefused:
+    """Explain a refused action from the document as it is now."""
+    document = Document.objects.select_related("claimed_by").get(pk=document_id)
+    if document.claim_is_live(timezone.now()) and document.claimed_by_id != user.pk:
+        holder = document.claimed_by.get_username() if document.claimed_by else "?"
+        until = timezone.localtime(document.claim_expires_at).strftime("%H:%M")
+        return ReviewRefused(
+            f"{document.original_name} is being reviewed by {holder} "
+            f"(claimed until {until}); you cannot {action} it."
+        )
+    if document.status in (Document.Status.READY, Document.Status.CLAIMED):
+        return ReviewRefused(
+            f"Claim {document.original_name} first; then you can {action} it."
+        )
+    return ReviewRefused(
+        f"{document.original_name} is {document.get_status_display().lower()}; "
+        f"you cannot {action} it."
+    )
+
+
+def _require(user: AbstractBaseUser, permission: str, action: str) -> None:
+    if not user.has_perm(permission):
+        raise ReviewRefused(f"Your role does not allow you to {action} documents.")
+
+
+def _claim_update(document_id: int, user: AbstractBaseUser) -> int:
+    # One conditional UPDATE: of two reviewers claiming at once, exactly one
+    # matches the row; an expired claim is free for anyone to take.
+    now = timezone.now()
+    takeable = (
+        Q(status=Document.Status.READY)
+        | Q(status=Document.Status.CLAIMED, claimed_by=user)
+        | Q(status=Document.Status.CLAIMED, claim_expires_at__lte=now)
+        | Q(status=Document.Status.CLAIMED, claim_expires_at__isnull=True)
+    )
+    return Document.objects.filter(takeable, pk=document_id).update(
+        status=Document.Status.CLAIMED,
+        claimed_by=user,
+        claim_expires_at=now + timedelta(minutes=settings.VOUCH_CLAIM_MINUTES),
+        status_changed_at=now,
+    )
+
+
+def document_claim(*, document: Document, user: AbstractBaseUser) -> Document:
+    """`user` takes the document for review until the claim expires
+    (VOUCH_CLAIM_MINUTES); claiming one's own claim renews it.
+    Raises ReviewRefused when someone else holds a live claim or it is not
+    waiting for review."""
+    _require(user, permissions.REVIEW, "claim")
+    with transaction.atomic():
+        if _claim_update(document.pk, user) != 1:
+            raise _why_not(document.pk, user, "claim")
+        document.refresh_from_db()
+        broadcast.document_changed(document)
+    return document
+
+
+def document_release(*, document: Document, user: AbstractBaseUser) -> Document:
+    """The claimant gives the document back to the queue.
+    Raises ReviewRefused when `user` does not hold the claim."""
+    with transaction.atomic():
+        released = Document.objects.filter(
+            pk=document.pk, status=Document.Status.CLAIMED, claimed_by=user
+        ).update(
+            status=Document.Status.READY,
+            claimed_by=None,
+            claim_expires_at=None,
+            status_changed_at=timezone.now(),
+        )
+        if released != 1:
+            raise _why_not(document.pk, user, "release")
+        document.refresh_from_db()
+        broadcast.document_changed(document)
+    return document
+
+
+def document_approve(*, document: Document, user: AbstractBaseUser) -> Document:
+    """Approve: the claimant approves a claimed document, or a supervisor an
+    escalated one that someone else escalated (four eyes).
+    Raises ReviewRefused otherwise."""
+    now = timezone.now()
+    decided = {
+        "status": Document.Status.APPROVED,
+        "claimed_by": None,
+        "claim_expires_at": None,
+        "decided_by": user,
+        "decided_at": now,
+        "status_changed_at": now,
+    }
+    with transaction.atomic():
+        current = Document.objects.values_list("status", flat=True).get(pk=document.pk)
+        if current == Document.Status.ESCALATED:
+            _require(user, permissions.HANDLE_EXCEPTIONS, "approve escalated")
+            updated = (
+                Document.objects.filter(pk=document.pk, status=current)
+                .exclude(escalated_by=user)
+                .update(**decided)
+            )
+            if updated != 1:
+                raise _four_eyes_or_why_not(document.pk, user, "approve")
+        else:
+            _require(user, permissions.REVIEW, "approve")
+            updated = Document.objects.filter(
+                pk=document.pk, status=Document.Status.CLAIMED, claimed_by=user
+            ).update(**decided)
+            if updated != 1:
+                raise _why_not(document.pk, user, "approve")
+        document.refresh_from_db()
+        broadcast.document_changed(document)
+    return document
+
+
+def _four_eyes_or_why_not(
+    document_id: int, user: AbstractBaseUser, action: str
+) -> ReviewRefused:
+    escalated_by = Document.objects.values_list("escalated_by", flat=True).get(
+        pk=document_id
+    )
+    if escalated_by == user.pk:
+        return ReviewRefused(
+            f"You escalated this document yourself: another supervisor must "
+            f"{action} it."
+        )
+    return _why_not(document_id, user, action)
+
+
+def document_escalate(
+    *, document: Document, user: AbstractBaseUser, reason: str, note: str
+) -> Document:
+    """The claimant hands the document to the supervisors' exception queue
+    with a reason code (Document.EscalationReason) and a note ("other" needs
+    one). Raises ReviewRefused without a claim or a valid reason."""
+    note = note.strip()
+    if reason not in Document.EscalationReason.values:
+        raise ReviewRefused("Choose why you escalate this document.")
+    if reason == Document.EscalationReason.OTHER and not note:
+        raise ReviewRefused("Say in the note why you escalate this document.")
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Document.objects.filter(
+            pk=document.pk, status=Document.Status.CLAIMED, claimed_by=user
+        ).update(
+            status=Document.Status.ESCALATED,
+            claimed_by=None,
+            claim_expires_at=None,
+            escalation_reason=reason,
+            escalation_note=note,
+            escalated_by=user,
+            escalated_at=now,
+            status_changed_at=now,
+        )
+        if updated != 1:
+            raise _why_not(document.pk, user, "escalate")
+        document.refresh_from_db()
+        broadcast.document_changed(document)
+    return document
+
+
+def document_reject(
+    *, document: Document, user: AbstractBaseUser, note: str
+) -> Document:
+    """A supervisor rejects an escalated document someone else escalated, and
+    says why. Raises ReviewRefused otherwise."""
+    _require(user, permissions.HANDLE_EXCEPTIONS, "reject")
+    note = note.strip()
+    if not note:
+        raise ReviewRefused("Say why you reject this document.")
+    now = timezone.now()
+    with transaction.atomic():
+        updated = (
+            Document.objects.filter(pk=document.pk, status=Document.Status.ESCALATED)
+            .exclude(escalated_by=user)
+            .update(
+                status=Document.Status.REJECTED,
+                decided_by=user,
+                decided_at=now,
+                decision_note=note,
+                status_changed_at=now,
+            )
+        )
+        if updated != 1:
+            raise _four_eyes_or_why_not(document.pk, user, "reject")
+        document.refresh_from_db()
+        broadcast.document_changed(document)
+    return document
+
+
+def _hold_for_editing(document: Document, user: AbstractBaseUser) -> None:
+    """Make sure `user` may edit fields now: a supervisor deciding an exception,
+    or the claimant. Editing a takeable document claims it (and renews one's
+    own claim), so two people never correct the same document."""
+    status = Document.objects.values_list("status", flat=True).get(pk=document.pk)
+    if status == Document.Status.ESCALATED and user.has_perm(
+        permissions.HANDLE_EXCEPTIONS
+    ):
+        return
+    _require(user, permissions.REVIEW, "correct")
+    if _claim_update(document.pk, user) != 1:
+        raise _why_not(document.pk, user, "correct")
+
+
 def field_correct(
     *, document: Document, name: str, value: str, user: AbstractBaseUser
 ) -> Field:
     """A person sets a field's value (already normalised, see
     `extraction_fields.normalise_human_value`). It is never overwritten by a later
-    machine run; the machine's own value stays in machine_value."""
+    machine run; the machine's own value stays in machine_value.
+
+    Only the claimant (or a supervisor on an escalated document) may: editing
+    an unclaimed document claims it. Raises ReviewRefused otherwise."""
     with transaction.atomic():
+        _hold_for_editing(document, user)
         field, _ = Field.objects.select_for_update().get_or_create(
             document=document, name=name
         )
@@ -394,6 +629,8 @@ def field_correct(
         field.confidence = 1.0
         field.save()
         document_validate(document=document)
+        document_refresh_review_columns(document=document)
+        document.refresh_from_db()
         broadcast.document_changed(document)
     return field
 
@@ -461,3 +698,22 @@ def document_validate(*, document: Document) -> ValidationResult:
             },
         )
     return result
+
+
+def sensitive_value_reveal(
+    *, document: Document, name: str, user: AbstractBaseUser, reason: str
+) -> str:
+    """Record that `user` sees field `name` of `document` in clear, and why;
+    return the clear value (for this one answer only, never stored elsewhere).
+    Raises ReviewRefused without the permission or a reason."""
+    _require(user, permissions.REVEAL_SENSITIVE, "reveal values on")
+    reason = reason.strip()
+    if not reason:
+        raise ReviewRefused("Say why you need to see this value.")
+    field = Field.objects.filter(document=document, name=name).first()
+    if field is None or not field.value:
+        raise ReviewRefused("There is no value to reveal.")
+    SensitiveReveal.objects.create(
+        document=document, field_name=name, user=user, reason=reason
+    )
+    return field.value

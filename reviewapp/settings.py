@@ -253,6 +253,11 @@ EMAIL_BACKEND = (
 VOUCH_WEBHOOK_TIMEOUT = env_int("VOUCH_WEBHOOK_TIMEOUT", 10)
 VOUCH_WEBHOOK_RETRY_DELAYS = [30, 120, 600, 1800, 7200]
 
+# Review. A claim keeps other reviewers from editing a document for this long;
+# working on it renews the claim. Fields below the confidence are flagged.
+VOUCH_CLAIM_MINUTES = env_int("VOUCH_CLAIM_MINUTES", 30)
+VOUCH_FLAG_BELOW_CONFIDENCE = env_int("VOUCH_FLAG_BELOW_CONFIDENCE_PERCENT", 90) / 100
+
 # Engines, by dotted path (see pipeline/ocr and pipeline/extract).
 VOUCH_OCR_ENGINE = env_str("VOUCH_OCR_ENGINE", "pipeline.ocr.paddle.PaddleOcrEngine")
 VOUCH_EXTRACTOR = env_str(
@@ -278,6 +283,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Like every page, the schema is for signed-in users and API clients only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 # Validation tolerances (pipeline.validate.types.Tolerances); a purchase order's
 # own tolerances override the PO ones.

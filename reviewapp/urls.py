@@ -4,12 +4,19 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from reviewapp.views import documents
+from reviewapp.views import documents, review
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="document-list"), name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("documents/", documents.document_list, name="document-list"),
+    path("queue/", RedirectView.as_view(url="mine/"), name="queue-home"),
+    path("queue/<slug:queue>/", review.queue, name="queue"),
+    path(
+        "queue/<slug:queue>/rows/<uuid:public_id>/",
+        review.queue_row,
+        name="queue-row",
+    ),
     path("documents/upload/", documents.document_upload, name="document-upload"),
     path("documents/status/", documents.document_statuses, name="document-statuses"),
     path(
@@ -37,6 +44,36 @@ urlpatterns = [
         "documents/<uuid:public_id>/fields/<slug:name>/",
         documents.field_correct,
         name="field-correct",
+    ),
+    path(
+        "documents/<uuid:public_id>/claim/",
+        review.document_claim,
+        name="document-claim",
+    ),
+    path(
+        "documents/<uuid:public_id>/release/",
+        review.document_release,
+        name="document-release",
+    ),
+    path(
+        "documents/<uuid:public_id>/approve/",
+        review.document_approve,
+        name="document-approve",
+    ),
+    path(
+        "documents/<uuid:public_id>/escalate/",
+        review.document_escalate,
+        name="document-escalate",
+    ),
+    path(
+        "documents/<uuid:public_id>/reject/",
+        review.document_reject,
+        name="document-reject",
+    ),
+    path(
+        "documents/<uuid:public_id>/fields/<slug:name>/reveal/",
+        review.field_reveal,
+        name="field-reveal",
     ),
     path("api/", include("reviewapp.api.urls")),
     path("admin/rq/", include("django_rq.urls")),

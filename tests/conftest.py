@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -18,7 +19,8 @@ from pipeline.extract import extractors
 from pipeline.ocr import ocr_engines
 from pipeline.ocr.recorded import RecordedOcrEngine
 from pipeline.types import OcrLine
-from reviewapp import roles
+from reviewapp import roles, services
+from reviewapp.models import Document, Field
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -73,6 +75,40 @@ def admin_user(db: None) -> User:
 @pytest.fixture
 def outsider(db: None) -> User:
     return make_user("outsider", None)
+
+
+def make_document(
+    *,
+    uploaded_by: User | None = None,
+    status: str = "ready",
+    fields: dict[str, tuple[str, float]] | None = None,
+    name: str = "invoice.pdf",
+) -> Document:
+    """A read document without files: what the review workflow needs. `fields`
+    maps a name to (value, confidence)."""
+    document = Document.objects.create(
+        original_name=name,
+        sha256=secrets.token_hex(32),
+        content_type="application/pdf",
+        size_bytes=1,
+        page_count=1,
+        status=status,
+        channel=Document.Channel.UPLOAD,
+        uploaded_by=uploaded_by,
+    )
+    for field_name, (value, confidence) in (fields or {}).items():
+        Field.objects.create(
+            document=document,
+            name=field_name,
+            value=value,
+            raw_value=value,
+            machine_value=value,
+            confidence=confidence,
+            machine_confidence=confidence,
+        )
+    services.document_refresh_review_columns(document=document)
+    document.refresh_from_db()
+    return document
 
 
 def text_image(

@@ -19,10 +19,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from reviewapp import selectors, services
-from reviewapp.extraction_fields import FIELD_LABELS
-from reviewapp.forms import FieldCorrectionForm, UploadForm
+from reviewapp.forms import EscalateForm, FieldCorrectionForm, UploadForm
+from reviewapp.masking import redact_image
 from reviewapp.models import Document
-from reviewapp.permissions import document_for, visible_documents
+from reviewapp.permissions import document_for, review_rights, visible_documents
 
 PAGE_SIZE = 50
 
@@ -83,7 +83,11 @@ def document_statuses(request: HttpRequest) -> JsonResponse:
             ids.append(UUID(raw))
         except ValueError:
             continue
-    documents = visible_documents(request.user).filter(public_id__in=ids)
+    documents = (
+        visible_documents(request.user)
+        .filter(public_id__in=ids)
+        .select_related("claimed_by")
+    )
     return JsonResponse(
         {"documents": [selectors.status_payload(document) for document in documents]}
     )
@@ -91,25 +95,27 @@ def document_statuses(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    document, can_write = document_for(request.user, public_id)
+    document, _ = document_for(request.user, public_id)
     document = selectors.document_for_review(document=document)
-    fields = {field.name: field for field in document.fields.all()}
     issues = selectors.validation_issues_for(document)
-    by_field = selectors.issues_by_field(issues)
-    ordered_fields = [
-        (name, label, fields.get(name), by_field.get(name, []))
-        for name, label in FIELD_LABELS.items()
-    ]
+    rights = review_rights(request.user, document)
+    following = selectors.next_in_queue(
+        user=request.user, queue=selectors.MY_QUEUE, after=document
+    )
     return render(
         request,
         "reviewapp/document_detail.html",
         {
             "document": document,
-            "pages": list(document.pages.all()),
-            "fields": ordered_fields,
+            **selectors.review_page(
+                document, issues_by_field=selectors.issues_by_field(issues)
+            ),
             "issues": issues,
             "validation": selectors.validation_of(document),
-            "can_write": can_write,
+            "rights": rights,
+            "can_write": rights.can_edit_fields,
+            "next_document": following,
+            "escalate_form": EscalateForm(),
         },
     )
 
@@ -134,13 +140,22 @@ def document_original(request: HttpRequest, public_id: UUID) -> FileResponse:
 
 
 @require_GET
-def page_image(request: HttpRequest, public_id: UUID, number: int) -> FileResponse:
+def page_image(request: HttpRequest, public_id: UUID, number: int) -> HttpResponse:
     document, _ = document_for(request.user, public_id)
     page = get_object_or_404(document.pages, number=number)
     if not page.image:
         raise Http404("This page has no image")
-    response = FileResponse(page.image.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=300"
+    boxes = selectors.redaction_boxes(page)
+    response: HttpResponse
+    if boxes:
+        with page.image.open("rb") as image:
+            redacted = redact_image(image.read(), boxes)
+        response = HttpResponse(redacted, content_type="image/jpeg")
+    else:
+        response = FileResponse(page.image.open("rb"), content_type="image/jpeg")
+    # The redaction list can change (an admin marks a field sensitive): keep it
+    # private and short-lived.
+    response["Cache-Control"] = "private, max-age=60"
     return response
 
 
@@ -165,19 +180,20 @@ def field_correct(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
     if not form.is_valid():
         messages_ = [error for errors in form.errors.values() for error in errors]
         return JsonResponse({"error": " ".join(messages_)}, status=400)
-    field = services.field_correct(
-        document=document,
-        name=name,
-        value=form.cleaned_data["value"],
-        user=request.user,  # type: ignore[arg-type]
-    )
+    try:
+        field = services.field_correct(
+            document=document,
+            name=name,
+            value=form.cleaned_data["value"],
+            user=request.user,  # type: ignore[arg-type]
+        )
+    except services.ReviewRefused as refusal:
+        return JsonResponse({"error": refusal.reason}, status=409)
     # The correction re-ran the checks: send them back so the page shows them.
     issues = selectors.validation_issues_for(document)
     return JsonResponse(
         {
-            "name": field.name,
-            "value": field.value,
-            "set_by": field.set_by,
+            **selectors.field_payload(field),
             "issues_html": render_to_string(
                 "reviewapp/partials/validation_issues.html",
                 {"issues": issues, "validation": selectors.validation_of(document)},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,7 @@ def test_upload_goes_live_to_ready_and_opens_for_review(
     expect(highlight).to_have_attribute("visibility", "hidden")
     page.locator("#field-total_amount").click()
     expect(page.locator("#field-total_amount")).to_have_class(
-        "field is-selected", timeout=2_000
+        re.compile(r"\bis-selected\b"), timeout=2_000
     )
     expect(highlight).to_have_attribute("visibility", "visible")
     assert float(highlight.get_attribute("width") or 0) > 0

@@ -92,10 +92,22 @@ def test_the_list_filters_by_status(clerk: User, uploaded: Document) -> None:
     assert failed["results"] == []
 
 
-def test_another_clerk_s_document_does_not_exist_for_them(
-    other_clerk: User, uploaded: Document
+def test_a_document_outside_the_shared_queue_does_not_exist_for_others(
+    clerk: User, other_clerk: User, media_root: Path, invoice_png: bytes
 ) -> None:
+    """Until it is read, a document is its uploader's alone (the review queue
+    holds read documents only); for someone without a role it never exists."""
+    sent = send(token_client(clerk), invoice_png).json()["document"]["id"]
     client = token_client(other_clerk)
+
+    assert client.get(f"{DOCUMENTS}{sent}/").status_code == 404
+    assert client.get(DOCUMENTS).json()["results"] == []
+
+
+def test_someone_without_a_role_sees_nothing(
+    outsider: User, uploaded: Document
+) -> None:
+    client = token_client(outsider)
 
     assert client.get(f"{DOCUMENTS}{uploaded.public_id}/").status_code == 404
     assert client.get(DOCUMENTS).json()["results"] == []
@@ -106,17 +118,26 @@ def test_a_supervisor_sees_every_document(supervisor: User, uploaded: Document) 
     assert [item["id"] for item in listed] == [str(uploaded.public_id)]
 
 
-def test_a_duplicate_names_the_earlier_document_only_to_those_who_may_see_it(
-    clerk: User, other_clerk: User, uploaded: Document, invoice_png: bytes
+def test_a_duplicate_names_the_earlier_document(
+    clerk: User, uploaded: Document, invoice_png: bytes
 ) -> None:
     again = send(token_client(clerk), invoice_png, "again.png")
-    stranger = send(token_client(other_clerk), invoice_png, "mine.png")
 
     assert again.status_code == 200
     assert again.json()["duplicate"] is True
     assert again.json()["document"]["id"] == str(uploaded.public_id)
     assert "already uploaded as acme.png" in again.json()["message"]
+
+
+def test_a_duplicate_reveals_nothing_to_someone_who_may_not_see_the_first(
+    clerk: User, other_clerk: User, media_root: Path, invoice_png: bytes
+) -> None:
+    send(token_client(clerk), invoice_png)  # queued: the uploader's alone
+
+    stranger = send(token_client(other_clerk), invoice_png, "mine.png")
+
     assert stranger.status_code == 200
+    assert stranger.json()["duplicate"] is True
     assert stranger.json()["document"] is None
     assert stranger.json()["message"] == "mine.png was already uploaded by someone else"
 

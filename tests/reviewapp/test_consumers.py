@@ -16,6 +16,7 @@ from django.test import Client
 from reviewapp import services
 from reviewapp.asgi import application
 from reviewapp.models import Document
+from tests.conftest import make_document
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,3 +99,64 @@ def test_a_user_without_a_role_hears_nothing(
 ) -> None:
     outcome = run(outsider, upload_as(outsider))
     assert outcome["events"] == []
+
+
+# ---------- review queues: which of my queues hold the document now ----------
+
+
+def test_a_document_claimed_by_someone_else_leaves_my_queue(
+    clerk: User, other_clerk: User
+) -> None:
+    document = make_document(name="shared.pdf")
+    outcome = run(
+        other_clerk, lambda: services.document_claim(document=document, user=clerk)
+    )
+    [event] = outcome["events"]
+    assert (event["id"], event["status"]) == (str(document.public_id), "claimed")
+    assert event["claimed_by"] == "clerk"
+    assert event["queues"] == []
+
+
+def test_the_claimant_keeps_it_in_their_queue(clerk: User) -> None:
+    document = make_document(name="shared.pdf")
+    outcome = run(clerk, lambda: services.document_claim(document=document, user=clerk))
+    assert [event["queues"] for event in outcome["events"]] == [["mine"]]
+
+
+def test_a_released_document_comes_back_to_every_clerk(
+    clerk: User, other_clerk: User
+) -> None:
+    document = make_document(name="shared.pdf")
+    services.document_claim(document=document, user=clerk)
+    outcome = run(
+        other_clerk, lambda: services.document_release(document=document, user=clerk)
+    )
+    assert [(event["status"], event["queues"]) for event in outcome["events"]] == [
+        ("ready", ["mine"])
+    ]
+
+
+def test_the_uploader_hears_each_change_once(clerk: User) -> None:
+    document = make_document(name="own.pdf", uploaded_by=clerk)
+    outcome = run(clerk, lambda: services.document_claim(document=document, user=clerk))
+    assert len(outcome["events"]) == 1
+
+
+def test_a_supervisor_hears_an_escalation_for_the_exception_queue(
+    clerk: User, supervisor: User
+) -> None:
+    document = make_document(name="odd.pdf")
+    services.document_claim(document=document, user=clerk)
+
+    def escalate() -> None:
+        services.document_escalate(
+            document=document,
+            user=clerk,
+            reason=Document.EscalationReason.DUPLICATE,
+            note="",
+        )
+
+    [event] = run(supervisor, escalate)["events"]
+    assert event["status"] == "escalated"
+    assert event["queues"] == ["exceptions", "overview"]
+    assert "claimed_by_id" not in event and "group" not in event

@@ -120,7 +120,8 @@ def test_the_review_page_shows_fields_and_boxes(
 
 @pytest.mark.parametrize(
     ("persona", "expected"),
-    [("clerk", 200), ("other_clerk", 404), ("supervisor", 200), ("admin_user", 200),
+    # A read document is in the shared review queue: every reviewer sees it.
+    [("clerk", 200), ("other_clerk", 200), ("supervisor", 200), ("admin_user", 200),
      ("outsider", 404)],
 )  # fmt: skip
 def test_documents_are_served_only_to_those_allowed(
@@ -136,6 +137,21 @@ def test_documents_are_served_only_to_those_allowed(
         assert client.get(url).status_code == expected, url
 
 
+def test_another_clerk_cannot_see_a_document_before_it_is_read(
+    clerk: User, other_clerk: User, media_root: Path
+) -> None:
+    document = services.document_ingest(
+        content=b"%PDF-1.7 not read yet", original_name="q.pdf", channel="upload",
+        uploaded_by=clerk,
+    ).document  # fmt: skip
+    for url in (
+        reverse("document-detail", args=[document.public_id]),
+        reverse("document-original", args=[document.public_id]),
+    ):
+        assert logged_in(other_clerk).get(url).status_code == 404, url
+        assert logged_in(clerk).get(url).status_code == 200, url
+
+
 def test_the_page_image_and_original_come_from_private_storage(
     clerk: User, processed: Document, invoice_png: bytes
 ) -> None:
@@ -149,11 +165,11 @@ def test_the_page_image_and_original_come_from_private_storage(
 
 
 def test_status_refresh_returns_only_visible_documents(
-    clerk: User, other_clerk: User, processed: Document
+    clerk: User, outsider: User, processed: Document
 ) -> None:
     url = reverse("document-statuses") + f"?id={processed.public_id}&id=not-a-uuid"
     assert logged_in(clerk).get(url).json()["documents"][0]["status"] == "ready"
-    assert logged_in(other_clerk).get(url).json()["documents"] == []
+    assert logged_in(outsider).get(url).json()["documents"] == []
 
 
 def test_a_field_correction_is_saved_as_human(clerk: User, processed: Document) -> None:

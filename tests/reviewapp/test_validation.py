@@ -133,9 +133,10 @@ def test_a_changed_iban_puts_the_bank_detail_issue_on_the_review_page(
     assert "Second supervisor must approve" in html
     assert "Vendor on file: <strong>ACME GmbH</strong> (V-1)," in html
     assert "matched by name and address, 100 % sure" in html
-    # The page does not list the IBAN field (yet): named, not linked.
-    assert '<span class="issue-field">IBAN</span>' in html
-    assert 'href="#field-iban"' not in html
+    # The IBAN is listed on the page, so the check links to it.
+    assert 'href="#field-iban" class="issue-field" data-field-link="iban">IBAN</a>' in (
+        html
+    )
     assert (
         CHANGED_IBAN
         not in html.split('id="validation-issues"')[1].split("</section>")[0]

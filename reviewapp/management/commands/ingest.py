@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reviewapp import selectors, services
-from reviewapp.models import Document
+from reviewapp.models import FINISHED_STATUSES, Document
 
 
 class Command(BaseCommand):
@@ -77,7 +77,7 @@ class Command(BaseCommand):
         while pending and time.monotonic() < deadline:
             finished = Document.objects.filter(
                 pk__in=pending,
-                status__in=[Document.Status.READY, Document.Status.FAILED],
+                status__in=FINISHED_STATUSES,
             ).values_list("pk", flat=True)
             pending -= set(finished)
             if pending:

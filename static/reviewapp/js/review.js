@@ -9,11 +9,11 @@
   const ZOOM_STEP = 1.25;
   const MIN_SCALE = 0.1;
   const MAX_SCALE = 5;
-  const FINISHED = new Set(["ready", "failed"]);
+  // Read (and possibly already under review) or failed: the pipeline is done.
+  const FINISHED = new Set(["ready", "failed", "claimed", "escalated", "approved", "rejected"]);
 
   const review = document.getElementById("review");
   const documentId = review.dataset.id;
-  const canWrite = review.dataset.canWrite === "true";
   const viewport = document.getElementById("viewport");
   const figures = Array.from(review.querySelectorAll("figure.page"));
   const fieldList = document.getElementById("fields");
@@ -122,7 +122,6 @@
       if (hint) hint.textContent = "Select a field first, then click the text to use for it.";
       return;
     }
-    if (!canWrite) return;
     openEditor(selected, polygon.dataset.text);
   }
 
@@ -170,7 +169,7 @@
 
   function openEditor(field, value) {
     const form = editorOf(field);
-    if (!form) return;
+    if (!form || review.dataset.canWrite !== "true") return;
     select(field);
     const input = form.elements.value;
     form.hidden = false;
@@ -209,7 +208,8 @@
     } else {
       value.innerHTML = '<span class="empty">Not found</span>';
     }
-    form.elements.value.defaultValue = payload.value;
+    // A masked value is never put back into the input: the person types it anew.
+    form.elements.value.defaultValue = field.dataset.sensitive ? "" : payload.value;
     if (payload.set_by === "human") {
       // field_correct stores a person's value with confidence 1.
       field.classList.add("is-human");
@@ -220,6 +220,19 @@
       confidence.innerHTML = '<span class="visually-hidden">confidence </span>1.00';
     }
     if (payload.issues_html !== undefined) showIssues(payload);
+    if (typeof payload.matches_read_value === "boolean") {
+      let note = field.querySelector("[data-role=masked-note]");
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "masked-note small muted";
+        note.dataset.role = "masked-note";
+        value.after(note);
+      }
+      note.setAttribute("role", "status");
+      note.textContent = payload.matches_read_value
+        ? "Masked · what you typed matches what was read"
+        : "Masked · what you typed differs from what was read";
+    }
     closeEditor(field);
     field.classList.add("is-saved");
     window.setTimeout(() => field.classList.remove("is-saved"), 1600);
@@ -264,6 +277,8 @@
           .then((body) => {
             if (!response.ok) throw new Error(errorText(body, response.status));
             showSaved(field, body);
+            // The first correction claims the document: show the claimant's actions.
+            if (review.dataset.claimedByMe !== "true") refreshActions();
           })
       )
       .catch((problem) => {
@@ -279,6 +294,145 @@
     const target = fields[Math.min(fields.length - 1, Math.max(0, index + step))];
     target.focus();
   }
+
+  /* ---------- review actions, reveal and shortcuts ---------- */
+
+  function refreshActions() {
+    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        ["review-actions", "document-status", "claim-holder", "escalation"].forEach((id) => {
+          const current = document.getElementById(id);
+          const replacement = fresh.getElementById(id);
+          if (current && replacement) current.replaceWith(document.importNode(replacement, true));
+          else if (current) current.remove();
+          else if (replacement && id === "claim-holder") {
+            document.querySelector(".review-title .meta").append(document.importNode(replacement, true));
+          }
+        });
+        const freshReview = fresh.getElementById("review");
+        if (freshReview) {
+          review.dataset.claimedByMe = freshReview.dataset.claimedByMe;
+          // Someone else holds it now (or it was decided): no more editing here.
+          review.dataset.canWrite = freshReview.dataset.canWrite;
+          review.classList.toggle("is-readonly", freshReview.dataset.canWrite !== "true");
+        }
+      })
+      .catch(() => {
+        /* The buttons stay as they were; a reload shows the truth. */
+      });
+  }
+
+  function toggleActionForm(id, show) {
+    const form = document.getElementById(id);
+    if (!form) return;
+    form.hidden = !show;
+    const opener = document.querySelector('[aria-controls="' + id + '"]');
+    if (opener) opener.setAttribute("aria-expanded", show ? "true" : "false");
+    if (show) form.querySelector("select, textarea, input").focus();
+    else if (opener) opener.focus();
+  }
+
+  function submitShortcut(key) {
+    const form = document.querySelector('form[data-shortcut="' + key + '"]');
+    if (!form) return false;
+    form.requestSubmit();
+    return true;
+  }
+
+  function nextFlagged() {
+    const flagged = fields.filter((field) => field.dataset.flagged === "true");
+    if (!flagged.length) return;
+    const start = selected ? fields.indexOf(selected) : -1;
+    const after = flagged.find((field) => fields.indexOf(field) > start);
+    (after || flagged[0]).focus();
+  }
+
+  function openReveal(field) {
+    const form = field.querySelector("form.field-reveal");
+    if (!form) return;
+    form.hidden = false;
+    form.elements.reason.focus();
+  }
+
+  function closeReveal(field) {
+    const form = field.querySelector("form.field-reveal");
+    form.hidden = true;
+    form.querySelector(".field-error").hidden = true;
+    field.focus();
+  }
+
+  function reveal(field) {
+    const form = field.querySelector("form.field-reveal");
+    const error = form.querySelector(".field-error");
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": form.elements.csrfmiddlewaretoken.value },
+    })
+      .then((response) =>
+        response
+          .json()
+          .catch(() => null)
+          .then((body) => {
+            if (!response.ok) throw new Error(errorText(body, response.status));
+            // Shown for this page view only; a reload masks it again.
+            field.querySelector("[data-role=value]").textContent = body.value;
+            field.classList.add("is-revealed");
+            const note = field.querySelector("[data-role=masked-note]");
+            if (note) note.textContent = "Revealed (recorded)";
+            form.reset();
+            closeReveal(field);
+          })
+      )
+      .catch((problem) => {
+        error.textContent = problem.message || "Could not reveal. Try again.";
+        error.hidden = false;
+        form.elements.reason.focus();
+      });
+  }
+
+  const helpDialog = document.getElementById("help-dialog");
+
+  function typingIn(target) {
+    return target.closest("input, textarea, select, [contenteditable=true]") !== null;
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    if (typingIn(event.target) || (helpDialog && helpDialog.open)) return;
+    const key = event.key;
+    if (key === "?") helpDialog.showModal();
+    else if (key === "n") nextFlagged();
+    else if (key === "a" || key === "c" || key === "x") {
+      if (!submitShortcut(key)) return;
+    } else if (key === "e" && document.getElementById("escalate-form")) toggleActionForm("escalate-form", true);
+    else if (key === "r" && document.getElementById("reject-form")) toggleActionForm("reject-form", true);
+    else if (key === "d" && document.getElementById("next-document")) document.getElementById("next-document").click();
+    else return;
+    event.preventDefault();
+  });
+
+  document.addEventListener("click", (event) => {
+    const control = event.target.closest("[data-action]");
+    if (!control) return;
+    const action = control.dataset.action;
+    if (action === "help") helpDialog.showModal();
+    else if (action === "escalate") toggleActionForm("escalate-form", true);
+    else if (action === "reject") toggleActionForm("reject-form", true);
+    else if (action === "close-form") toggleActionForm(control.closest("form").id, false);
+  });
+
+  document.addEventListener("keydown", (event) => {
+    // Esc in an action form closes it and returns focus to its button.
+    const form = event.target.closest && event.target.closest("form.action-form");
+    if (form && event.key === "Escape") {
+      event.preventDefault();
+      toggleActionForm(form.id, false);
+    }
+  });
 
   /* ---------- wiring ---------- */
 
@@ -325,6 +479,8 @@
     if (!field) return;
     if (event.target.closest("[data-action=edit]")) openEditor(field);
     else if (event.target.closest("[data-action=cancel]")) closeEditor(field);
+    else if (event.target.closest("[data-action=reveal]")) openReveal(field);
+    else if (event.target.closest("[data-action=cancel-reveal]")) closeReveal(field);
     else if (!field.classList.contains("is-editing")) field.focus();
   });
   fieldList.addEventListener("dblclick", (event) => {
@@ -333,7 +489,9 @@
   });
   fieldList.addEventListener("submit", (event) => {
     event.preventDefault();
-    save(event.target.closest("li.field"));
+    const field = event.target.closest("li.field");
+    if (event.target.matches("form.field-reveal")) reveal(field);
+    else save(field);
   });
   fieldList.addEventListener("keydown", (event) => {
     const field = event.target.closest("li.field");
@@ -342,7 +500,8 @@
       // Inside the editor: Esc abandons the edit; Enter submits the form natively.
       if (event.key === "Escape") {
         event.preventDefault();
-        closeEditor(field);
+        if (event.target.closest("form.field-reveal")) closeReveal(field);
+        else closeEditor(field);
       }
       return;
     }
@@ -353,6 +512,9 @@
     } else if (event.key === "Enter" || event.key === "F2") {
       event.preventDefault();
       openEditor(field);
+    } else if (event.key === "v" && field.querySelector("form.field-reveal")) {
+      event.preventDefault();
+      openReveal(field);
     }
   });
 
@@ -366,7 +528,19 @@
 
   /* ---------- live status while the document is being read ---------- */
 
-  if (!FINISHED.has(review.dataset.status)) {
+  if (FINISHED.has(review.dataset.status)) {
+    // Under review: someone else may claim, release or decide it meanwhile.
+    window.VouchLive.start({
+      ids: () => [documentId],
+      onDocument: (doc) => {
+        if (doc.id !== documentId) return;
+        if (doc.status === review.dataset.status && (doc.claimed_by || "") === review.dataset.claimedBy) return;
+        review.dataset.status = doc.status;
+        review.dataset.claimedBy = doc.claimed_by || "";
+        refreshActions();
+      },
+    });
+  } else {
     window.VouchLive.start({
       ids: () => [documentId],
       onDocument: (doc) => {

@@ -8,7 +8,8 @@
 
   // A few at a time: dozens of parallel uploads would all crawl and all time out.
   const CONCURRENT_UPLOADS = 3;
-  const FINISHED = new Set(["ready", "failed"]);
+  // Read (and possibly already under review) or failed: the pipeline is done.
+  const FINISHED = new Set(["ready", "failed", "claimed", "escalated", "approved", "rejected"]);
 
   const form = document.getElementById("upload-form");
   const input = document.getElementById("file-input");

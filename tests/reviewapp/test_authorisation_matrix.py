@@ -1,0 +1,245 @@
+"""Every route of ours, for every persona, on an object they own or not: the status
+code each gets. A route added without an entry here fails the first test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from reviewapp import jobs, roles, services
+from reviewapp.models import Document, Field
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = ("anonymous", "outsider", "clerk", "other_clerk", "supervisor", "admin")
+# Django's own views, guarded by Django: the login form and friends must answer
+# anonymous users; the admin sites check is_staff themselves.
+EXEMPT_NAMESPACES = {"admin", "django_rq"}
+EXEMPT_NAMES = {
+    "login", "logout", "password_change", "password_change_done",
+    "password_reset", "password_reset_done", "password_reset_confirm",
+    "password_reset_complete",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Objects:
+    """`own`: read by the pipeline, uploaded by clerk, waiting for review.
+    `foreign`: the admin's upload that failed: outside the shared queue."""
+
+    own: Document
+    foreign: Document
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    url: Callable[[Document], str]
+    # Expected status per persona, for the own and the foreign document.
+    own: tuple[int, ...]
+    foreign: tuple[int, ...]
+    data: dict[str, str] | None = None
+
+
+def doc_url(name: str, *extra: object) -> Callable[[Document], str]:
+    return lambda document: reverse(name, args=[document.public_id, *extra])
+
+
+def fixed(name: str, *args: object) -> Callable[[Document], str]:
+    return lambda document: reverse(name, args=args)
+
+
+#                  anon outsider clerk other  super admin
+SEEN_BY_ALL = (302, 404, 200, 200, 200, 200)
+SEEN_BY_ALL_SEEING = (302, 404, 404, 404, 200, 200)
+NOBODY = (302, 404, 404, 404, 404, 404)
+ANY_USER = (302, 200, 200, 200, 200, 200)
+REDIRECTS = (302, 302, 302, 302, 302, 302)
+# Workflow actions redirect back with a message when refused; a document the
+# user may not see is a 404 before anything else.
+ACTION_OWN = (302, 404, 302, 302, 302, 302)
+ACTION_FOREIGN = (302, 404, 404, 404, 302, 302)
+# The REST API answers 401 instead of redirecting to the login page.
+API_ANY_USER = (401, 200, 200, 200, 200, 200)
+
+MATRIX: dict[str, list[Case]] = {
+    "home": [Case("GET", fixed("home"), REDIRECTS, REDIRECTS)],
+    "queue-home": [Case("GET", fixed("queue-home"), REDIRECTS, REDIRECTS)],
+    "queue": [
+        Case("GET", fixed("queue", "mine"), (302, 403, 200, 200, 200, 200),
+             (302, 403, 200, 200, 200, 200)),
+        Case("GET", fixed("queue", "exceptions"), (302, 403, 403, 403, 200, 200),
+             (302, 403, 403, 403, 200, 200)),
+        Case("GET", fixed("queue", "overview"), (302, 403, 403, 403, 200, 200),
+             (302, 403, 403, 403, 200, 200)),
+    ],
+    "queue-row": [
+        Case("GET", lambda d: reverse("queue-row", args=["mine", d.public_id]),
+             SEEN_BY_ALL, NOBODY),
+        Case("GET", lambda d: reverse("queue-row", args=["overview", d.public_id]),
+             (302, 404, 404, 404, 200, 200), SEEN_BY_ALL_SEEING),
+    ],
+    "document-list": [Case("GET", fixed("document-list"), ANY_USER, ANY_USER)],
+    "document-upload": [
+        Case("GET", fixed("document-upload"), ANY_USER, ANY_USER),
+        # No file: refused with a message, or for lack of the role.
+        Case("POST", fixed("document-upload"), (302, 403, 400, 400, 400, 400),
+             (302, 403, 400, 400, 400, 400)),
+    ],
+    "document-statuses": [
+        Case("GET", lambda d: reverse("document-statuses") + f"?id={d.public_id}",
+             ANY_USER, ANY_USER),
+    ],
+    "document-detail": [Case("GET", doc_url("document-detail"), SEEN_BY_ALL,
+                             SEEN_BY_ALL_SEEING)],
+    "document-row": [Case("GET", doc_url("document-row"), SEEN_BY_ALL,
+                          SEEN_BY_ALL_SEEING)],
+    "document-original": [Case("GET", doc_url("document-original"), SEEN_BY_ALL,
+                               SEEN_BY_ALL_SEEING)],
+    "page-image": [Case("GET", doc_url("page-image", 1), SEEN_BY_ALL, NOBODY)],
+    "document-retry": [Case("POST", doc_url("document-retry"), ACTION_OWN,
+                            ACTION_FOREIGN)],
+    "document-claim": [Case("POST", doc_url("document-claim"), ACTION_OWN,
+                            ACTION_FOREIGN)],
+    "document-release": [Case("POST", doc_url("document-release"), ACTION_OWN,
+                              ACTION_FOREIGN)],
+    "document-approve": [Case("POST", doc_url("document-approve"), ACTION_OWN,
+                              ACTION_FOREIGN)],
+    "document-escalate": [Case("POST", doc_url("document-escalate"), ACTION_OWN,
+                               ACTION_FOREIGN, {"reason": "other", "note": "x"})],
+    "document-reject": [Case("POST", doc_url("document-reject"), ACTION_OWN,
+                             ACTION_FOREIGN, {"note": "x"})],
+    "field-correct": [
+        Case("POST", doc_url("field-correct", "total_amount"),
+             (302, 404, 200, 200, 200, 200), (302, 404, 404, 404, 409, 409),
+             {"value": "99.00"}),
+    ],
+    "api-root": [Case("GET", fixed("api-root"), API_ANY_USER, API_ANY_USER)],
+    "api-schema": [Case("GET", fixed("api-schema"), API_ANY_USER, API_ANY_USER)],
+    "api-document-list": [
+        Case("GET", fixed("api-document-list"), API_ANY_USER, API_ANY_USER),
+        # No file: refused with a message, or for lack of the role.
+        Case("POST", fixed("api-document-list"), (401, 403, 400, 400, 400, 400),
+             (401, 403, 400, 400, 400, 400)),
+    ],
+    "api-document-detail": [
+        Case("GET", doc_url("api-document-detail"), (401, 404, 200, 200, 200, 200),
+             (401, 404, 404, 404, 200, 200)),
+    ],
+    "field-reveal": [
+        Case("POST", doc_url("field-reveal", "iban"),
+             (302, 404, 403, 403, 200, 200), (302, 404, 404, 404, 400, 400),
+             {"reason": "checking a bank change"}),
+    ],
+}  # fmt: skip
+
+
+def our_route_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns: list[URLPattern | URLResolver]) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace not in EXEMPT_NAMESPACES:
+                    walk(pattern.url_patterns)
+            elif pattern.name and pattern.name not in EXEMPT_NAMES:
+                names.add(pattern.name)
+
+    walk(get_resolver().url_patterns)
+    return names
+
+
+def test_every_route_has_an_entry() -> None:
+    assert our_route_names() == set(MATRIX)
+
+
+@pytest.fixture
+def personas(db: None) -> dict[str, User | None]:
+    # Logged in with force_login: no password to hash for six users per route.
+    roles.sync_roles(Group, Permission)
+
+    def persona(name: str, role: str | None) -> User:
+        user = User.objects.create(username=name)
+        if role is not None:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return {
+        "anonymous": None,
+        "outsider": persona("outsider", None),
+        "clerk": persona("clerk", roles.CLERK),
+        "other_clerk": persona("other_clerk", roles.CLERK),
+        "supervisor": persona("supervisor", roles.SUPERVISOR),
+        "admin": persona("admin", roles.ADMIN),
+    }
+
+
+@pytest.fixture
+def objects(
+    personas: dict[str, User | None], media_root: Path, invoice_png: bytes
+) -> Objects:
+    own = services.document_ingest(
+        content=invoice_png, original_name="own.png", channel="upload",
+        uploaded_by=personas["clerk"],
+    ).document  # fmt: skip
+    jobs.process_document(own.pk)
+    Field.objects.create(document=own, name="iban", value="DE89370400440532013000")
+    foreign = services.document_ingest(
+        content=b"%PDF-1.7 broken", original_name="foreign.pdf", channel="upload",
+        uploaded_by=personas["admin"],
+    ).document  # fmt: skip
+    jobs.process_document(foreign.pk)
+    own.refresh_from_db()
+    foreign.refresh_from_db()
+    assert (own.status, foreign.status) == ("ready", "failed")
+    return Objects(own=own, foreign=foreign)
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX))
+def test_the_route_answers_each_persona_as_the_matrix_says(
+    route: str, personas: dict[str, User | None], objects: Objects
+) -> None:
+    mismatches = []
+    for case in MATRIX[route]:
+        for which, expected in (("own", case.own), ("foreign", case.foreign)):
+            document = getattr(objects, which)
+            for persona, status in zip(PERSONAS, expected, strict=True):
+                client = Client()
+                user = personas[persona]
+                if user is not None:
+                    client.force_login(user)
+                # Each cell starts from the same data: an action one persona
+                # takes (a claim) must not decide the next persona's answer.
+                with transaction.atomic():
+                    url = case.url(document)
+                    if case.method == "GET":
+                        response = client.get(url)
+                    else:
+                        response = client.post(url, case.data or {})
+                    transaction.set_rollback(True)
+                got = response.status_code
+                if persona == "anonymous" and got == 302:  # pages, not the API
+                    assert response["Location"].startswith(reverse("login")), url
+                if got != status:
+                    mismatches.append(f"{case.method} {url} {which} {persona}: {got}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_a_refused_action_changes_nothing(
+    personas: dict[str, User | None], objects: Objects
+) -> None:
+    client = Client()
+    client.force_login(personas["other_clerk"])  # type: ignore[arg-type]
+    services.document_claim(document=objects.own, user=personas["clerk"])  # type: ignore[arg-type]
+    for name in ("document-approve", "document-release", "document-claim"):
+        client.post(reverse(name, args=[objects.own.public_id]))
+    objects.own.refresh_from_db()
+    assert objects.own.status == Document.Status.CLAIMED
+    assert objects.own.claimed_by == personas["clerk"]

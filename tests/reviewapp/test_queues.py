@@ -1,0 +1,214 @@
+"""Review queues over HTTP: who sees which queue, filters, counts, and a
+constant number of SQL queries per page."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import timedelta
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from reviewapp import selectors, services
+from reviewapp.models import Document
+from tests.conftest import make_document
+
+pytestmark = pytest.mark.django_db
+
+CONFIDENT = {
+    "vendor_name": ("ACME GmbH", 0.99),
+    "invoice_date": ("2026-03-01", 0.99),
+    "total_amount": ("10.00", 0.99),
+}
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def queue_names(client: Client, queue: str = "mine", **params: str) -> list[str]:
+    response = client.get(reverse("queue", args=[queue]), params)
+    assert response.status_code == 200
+    return [document.original_name for document in response.context["documents"]]
+
+
+def aged(document: Document, minutes: int) -> Document:
+    Document.objects.filter(pk=document.pk).update(
+        created_at=timezone.now() - timedelta(minutes=minutes)
+    )
+    return document
+
+
+def test_my_queue_holds_what_waits_for_me_oldest_first(
+    clerk: User, other_clerk: User
+) -> None:
+    aged(make_document(name="new.pdf"), 1)
+    aged(make_document(name="old.pdf"), 60)
+    mine = aged(make_document(name="mine.pdf"), 30)
+    services.document_claim(document=mine, user=clerk)
+    theirs = aged(make_document(name="theirs.pdf"), 20)
+    services.document_claim(document=theirs, user=other_clerk)
+    expired = aged(make_document(name="expired.pdf"), 10)
+    services.document_claim(document=expired, user=other_clerk)
+    Document.objects.filter(pk=expired.pk).update(
+        claim_expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    make_document(name="escalated.pdf", status=Document.Status.ESCALATED)
+    make_document(name="approved.pdf", status=Document.Status.APPROVED)
+    make_document(name="processing.pdf", status=Document.Status.PROCESSING)
+
+    assert queue_names(logged_in(clerk)) == [
+        "old.pdf",
+        "mine.pdf",
+        "expired.pdf",
+        "new.pdf",
+    ]
+    assert "theirs.pdf" in queue_names(logged_in(other_clerk))
+    assert queue_names(logged_in(clerk), sort="newest")[0] == "new.pdf"
+
+
+def test_the_queue_filters_by_vendor_and_reason_and_counts_reasons(
+    clerk: User,
+) -> None:
+    make_document(name="acme.pdf", fields=CONFIDENT)
+    make_document(
+        name="unsure.pdf",
+        fields={**CONFIDENT, "vendor_name": ("Globex", 0.4)},
+    )
+    make_document(name="no-total.pdf", fields={"vendor_name": ("Globex", 0.99)})
+    client = logged_in(clerk)
+    assert sorted(queue_names(client, vendor="glob")) == ["no-total.pdf", "unsure.pdf"]
+    assert queue_names(client, reason="low_confidence") == ["unsure.pdf"]
+    assert queue_names(client, reason="missing_fields") == ["no-total.pdf"]
+    response = client.get(reverse("queue", args=["mine"]))
+    assert response.context["reason_counts"] == [
+        ("missing_fields", "Key field missing", 1),
+        ("low_confidence", "Low confidence", 1),
+        ("routine", "Routine check", 1),
+    ]
+    assert response.context["page_obj"].paginator.count == 3
+
+
+def test_the_exception_queue_is_for_supervisors(clerk: User, supervisor: User) -> None:
+    document = make_document(name="odd.pdf")
+    services.document_claim(document=document, user=clerk)
+    services.document_escalate(
+        document=document,
+        user=clerk,
+        reason=Document.EscalationReason.BANK_DETAILS,
+        note="",
+    )
+    assert queue_names(logged_in(supervisor), "exceptions") == ["odd.pdf"]
+    assert (
+        logged_in(clerk).get(reverse("queue", args=["exceptions"])).status_code == 403
+    )
+    assert logged_in(clerk).get(reverse("queue", args=["overview"])).status_code == 403
+    page = logged_in(supervisor).get(reverse("queue", args=["exceptions"]))
+    assert "Bank details differ" in page.content.decode()
+
+
+def test_the_overview_counts_every_status_for_the_admin(admin_user: User) -> None:
+    make_document(name="a.pdf")
+    make_document(name="b.pdf")
+    make_document(name="c.pdf", status=Document.Status.APPROVED)
+    make_document(name="d.pdf", status=Document.Status.FAILED)
+    response = logged_in(admin_user).get(reverse("queue", args=["overview"]))
+    assert response.status_code == 200
+    assert {
+        status: count for status, _, count in response.context["status_counts"]
+    } == {
+        "approved": 1,
+        "failed": 1,
+        "ready": 2,
+    }
+    assert len(response.context["documents"]) == 4
+
+
+def test_a_user_without_a_role_has_no_queue(outsider: User) -> None:
+    assert logged_in(outsider).get(reverse("queue", args=["mine"])).status_code == 403
+
+
+@pytest.mark.parametrize("queue", ["mine", "overview"])
+def test_a_queue_page_costs_the_same_queries_at_any_size(
+    admin_user: User, queue: str
+) -> None:
+    client = logged_in(admin_user)
+
+    def queries_for_a_page() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("queue", args=[queue])).status_code == 200
+        return len(captured.captured_queries)
+
+    for _ in range(2):
+        make_document(fields=CONFIDENT, uploaded_by=admin_user)
+    small = queries_for_a_page()
+    for index in range(30):
+        document = make_document(fields=CONFIDENT, uploaded_by=admin_user)
+        if index % 3 == 0:
+            services.document_claim(document=document, user=admin_user)
+    large = queries_for_a_page()
+    print(f"{queue} queue page: {small} queries with 2 documents, {large} with 32")
+    assert small == large
+
+
+def test_a_queue_row_is_served_only_while_in_that_queue(
+    clerk: User, other_clerk: User
+) -> None:
+    document = make_document(name="row.pdf")
+    url = reverse("queue-row", args=["mine", document.public_id])
+    assert "row.pdf" in logged_in(other_clerk).get(url).content.decode()
+    services.document_claim(document=document, user=clerk)
+    assert logged_in(other_clerk).get(url).status_code == 404
+    assert logged_in(clerk).get(url).status_code == 200
+
+
+def test_next_in_queue_skips_the_current_and_claimed_documents(
+    clerk: User, other_clerk: User
+) -> None:
+    current = aged(make_document(name="current.pdf"), 50)
+    held = aged(make_document(name="held.pdf"), 40)
+    services.document_claim(document=held, user=other_clerk)
+    following = aged(make_document(name="next.pdf"), 30)
+    found = selectors.next_in_queue(user=clerk, queue="mine", after=current)
+    assert found == following
+
+
+def test_a_correction_updates_the_reason_and_vendor_the_queue_shows(
+    clerk: User,
+) -> None:
+    document = make_document(
+        name="gap.pdf",
+        fields={k: v for k, v in CONFIDENT.items() if k != "total_amount"},
+    )
+    client = logged_in(clerk)
+    assert queue_names(client, reason="missing_fields") == ["gap.pdf"]
+    services.field_correct(
+        document=document, name="total_amount", value="10.00", user=clerk
+    )
+    services.field_correct(
+        document=document, name="vendor_name", value="Initech", user=clerk
+    )
+    assert queue_names(client, reason="routine") == ["gap.pdf"]
+    assert queue_names(client, vendor="initech") == ["gap.pdf"]
+
+
+def test_the_migration_fills_the_review_columns_of_documents_read_before_it(
+    clerk: User,
+) -> None:
+    migration = importlib.import_module("reviewapp.migrations.0004_review_workflow")
+    document = make_document(fields={"vendor_name": ("Globex", 0.5)})
+    Document.objects.filter(pk=document.pk).update(vendor_name="", review_reason="")
+    migration.fill_review_columns(apps, None)
+    document.refresh_from_db()
+    assert (document.vendor_name, document.review_reason) == (
+        "Globex",
+        "missing_fields",
+    )
