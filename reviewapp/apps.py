@@ -12,9 +12,24 @@ class ReviewappConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from reviewapp import checks  # noqa: F401  (registers the system checks)
+        from django.contrib.auth import signals as auth_signals
+
+        from reviewapp import (
+            audit,
+            checks,  # noqa: F401  (registers the system checks)
+        )
 
         post_migrate.connect(sync_roles_after_migrate, sender=self)
+        # Django announces sign-ins only through these signals.
+        auth_signals.user_logged_in.connect(
+            audit.on_user_logged_in, dispatch_uid="vouch-audit-login"
+        )
+        auth_signals.user_logged_out.connect(
+            audit.on_user_logged_out, dispatch_uid="vouch-audit-logout"
+        )
+        auth_signals.user_login_failed.connect(
+            audit.on_user_login_failed, dispatch_uid="vouch-audit-login-failed"
+        )
 
 
 def sync_roles_after_migrate(using: str = "default", **kwargs: Any) -> None:

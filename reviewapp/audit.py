@@ -19,6 +19,8 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -193,6 +195,28 @@ def masked_details(details: Mapping[str, Any]) -> dict[str, Any]:
 # --- appending -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where the current work came from: an HTTP request (its id and client IP)
+    or a job (its RQ job id). Services record events without being handed the
+    request; the middleware or job sets this around the work."""
+
+    request_id: str = ""
+    ip_address: str = ""
+
+
+_origin: ContextVar[Origin | None] = ContextVar("audit_origin", default=None)
+
+
+@contextmanager
+def origin(*, request_id: str, ip_address: str = "") -> Iterator[None]:
+    token = _origin.set(Origin(request_id=request_id[:64], ip_address=ip_address))
+    try:
+        yield
+    finally:
+        _origin.reset(token)
+
+
 def roles_of(user: AbstractBaseUser) -> str:
     names = sorted(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
     if getattr(user, "is_superuser", False):
@@ -228,13 +252,21 @@ def record_event(
     possible: it locks the chain head until that transaction commits, which is
     what keeps concurrent writers from forking the chain (on SQLite the
     IMMEDIATE transactions serialise writers anyway). `actor` defaults to the
-    request's user; `request` also gives the IP and request id. Values in
+    request's user; the IP and request id come from `request`, else from the
+    surrounding `origin` (set by RequestIdMiddleware and jobs). Values in
     `sensitive` join `details` under their key as a masked envelope, encrypted
     apart from the hashed row. Raises ValueError on an unknown event type or a
     key given both plainly and as sensitive.
     """
     if event_type not in EventType.values:
         raise ValueError(f"{event_type!r} is not an audit event type")
+    current = _origin.get() or Origin()
+    if request is not None:
+        ip_address = client_ip(request)
+        request_id = getattr(request, "request_id", "") or request_id
+    else:
+        ip_address = current.ip_address
+        request_id = request_id or current.request_id
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     stored_details = _as_stored(details or {})
@@ -259,8 +291,8 @@ def record_event(
             actor_id=actor.pk if authenticated else None,  # type: ignore[union-attr]
             actor_username=actor.get_username() if authenticated else "",  # type: ignore[union-attr]
             actor_role=roles_of(actor) if authenticated else "",  # type: ignore[arg-type]
-            ip_address=client_ip(request) if request is not None else "",
-            request_id=(getattr(request, "request_id", "") or request_id)[:64],
+            ip_address=ip_address,
+            request_id=request_id[:64],
             document_public_id=document.public_id if document else None,
             details=stored_details,
             previous_hash=head.last_hash,
@@ -421,3 +453,39 @@ def iter_events(
             return
         yield from chunk
         after = chunk[-1].sequence
+
+
+# --- sign-in events (connected in ReviewappConfig.ready) -------------------------
+
+
+def on_user_logged_in(
+    sender: Any, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: Any
+) -> None:
+    record_event(EventType.LOGIN, actor=user, request=request)
+
+
+def on_user_logged_out(
+    sender: Any,
+    request: HttpRequest | None,
+    user: AbstractBaseUser | None,
+    **kwargs: Any,
+) -> None:
+    if user is not None:  # logging out while logged out changes nothing
+        record_event(EventType.LOGOUT, actor=user, request=request)
+
+
+def on_user_login_failed(
+    sender: Any,
+    credentials: Mapping[str, Any],
+    request: HttpRequest | None = None,
+    **kwargs: Any,
+) -> None:
+    # Django has already masked the password in `credentials`; only the name
+    # that was tried is kept.
+    attempted = str(credentials.get("username", ""))[:150]
+    record_event(
+        EventType.LOGIN_FAILED,
+        actor=AnonymousUser(),
+        request=request,
+        details={"username": attempted},
+    )

@@ -17,6 +17,8 @@ class UploadForm(forms.Form):
 
 class FieldCorrectionForm(forms.Form):
     value = forms.CharField(max_length=500, strip=True, required=False)
+    # Optional: why the person changed the value; kept in the audit trail.
+    reason = forms.CharField(max_length=500, strip=True, required=False)
 
     def __init__(self, *args: Any, field_name: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from reviewapp import audit
+
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id a proxy in front of us chose is kept, so its logs and ours line up; it
 # must look like an id (it ends up in CSV exports and log lines).
@@ -16,7 +18,8 @@ _ACCEPTED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,63}")
 
 
 class RequestIdMiddleware:
-    """Sets `request.request_id` and echoes it in the X-Request-ID response header."""
+    """Sets `request.request_id`, makes it and the client IP the audit origin of
+    whatever the request does, and echoes it in the X-Request-ID header."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -25,6 +28,7 @@ class RequestIdMiddleware:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _ACCEPTED_ID.fullmatch(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
-        response = self.get_response(request)
+        with audit.origin(request_id=request_id, ip_address=audit.client_ip(request)):
+            response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response

@@ -24,10 +24,18 @@ from pipeline.decode import DecodeLimits, read_image_header
 from pipeline.errors import UnreadableDocument
 from pipeline.filetypes import PDF, SNIFF_BYTES, describe_accepted, sniff
 from pipeline.run import PipelineResult
-from reviewapp import broadcast
-from reviewapp.models import Document, Field, Page, ProcessingRun, TextLine
+from reviewapp import audit, broadcast
+from reviewapp.models import (
+    AuditEvent,
+    Document,
+    Field,
+    Page,
+    ProcessingRun,
+    TextLine,
+)
 
 logger = logging.getLogger(__name__)
+EventType = AuditEvent.EventType
 
 PROCESS_JOB = "reviewapp.jobs.process_document"
 
@@ -108,6 +116,18 @@ def document_ingest(
             document.save()
             _enqueue_processing(document)
             broadcast.document_changed(document)
+            audit.record_event(
+                EventType.DOCUMENT_INGESTED,
+                actor=uploaded_by,
+                document=document,
+                details={
+                    "channel": channel,
+                    "original_name": name,
+                    "sha256": sha256,
+                    "size_bytes": len(content),
+                    "content_type": file_type.content_type,
+                },
+            )
     except IntegrityError:
         # Two uploads of the same bytes raced; the other one won.
         document.original.delete(save=False)
@@ -154,6 +174,12 @@ def document_claim_for_processing(
             document=document, attempt=document.attempts, job_id=job_id, worker=worker
         )
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.JOB_STARTED,
+            document=document,
+            details={"attempt": run.attempt, "job_id": job_id, "worker": worker},
+            request_id=job_id,
+        )
     return run
 
 
@@ -196,6 +222,23 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
         run.finished_at = now
         run.save()
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.JOB_FINISHED,
+            document=document,
+            details={
+                "attempt": run.attempt,
+                "job_id": run.job_id,
+                "ocr_engine": run.ocr_engine,
+                "extractor": run.extractor,
+                "pages": document.page_count,
+                # Names and confidences only: values are on the document, and
+                # some (IBAN) must not be copied into the trail in clear.
+                "field_confidence": {
+                    value.name: value.confidence for value in result.extraction.fields
+                },
+            },
+            request_id=run.job_id,
+        )
     return document
 
 
@@ -284,11 +327,22 @@ def document_record_failure(
         run.finished_at = timezone.now()
         run.save(update_fields=["outcome", "error", "finished_at"])
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.JOB_FAILED,
+            document=document,
+            details={
+                "attempt": run.attempt,
+                "job_id": run.job_id,
+                "reason": reason,
+                "will_retry": will_retry,
+            },
+            request_id=run.job_id,
+        )
     return document
 
 
-def document_retry(*, document: Document) -> bool:
-    """Queue a failed document again (a person pressed "retry").
+def document_retry(*, document: Document, user: AbstractBaseUser | None = None) -> bool:
+    """Queue a failed document again (`user` pressed "retry").
 
     Returns False when the document is not failed (someone else retried it).
     """
@@ -303,16 +357,25 @@ def document_retry(*, document: Document) -> bool:
         )
         if updated != 1:
             return False
+        failure_reason = document.failure_reason
         document.refresh_from_db()
         _enqueue_processing(document)
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.DOCUMENT_RETRY,
+            actor=user,
+            document=document,
+            details={"failure_reason": failure_reason},
+        )
     return True
 
 
-def document_reprocess(*, document: Document) -> bool:
-    """Read a ready document again (e.g. after an engine upgrade). Human
-    corrections survive; machine values are replaced. Returns False when the
-    document is not ready."""
+def document_reprocess(
+    *, document: Document, user: AbstractBaseUser | None = None
+) -> bool:
+    """Read a ready document again (e.g. after an engine upgrade; `user` asked,
+    or None for a command). Human corrections survive; machine values are
+    replaced. Returns False when the document is not ready."""
     with transaction.atomic():
         updated = Document.objects.filter(
             pk=document.pk, status=Document.Status.READY
@@ -324,6 +387,7 @@ def document_reprocess(*, document: Document) -> bool:
         document.refresh_from_db()
         _enqueue_processing(document)
         broadcast.document_changed(document)
+        audit.record_event(EventType.DOCUMENT_REPROCESS, actor=user, document=document)
     return True
 
 
@@ -354,23 +418,40 @@ def documents_requeue_stale(*, older_than: timedelta | None = None) -> list[Docu
                 error="abandoned: the worker stopped before finishing",
                 finished_at=timezone.now(),
             )
+            stuck_status = document.status
             document.refresh_from_db()
             _enqueue_processing(document)
             broadcast.document_changed(document)
+            audit.record_event(
+                EventType.DOCUMENT_REQUEUED,
+                document=document,
+                details={
+                    "stuck_in": stuck_status,
+                    "stale_after_seconds": int(age.total_seconds()),
+                },
+            )
         requeued.append(document)
     return requeued
 
 
 def field_correct(
-    *, document: Document, name: str, value: str, user: AbstractBaseUser
+    *,
+    document: Document,
+    name: str,
+    value: str,
+    user: AbstractBaseUser,
+    reason: str = "",
 ) -> Field:
     """A person sets a field's value (already normalised, see
     `extraction_fields.normalise_human_value`). It is never overwritten by a later
-    machine run; the machine's own value stays in machine_value."""
+    machine run; the machine's own value stays in machine_value. The change is
+    audited with the old and new value (encrypted for sensitive fields), the
+    machine's confidence, the person, their role and `reason`."""
     with transaction.atomic():
         field, _ = Field.objects.select_for_update().get_or_create(
             document=document, name=name
         )
+        old_value, old_set_by = field.value, field.set_by
         field.value = value
         field.raw_value = value
         field.set_by = Field.SetBy.HUMAN
@@ -379,4 +460,19 @@ def field_correct(
         field.confidence = 1.0
         field.save()
         broadcast.document_changed(document)
+        values = {"old_value": old_value, "new_value": value}
+        sensitive = name in audit.SENSITIVE_FIELD_NAMES
+        audit.record_event(
+            EventType.FIELD_CHANGED,
+            actor=user,
+            document=document,
+            details={
+                "field": name,
+                "machine_confidence": field.machine_confidence,
+                "previously_set_by": old_set_by,
+                "reason": reason,
+                **({} if sensitive else values),
+            },
+            sensitive=values if sensitive else None,
+        )
     return field

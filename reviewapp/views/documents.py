@@ -17,10 +17,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from reviewapp import selectors, services
+from reviewapp import audit, selectors, services
 from reviewapp.extraction_fields import FIELD_LABELS
 from reviewapp.forms import FieldCorrectionForm, UploadForm
-from reviewapp.models import Document
+from reviewapp.models import AuditEvent, Document
 from reviewapp.permissions import document_for, visible_documents
 
 PAGE_SIZE = 50
@@ -119,8 +119,15 @@ def document_row(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_GET
 def document_original(request: HttpRequest, public_id: UUID) -> FileResponse:
     document, _ = document_for(request.user, public_id)
+    original = document.original.open("rb")
+    audit.record_event(
+        AuditEvent.EventType.DOCUMENT_DOWNLOADED,
+        request=request,
+        document=document,
+        details={"original_name": document.original_name},
+    )
     return FileResponse(
-        document.original.open("rb"),
+        original,
         as_attachment=True,
         filename=document.original_name,
         content_type=document.content_type,
@@ -143,7 +150,7 @@ def document_retry(request: HttpRequest, public_id: UUID) -> HttpResponse:
     document, can_write = document_for(request.user, public_id)
     if not can_write:
         raise Http404("No such document")
-    if services.document_retry(document=document):
+    if services.document_retry(document=document, user=request.user):  # type: ignore[arg-type]
         messages.success(request, f"{document.original_name} is queued again.")
     else:
         messages.info(request, f"{document.original_name} was not failed any more.")
@@ -164,6 +171,7 @@ def field_correct(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
         name=name,
         value=form.cleaned_data["value"],
         user=request.user,  # type: ignore[arg-type]
+        reason=form.cleaned_data["reason"],
     )
     return JsonResponse(
         {"name": field.name, "value": field.value, "set_by": field.set_by}
