@@ -38,8 +38,6 @@ from django.utils import timezone
 from reviewapp.models import AuditChainHead, AuditEvent, AuditSecret, Document
 
 GENESIS_HASH = "0" * 64
-REVEAL_PERMISSION = "reviewapp.reveal_sensitive"
-EXPORT_PERMISSION = "reviewapp.export_auditevent"
 # Field values that identify a bank account or a taxpayer: audited encrypted.
 SENSITIVE_FIELD_NAMES = frozenset(
     {"iban", "bic", "vendor_vat_id", "customer_vat_id", "vat_id"}

@@ -4,11 +4,13 @@ from typing import Any
 
 from django import forms
 
+from reviewapp.audit_export import ExportFilters
 from reviewapp.extraction_fields import (
     FIELD_NAMES,
     InvalidValue,
     normalise_human_value,
 )
+from reviewapp.models import AuditEvent
 
 
 class UploadForm(forms.Form):
@@ -35,3 +37,47 @@ class FieldCorrectionForm(forms.Form):
         except InvalidValue as invalid:
             self.add_error("value", str(invalid))
         return cleaned
+
+
+class AuditExportForm(forms.Form):
+    """Filters and format of an audit export; the page and `export_audit` share it."""
+
+    format = forms.ChoiceField(
+        choices=[("csv", "CSV"), ("jsonl", "JSON Lines")], initial="csv"
+    )
+    since = forms.DateField(
+        label="From",
+        required=False,
+        help_text="First day, UTC",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    until = forms.DateField(
+        label="To",
+        required=False,
+        help_text="Last day, UTC, included",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    user = forms.CharField(max_length=150, required=False, help_text="Username")
+    document = forms.UUIDField(
+        required=False, help_text="Document id, as in its page address"
+    )
+    event_type = forms.ChoiceField(
+        choices=[("", "Any"), *AuditEvent.EventType.choices], required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The last day cannot be before the first day.")
+        return cleaned
+
+    def filters(self) -> ExportFilters:
+        data = self.cleaned_data
+        return ExportFilters(
+            since=data["since"],
+            until=data["until"],
+            username=data["user"],
+            document_public_id=data["document"],
+            event_type=data["event_type"],
+        )

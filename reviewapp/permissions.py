@@ -13,6 +13,8 @@ from reviewapp.models import Document
 
 VIEW_ALL = "reviewapp.view_all_documents"
 CORRECT_FIELDS = "reviewapp.change_field"
+EXPORT_AUDIT = "reviewapp.export_auditevent"
+REVEAL_SENSITIVE = "reviewapp.reveal_sensitive"
 
 
 def can_view_all_documents(user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -51,3 +53,14 @@ def document_for(
     except (Document.DoesNotExist, ValueError):
         raise Http404("No such document") from None
     return document, user.has_perm(CORRECT_FIELDS)
+
+
+def can_export_audit(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """The whole audit log, every user and document: administrators only."""
+    return bool(user.is_authenticated and user.has_perm(EXPORT_AUDIT))
+
+
+def can_reveal_sensitive(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """May see a sensitive value in the audit trail unmasked (each reveal is
+    itself audited, with a reason)."""
+    return bool(user.is_authenticated and user.has_perm(REVEAL_SENSITIVE))

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from reviewapp.views import documents
+from reviewapp.views import audit, documents
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="document-list"), name="home"),
@@ -38,6 +38,7 @@ urlpatterns = [
         documents.field_correct,
         name="field-correct",
     ),
+    path("audit/export/", audit.audit_log_export, name="audit-export"),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
 ]
