@@ -240,6 +240,7 @@ def record_event(
     actor: User | None = None,
     request: HttpRequest | None = None,
     document: Document | None = None,
+    document_public_id: UUID | None = None,
     details: Mapping[str, Any] | None = None,
     sensitive: Mapping[str, str | None] | None = None,
     request_id: str = "",
@@ -250,7 +251,8 @@ def record_event(
     possible: it locks the chain head until that transaction commits, which is
     what keeps concurrent writers from forking the chain (on SQLite the
     IMMEDIATE transactions serialise writers anyway). `actor` defaults to the
-    request's user; the IP and request id come from `request`, else from the
+    request's user; `document_public_id` stands in for `document` when only
+    the id is at hand. The IP and request id come from `request`, else from the
     surrounding `origin` (set by RequestIdMiddleware and jobs). Values in
     `sensitive` join `details` under their key as a masked envelope, encrypted
     apart from the hashed row. Raises ValueError on an unknown event type or a
@@ -291,7 +293,7 @@ def record_event(
             actor_role=roles_of(actor) if authenticated else "",  # type: ignore[arg-type]
             ip_address=ip_address,
             request_id=request_id[:64],
-            document_public_id=document.public_id if document else None,
+            document_public_id=document.public_id if document else document_public_id,
             details=stored_details,
             previous_hash=head.last_hash,
         )
@@ -487,3 +489,31 @@ def on_user_login_failed(
         request=request,
         details={"username": attempted},
     )
+
+
+def sensitive_reveal(
+    *,
+    event: AuditEvent,
+    name: str,
+    user: AbstractBaseUser,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> str:
+    """The plain value of `event.details[name]` for `user`, who has the
+    reveal permission (the caller checks), recorded as a SENSITIVE_REVEALED
+    event with `reason`. Raises KeyError or SecretUnavailable as
+    `reveal_value` does; nothing is recorded then."""
+    value = reveal_value(event, name)
+    record_event(
+        EventType.SENSITIVE_REVEALED,
+        actor=user,
+        request=request,
+        document_public_id=event.document_public_id,
+        details={
+            "event_sequence": event.sequence,
+            "event_type": event.event_type,
+            "value_of": name,
+            "reason": reason,
+        },
+    )
+    return value

@@ -81,3 +81,12 @@ class AuditExportForm(forms.Form):
             document_public_id=data["document"],
             event_type=data["event_type"],
         )
+
+
+class SensitiveRevealForm(forms.Form):
+    reason = forms.CharField(
+        min_length=5,
+        max_length=500,
+        strip=True,
+        error_messages={"required": "Say why you need to see this value."},
+    )

@@ -38,6 +38,11 @@ urlpatterns = [
         documents.field_correct,
         name="field-correct",
     ),
+    path(
+        "documents/<uuid:public_id>/history/<int:sequence>/reveal/<slug:name>/",
+        documents.history_reveal,
+        name="history-reveal",
+    ),
     path("audit/export/", audit.audit_log_export, name="audit-export"),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),

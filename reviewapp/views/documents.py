@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
@@ -19,9 +20,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from reviewapp import audit, selectors, services
 from reviewapp.extraction_fields import FIELD_LABELS
-from reviewapp.forms import FieldCorrectionForm, UploadForm
+from reviewapp.forms import FieldCorrectionForm, SensitiveRevealForm, UploadForm
 from reviewapp.models import AuditEvent, Document
-from reviewapp.permissions import document_for, visible_documents
+from reviewapp.permissions import (
+    can_reveal_sensitive,
+    document_for,
+    visible_documents,
+)
 
 PAGE_SIZE = 50
 
@@ -104,6 +109,8 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "pages": list(document.pages.all()),
             "fields": ordered_fields,
             "can_write": can_write,
+            "history": selectors.document_history(document=document),
+            "can_reveal": can_reveal_sensitive(request.user),
         },
     )
 
@@ -176,3 +183,36 @@ def field_correct(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
     return JsonResponse(
         {"name": field.name, "value": field.value, "set_by": field.set_by}
     )
+
+
+@require_POST
+def history_reveal(
+    request: HttpRequest, public_id: UUID, sequence: int, name: str
+) -> HttpResponse:
+    """Show one sensitive value from the document's history to someone allowed
+    to reveal it, with a reason that is itself audited."""
+    document, _ = document_for(request.user, public_id)
+    if not can_reveal_sensitive(request.user):
+        raise PermissionDenied("You may not see sensitive values unmasked.")
+    event = get_object_or_404(
+        AuditEvent, document_public_id=document.public_id, sequence=sequence
+    )
+    form = SensitiveRevealForm(request.POST)
+    context = {"document": document, "event": event, "name": name, "form": form}
+    if not form.is_valid():
+        return render(request, "reviewapp/history_reveal.html", context, status=400)
+    try:
+        context["value"] = audit.sensitive_reveal(
+            event=event,
+            name=name,
+            user=request.user,  # type: ignore[arg-type]
+            reason=form.cleaned_data["reason"],
+            request=request,
+        )
+    except KeyError:
+        raise Http404("That event holds no such sensitive value") from None
+    except audit.SecretUnavailable as unavailable:
+        context["unavailable"] = str(unavailable)
+    response = render(request, "reviewapp/history_reveal.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
