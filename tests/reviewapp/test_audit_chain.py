@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -11,6 +14,7 @@ from django.db import DatabaseError, connection, connections, transaction
 
 from reviewapp import audit
 from reviewapp.models import AuditChainHead, AuditEvent, AuditImmutable, AuditSecret
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.django_db
 
@@ -230,3 +234,38 @@ def test_concurrent_writers_never_fork_the_chain() -> None:
     sequences = list(AuditEvent.objects.values_list("sequence", flat=True))
     assert sequences == list(range(1, 3 * per_thread + 1))
     assert f"{3 * per_thread} audit event(s) verified: OK" in verify()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "complaint"),
+    [
+        ({"DEBUG": "0"}, "VOUCH_AUDIT_KEY must be set when DEBUG is off"),
+        ({"DEBUG": "0", "VOUCH_AUDIT_KEY": "short"}, "at least 32 characters"),
+        ({"DEBUG": "1"}, ""),  # a development install derives one
+    ],
+)
+def test_settings_insist_on_an_audit_key_outside_development(
+    overrides: dict[str, str], complaint: str
+) -> None:
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("VOUCH_AUDIT_KEY", "DEBUG")
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={
+            **environment,
+            **overrides,
+            "DJANGO_SETTINGS_MODULE": "reviewapp.settings",
+        },
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if complaint:
+        assert result.returncode != 0
+        assert complaint in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
