@@ -182,6 +182,18 @@ def reveal_value(event: AuditEvent, name: str) -> str:
     return value
 
 
+def redact_document_secrets(*, document_public_id: UUID) -> int:
+    """Delete the ciphertext of every sensitive value in one document's events
+    (for the retention purge). The events keep their masks and digests, so the
+    chain still verifies; the values can no longer be revealed. Returns how
+    many values were redacted."""
+    sequences = AuditEvent.objects.filter(document_public_id=document_public_id).values(
+        "sequence"
+    )
+    redacted, _ = AuditSecret.objects.filter(event_sequence__in=sequences).delete()
+    return redacted
+
+
 def masked_details(details: Mapping[str, Any]) -> dict[str, Any]:
     """Details for display: every envelope replaced by its mask."""
     return {

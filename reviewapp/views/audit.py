@@ -14,7 +14,7 @@ from reviewapp.permissions import can_export_audit
 
 
 @require_http_methods(["GET", "POST"])
-def audit_log_export(request: HttpRequest) -> HttpResponse:
+def audit_log_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """GET: the filter form. POST: the file, streamed as it is read."""
     if not can_export_audit(request.user):
         raise PermissionDenied("Only administrators may export the audit log.")

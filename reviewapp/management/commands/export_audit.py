@@ -42,7 +42,7 @@ class Command(BaseCommand):
         )
         if not form.is_valid():
             problems = [
-                f"--{name.replace('_', '-')}: {' '.join(errors)}"
+                f"--{name.replace('_', '-')}: {' '.join(map(str, errors))}"
                 for name, errors in form.errors.items()
             ]
             raise CommandError("; ".join(problems))
