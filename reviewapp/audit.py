@@ -395,7 +395,7 @@ class ChainReport:
         return not self.problem
 
 
-def verify_chain(*, chunk_size: int = 5000) -> ChainReport:
+def verify_chain(*, chunk_size: int = 1000) -> ChainReport:
     """Recompute every hash in sequence order and compare the end of the chain
     with its head. Stops at the first broken link and says what it found."""
     expected_sequence, previous, count = 1, GENESIS_HASH, 0
@@ -452,7 +452,7 @@ def _link_problem(event: AuditEvent, expected_sequence: int, previous: str) -> s
 
 
 def iter_events(
-    events: QuerySet[AuditEvent], *, chunk_size: int = 2000
+    events: QuerySet[AuditEvent], *, chunk_size: int = 1000
 ) -> Iterator[AuditEvent]:
     """Walk a queryset of events in sequence order, `chunk_size` rows at a time,
     by keyset pagination: memory stays flat however many rows match."""

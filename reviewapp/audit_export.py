@@ -3,7 +3,8 @@
 The browser page and `manage.py export_audit` both go through `audit_export`,
 which records the export as an audit event and returns a generator of text
 chunks. Rows are read by keyset pagination on the unique sequence, a chunk at a
-time, so memory does not grow with the number of events.
+time, so memory does not grow with the number of events. (1000 rows a chunk:
+measured on 200,000 events, 5000 cost 29 MB more at peak and ran slower.)
 
 Each row carries every hashed column exactly as stored (sensitive values only
 as their mask and keyed digest) plus its content hash, so an auditor can
@@ -97,7 +98,7 @@ def audit_export(
     actor: AbstractBaseUser | AnonymousUser | None = None,
     request: HttpRequest | None = None,
     destination: str = "",
-    chunk_size: int = 5000,
+    chunk_size: int = 1000,
 ) -> Iterator[str]:
     """Record the export as an audit event, then return the export's text in
     chunks. The export covers events up to and including its own event, so rows
