@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+
+from asgiref.sync import sync_to_async
 from django.core.exceptions import PermissionDenied
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -27,8 +31,11 @@ def audit_log_export(request: HttpRequest) -> HttpResponse | StreamingHttpRespon
             request=request,
             destination="browser download",
         )
+        # Django buffers a whole iterator of the other kind than its server
+        # expects: under daphne (ASGI) the chunks must come asynchronously.
+        stream = _pulled_async(chunks) if isinstance(request, ASGIRequest) else chunks
         response = StreamingHttpResponse(
-            chunks, content_type=CONTENT_TYPES[export_format]
+            stream, content_type=CONTENT_TYPES[export_format]
         )
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response["Content-Disposition"] = (
@@ -37,3 +44,11 @@ def audit_log_export(request: HttpRequest) -> HttpResponse | StreamingHttpRespon
         return response
     status = 400 if request.method == "POST" else 200
     return render(request, "reviewapp/audit_export.html", {"form": form}, status=status)
+
+
+async def _pulled_async(chunks: Iterator[str]) -> AsyncIterator[str]:
+    """Each chunk read by the sync generator in Django's sync thread (where its
+    database connection lives), one at a time."""
+    pull = sync_to_async(next, thread_sensitive=True)
+    while (chunk := await pull(chunks, None)) is not None:
+        yield chunk

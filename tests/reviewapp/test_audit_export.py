@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
-from django.test import Client
+from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -199,3 +201,25 @@ def test_the_benchmark_builds_a_valid_chain_and_exports_it(tmp_path: Path) -> No
     assert audit.verify_chain().ok
     with pytest.raises(CommandError, match="scratch database"):
         call_command("benchmark_audit_export", events=10, output=target)
+
+
+def test_under_asgi_the_export_streams_chunk_by_chunk(
+    trail: None, admin_user: User
+) -> None:
+    """Daphne serves through ASGI, where Django would read a plain generator to
+    the end into memory before sending a byte (and warn): the page must hand it
+    an asynchronous one."""
+
+    async def scenario() -> list[bytes]:
+        client = AsyncClient()
+        await client.aforce_login(admin_user)
+        response = await client.post(reverse("audit-export"), {"format": "jsonl"})
+        assert response.status_code == 200 and response.is_async
+        return [chunk async for chunk in response.streaming_content]
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        chunks = async_to_sync(scenario)()
+    assert not [w for w in caught if "must consume" in str(w.message)]
+    lines = b"".join(chunks).decode().splitlines()
+    assert [json.loads(line)["sequence"] for line in lines] == [1, 2, 3, 4, 5]
