@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import m2m_changed, post_migrate, post_save, pre_save
 
 
 class ReviewappConfig(AppConfig):
@@ -12,6 +12,7 @@ class ReviewappConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib.auth import get_user_model
         from django.contrib.auth import signals as auth_signals
 
         from reviewapp import (
@@ -29,6 +30,20 @@ class ReviewappConfig(AppConfig):
         )
         auth_signals.user_login_failed.connect(
             audit.on_user_login_failed, dispatch_uid="vouch-audit-login-failed"
+        )
+        # Users and their roles change through the admin site and commands we
+        # do not own; model signals are the one place all of them pass.
+        user_model = get_user_model()
+        pre_save.connect(
+            audit.on_user_pre_save, sender=user_model, dispatch_uid="vouch-audit-user"
+        )
+        post_save.connect(
+            audit.on_user_post_save, sender=user_model, dispatch_uid="vouch-audit-user"
+        )
+        m2m_changed.connect(
+            audit.on_user_groups_changed,
+            sender=user_model.groups.through,
+            dispatch_uid="vouch-audit-roles",
         )
 
 

@@ -207,20 +207,26 @@ def masked_details(details: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Origin:
-    """Where the current work came from: an HTTP request (its id and client IP)
-    or a job (its RQ job id). Services record events without being handed the
-    request; the middleware or job sets this around the work."""
+    """Where the current work came from: an HTTP request (its id, client IP and
+    signed-in user) or a job (its RQ job id). Services and signal handlers
+    record events without being handed the request; the middleware or job sets
+    this around the work."""
 
     request_id: str = ""
     ip_address: str = ""
+    request: HttpRequest | None = None
 
 
 _origin: ContextVar[Origin | None] = ContextVar("audit_origin", default=None)
 
 
 @contextmanager
-def origin(*, request_id: str, ip_address: str = "") -> Iterator[None]:
-    token = _origin.set(Origin(request_id=request_id[:64], ip_address=ip_address))
+def origin(
+    *, request_id: str, ip_address: str = "", request: HttpRequest | None = None
+) -> Iterator[None]:
+    token = _origin.set(
+        Origin(request_id=request_id[:64], ip_address=ip_address, request=request)
+    )
     try:
         yield
     finally:
@@ -263,12 +269,13 @@ def record_event(
     possible: it locks the chain head until that transaction commits, which is
     what keeps concurrent writers from forking the chain (on SQLite the
     IMMEDIATE transactions serialise writers anyway). `actor` defaults to the
-    request's user; `document_public_id` stands in for `document` when only
-    the id is at hand. The IP and request id come from `request`, else from the
-    surrounding `origin` (set by RequestIdMiddleware and jobs). Values in
-    `sensitive` join `details` under their key as a masked envelope, encrypted
-    apart from the hashed row. Raises ValueError on an unknown event type or a
-    key given both plainly and as sensitive.
+    user of `request` or of the surrounding request; `document_public_id`
+    stands in for `document` when only the id is at hand. The IP and request id
+    come from `request`, else from the surrounding `origin` (set by
+    RequestIdMiddleware and jobs). Values in `sensitive` join `details` under
+    their key as a masked envelope, encrypted apart from the hashed row. Raises
+    ValueError on an unknown event type or a key given both plainly and as
+    sensitive.
     """
     if event_type not in EventType.values:
         raise ValueError(f"{event_type!r} is not an audit event type")
@@ -279,8 +286,9 @@ def record_event(
     else:
         ip_address = current.ip_address
         request_id = request_id or current.request_id
-    if actor is None and request is not None:
-        actor = getattr(request, "user", None)
+    # Whoever's request caused the change did it, unless the caller says who.
+    if actor is None and (request or current.request) is not None:
+        actor = getattr(request or current.request, "user", None)
     stored_details = _as_stored(details or {})
     secrets: list[tuple[str, str]] = []
     for key, value in (sensitive or {}).items():
@@ -529,3 +537,109 @@ def sensitive_reveal(
         },
     )
     return value
+
+
+# --- users and roles (connected in ReviewappConfig.ready) -------------------------
+
+_WATCHED_USER_FIELDS = (
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+)
+
+
+def on_user_pre_save(
+    sender: Any, instance: Any, raw: bool = False, **kwargs: Any
+) -> None:
+    update_fields = kwargs.get("update_fields")
+    # Every sign-in saves last_login: not a change to the account.
+    if (
+        raw
+        or instance.pk is None
+        or (update_fields and set(update_fields) <= {"last_login"})
+    ):
+        instance._audit_before = None
+        return
+    instance._audit_before = (
+        sender.objects.filter(pk=instance.pk)
+        .values(*_WATCHED_USER_FIELDS, "password")
+        .first()
+    )
+
+
+def on_user_post_save(
+    sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    if raw:  # loaddata
+        return
+    if created:
+        changes: dict[str, Any] = {
+            name: getattr(instance, name)
+            for name in ("is_active", "is_staff", "is_superuser")
+        }
+        action = "created"
+    else:
+        before = getattr(instance, "_audit_before", None)
+        if before is None:
+            return
+        changes = {
+            name: [before[name], getattr(instance, name)]
+            for name in _WATCHED_USER_FIELDS
+            if before[name] != getattr(instance, name)
+        }
+        if before["password"] != instance.password:
+            changes["password"] = "changed"  # noqa: S105  (never the hash itself)
+        if not changes:
+            return
+        action = "changed"
+    record_event(
+        EventType.USER_CHANGED,
+        details={
+            "user_id": instance.pk,
+            "username": instance.get_username(),
+            "action": action,
+            "changes": changes,
+        },
+    )
+
+
+def on_user_groups_changed(
+    sender: Any,
+    instance: Any,
+    action: str,
+    reverse: bool,
+    model: Any,
+    pk_set: set[int] | None,
+    **kwargs: Any,
+) -> None:
+    """Roles granted or revoked, from either side (user.groups or
+    group.user_set), one event per user."""
+    if action == "pre_clear":
+        related = instance.user_set if reverse else instance.groups
+        instance._audit_cleared = set(related.values_list("pk", flat=True))
+        return
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if action == "post_clear":
+        pk_set = getattr(instance, "_audit_cleared", set())
+    if not pk_set:
+        return
+    verb = "granted" if action == "post_add" else "revoked"
+    if reverse:  # instance is a group; pk_set are users
+        changed = [
+            (user, [instance.name]) for user in model.objects.filter(pk__in=pk_set)
+        ]
+    else:
+        names = sorted(
+            model.objects.filter(pk__in=pk_set).values_list("name", flat=True)
+        )
+        changed = [(instance, names)]
+    for user, roles in changed:
+        record_event(
+            EventType.ROLE_CHANGED,
+            details={"user_id": user.pk, "username": user.get_username(), verb: roles},
+        )

@@ -28,7 +28,11 @@ class RequestIdMiddleware:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _ACCEPTED_ID.fullmatch(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
-        with audit.origin(request_id=request_id, ip_address=audit.client_ip(request)):
+        with audit.origin(
+            request_id=request_id,
+            ip_address=audit.client_ip(request),
+            request=request,
+        ):
             response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response

@@ -50,14 +50,23 @@ def behind_the_orms_back(sql: str, params: list[object]) -> None:
 
 
 def test_each_event_records_the_hash_of_the_one_before(clerk: User) -> None:
+    # Creating the clerk was recorded already: the chain goes on from there.
+    before = AuditEvent.objects.last()
+    assert before is not None and before.event_type == EventType.ROLE_CHANGED
     first, second, third = three_events(clerk)
-    assert [first.sequence, second.sequence, third.sequence] == [1, 2, 3]
-    assert first.previous_hash == audit.GENESIS_HASH
+    start = before.sequence
+    assert [first.sequence, second.sequence, third.sequence] == [
+        start + 1,
+        start + 2,
+        start + 3,
+    ]
+    assert first.previous_hash == before.content_hash
+    assert AuditEvent.objects.get(sequence=1).previous_hash == audit.GENESIS_HASH
     assert second.previous_hash == first.content_hash
     assert third.previous_hash == second.content_hash
     head = AuditChainHead.objects.get()
-    assert (head.sequence, head.last_hash) == (3, third.content_hash)
-    stored = AuditEvent.objects.get(sequence=2)
+    assert (head.sequence, head.last_hash) == (third.sequence, third.content_hash)
+    stored = AuditEvent.objects.get(sequence=second.sequence)
     assert audit.content_hash(stored) == stored.content_hash
     assert stored.actor_username == "clerk"
     assert stored.actor_role == "clerk"

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 
 EventType = AuditEvent.EventType
 IBAN = "DE89370400440532013000"
+ACCOUNT_CHANGES = [EventType.USER_CHANGED, EventType.ROLE_CHANGED]
 
 
 def events(event_type: str) -> list[AuditEvent]:
@@ -73,11 +74,13 @@ def test_sign_in_sign_out_and_a_failed_sign_in_are_recorded(clerk: User) -> None
     assert login.ip_address == "203.0.113.7"
     [logout] = events(EventType.LOGOUT)
     assert logout.actor_id == clerk.pk
-    assert [e.event_type for e in AuditEvent.objects.all()] == [
-        "login_failed",
-        "login",
-        "logout",
-    ]
+    assert [
+        e.event_type for e in AuditEvent.objects.exclude(event_type__in=ACCOUNT_CHANGES)
+    ] == ["login_failed", "login", "logout"]
+    # Signing in saves last_login; that is not a change to the account.
+    assert not AuditEvent.objects.filter(
+        event_type=EventType.USER_CHANGED, details__action="changed"
+    ).exists()
 
 
 def test_an_upload_records_who_sent_what_from_where(
@@ -221,3 +224,72 @@ def test_an_event_is_rolled_back_with_the_change_it_records(
     assert events(EventType.FIELD_CHANGED) == []
     assert processed.fields.get(name="total_amount").set_by == Field.SetBy.MACHINE
     assert audit.verify_chain().ok
+
+
+def account_events(username: str) -> list[AuditEvent]:
+    return list(
+        AuditEvent.objects.filter(
+            event_type__in=ACCOUNT_CHANGES, details__username=username
+        )
+    )
+
+
+def test_account_and_role_changes_are_recorded_without_secrets(clerk: User) -> None:
+    user = User.objects.create_user("newbie", password="first pass 123")
+    user.is_active = False
+    user.save()
+    user.set_password("second pass 456")
+    user.save()
+    clerks, supervisors = (
+        Group.objects.get(name=name) for name in ("clerk", "supervisor")
+    )
+    user.groups.add(clerks)
+    clerks.user_set.remove(user)
+    user.groups.add(clerks, supervisors)
+    user.groups.clear()
+
+    details = [event.details for event in account_events("newbie")]
+    for entry in details:
+        assert entry.pop("user_id") == user.pk and entry.pop("username") == "newbie"
+    assert details == [
+        {
+            "action": "created",
+            "changes": {"is_active": True, "is_staff": False, "is_superuser": False},
+        },
+        {"action": "changed", "changes": {"is_active": [True, False]}},
+        {"action": "changed", "changes": {"password": "changed"}},
+        {"granted": ["clerk"]},
+        {"revoked": ["clerk"]},
+        {"granted": ["clerk", "supervisor"]},
+        {"revoked": ["clerk", "supervisor"]},
+    ]
+    assert all(
+        user.password not in audit.canonical_content(event)
+        for event in AuditEvent.objects.all()
+    )
+
+
+def test_an_account_change_in_the_admin_site_names_who_made_it(clerk: User) -> None:
+    root = User.objects.create_superuser("root", password="root pass 789")
+    client = Client(REMOTE_ADDR="192.0.2.55")
+    client.force_login(root)
+    response = client.post(
+        reverse("admin:auth_user_change", args=[clerk.pk]),
+        {
+            "username": "clerk",
+            "is_active": "",  # unticked: deactivated
+            "groups": [Group.objects.get(name="clerk").pk],
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "09:00:00",
+            "initial-date_joined_0": "2026-01-01",
+            "initial-date_joined_1": "09:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    [change] = [
+        e for e in account_events("clerk") if e.details.get("action") == "changed"
+    ]
+    assert change.details["changes"]["is_active"] == [True, False]
+    assert (change.actor_username, change.actor_role) == ("root", "superuser")
+    assert change.ip_address == "192.0.2.55"
+    assert change.request_id == response["X-Request-ID"]
