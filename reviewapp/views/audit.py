@@ -49,6 +49,10 @@ def audit_log_export(request: HttpRequest) -> HttpResponse | StreamingHttpRespon
 async def _pulled_async(chunks: Iterator[str]) -> AsyncIterator[str]:
     """Each chunk read by the sync generator in Django's sync thread (where its
     database connection lives), one at a time."""
-    pull = sync_to_async(next, thread_sensitive=True)
-    while (chunk := await pull(chunks, None)) is not None:
+    pull = sync_to_async(_next_chunk, thread_sensitive=True)
+    while (chunk := await pull(chunks)) is not None:
         yield chunk
+
+
+def _next_chunk(chunks: Iterator[str]) -> str | None:
+    return next(chunks, None)
