@@ -37,6 +37,7 @@ from pipeline.validate.duplicates import (
 from pipeline.validate.fields import label as rule_field_label
 from pipeline.validate.vendors import match_vendor
 from reviewapp import review_reasons
+from reviewapp.audit import canonical_json, is_envelope, masked_details
 from reviewapp.extraction_fields import FIELD_LABELS
 from reviewapp.masking import (
     mask_value,
@@ -45,6 +46,7 @@ from reviewapp.masking import (
     sensitive_field_names,
 )
 from reviewapp.models import (
+    AuditEvent,
     Document,
     DocumentValidation,
     Field,
@@ -646,3 +648,60 @@ def issues_by_field(issues: list[IssueView]) -> dict[str, list[IssueView]]:
         for name, _, _ in issue.fields:
             by_field.setdefault(name, []).append(issue)
     return by_field
+
+
+# --- audit history ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One audit event as a document's page shows it: sensitive values masked."""
+
+    sequence: int
+    occurred_at: datetime
+    event_type: str
+    label: str
+    actor: str
+    role: str
+    details: list[tuple[str, str]]
+    sensitive_keys: list[str]
+
+
+HISTORY_LIMIT = 500
+
+
+def document_history(*, document: Document) -> list[HistoryEntry]:
+    """The audit events of `document`, oldest first (the newest HISTORY_LIMIT),
+    with every sensitive value replaced by its mask."""
+    newest = AuditEvent.objects.filter(document_public_id=document.public_id).order_by(
+        "-sequence"
+    )[:HISTORY_LIMIT]
+    entries = []
+    for event in reversed(list(newest)):
+        sensitive = [key for key, value in event.details.items() if is_envelope(value)]
+        entries.append(
+            HistoryEntry(
+                sequence=event.sequence,
+                occurred_at=event.occurred_at,
+                event_type=event.event_type,
+                label=event.get_event_type_display(),
+                actor=event.actor_username or "Vouch",
+                role=event.actor_role,
+                details=[
+                    (key.replace("_", " ").capitalize(), _display(value))
+                    for key, value in masked_details(event.details).items()
+                ],
+                sensitive_keys=sensitive,
+            )
+        )
+    return entries
+
+
+def _display(value: Any) -> str:
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict | list):
+        return canonical_json(value)
+    return str(value)

@@ -27,8 +27,9 @@ from pipeline.registry import validate
 from pipeline.run import PipelineResult
 from pipeline.validate.types import ValidationResult
 from pipeline.validate.vendors import find_purchase_order
-from reviewapp import broadcast, permissions, review_reasons, selectors
+from reviewapp import audit, broadcast, permissions, review_reasons, selectors
 from reviewapp.models import (
+    AuditEvent,
     Document,
     DocumentValidation,
     Field,
@@ -42,6 +43,7 @@ from reviewapp.models import (
 )
 
 logger = logging.getLogger(__name__)
+EventType = AuditEvent.EventType
 
 PROCESS_JOB = "reviewapp.jobs.process_document"
 
@@ -122,6 +124,18 @@ def document_ingest(
             document.save()
             _enqueue_processing(document)
             broadcast.document_changed(document)
+            audit.record_event(
+                EventType.DOCUMENT_INGESTED,
+                actor=uploaded_by,
+                document=document,
+                details={
+                    "channel": channel,
+                    "original_name": name,
+                    "sha256": sha256,
+                    "size_bytes": len(content),
+                    "content_type": file_type.content_type,
+                },
+            )
     except IntegrityError:
         # Two uploads of the same bytes raced; the other one won.
         document.original.delete(save=False)
@@ -168,6 +182,12 @@ def document_claim_for_processing(
             document=document, attempt=document.attempts, job_id=job_id, worker=worker
         )
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.JOB_STARTED,
+            document=document,
+            details={"attempt": run.attempt, "job_id": job_id, "worker": worker},
+            request_id=job_id,
+        )
     return run
 
 
@@ -213,6 +233,23 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
         run.finished_at = now
         run.save()
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.JOB_FINISHED,
+            document=document,
+            details={
+                "attempt": run.attempt,
+                "job_id": run.job_id,
+                "ocr_engine": run.ocr_engine,
+                "extractor": run.extractor,
+                "pages": document.page_count,
+                # Names and confidences only: values are on the document, and
+                # some (IBAN) must not be copied into the trail in clear.
+                "field_confidence": {
+                    value.name: value.confidence for value in result.extraction.fields
+                },
+            },
+            request_id=run.job_id,
+        )
     return document
 
 
@@ -314,11 +351,22 @@ def document_record_failure(
         run.finished_at = timezone.now()
         run.save(update_fields=["outcome", "error", "finished_at"])
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.JOB_FAILED,
+            document=document,
+            details={
+                "attempt": run.attempt,
+                "job_id": run.job_id,
+                "reason": reason,
+                "will_retry": will_retry,
+            },
+            request_id=run.job_id,
+        )
     return document
 
 
-def document_retry(*, document: Document) -> bool:
-    """Queue a failed document again (a person pressed "retry").
+def document_retry(*, document: Document, user: AbstractBaseUser | None = None) -> bool:
+    """Queue a failed document again (`user` pressed "retry").
 
     Returns False when the document is not failed (someone else retried it).
     """
@@ -333,17 +381,27 @@ def document_retry(*, document: Document) -> bool:
         )
         if updated != 1:
             return False
+        failure_reason = document.failure_reason
         document.refresh_from_db()
         _enqueue_processing(document)
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.DOCUMENT_RETRY,
+            actor=user,
+            document=document,
+            details={"failure_reason": failure_reason},
+        )
     return True
 
 
-def document_reprocess(*, document: Document) -> bool:
-    """Read a document waiting for review again (e.g. after an engine upgrade).
-    Human corrections survive; machine values are replaced; a claim is dropped
-    (the document comes back to the queue). Returns False when the document is
-    not ready or claimed (processing, or already decided)."""
+def document_reprocess(
+    *, document: Document, user: AbstractBaseUser | None = None
+) -> bool:
+    """Read a document waiting for review again (e.g. after an engine upgrade;
+    `user` asked, or None for a command). Human corrections survive; machine
+    values are replaced; a claim is dropped (the document comes back to the
+    queue). Returns False when the document is not ready or claimed
+    (processing, or already decided)."""
     with transaction.atomic():
         updated = Document.objects.filter(
             pk=document.pk,
@@ -360,6 +418,7 @@ def document_reprocess(*, document: Document) -> bool:
         document.refresh_from_db()
         _enqueue_processing(document)
         broadcast.document_changed(document)
+        audit.record_event(EventType.DOCUMENT_REPROCESS, actor=user, document=document)
     return True
 
 
@@ -390,9 +449,18 @@ def documents_requeue_stale(*, older_than: timedelta | None = None) -> list[Docu
                 error="abandoned: the worker stopped before finishing",
                 finished_at=timezone.now(),
             )
+            stuck_status = document.status
             document.refresh_from_db()
             _enqueue_processing(document)
             broadcast.document_changed(document)
+            audit.record_event(
+                EventType.DOCUMENT_REQUEUED,
+                document=document,
+                details={
+                    "stuck_in": stuck_status,
+                    "stale_after_seconds": int(age.total_seconds()),
+                },
+            )
         requeued.append(document)
     return requeued
 
@@ -608,11 +676,18 @@ def _hold_for_editing(document: Document, user: AbstractBaseUser) -> None:
 
 
 def field_correct(
-    *, document: Document, name: str, value: str, user: AbstractBaseUser
+    *,
+    document: Document,
+    name: str,
+    value: str,
+    user: AbstractBaseUser,
+    reason: str = "",
 ) -> Field:
     """A person sets a field's value (already normalised, see
     `extraction_fields.normalise_human_value`). It is never overwritten by a later
-    machine run; the machine's own value stays in machine_value.
+    machine run; the machine's own value stays in machine_value. The change is
+    audited with the old and new value (encrypted for sensitive fields), the
+    machine's confidence, the person, their role and `reason`.
 
     Only the claimant (or a supervisor on an escalated document) may: editing
     an unclaimed document claims it. Raises ReviewRefused otherwise."""
@@ -621,6 +696,7 @@ def field_correct(
         field, _ = Field.objects.select_for_update().get_or_create(
             document=document, name=name
         )
+        old_value, old_set_by = field.value, field.set_by
         field.value = value
         field.raw_value = value
         field.set_by = Field.SetBy.HUMAN
@@ -632,6 +708,21 @@ def field_correct(
         document_refresh_review_columns(document=document)
         document.refresh_from_db()
         broadcast.document_changed(document)
+        values = {"old_value": old_value, "new_value": value}
+        sensitive = name in audit.SENSITIVE_FIELD_NAMES
+        audit.record_event(
+            EventType.FIELD_CHANGED,
+            actor=user,
+            document=document,
+            details={
+                "field": name,
+                "machine_confidence": field.machine_confidence,
+                "previously_set_by": old_set_by,
+                "reason": reason,
+                **({} if sensitive else values),
+            },
+            sensitive=values if sensitive else None,
+        )
     return field
 
 

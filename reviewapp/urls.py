@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from reviewapp.views import documents, review
+from reviewapp.views import audit, documents, review
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="document-list"), name="home"),
@@ -75,6 +75,12 @@ urlpatterns = [
         review.field_reveal,
         name="field-reveal",
     ),
+    path(
+        "documents/<uuid:public_id>/history/<int:sequence>/reveal/<slug:name>/",
+        documents.history_reveal,
+        name="history-reveal",
+    ),
+    path("audit/export/", audit.audit_log_export, name="audit-export"),
     path("api/", include("reviewapp.api.urls")),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),

@@ -121,6 +121,17 @@ MATRIX: dict[str, list[Case]] = {
              (302, 404, 200, 200, 200, 200), (302, 404, 404, 404, 409, 409),
              {"value": "99.00"}),
     ],
+    "audit-export": [
+        Case("GET", fixed("audit-export"), (302, 403, 403, 403, 403, 200),
+             (302, 403, 403, 403, 403, 200)),
+    ],
+    # Event 1 holds no IBAN of the document: allowed revealers get 404, others
+    # are refused before the event is looked up.
+    "history-reveal": [
+        Case("POST", doc_url("history-reveal", 1, "iban"),
+             (302, 404, 403, 403, 404, 404), NOBODY,
+             {"reason": "checking a bank change"}),
+    ],
     "api-root": [Case("GET", fixed("api-root"), API_ANY_USER, API_ANY_USER)],
     "api-schema": [Case("GET", fixed("api-schema"), API_ANY_USER, API_ANY_USER)],
     "api-document-list": [
