@@ -528,6 +528,16 @@ def document_claim(*, document: Document, user: AbstractBaseUser) -> Document:
             raise _why_not(document.pk, user, "claim")
         document.refresh_from_db()
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.DOCUMENT_CLAIMED,
+            actor=user,
+            document=document,
+            details={
+                "claim_expires_at": document.claim_expires_at.isoformat()
+                if document.claim_expires_at
+                else None
+            },
+        )
     return document
 
 
@@ -547,6 +557,12 @@ def document_release(*, document: Document, user: AbstractBaseUser) -> Document:
             raise _why_not(document.pk, user, "release")
         document.refresh_from_db()
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.DOCUMENT_RELEASED,
+            actor=user,
+            document=document,
+            details={},
+        )
     return document
 
 
@@ -583,6 +599,12 @@ def document_approve(*, document: Document, user: AbstractBaseUser) -> Document:
                 raise _why_not(document.pk, user, "approve")
         document.refresh_from_db()
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.DOCUMENT_APPROVED,
+            actor=user,
+            document=document,
+            details={"was": current},
+        )
     return document
 
 
@@ -629,6 +651,12 @@ def document_escalate(
             raise _why_not(document.pk, user, "escalate")
         document.refresh_from_db()
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.DOCUMENT_ESCALATED,
+            actor=user,
+            document=document,
+            details={"reason": reason, "note": note},
+        )
     return document
 
 
@@ -658,6 +686,12 @@ def document_reject(
             raise _four_eyes_or_why_not(document.pk, user, "reject")
         document.refresh_from_db()
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.DOCUMENT_REJECTED,
+            actor=user,
+            document=document,
+            details={"note": note},
+        )
     return document
 
 
@@ -804,7 +838,14 @@ def sensitive_value_reveal(
     field = Field.objects.filter(document=document, name=name).first()
     if field is None or not field.value:
         raise ReviewRefused("There is no value to reveal.")
-    SensitiveReveal.objects.create(
-        document=document, field_name=name, user=user, reason=reason
-    )
+    with transaction.atomic():
+        SensitiveReveal.objects.create(
+            document=document, field_name=name, user=user, reason=reason
+        )
+        audit.record_event(
+            EventType.SENSITIVE_REVEALED,
+            actor=user,
+            document=document,
+            details={"field": name, "reason": reason},
+        )
     return field.value

@@ -293,3 +293,58 @@ def test_an_account_change_in_the_admin_site_names_who_made_it(clerk: User) -> N
     assert (change.actor_username, change.actor_role) == ("root", "superuser")
     assert change.ip_address == "192.0.2.55"
     assert change.request_id == response["X-Request-ID"]
+
+
+def test_claim_escalation_and_a_supervisor_s_decision_are_recorded(
+    clerk: User, supervisor: User, processed: Document
+) -> None:
+    services.document_claim(document=processed, user=clerk)
+    services.document_escalate(
+        document=processed, user=clerk, reason="other", note="total looks doubled"
+    )
+    services.document_approve(document=processed, user=supervisor)
+
+    trail = list(
+        AuditEvent.objects.filter(
+            document_public_id=processed.public_id,
+            event_type__in=[
+                EventType.DOCUMENT_CLAIMED,
+                EventType.DOCUMENT_ESCALATED,
+                EventType.DOCUMENT_APPROVED,
+            ],
+        )
+    )
+    assert [(e.event_type, e.actor_username) for e in trail] == [
+        (EventType.DOCUMENT_CLAIMED, "clerk"),
+        (EventType.DOCUMENT_ESCALATED, "clerk"),
+        (EventType.DOCUMENT_APPROVED, "supervisor"),
+    ]
+    assert trail[1].details == {"reason": "other", "note": "total looks doubled"}
+    assert trail[2].details == {"was": "escalated"}
+    assert trail[2].actor_role == "supervisor"
+
+
+def test_a_refused_decision_leaves_no_event(
+    clerk: User, other_clerk: User, processed: Document
+) -> None:
+    services.document_claim(document=processed, user=clerk)
+    with pytest.raises(services.ReviewRefused):
+        services.document_approve(document=processed, user=other_clerk)
+
+    assert events(EventType.DOCUMENT_APPROVED) == []
+
+
+def test_revealing_a_field_on_the_review_page_is_recorded_with_the_reason(
+    supervisor: User, processed: Document
+) -> None:
+    Field.objects.create(document=processed, name="iban", value=IBAN)
+
+    shown = services.sensitive_value_reveal(
+        document=processed, name="iban", user=supervisor, reason="bank change call"
+    )
+
+    assert shown == IBAN
+    (event,) = events(EventType.SENSITIVE_REVEALED)
+    assert event.details == {"field": "iban", "reason": "bank change call"}
+    assert event.actor_username == "supervisor"
+    assert IBAN not in str(event.details)
