@@ -134,13 +134,15 @@ def document_original(request: HttpRequest, public_id: UUID) -> FileResponse:
 
 
 @require_GET
-def page_image(request: HttpRequest, public_id: UUID, number: int) -> HttpResponse:
+def page_image(
+    request: HttpRequest, public_id: UUID, number: int
+) -> HttpResponse | FileResponse:
     document, _ = document_for(request.user, public_id)
     page = get_object_or_404(document.pages, number=number)
     if not page.image:
         raise Http404("This page has no image")
     boxes = selectors.redaction_boxes(page)
-    response: HttpResponse
+    response: HttpResponse | FileResponse
     if boxes:
         with page.image.open("rb") as image:
             redacted = redact_image(image.read(), boxes)
