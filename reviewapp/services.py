@@ -625,6 +625,31 @@ def field_correct(
     return field
 
 
+def field_confirm(*, document: Document, name: str, user: AbstractBaseUser) -> Field:
+    """A person confirms a field's value as read (it need not be shown to them:
+    masked values too). It counts as a person's value from then on.
+    Raises ReviewRefused when there is no value or `user` may not edit."""
+    with transaction.atomic():
+        _hold_for_editing(document, user)
+        field = (
+            Field.objects.select_for_update()
+            .filter(document=document, name=name)
+            .exclude(value="")
+            .first()
+        )
+        if field is None:
+            raise ReviewRefused("There is no value to confirm: type one instead.")
+        field.set_by = Field.SetBy.HUMAN
+        field.corrected_by = user  # type: ignore[assignment]
+        field.corrected_at = timezone.now()
+        field.confidence = 1.0
+        field.save()
+        document_refresh_review_columns(document=document)
+        document.refresh_from_db()
+        broadcast.document_changed(document)
+    return field
+
+
 def sensitive_value_reveal(
     *, document: Document, name: str, user: AbstractBaseUser, reason: str
 ) -> str:

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from reviewapp import selectors, services
+from reviewapp.extraction_fields import FIELD_NAMES
 from reviewapp.forms import EscalateForm, FieldCorrectionForm, UploadForm
 from reviewapp.masking import redact_image
 from reviewapp.models import Document
@@ -186,3 +187,23 @@ def field_correct(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
     except services.ReviewRefused as refusal:
         return JsonResponse({"error": refusal.reason}, status=409)
     return JsonResponse(selectors.field_payload(field))
+
+
+@require_POST
+def field_confirm(request: HttpRequest, public_id: UUID, name: str) -> HttpResponse:
+    document, can_write = document_for(request.user, public_id)
+    if not can_write:
+        return JsonResponse({"error": "You may not change this document."}, status=403)
+    if name not in FIELD_NAMES:
+        return JsonResponse({"error": f"{name} is not a field Vouch reads"}, status=400)
+    try:
+        field = services.field_confirm(
+            document=document,
+            name=name,
+            user=request.user,  # type: ignore[arg-type]
+        )
+    except services.ReviewRefused as refusal:
+        return JsonResponse({"error": refusal.reason}, status=409)
+    payload = selectors.field_payload(field)
+    payload.pop("matches_read_value", None)  # nothing was typed
+    return JsonResponse(payload)

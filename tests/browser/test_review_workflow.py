@@ -55,6 +55,15 @@ def test_a_clerk_claims_corrects_and_approves_with_the_keyboard(
     expect(page.locator("#claim-holder")).to_contain_text("claimed by you")
     expect(page.locator("#document-status")).to_have_text("In review")
 
+    # "y" accepts a value as read and moves on to the next flagged field.
+    page.locator("#field-vendor_name").focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#field-invoice_date")).to_be_focused()
+    page.keyboard.press("y")
+    expect(page.locator("#field-invoice_date [data-role=set-by]")).to_be_visible()
+    expect(page.locator("#field-invoice_date")).not_to_be_focused()
+
     # "n" walks the flagged fields; the total (confidence 0.47) is one of them.
     focus_field(page, "total_amount", key="n")
     page.keyboard.press("Enter")
@@ -70,6 +79,8 @@ def test_a_clerk_claims_corrects_and_approves_with_the_keyboard(
     document.refresh_from_db()
     assert document.status == Document.Status.APPROVED
     assert document.decided_by == clerk
+    date = document.fields.get(name="invoice_date")
+    assert (date.value, date.set_by, date.confidence) == ("2019-01-12", "human", 1.0)
     total = document.fields.get(name="total_amount")
     assert (total.value, total.set_by, total.corrected_by) == ("34.00", "human", clerk)
 

@@ -245,3 +245,16 @@ def test_roles_carry_the_review_permissions(
         assert user.has_perm("reviewapp.handle_exceptions")
         assert user.has_perm("reviewapp.reveal_sensitive")
     assert admin_user.has_perm("reviewapp.change_sensitivefield")
+
+
+def test_confirming_a_value_makes_it_a_person_s_and_claims(
+    clerk: User, other_clerk: User, document: Document
+) -> None:
+    field = services.field_confirm(document=document, name="total_amount", user=clerk)
+    assert (field.value, field.set_by, field.confidence) == ("12.00", "human", 1.0)
+    assert field.machine_value == "12.00" and field.corrected_by == clerk
+    assert Document.objects.get(pk=document.pk).claimed_by == clerk
+    with pytest.raises(services.ReviewRefused, match="being reviewed by clerk"):
+        services.field_confirm(document=document, name="total_amount", user=other_clerk)
+    with pytest.raises(services.ReviewRefused, match="no value to confirm"):
+        services.field_confirm(document=document, name="iban", user=clerk)
