@@ -62,6 +62,9 @@ def main() -> int:
                 )
             )  # fmt: skip
         children.append(spawn(PYTHON, "manage.py", "requeue_stale", "--every", "300"))
+        children.append(
+            spawn(PYTHON, "manage.py", "release_expired_claims", "--every", "60")
+        )
         url = f"http://{host}:{port}/"
         wait_for_http(url, children)
         announce(url)

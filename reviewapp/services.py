@@ -584,6 +584,35 @@ def document_reject(
     return document
 
 
+def documents_release_expired_claims() -> list[Document]:
+    """Return documents whose claim expired to the queue, and say so live, so
+    they reappear in everyone's queue. Safe to run repeatedly and alongside
+    reviewers: a claim renewed or taken over meanwhile is left alone."""
+    released = []
+    expired = Document.objects.filter(
+        status=Document.Status.CLAIMED, claim_expires_at__lte=timezone.now()
+    )
+    for document in expired:
+        with transaction.atomic():
+            updated = Document.objects.filter(
+                pk=document.pk,
+                status=Document.Status.CLAIMED,
+                claimed_by=document.claimed_by_id,
+                claim_expires_at=document.claim_expires_at,
+            ).update(
+                status=Document.Status.READY,
+                claimed_by=None,
+                claim_expires_at=None,
+                status_changed_at=timezone.now(),
+            )
+            if updated != 1:
+                continue
+            document.refresh_from_db()
+            broadcast.document_changed(document)
+        released.append(document)
+    return released
+
+
 def _hold_for_editing(document: Document, user: AbstractBaseUser) -> None:
     """Make sure `user` may edit fields now: a supervisor deciding an exception,
     or the claimant. Editing a takeable document claims it (and renews one's
