@@ -48,6 +48,7 @@ def test_a_clerk_claims_corrects_and_approves_with_the_keyboard(
     page.keyboard.press("?")
     expect(page.locator("#help-dialog")).to_be_visible()
     expect(page.locator("#help-dialog")).to_contain_text("Approve")
+    page.screenshot(path="/tmp/vouch-review-help.png")
     page.keyboard.press("Escape")
     expect(page.locator("#help-dialog")).to_be_hidden()
 
@@ -94,6 +95,8 @@ def test_a_claimed_document_leaves_the_other_clerk_s_queue_live(
     watcher = login_as(other_clerk)
     watcher.goto("/queue/mine/")
     expect(watcher.locator(row)).to_be_visible()
+    reason_count = watcher.locator('#reason-counts [data-reason="missing_fields"]')
+    expect(reason_count).to_have_text("1")
     expect(watcher.locator("#live-indicator")).to_have_attribute("data-state", "live")
     watcher.evaluate("window.__notReloaded = true")
 
@@ -120,6 +123,7 @@ def test_a_claimed_document_leaves_the_other_clerk_s_queue_live(
     )
 
     expect(watcher.locator(row)).to_have_count(0)
+    expect(reason_count).to_have_text("0")
     expect(watcher.locator("#queue-notice")).to_have_text(
         "shared-invoice.pdf was claimed by clerk."
     )
@@ -134,6 +138,8 @@ def test_a_claimed_document_leaves_the_other_clerk_s_queue_live(
     reviewer.keyboard.press("x")
     reviewer.wait_for_url("**/queue/mine/")
     expect(watcher.locator(row)).to_be_visible()
+    expect(reason_count).to_have_text("1")
+    watcher.screenshot(path="/tmp/vouch-queue-page.png")
     assert watcher.evaluate("window.__notReloaded") is True
 
 
@@ -192,6 +198,7 @@ def test_an_iban_is_masked_for_the_clerk_and_revealed_by_a_supervisor(
     boss.keyboard.type("Vendor phoned about new bank details")
     boss.keyboard.press("Enter")
     expect(boss.locator("#field-iban-value")).to_have_text(IBAN)
+    boss.screenshot(path="/tmp/vouch-review-revealed.png")
     expect(boss.locator("#field-iban")).to_be_focused()
 
     reveal = SensitiveReveal.objects.get()
