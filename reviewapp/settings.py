@@ -206,7 +206,8 @@ VOUCH_JOB_RETRY_DELAYS = [30, 120]
 VOUCH_STALE_AFTER_SECONDS = env_int("VOUCH_STALE_AFTER_SECONDS", 900)
 
 # Review. A claim keeps other reviewers from editing a document for this long;
-# working on it renews the claim. Fields below the confidence are flagged.
+# working on it renews the claim. Fields below the confidence are flagged (a
+# document's stored review reason follows at its next field change).
 VOUCH_CLAIM_MINUTES = env_int("VOUCH_CLAIM_MINUTES", 30)
 VOUCH_FLAG_BELOW_CONFIDENCE = env_int("VOUCH_FLAG_BELOW_CONFIDENCE_PERCENT", 90) / 100
 
