@@ -69,6 +69,9 @@ def main() -> int:
         children.append(
             spawn(PYTHON, "manage.py", "watch_folder", str(INBOX), "--user", "clerk")
         )
+        children.append(
+            spawn(PYTHON, "manage.py", "release_expired_claims", "--every", "60")
+        )
         url = f"http://{host}:{port}/"
         wait_for_http(url, children)
         announce(url)

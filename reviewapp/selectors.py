@@ -141,7 +141,7 @@ REVIEW_REASONS = review_reasons.LABELS
 SORTS = {
     "oldest": ("created_at", "id"),
     "newest": ("-created_at", "-id"),
-    "vendor": ("vendor", "created_at", "id"),
+    "vendor": ("vendor_name", "created_at", "id"),
 }
 
 
@@ -196,10 +196,9 @@ class QueueFilters:
 
 
 def _with_review_columns(documents: QuerySet[Document]) -> QuerySet[Document]:
-    """Annotate `vendor` and `reason` from the columns services keep (see
+    """Annotate `reason` from the column services keep (see
     services.document_refresh_review_columns): no subquery per document."""
     return documents.annotate(
-        vendor=F("vendor_name"),
         reason=Case(
             When(
                 status=Document.Status.ESCALATED, then=Value(review_reasons.ESCALATED)
@@ -218,7 +217,7 @@ def queue_documents(
     now: datetime | None = None,
 ) -> QuerySet[Document]:
     """The documents in one of `user`'s queues, filtered and sorted (oldest
-    first by default), with `vendor` and `reason` annotated.
+    first by default), with `reason` annotated.
 
     mine: waiting for review: ready, claimed by `user`, or an expired claim.
     exceptions: escalated (needs handle_exceptions). overview: everything `user`
@@ -234,7 +233,7 @@ def queue_documents(
     if queue == MY_QUEUE:
         documents = documents.filter(
             Q(status=Document.Status.READY)
-            | Q(status=Document.Status.CLAIMED, claimed_by=user)  # type: ignore[misc]
+            | Q(status=Document.Status.CLAIMED, claimed_by=user)
             | Q(status=Document.Status.CLAIMED, claim_expires_at__lte=now)
             | Q(status=Document.Status.CLAIMED, claim_expires_at__isnull=True)
         )
@@ -242,11 +241,11 @@ def queue_documents(
         documents = documents.filter(status=Document.Status.ESCALATED)
     documents = _with_review_columns(documents)
     if filters.vendor:
-        documents = documents.filter(vendor__icontains=filters.vendor)
+        documents = documents.filter(vendor_name__icontains=filters.vendor)
     if filters.status in Document.Status.values:
         documents = documents.filter(status=filters.status)
     if filters.reason in REVIEW_REASONS:
-        documents = documents.filter(reason=filters.reason)
+        documents = documents.filter(reason=filters.reason)  # type: ignore[misc]
     return documents.select_related(
         "claimed_by", "uploaded_by", "escalated_by"
     ).order_by(*SORTS.get(filters.sort, SORTS["oldest"]))
@@ -267,7 +266,7 @@ def page_of(
     per_page: int,
     *,
     count: int | None = None,
-) -> tuple[DjangoPage, list[Document]]:
+) -> tuple[DjangoPage[Any], list[Document]]:
     """One page of a queue: the page's ids first (an index scan), then the rows
     for those ids only. Two queries at any size, three without `count`."""
     ids_query = documents.values_list("pk", flat=True)

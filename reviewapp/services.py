@@ -695,6 +695,35 @@ def document_reject(
     return document
 
 
+def documents_release_expired_claims() -> list[Document]:
+    """Return documents whose claim expired to the queue, and say so live, so
+    they reappear in everyone's queue. Safe to run repeatedly and alongside
+    reviewers: a claim renewed or taken over meanwhile is left alone."""
+    released = []
+    expired = Document.objects.filter(
+        status=Document.Status.CLAIMED, claim_expires_at__lte=timezone.now()
+    )
+    for document in expired:
+        with transaction.atomic():
+            updated = Document.objects.filter(
+                pk=document.pk,
+                status=Document.Status.CLAIMED,
+                claimed_by=document.claimed_by_id,
+                claim_expires_at=document.claim_expires_at,
+            ).update(
+                status=Document.Status.READY,
+                claimed_by=None,
+                claim_expires_at=None,
+                status_changed_at=timezone.now(),
+            )
+            if updated != 1:
+                continue
+            document.refresh_from_db()
+            broadcast.document_changed(document)
+        released.append(document)
+    return released
+
+
 def _hold_for_editing(document: Document, user: AbstractBaseUser) -> None:
     """Make sure `user` may edit fields now: a supervisor deciding an exception,
     or the claimant. Editing a takeable document claims it (and renews one's
@@ -823,6 +852,41 @@ def document_validate(*, document: Document) -> ValidationResult:
             },
         )
     return result
+
+
+def field_confirm(*, document: Document, name: str, user: AbstractBaseUser) -> Field:
+    """A person confirms a field's value as read (it need not be shown to them:
+    masked values too). It counts as a person's value from then on.
+    Raises ReviewRefused when there is no value or `user` may not edit."""
+    with transaction.atomic():
+        _hold_for_editing(document, user)
+        field = (
+            Field.objects.select_for_update()
+            .filter(document=document, name=name)
+            .exclude(value="")
+            .first()
+        )
+        if field is None:
+            raise ReviewRefused("There is no value to confirm: type one instead.")
+        field.set_by = Field.SetBy.HUMAN
+        field.corrected_by = user  # type: ignore[assignment]
+        field.corrected_at = timezone.now()
+        field.confidence = 1.0
+        field.save()
+        document_refresh_review_columns(document=document)
+        document.refresh_from_db()
+        broadcast.document_changed(document)
+        audit.record_event(
+            EventType.FIELD_CHANGED,
+            actor=user,
+            document=document,
+            details={
+                "field": name,
+                "confirmed_as_read": True,
+                "machine_confidence": field.machine_confidence,
+            },
+        )
+    return field
 
 
 def sensitive_value_reveal(

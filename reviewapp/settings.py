@@ -267,7 +267,8 @@ VOUCH_WEBHOOK_TIMEOUT = env_int("VOUCH_WEBHOOK_TIMEOUT", 10)
 VOUCH_WEBHOOK_RETRY_DELAYS = [30, 120, 600, 1800, 7200]
 
 # Review. A claim keeps other reviewers from editing a document for this long;
-# working on it renews the claim. Fields below the confidence are flagged.
+# working on it renews the claim. Fields below the confidence are flagged (a
+# document's stored review reason follows at its next field change).
 VOUCH_CLAIM_MINUTES = env_int("VOUCH_CLAIM_MINUTES", 30)
 VOUCH_FLAG_BELOW_CONFIDENCE = env_int("VOUCH_FLAG_BELOW_CONFIDENCE_PERCENT", 90) / 100
 

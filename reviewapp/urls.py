@@ -71,6 +71,11 @@ urlpatterns = [
         name="document-reject",
     ),
     path(
+        "documents/<uuid:public_id>/fields/<slug:name>/confirm/",
+        documents.field_confirm,
+        name="field-confirm",
+    ),
+    path(
         "documents/<uuid:public_id>/fields/<slug:name>/reveal/",
         review.field_reveal,
         name="field-reveal",

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from reviewapp import audit, selectors, services
+from reviewapp.extraction_fields import FIELD_NAMES
 from reviewapp.forms import EscalateForm, FieldCorrectionForm, RevealForm, UploadForm
 from reviewapp.masking import redact_image
 from reviewapp.models import AuditEvent, Document
@@ -155,13 +156,15 @@ def document_original(request: HttpRequest, public_id: UUID) -> FileResponse:
 
 
 @require_GET
-def page_image(request: HttpRequest, public_id: UUID, number: int) -> HttpResponse:
+def page_image(
+    request: HttpRequest, public_id: UUID, number: int
+) -> HttpResponse | FileResponse:
     document, _ = document_for(request.user, public_id)
     page = get_object_or_404(document.pages, number=number)
     if not page.image:
         raise Http404("This page has no image")
     boxes = selectors.redaction_boxes(page)
-    response: HttpResponse
+    response: HttpResponse | FileResponse
     if boxes:
         with page.image.open("rb") as image:
             redacted = redact_image(image.read(), boxes)
@@ -257,3 +260,23 @@ def history_reveal(
     response = render(request, "reviewapp/history_reveal.html", context)
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_POST
+def field_confirm(request: HttpRequest, public_id: UUID, name: str) -> HttpResponse:
+    document, can_write = document_for(request.user, public_id)
+    if not can_write:
+        return JsonResponse({"error": "You may not change this document."}, status=403)
+    if name not in FIELD_NAMES:
+        return JsonResponse({"error": f"{name} is not a field Vouch reads"}, status=400)
+    try:
+        field = services.field_confirm(
+            document=document,
+            name=name,
+            user=request.user,  # type: ignore[arg-type]
+        )
+    except services.ReviewRefused as refusal:
+        return JsonResponse({"error": refusal.reason}, status=409)
+    payload = selectors.field_payload(field)
+    payload.pop("matches_read_value", None)  # nothing was typed
+    return JsonResponse(payload)

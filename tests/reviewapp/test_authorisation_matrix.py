@@ -144,6 +144,10 @@ MATRIX: dict[str, list[Case]] = {
         Case("GET", doc_url("api-document-detail"), (401, 404, 200, 200, 200, 200),
              (401, 404, 404, 404, 200, 200)),
     ],
+    "field-confirm": [
+        Case("POST", doc_url("field-confirm", "total_amount"),
+             (302, 404, 200, 200, 200, 200), (302, 404, 404, 404, 409, 409)),
+    ],
     "field-reveal": [
         Case("POST", doc_url("field-reveal", "iban"),
              (302, 404, 403, 403, 200, 200), (302, 404, 404, 404, 400, 400),
