@@ -20,7 +20,16 @@ from pipeline.types import OcrLine
 from reviewapp import roles
 
 REPO = Path(__file__).resolve().parent.parent
-DATASETS = REPO.parent / "shared" / "datasets"
+# ../shared/datasets beside the checkout; a git worktree nested one level
+# deeper (wt/<branch>) finds the same folder further up.
+DATASETS = next(
+    (
+        folder / "shared" / "datasets"
+        for folder in REPO.parents
+        if (folder / "shared" / "datasets").is_dir()
+    ),
+    REPO.parent / "shared" / "datasets",
+)
 SROIE = DATASETS / "sroie2019-receipts"
 RECEIPT = SROIE / "images" / "X00016469620.jpg"  # total 33.90, date 2019-01-12
 RECORDED_OCR = "pipeline.ocr.recorded.RecordedOcrEngine"
