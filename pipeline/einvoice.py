@@ -17,14 +17,22 @@ from decimal import Decimal, InvalidOperation
 import facturx
 from lxml import etree
 
-from pipeline.extract.normalize import find_amounts, find_dates, format_amount
-from pipeline.types import Extraction, FieldValue, PageText
+from pipeline.extract.normalize import (
+    compact_identifier,
+    find_amounts,
+    find_dates,
+    format_amount,
+    iban_is_valid,
+    vat_id_is_valid,
+)
+from pipeline.types import Box, Extraction, FieldValue, PageText
 
 logger = logging.getLogger(__name__)
 
 XML_EXPLANATION = "from the embedded Factur-X XML"
-# Confidence of an XML field the printed page contradicts: low enough that no
-# threshold auto-accepts it, so a person decides which one is right.
+# Confidence of an XML field the printed page contradicts, or of an XML IBAN or
+# VAT id whose check digits fail: low enough that no threshold auto-accepts it,
+# so a person decides which one is right.
 DISAGREEMENT_CONFIDENCE = 0.5
 
 # Both ZUGFeRD 1 (CrossIndustryDocument) and 2 / Factur-X (CrossIndustryInvoice)
@@ -54,14 +62,11 @@ _PATHS: dict[str, tuple[str, ...]] = {
     "total_amount": ("GrandTotalAmount",),
     "due_date": ("SpecifiedTradePaymentTerms/DueDateDateTime/DateTimeString",),
     "payment_terms": ("SpecifiedTradePaymentTerms/Description",),
-    "iban": (
-        "PayeePartyCreditorFinancialAccount/IBANID",
-        "PayerPartyDebtorFinancialAccount/IBANID",
-    ),
-    "bic": (
-        "PayeeSpecifiedCreditorFinancialInstitution/BICID",
-        "PayerSpecifiedDebtorFinancialInstitution/BICID",
-    ),
+    # Only the payee's account: a direct-debit invoice names the *buyer's*
+    # account (PayerPartyDebtorFinancialAccount), which must never be taken
+    # for the account to pay to.
+    "iban": ("PayeePartyCreditorFinancialAccount/IBANID",),
+    "bic": ("PayeeSpecifiedCreditorFinancialInstitution/BICID",),
 }
 _AMOUNT_FIELDS = frozenset(
     {"subtotal_amount", "tax_amount", "total_amount"},
@@ -131,16 +136,23 @@ def merge_with_page(
     A field is contradicted when the page's extraction found a different value
     and the XML's value appears nowhere on the page either; it then keeps the
     XML value with confidence 0.5 and an explanation naming both. A field the
-    page confirms borrows the page's box so the review page can point at it.
+    page confirms, or whose value is printed somewhere, borrows that box so the
+    review page can point at it.
     """
     merged: list[FieldValue] = []
     for field in xml.fields:
         seen = printed.get(field.name)
-        if seen is None or field.name in _UNCOMPARED_FIELDS:
-            merged.append(field)
-        elif _same(field.name, field.value, seen.value):
+        if seen is not None and _same(field.name, field.value, seen.value):
             merged.append(replace(field, page_number=seen.page_number, box=seen.box))
-        elif _printed_somewhere(field.name, field.value, pages):
+            continue
+        where = _printed_at(field.name, field.value, pages)
+        if where is not None:
+            merged.append(replace(field, page_number=where[0], box=where[1]))
+        elif (
+            seen is None
+            or field.name in _UNCOMPARED_FIELDS
+            or _printed_across_lines(field.name, field.value, pages)
+        ):
             merged.append(field)
         else:
             merged.append(
@@ -216,7 +228,7 @@ def _normalise(name: str, raw: str) -> str | None:
     if name in _DATE_FIELDS:
         return _cii_date(raw)
     if name in ("iban", "bic", "vendor_vat_id", "currency"):
-        return "".join(raw.split()).upper()
+        return compact_identifier(raw)
     return raw
 
 
@@ -233,12 +245,18 @@ def _cii_date(raw: str) -> str | None:
 
 
 def _xml_field(name: str, raw: str, value: str) -> FieldValue:
+    # A sender's system can still write a mistyped account or tax number; the
+    # check digits catch that before anyone pays to it.
+    invalid = (name == "iban" and not iban_is_valid(value)) or (
+        name == "vendor_vat_id" and not vat_id_is_valid(value)
+    )
     return FieldValue(
         name=name,
         raw_value=raw,
         value=value,
-        confidence=1.0,
-        explanation=XML_EXPLANATION,
+        confidence=DISAGREEMENT_CONFIDENCE if invalid else 1.0,
+        explanation=XML_EXPLANATION
+        + ("; its check digits do not match: check it" if invalid else ""),
     )
 
 
@@ -258,24 +276,39 @@ def _same(name: str, xml_value: str, printed_value: str) -> bool:
     return _compact(xml_value) == _compact(printed_value)
 
 
-def _printed_somewhere(name: str, value: str, pages: Sequence[PageText]) -> bool:
-    """Whether the XML's value is printed anywhere on the page, in any form."""
-    texts = [line.text for page in pages for line in page.lines]
+def _printed_at(
+    name: str, value: str, pages: Sequence[PageText]
+) -> tuple[int, Box] | None:
+    """The page and box of the first line printing the XML's value, in any of
+    its printed forms; None when no single line does."""
+    for page in pages:
+        for line in page.lines:
+            if _line_prints(name, value, line.text):
+                return page.page_number, line.box
+    return None
+
+
+def _line_prints(name: str, value: str, text: str) -> bool:
     if name in _AMOUNT_FIELDS:
-        wanted = abs(Decimal(value))
         # Credit notes print their amounts without a sign under a "credit" title.
-        return any(
-            abs(amount.value) == wanted
-            for text in texts
-            for amount in find_amounts(text)
-        )
+        wanted = abs(Decimal(value))
+        return any(abs(amount.value) == wanted for amount in find_amounts(text))
     if name in _DATE_FIELDS:
         return any(
             found.value.isoformat() == value
-            for text in texts
             for day_first in (True, False)
             for found in find_dates(text, day_first=day_first)
         )
-    # Identifiers are often printed with spaces ("DE12 1234 ..."), or split
-    # over two boxes: compare without any whitespace.
-    return _compact(value) in _compact(" ".join(texts))
+    if name in _UNCOMPARED_FIELDS:
+        return " ".join(value.split()).casefold() in " ".join(text.split()).casefold()
+    # Identifiers are often printed with spaces ("DE12 1234 ...").
+    return _compact(value) in _compact(text)
+
+
+def _printed_across_lines(name: str, value: str, pages: Sequence[PageText]) -> bool:
+    """An identifier split over two boxes ("DE12 3456" | "7890 ...") is still
+    printed: compare the page's text without any whitespace."""
+    if name in _AMOUNT_FIELDS or name in _DATE_FIELDS:
+        return False
+    texts = " ".join(line.text for page in pages for line in page.lines)
+    return _compact(value) in _compact(texts)

@@ -15,6 +15,7 @@ from pipeline.extract.normalize import (
     normalize_date,
     normalize_iban,
     normalize_vat_id,
+    vat_id_is_checkable,
     vat_id_is_valid,
 )
 
@@ -120,7 +121,11 @@ def _bic(value: str) -> str:
 
 def _vat_id(value: str) -> str:
     normalised = normalize_vat_id(value)
-    if normalised is None or not vat_id_is_valid(normalised):
+    # A country whose rule python-stdnum lacks is taken as typed: refusing it
+    # would leave the person no way to record what the invoice says.
+    if normalised is None or (
+        vat_id_is_checkable(normalised) and not vat_id_is_valid(normalised)
+    ):
         raise InvalidValue(
             "Enter a valid VAT id with its country prefix, e.g. DE136695976; "
             "check the digits, the check sum does not match."

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from typing import Any
 
 import dateparser
 from schwifty import BIC, IBAN
@@ -461,14 +462,25 @@ def normalize_vat_id(text: str) -> str | None:
 def vat_id_is_valid(text: str) -> bool:
     """The country's own check (python-stdnum) accepts the number; False for
     countries stdnum has no VAT rule for, and for malformed text."""
-    compact = compact_identifier(text)
-    country = compact[:2].lower()
-    country = "gr" if country == "el" else country
-    module = get_cc_module(country, "vat")
+    module = _vat_module(compact_identifier(text))
     if module is None:
         return False
     try:
-        module.validate(compact)
+        module.validate(compact_identifier(text))
     except ValidationError:
         return False
     return True
+
+
+def vat_id_is_checkable(text: str) -> bool:
+    """Whether python-stdnum knows the VAT rule of the id's country prefix."""
+    return _vat_module(compact_identifier(text)) is not None
+
+
+def _vat_module(compact: str) -> Any:
+    country = compact[:2].lower()
+    # Greece prints "EL" on VAT ids; its ISO code (and stdnum's module) is "gr".
+    country = "gr" if country == "el" else country
+    if not country.isalpha():
+        return None
+    return get_cc_module(country, "vat")
