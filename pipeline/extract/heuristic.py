@@ -10,30 +10,18 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 
+from pipeline.extract import invoice_fields
+from pipeline.extract.candidates import Candidate, amounts_in, choose, id_token
 from pipeline.extract.layout import PageLayout, PlacedLine, layout_pages
 from pipeline.extract.normalize import (
     AmountMatch,
     currency_marks,
-    find_amounts,
     find_dates,
     format_amount,
 )
 from pipeline.types import Box, Extraction, FieldValue, PageText
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One possible value for a field and the evidence behind it."""
-
-    value: str
-    raw_value: str
-    score: float  # 0..1, evidence strength before comparing with rivals
-    placed: PlacedLine | None
-    explanation: str
-    box: Box | None = None  # when the value spans more than `placed`
 
 
 def _spaced_words(words: str) -> str:
@@ -156,7 +144,6 @@ _NOT_INVOICE_NUMBER = re.compile(
     r"(?i)\b(?:gst|vat|tax\s*id|reg|co\.?\s*reg|company|tel|phone|fax|acc(?:oun)?t"
     r"|customer|member|card|table|pax|ust-?id|steuer|siret|tva|p\.?\s*o|order)\b"
 )
-_ID_TOKEN = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]*[A-Z0-9]|[0-9]", re.IGNORECASE)
 
 # --- vendor ------------------------------------------------------------------
 
@@ -197,14 +184,14 @@ _ADDRESS_OR_CONTACT = re.compile(
 
 
 class HeuristicExtractor:
-    """Finds vendor, invoice number, date, total and currency from OCR layout.
+    """Finds the invoice and receipt fields from OCR layout.
 
     Never raises on odd text; a field without any believable candidate is left
     out of the result.
     """
 
     name = "heuristic"
-    version = "1"
+    version = "2"
 
     def extract(self, pages: Sequence[PageText]) -> Extraction:
         layouts = [layout for layout in layout_pages(pages) if layout.rows]
@@ -212,69 +199,34 @@ class HeuristicExtractor:
             return Extraction()
         currency = _currency(layouts)
         day_first = _prefers_day_first(layouts, currency)
-        fields = [
-            _vendor_name(layouts[0]),
-            _invoice_number(layouts),
-            _invoice_date(layouts, day_first),
+        vendor = _vendor_name(layouts[0])
+        issued = _invoice_date(layouts, day_first)
+        total, subtotal, tax = invoice_fields.reconcile_amounts(
             _total_amount(layouts),
+            invoice_fields.subtotal_candidates(layouts),
+            invoice_fields.tax_candidates(layouts),
+        )
+        fields = [
+            vendor,
+            invoice_fields.vendor_address(layouts, vendor),
+            invoice_fields.vendor_vat_id(layouts),
+            invoice_fields.customer_name(layouts),
+            _invoice_number(layouts),
+            issued,
+            invoice_fields.due_date(layouts, day_first, issued),
+            invoice_fields.po_number(layouts),
             currency,
+            subtotal,
+            tax,
+            total,
+            invoice_fields.iban(layouts),
+            invoice_fields.bic(layouts),
+            invoice_fields.payment_terms(layouts),
         ]
         return Extraction(fields=tuple(f for f in fields if f is not None))
 
 
-# --- choosing among candidates ----------------------------------------------
-
-
-def _choose(name: str, candidates: list[Candidate]) -> FieldValue | None:
-    """The best candidate, with confidence reduced by rivals of another value."""
-    if not candidates:
-        return None
-    by_value: dict[str, list[Candidate]] = {}
-    for candidate in candidates:
-        by_value.setdefault(candidate.value, []).append(candidate)
-    ranked = sorted(
-        (
-            (_supported_score(group), max(group, key=lambda c: c.score))
-            for group in by_value.values()
-        ),
-        key=lambda item: item[0],
-        reverse=True,
-    )
-    best_score, best = ranked[0]
-    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
-    # A rival at the same score halves confidence; a distant rival barely matters.
-    margin = 1.0 - 0.5 * (runner_up / best_score if best_score > 0 else 1.0)
-    ocr_confidence = best.placed.line.confidence if best.placed else 1.0
-    confidence = max(0.0, min(1.0, min(best_score, 1.0) * margin * ocr_confidence))
-    return FieldValue(
-        name=name,
-        raw_value=best.raw_value,
-        value=best.value,
-        confidence=round(confidence, 3),
-        page_number=best.placed.page_number if best.placed else None,
-        box=best.box or (best.placed.box if best.placed else None),
-        explanation=best.explanation,
-    )
-
-
-def _supported_score(group: list[Candidate]) -> float:
-    # The same value found by independent evidence is more believable, with
-    # diminishing returns so repetition alone cannot beat a strong label.
-    scores = sorted((c.score for c in group), reverse=True)
-    return scores[0] + sum(0.05 * s for s in scores[1:3])
-
-
 # --- total amount ------------------------------------------------------------
-
-
-def _money(text: str) -> list[AmountMatch]:
-    """Amounts in a line, minus the digits of any date printed in it."""
-    dates = find_dates(text)
-    return [
-        amount
-        for amount in find_amounts(text)
-        if not any(d.start < amount.end and amount.start < d.end for d in dates)
-    ]
 
 
 def _total_amount(layouts: list[PageLayout]) -> FieldValue | None:
@@ -282,7 +234,7 @@ def _total_amount(layouts: list[PageLayout]) -> FieldValue | None:
         (placed, amount)
         for layout in layouts
         for placed in layout.lines
-        for amount in _money(placed.line.text)
+        for amount in amounts_in(placed.line.text)
     ]
     candidates: list[Candidate] = []
     for layout in layouts:
@@ -296,7 +248,7 @@ def _total_amount(layouts: list[PageLayout]) -> FieldValue | None:
         candidates = _adjust_totals(candidates, all_amounts, arithmetic)
     else:
         candidates = _largest_lower_amounts(layouts, all_amounts)
-    return _choose("total_amount", candidates)
+    return choose("total_amount", candidates)
 
 
 def _is_not_total(text: str) -> bool:
@@ -332,12 +284,12 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
     match, weight = label
     found: list[tuple[PlacedLine, AmountMatch, str, float]] = [
         (placed, amount, "on the same line", 1.0)
-        for amount in _money(text)
+        for amount in amounts_in(text)
         if amount.start >= match.end()
     ]
     if not found:
         for other in layout.right_of(placed):
-            other_amounts = _money(other.line.text)
+            other_amounts = amounts_in(other.line.text)
             if (
                 not other_amounts
                 and _total_label(other.line.text) is None
@@ -352,7 +304,7 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
         for other in layout.below(placed):
             found.extend(
                 (other, amount, "below it", 0.75)
-                for amount in _money(other.line.text)[:1]
+                for amount in amounts_in(other.line.text)[:1]
             )
     # A row holding several amounts is a table (tax summary, item line), where
     # "TOTAL" heads a column of parts rather than the amount to pay.
@@ -456,7 +408,7 @@ def _single_amount_row(
         text = " ".join(placed.line.text for placed in row)
         if _CASH.search(text) or _CHANGE.search(text):
             continue
-        amounts = [(placed, a) for placed in row for a in _money(placed.line.text)]
+        amounts = [(placed, a) for placed in row for a in amounts_in(placed.line.text)]
         if len(amounts) == 1 and amounts[0][1].value in targets:
             return amounts[0]
     return None
@@ -525,7 +477,7 @@ def _row_amounts(
     """Amounts on the line, else right of it, else just below it."""
     below = layout.below(placed)[:1] if look_below else []
     for source in [placed, *layout.right_of(placed), *below]:
-        amounts = _money(source.line.text)
+        amounts = amounts_in(source.line.text)
         if amounts:
             return amounts
     return []
@@ -606,7 +558,7 @@ def _invoice_date(layouts: list[PageLayout], day_first: bool) -> FieldValue | No
                         explanation=f"date pattern {found.pattern}{context}",
                     )
                 )
-    return _choose("invoice_date", candidates)
+    return choose("invoice_date", candidates)
 
 
 def _date_context(
@@ -663,7 +615,7 @@ def _invoice_number(layouts: list[PageLayout]) -> FieldValue | None:
                     _number_after_label(layout, placed, label, description, weight)
                 )
                 break
-    return _choose("invoice_number", candidates)
+    return choose("invoice_number", candidates)
 
 
 def _number_after_label(
@@ -684,7 +636,7 @@ def _number_after_label(
         (other, other.line.text, "below it", 0.8) for other in layout.below(placed)[:1]
     )
     for source, text, where, location_weight in sources:
-        token = _id_token(text)
+        token = id_token(text)
         if token is None:
             continue
         digits = sum(ch.isdigit() for ch in token)
@@ -705,17 +657,6 @@ def _number_after_label(
     return []
 
 
-def _id_token(text: str) -> str | None:
-    stripped = text.strip().lstrip(":.#- ").strip()
-    match = _ID_TOKEN.match(stripped)
-    if match is None:
-        return None
-    token = match.group(0)
-    if not any(ch.isdigit() for ch in token):
-        return None
-    return token
-
-
 # --- vendor ------------------------------------------------------------------
 
 
@@ -729,7 +670,7 @@ def _vendor_name(layout: PageLayout) -> FieldValue | None:
         for cluster in _clusters(layout.rows[row_index])
         if (candidate := _vendor_candidate(layout, row_index, cluster, median_height))
     ]
-    return _choose("vendor_name", candidates)
+    return choose("vendor_name", candidates)
 
 
 def _clusters(row: Sequence[PlacedLine]) -> list[list[PlacedLine]]:

@@ -32,8 +32,9 @@ from pipeline.extract.normalize import (
     normalize_date,
 )
 from pipeline.ocr import OcrEngine, ocr_engines
+from pipeline.ocr.recorded import page_text_from_boxes
 from pipeline.run import run_pipeline
-from pipeline.types import Extraction, OcrLine, PageText
+from pipeline.types import Extraction
 from reviewapp import services
 from reviewapp.extraction_fields import (
     FIELD_KINDS,
@@ -240,34 +241,13 @@ class Evaluator:
         return outcome.extraction
 
     def _extract_recorded(self, path: Path, result: DocumentResult) -> Extraction:
-        page = recorded_page_text(path)
+        page = page_text_from_boxes(path.read_text(encoding="utf-8"))
         started = time.perf_counter()
         extraction = self.extractor.extract([page])
         result.pages = 1
         result.seconds = round(time.perf_counter() - started, 4)
         result.text_sources = ["recorded"]
         return extraction
-
-
-def recorded_page_text(path: Path) -> PageText:
-    """SROIE-style recorded OCR (`x1,y1,...,x4,y4,TEXT` per line) as one page; the
-    page size is taken from the boxes since no image comes with them."""
-    lines = []
-    for row in path.read_text(encoding="utf-8").splitlines():
-        parts = row.split(",", 8)
-        if len(parts) < 9:
-            continue
-        try:
-            c = [float(value) for value in parts[:8]]
-        except ValueError:
-            continue
-        polygon = ((c[0], c[1]), (c[2], c[3]), (c[4], c[5]), (c[6], c[7]))
-        lines.append(OcrLine(text=parts[8], confidence=1.0, polygon=polygon))
-    width = max((int(line.box[2]) for line in lines), default=1)
-    height = max((int(line.box[3]) for line in lines), default=1)
-    return PageText(
-        page_number=1, width=width, height=height, lines=tuple(lines), source="ocr"
-    )
 
 
 def manifest_labels(
