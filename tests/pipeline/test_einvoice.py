@@ -24,7 +24,7 @@ PHYSIO = ZUGFERD / (
     "ZUGFeRDv2__correct__symtrax__Beispiele__EN16931__"
     "zugferd_2p1_EN16931_Physiotherapeut.pdf"
 )
-# Its XML bills 119.00 under number 20131122-42; the page prints 80.00 and 42.
+# Its XML bills 119.00 under number 20131122-42; the page prints 1.589,80 and 42.
 KONIK = ZUGFERD / "ZUGFeRDv1__correct__Konik__acme_invoice-42_ZUGFeRD.pdf"
 # Specimen data: the seller's IBAN in the XML fails its check digits.
 ELEKTRON = next(ZUGFERD.glob("*EN16931_Elektron*.pdf"))
@@ -95,7 +95,7 @@ def test_xml_and_printed_page_disagreeing_is_flagged_for_review() -> None:
     total = result.extraction.get("total_amount")
     assert total is not None
     assert (total.value, total.confidence) == ("119.00", DISAGREEMENT_CONFIDENCE)
-    assert "printed page says 80.00" in total.explanation
+    assert "printed page says 1589.80" in total.explanation
     assert total.box is not None  # points at the printed amount
     currency = result.extraction.get("currency")
     assert currency is not None and currency.confidence == 1.0
