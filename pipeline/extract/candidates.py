@@ -10,6 +10,7 @@ from pipeline.extract.layout import PlacedLine
 from pipeline.extract.normalize import AmountMatch, find_amounts, find_dates
 from pipeline.types import Box, FieldValue
 
+_GLUED_DATE = re.compile(r"(?i)(?<=\d)(?:vom|du|dated|date)(?=\d)")
 _ID_TOKEN = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]*[A-Z0-9]|[0-9]", re.IGNORECASE)
 
 
@@ -75,11 +76,14 @@ def amounts_in(text: str) -> list[AmountMatch]:
 
 
 def id_token(text: str) -> str | None:
+    """The identifier at the start of `text` (a number with letters, dashes,
+    slashes or dots), or None when it has no digit."""
     stripped = text.strip().lstrip(":.#- ").strip()
     match = _ID_TOKEN.match(stripped)
     if match is None:
         return None
-    token = match.group(0)
+    # "471102vom05.03.2018": a text layer without spaces glues the date on.
+    token = _GLUED_DATE.split(match.group(0))[0]
     if not any(ch.isdigit() for ch in token):
         return None
     return token

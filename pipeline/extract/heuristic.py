@@ -112,7 +112,12 @@ _CHANGE = re.compile(r"(?i)change|\bbaki\b|kembali")
 
 _DATE_LABEL = re.compile(
     r"(?i)(?:invoice|inv|bill|receipt|document|doc|issue|trans\w*|order|tax\s*point)?"
-    r"\s*(?<![a-z])date|datum|date\s*de\s*facture|tarikh|fecha|\bdata\b"
+    r"\s*(?<![a-z])date(?![a-z])|datum|date\s*de\s*facture|tarikh|fecha|\bdata\b"
+)
+# "Rechnung Nr. 4711 vom 05.03.2018", "Facture n° 12 du 3 mars 2018".
+_ISSUED_ON = re.compile(
+    r"(?i)(?:rechnung|rektur|gutschrift|invoice|facture|avoir|beleg)\w*\W.*"
+    r"(?:\bvom|\bdu|\bdated|\d(?:vom|du))\s*$"
 )
 _DUE_LABEL = re.compile(
     r"(?i)\bdue|f[äa]llig|[ée]ch[ée]ance|expir|valid|delivery|liefer|period"
@@ -128,6 +133,16 @@ _INVOICE_NUMBER_LABELS: list[tuple[re.Pattern[str], str, float]] = [
         (r"(?:tax\s*)?invoice\s*" + _NUMBER_MARK, "Invoice No", 1.0),
         (r"\binv\s*" + _NUMBER_MARK, "Inv No", 0.95),
         (r"rechnungs?\s*-?\s*(?:nummer|nr\.?)", "Rechnungsnummer", 1.0),
+        # "Baurechnung Nr.", "Rechnungskorrektur Nr.", "Rechnung des Versicherers
+        # Nr.", "Rechnung #": the document's own name, then its number.
+        (
+            r"(?:rechnung|gutschrift|korrektur|rektur)\w*(?:\s+des\s+\w+)?\s*"
+            r"(?:nr\.?|nummer|#|no\.?)",
+            "Rechnung Nr.",
+            1.0,
+        ),
+        (r"\bbeleg\s*-?\s*(?:nr\.?|nummer)", "Beleg-Nr", 0.9),
+        (r"\binvoice\s*#", "Invoice #", 1.0),
         (r"facture\s*(?:n°|no|nº|num[ée]ro)", "Facture n°", 1.0),
         (r"n°\s*(?:de\s*)?facture|num[ée]ro\s*de\s*facture", "N° de facture", 1.0),
         (r"\bbill\s*" + _NUMBER_MARK, "Bill No", 0.85),
@@ -138,6 +153,13 @@ _INVOICE_NUMBER_LABELS: list[tuple[re.Pattern[str], str, float]] = [
         (r"\bslip\s*" + _NUMBER_MARK, "Slip No", 0.5),
         (r"\b(?:check|chk|ticket)\s*" + _NUMBER_MARK, "Check No", 0.5),
         (r"^\s*invoice\s*:", "Invoice", 0.7),
+        # A title followed by the number: "Facture FA-2017-0010", "Avoir AV-...".
+        (
+            r"^\s*(?:facture|avoir|invoice|rechnung|gutschrift|credit\s*note)\s+"
+            r"(?=[A-Z0-9][A-Z0-9/_.-]*\d)",
+            "document title",
+            0.8,
+        ),
     )
 ]
 _NOT_INVOICE_NUMBER = re.compile(
@@ -570,6 +592,8 @@ def _date_context(
     left = [o for o in layout.rows[placed.row] if o.box[2] <= placed.box[0] + 5]
     if left:
         label_sources.append(left[-1].line.text)
+    if _ISSUED_ON.search(before):
+        return 0.95, ", after the invoice number ('... Nr. X vom')"
     for source in label_sources:
         if _DUE_LABEL.search(source):
             return 0.35, ", but labelled as a due/other date"
