@@ -208,3 +208,30 @@ def test_receipt_addresses_stay_above_their_floor() -> None:
     # A regression guard well under what was measured when written.
     assert rates[0] >= 55
     assert rates[1] >= 75
+
+
+def test_the_number_and_date_follow_the_documents_own_name() -> None:
+    # As rendered by the ZUGFeRD corpus stylesheet: its own version date must
+    # not pass for the invoice date.
+    extraction = extract(
+        ("Stylesheet Lesbarmachung der XML-Daten", 120, 160, 900, 185),
+        ("ZUGFeRD-Version: 2.1 vom 24.03.2020", 120, 195, 700, 220),
+        ("Baurechnung Nr.181301674 vom 25.04.2018", 120, 390, 900, 415),
+    )
+
+    assert field(extraction, "invoice_number").value == "181301674"
+    assert field(extraction, "invoice_date").value == "2018-04-25"
+
+
+def test_a_number_glued_to_its_date_is_cut_before_the_date() -> None:
+    extraction = extract(("HandelsrechnungNr.471102vom05.03.2018", 140, 400, 900, 425))
+
+    assert field(extraction, "invoice_number").value == "471102"
+
+
+def test_a_title_followed_by_a_number_names_the_invoice() -> None:
+    extraction = extract(
+        ("ACME SARL", 80, 60, 300, 100), ("Facture FA-2017-0010", 90, 264, 500, 290)
+    )
+
+    assert field(extraction, "invoice_number").value == "FA-2017-0010"
