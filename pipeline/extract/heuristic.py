@@ -34,12 +34,22 @@ def _label_patterns(
 ) -> list[tuple[re.Pattern[str], str, float]]:
     return [
         (
-            re.compile(r"(?<![A-Za-z])" + _spaced_words(label), re.IGNORECASE),
+            re.compile(
+                r"(?<![A-Za-z])"
+                + _spaced_words(label)
+                + (r"(?![A-Za-z])" if label in _WHOLE_WORD_LABELS else ""),
+                re.IGNORECASE,
+            ),
             label,
             weight,
         )
         for label, weight in labels
     ]
+
+
+# Short words that also start other words ("DUESSELDORF", "amounted"); longer
+# labels may stay prefixes so that OCR-glued text ("TOTALRM") still matches.
+_WHOLE_WORD_LABELS = frozenset({"due", "amount", "summe", "jumlah"})
 
 
 # --- total -------------------------------------------------------------------
@@ -224,7 +234,7 @@ class HeuristicExtractor:
         vendor = _vendor_name(layouts[0])
         issued = _invoice_date(layouts, day_first)
         total, subtotal, tax = invoice_fields.reconcile_amounts(
-            _total_amount(layouts),
+            _total_candidates(layouts),
             invoice_fields.subtotal_candidates(layouts),
             invoice_fields.tax_candidates(layouts),
         )
@@ -251,7 +261,7 @@ class HeuristicExtractor:
 # --- total amount ------------------------------------------------------------
 
 
-def _total_amount(layouts: list[PageLayout]) -> FieldValue | None:
+def _total_candidates(layouts: list[PageLayout]) -> list[Candidate]:
     all_amounts = [
         (placed, amount)
         for layout in layouts
@@ -270,7 +280,7 @@ def _total_amount(layouts: list[PageLayout]) -> FieldValue | None:
         candidates = _adjust_totals(candidates, all_amounts, arithmetic)
     else:
         candidates = _largest_lower_amounts(layouts, all_amounts)
-    return choose("total_amount", candidates)
+    return candidates
 
 
 def _is_not_total(text: str) -> bool:

@@ -224,7 +224,7 @@ _SUBTOTAL_LABELS = _labels(
     (r"total\s*(?:excl\.?|excluding|ex\.?|before\s*tax|h\.?t\.?|net)(?![a-z])", 1.0),
     (r"nettobetrag|netto\s*summe|summe\s*netto|gesamt\s*netto|netto(?:wert)?", 0.95),
     (r"montant\s*h\.?t|total\s*hors\s*taxes?|warenwert", 0.95),
-    (r"net\s*(?:amount|value)|amount\s*(?:excl|before\s*tax)", 0.7),
+    (r"net\s*(?:amount|value|total)|amount\s*(?:excl|before\s*tax)", 0.7),
 )
 _TAX_LABELS = _labels(
     (r"total\s*(?:vat|tax|gst|sst|tva|mwst)|(?:vat|tax|gst|tva)\s*amount", 1.0),
@@ -286,7 +286,7 @@ def tax_candidates(layouts: Sequence[PageLayout]) -> list[Candidate]:
 
 
 def reconcile_amounts(
-    total: FieldValue | None,
+    totals: list[Candidate],
     subtotals: list[Candidate],
     taxes: list[Candidate],
 ) -> tuple[FieldValue | None, FieldValue | None, FieldValue | None]:
@@ -294,35 +294,45 @@ def reconcile_amounts(
     the printed candidates allow it.
 
     A consistent triple is rarely a coincidence: each of its values then gets
-    most of its remaining doubt removed. A subtotal and tax that cannot be
-    reconciled with the total keep their own evidence, less some confidence.
+    most of its remaining doubt removed. The total the evidence favours is kept
+    when it fits; a rival total is taken instead only when it fits and the
+    favourite does not ("Net total 496.00" above "Total 571.04"). A subtotal
+    and tax that cannot be reconciled keep their own evidence, less some
+    confidence.
     """
+    total = choose("total_amount", totals)
     subtotal = choose("subtotal_amount", subtotals)
     tax = choose("tax_amount", taxes)
     if total is None:
         return total, subtotal, tax
-    wanted = Decimal(total.value)
-    pairs = [
-        (s, t)
-        for s in _by_value(subtotals)
-        for t in _by_value(taxes)
-        if Decimal(s) + Decimal(t) == wanted
+    best_score = max(c.score for c in totals)
+    rivals = [total.value] + [
+        value
+        for value in _by_value(totals)
+        if value != total.value and _best_score(totals, value) >= 0.5 * best_score
     ]
-    if pairs:
-        # The pair the evidence favours most.
+    for total_value in rivals:
+        wanted = Decimal(total_value)
+        pairs = [
+            (s, t)
+            for s in _by_value(subtotals)
+            for t in _by_value(taxes)
+            if Decimal(s) + Decimal(t) == wanted and Decimal(t) != 0
+        ]
+        if not pairs:
+            continue
         s_value, t_value = max(
-            pairs, key=lambda p: _best_score(subtotals, p[0]) + _best_score(taxes, p[1])
+            pairs,
+            key=lambda p: _best_score(subtotals, p[0]) + _best_score(taxes, p[1]),
         )
+        total = choose("total_amount", [c for c in totals if c.value == total_value])
         subtotal = choose(
             "subtotal_amount", [c for c in subtotals if c.value == s_value]
         )
         tax = choose("tax_amount", [c for c in taxes if c.value == t_value])
-        return (
-            _consistent(total),
-            _consistent(subtotal) if subtotal else None,
-            _consistent(tax) if tax else None,
-        )
-    if subtotal is not None and tax is None and Decimal(subtotal.value) == wanted:
+        assert total is not None and subtotal is not None and tax is not None
+        return _consistent(total), _consistent(subtotal), _consistent(tax)
+    if subtotal is not None and tax is None and subtotal.value == total.value:
         return total, subtotal, tax  # no tax charged: nothing contradicts
     return (
         total,

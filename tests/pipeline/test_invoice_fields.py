@@ -235,3 +235,27 @@ def test_a_title_followed_by_a_number_names_the_invoice() -> None:
     )
 
     assert field(extraction, "invoice_number").value == "FA-2017-0010"
+
+
+def test_a_rival_total_that_adds_up_beats_a_net_total() -> None:
+    extraction = extract(
+        ("Bei Spiel GmbH", 1250, 340, 1500, 370),
+        ("Net total: 496.00 €", 160, 1368, 500, 1395),
+        ("VAT total: 75.04 €", 430, 1616, 800, 1640),
+        ("Total: 571.04 €", 160, 1680, 500, 1705),
+    )
+
+    total = field(extraction, "total_amount")
+    assert total.value == "571.04"
+    assert "subtotal + tax = total" in total.explanation
+    assert field(extraction, "subtotal_amount").value == "496.00"
+
+
+def test_a_city_that_starts_with_due_is_no_total_label() -> None:
+    extraction = extract(
+        ("ACME GmbH", 80, 60, 300, 100),
+        ("40235 DUESSELDORF 31157", 80, 650, 600, 675),
+        ("Rechnungsbetrag 518,99 €", 700, 1500, 1100, 1525),
+    )
+
+    assert field(extraction, "total_amount").value == "518.99"
