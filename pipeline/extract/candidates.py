@@ -10,7 +10,8 @@ from pipeline.extract.layout import PlacedLine
 from pipeline.extract.normalize import AmountMatch, find_amounts, find_dates
 from pipeline.types import Box, FieldValue
 
-_GLUED_DATE = re.compile(r"(?i)(?<=\d)(?:vom|du|dated|date)(?=\d)")
+# OCR reads "vom" as "V0M" too.
+_GLUED_DATE = re.compile(r"(?i)(?<=\d)(?:v[o0]m|du|dated|date)(?=\d|$)")
 _ID_TOKEN = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]*[A-Z0-9]|[0-9]", re.IGNORECASE)
 
 

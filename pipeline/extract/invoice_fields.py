@@ -391,35 +391,41 @@ _CUSTOMER_VAT = re.compile(
 def _grouped_identifier(
     text: str, start: re.Pattern[str], accept: Callable[[str], bool]
 ) -> Iterator[tuple[str, str, bool]]:
-    """Identifiers printed compact or in groups ("DE89 3704 0044 ..."): from each
-    start, the longest run of groups that `accept`s (compact, raw, True), else
-    the whole run of short groups (compact, raw, False) for a shape check."""
+    """Identifiers printed compact or in groups ("DE89 3704 0044 ..."), however
+    OCR spaced them: from each start, the longest run of groups that `accept`s
+    (compact, raw, True), else the run of groups holding digits (compact, raw,
+    False) for a shape check."""
     upper = text.upper()
     for match in start.finditer(upper):
-        tokens = re.finditer(r"[A-Z0-9]+", upper[match.start() :])
         parts: list[re.Match[str]] = []
-        previous_end = 0
-        for token in tokens:
-            gap = upper[match.start() + previous_end : match.start() + token.start()]
+        length = 0
+        for token in re.finditer(r"[A-Z0-9]+", upper[match.start() :]):
+            gap = upper[
+                match.start() + (parts[-1].end() if parts else 0) : match.start()
+                + token.start()
+            ]
             if parts and gap not in (" ", "", "-", "."):
                 break
+            length += len(token.group(0))
+            if length > 34:  # longer than any IBAN or VAT id
+                break
             parts.append(token)
-            previous_end = token.end()
-            if len(parts) > 1 and len(token.group(0)) > 4:
-                break
-        best: tuple[str, str, bool] | None = None
+        found = None
         for count in range(len(parts), 0, -1):
-            end = match.start() + parts[count - 1].end()
-            raw = text[match.start() : end]
-            compact = compact_identifier(raw)
-            if accept(compact):
-                best = (compact, raw, True)
+            raw = text[match.start() : match.start() + parts[count - 1].end()]
+            if accept(compact_identifier(raw)):
+                found = (compact_identifier(raw), raw, True)
                 break
-        if best is None and parts:
-            raw = text[match.start() : match.start() + parts[-1].end()]
-            best = (compact_identifier(raw), raw, False)
-        if best is not None:
-            yield best
+        if found is None and parts:
+            digits = [parts[0]]
+            for token in parts[1:]:
+                if not any(ch.isdigit() for ch in token.group(0)):
+                    break
+                digits.append(token)
+            raw = text[match.start() : match.start() + digits[-1].end()]
+            found = (compact_identifier(raw), raw, False)
+        if found is not None:
+            yield found
 
 
 def iban(layouts: Sequence[PageLayout]) -> FieldValue | None:

@@ -259,3 +259,16 @@ def test_a_city_that_starts_with_due_is_no_total_label() -> None:
     )
 
     assert field(extraction, "total_amount").value == "518.99"
+
+
+def test_ocr_spacing_inside_an_iban_and_a_glued_vom_are_read_through() -> None:
+    # PaddleOCR on a ZUGFeRD sample: spaces lost between IBAN groups, and
+    # "vom" read as "V0M" glued to the invoice number.
+    extraction = extract(
+        ("Bei Spiel GmbH", 1250, 340, 1500, 370),
+        ("Rechnung # RE-20140703/502V0M", 160, 1040, 700, 1065),
+        ("IBAN DE882008 00000970 3757 00", 1187, 2033, 1700, 2060),
+    )
+
+    assert field(extraction, "invoice_number").value == "RE-20140703/502"
+    assert field(extraction, "iban").value == "DE88200800000970375700"
