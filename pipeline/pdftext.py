@@ -85,6 +85,10 @@ def _space_gap(before: str, after: str) -> float:
         return 0.6
     if before[-1:] in ".," and after[:1].isdigit():
         return 0.6
+    if len(after) > 1 and " " not in before[-2:] and len(before.split()[-1]) > 1:
+        # Two pieces of several characters each are words or fields the writer
+        # placed separately: only touching pieces belong together.
+        return 0.08
     return _SPACE_GAP
 
 

@@ -12,6 +12,8 @@ from pipeline.types import Box, FieldValue
 
 # OCR reads "vom" as "V0M" too.
 _GLUED_DATE = re.compile(r"(?i)(?<=\d)(?:v[o0]m|du|dated|date)(?=\d|$)")
+_GLUED_TRAILING_DATE = re.compile(r"(?<=.)\d{1,2}[/.]\d{1,2}[/.]\d{2,4}$")
+_GLUED_WORD = re.compile(r"(?<=\d)(?=[A-Z]{3,})")
 _ID_TOKEN = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]*[A-Z0-9]|[0-9]", re.IGNORECASE)
 
 
@@ -83,8 +85,13 @@ def id_token(text: str) -> str | None:
     match = _ID_TOKEN.match(stripped)
     if match is None:
         return None
-    # "471102vom05.03.2018": a text layer without spaces glues the date on.
+    # "471102vom05.03.2018", "2351512-202/09/20INVOICE", "2490850-1POL/...":
+    # text pulled out without spaces glues the next field on.
     token = _GLUED_DATE.split(match.group(0))[0]
+    token = _GLUED_WORD.split(token)[0]
+    glued = _GLUED_TRAILING_DATE.search(token)
+    if glued is not None and find_dates(glued.group(0)):
+        token = token[: glued.start()].rstrip("-/.")
     if not any(ch.isdigit() for ch in token):
         return None
     return token

@@ -57,10 +57,14 @@ _WHOLE_WORD_LABELS = frozenset({"due", "amount", "summe", "jumlah"})
 _TOTAL_LABELS = _label_patterns(
     [
         ("grand total", 1.0),
+        # The full invoice value; an ad-buy's "Net Total" / "Amount Due" is what
+        # remains after agency commission, printed below it.
+        ("gross total", 1.05),
+        ("gross amount", 1.05),
         ("total rounded", 1.0),
         ("rounded total", 1.0),
         ("nett total", 1.0),
-        ("net total", 0.9),
+        ("net total", 0.75),
         ("total due", 1.0),
         ("amount due", 1.0),
         ("balance due", 1.0),
@@ -152,6 +156,8 @@ _INVOICE_NUMBER_LABELS: list[tuple[re.Pattern[str], str, float]] = [
             1.0,
         ),
         (r"\bbeleg\s*-?\s*(?:nr\.?|nummer)", "Beleg-Nr", 0.9),
+        # Broadcast ad-buy invoices: the contract the invoice bills against.
+        (r"^\s*contract(?:\s*/\s*revision|\s*#|\s*no\.?)?\s*$", "Contract", 0.95),
         (r"\binvoice\s*#", "Invoice #", 1.0),
         (r"facture\s*(?:n°|no|nº|num[ée]ro)", "Facture n°", 1.0),
         (r"n°\s*(?:de\s*)?facture|num[ée]ro\s*de\s*facture", "N° de facture", 1.0),
@@ -322,12 +328,15 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
     if not found:
         for other in layout.right_of(placed):
             other_amounts = amounts_in(other.line.text)
-            if (
-                not other_amounts
-                and _total_label(other.line.text) is None
-                and _is_not_total(other.line.text)
+            if not other_amounts and (
+                found
+                or (
+                    _total_label(other.line.text) is None
+                    and _is_not_total(other.line.text)
+                )
             ):
-                # "TOTAL | CASH 50.00": the row moves on to another label.
+                # "TOTAL | CASH 50.00", "Gross Total | $1,650.00 | Total Spots
+                # | 5": the row moves on to another label.
                 break
             found.extend(
                 (other, amount, "right of it", 0.95) for amount in other_amounts

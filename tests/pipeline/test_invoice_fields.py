@@ -272,3 +272,31 @@ def test_ocr_spacing_inside_an_iban_and_a_glued_vom_are_read_through() -> None:
 
     assert field(extraction, "invoice_number").value == "RE-20140703/502"
     assert field(extraction, "iban").value == "DE88200800000970375700"
+
+
+def test_an_ad_buy_invoice_gives_its_gross_total_and_contract_number() -> None:
+    # DeepForm 0de5c1 (text layer): the net after agency commission is printed
+    # under the gross; the contract number stands apart from the invoice's.
+    extraction = extract(
+        ("Contract", 1321, 189, 1420, 210),
+        ("4281345", 1433, 193, 1530, 214),
+        ("Gross Total", 1168, 1914, 1300, 1935),
+        ("$1,650.00", 1361, 1914, 1460, 1935),
+        ("Total Spots", 1483, 1914, 1580, 1935),
+        ("5", 1596, 1915, 1610, 1935),
+        ("Commission", 1168, 1937, 1300, 1958),
+        ("($247.50)", 1360, 1937, 1460, 1958),
+        ("Net Total", 1168, 1989, 1300, 2010),
+        ("$1,402.50", 1361, 1990, 1460, 2011),
+    )
+
+    assert field(extraction, "total_amount").value == "1650.00"
+    assert field(extraction, "invoice_number").value == "4281345"
+
+
+def test_fields_glued_onto_an_invoice_number_are_cut_off() -> None:
+    glued_date = extract(("Invoice # 2351512-202/09/20INVOICE", 800, 150, 1400, 175))
+    glued_word = extract(("Invoice # 2490850-1POL/FIGHTBACK", 800, 150, 1400, 175))
+
+    assert field(glued_date, "invoice_number").value == "2351512-2"
+    assert field(glued_word, "invoice_number").value == "2490850-1"
