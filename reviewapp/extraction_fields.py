@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Literal
 
+from pipeline.extract.calibration import CalibrationError, load_calibration
 from pipeline.extract.normalize import (
     iban_is_valid,
     normalize_amount,
@@ -60,17 +62,35 @@ FIELD_KINDS: dict[str, FieldKind] = {
 }
 
 DEFAULT_AUTO_ACCEPT = 0.90
-# A machine value at or above its field's threshold needs no person to look at
-# it. One table for the product and for `evaluate`, so what is measured is what
-# ships; issues 4/5 move it into the database for administrators to tune.
-AUTO_ACCEPT_THRESHOLDS: dict[str, float] = dict.fromkeys(
-    FIELD_NAMES, DEFAULT_AUTO_ACCEPT
-)
+
+
+def auto_accept_thresholds() -> dict[str, float]:
+    """The confidence at or above which each field's machine value is accepted
+    without review: the thresholds the calibration artefact derived for its
+    target precision (`manage.py calibrate_confidence`), else 0.90.
+
+    One table for the product and for `evaluate`, so what is measured is what
+    ships. They apply to calibrated confidences (the default extractor).
+    """
+    return {
+        name: _calibrated_thresholds().get(name, DEFAULT_AUTO_ACCEPT)
+        for name in FIELD_NAMES
+    }
 
 
 def auto_accept_threshold(name: str) -> float:
     """The confidence at or above which field `name` is accepted unreviewed."""
-    return AUTO_ACCEPT_THRESHOLDS.get(name, DEFAULT_AUTO_ACCEPT)
+    return _calibrated_thresholds().get(name, DEFAULT_AUTO_ACCEPT)
+
+
+@lru_cache(maxsize=1)
+def _calibrated_thresholds() -> dict[str, float]:
+    try:
+        return load_calibration().thresholds
+    except CalibrationError:
+        # The extractor fails loudly on a broken artefact at worker start;
+        # the thresholds fall back so pages still render.
+        return {}
 
 
 class InvalidValue(ValueError):

@@ -207,8 +207,10 @@ VOUCH_STALE_AFTER_SECONDS = env_int("VOUCH_STALE_AFTER_SECONDS", 900)
 
 # Engines, by dotted path (see pipeline/ocr and pipeline/extract).
 VOUCH_OCR_ENGINE = env_str("VOUCH_OCR_ENGINE", "pipeline.ocr.paddle.PaddleOcrEngine")
+# The heuristic extractor with calibrated confidences; the raw one
+# (pipeline.extract.heuristic.HeuristicExtractor) is what calibration is fitted on.
 VOUCH_EXTRACTOR = env_str(
-    "VOUCH_EXTRACTOR", "pipeline.extract.heuristic.HeuristicExtractor"
+    "VOUCH_EXTRACTOR", "pipeline.extract.calibration.CalibratedExtractor"
 )
 
 LOGGING = {

@@ -9,11 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from pipeline.extract.calibration_fit import expected_calibration_error
 from pipeline.ocr.recorded import RecordedOcrEngine, page_text_from_boxes
-from reviewapp.management.commands.evaluate import (
-    expected_calibration_error,
-    manifest_labels,
-)
+from reviewapp.management.commands.evaluate import manifest_labels
 from tests.conftest import DATASETS, SROIE
 
 ZUGFERD = DATASETS / "zugferd-corpus"

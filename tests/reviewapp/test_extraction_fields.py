@@ -3,19 +3,20 @@ from __future__ import annotations
 import pytest
 
 from reviewapp.extraction_fields import (
-    AUTO_ACCEPT_THRESHOLDS,
     FIELD_KINDS,
     FIELD_LABELS,
     NORMALISERS,
     InvalidValue,
+    auto_accept_thresholds,
     normalise_human_value,
 )
 
 
 def test_every_field_has_a_label_a_kind_a_normaliser_and_a_threshold() -> None:
     assert set(FIELD_LABELS) == set(FIELD_KINDS) == set(NORMALISERS)
-    assert set(AUTO_ACCEPT_THRESHOLDS) == set(FIELD_LABELS)
-    assert all(0 < t <= 1 for t in AUTO_ACCEPT_THRESHOLDS.values())
+    thresholds = auto_accept_thresholds()
+    assert set(thresholds) == set(FIELD_LABELS)
+    assert all(0 < t <= 1 for t in thresholds.values())
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -26,6 +26,7 @@ from rapidfuzz.distance import Levenshtein
 
 from pipeline.errors import UnreadableDocument
 from pipeline.extract import FieldExtractor, extractors
+from pipeline.extract.calibration_fit import expected_calibration_error
 from pipeline.extract.normalize import (
     compact_identifier,
     normalize_amount,
@@ -42,7 +43,6 @@ from reviewapp.extraction_fields import (
 )
 
 FUZZY_THRESHOLD = 0.9
-CALIBRATION_BINS = 10
 # Manifest label names that differ from ours.
 LABEL_ALIASES = {"address": "vendor_address"}
 # SROIE's upstream keys, for manifests that carry only `raw_labels`.
@@ -325,27 +325,6 @@ def score_field(name: str, label: str, extraction: Extraction) -> FieldResult:
         auto_accepted=found.confidence >= auto_accept_threshold(name),
         explanation=found.explanation,
     )
-
-
-def expected_calibration_error(
-    pairs: Iterable[tuple[float, bool]], bins: int = CALIBRATION_BINS
-) -> float | None:
-    """ECE over equal-width confidence bins: the mean gap between confidence and
-    accuracy, weighted by how many values fall in each bin."""
-    buckets: list[list[tuple[float, bool]]] = [[] for _ in range(bins)]
-    for confidence, correct in pairs:
-        index = min(int(confidence * bins), bins - 1)
-        buckets[index].append((confidence, correct))
-    total = sum(len(bucket) for bucket in buckets)
-    if total == 0:
-        return None
-    gap = 0.0
-    for bucket in buckets:
-        if bucket:
-            accuracy = sum(correct for _, correct in bucket) / len(bucket)
-            confidence = sum(c for c, _ in bucket) / len(bucket)
-            gap += len(bucket) / total * abs(accuracy - confidence)
-    return gap
 
 
 def field_metrics(results: Sequence[FieldResult]) -> dict[str, Any]:
