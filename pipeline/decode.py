@@ -29,6 +29,8 @@ class DecodeLimits:
     # small print on A4 at ~200 dpi, and it bounds worker memory per page.
     max_side: int = 2400
     pdf_dpi: int = 200
+    # False reads every page as a scan: no PDF text layer and no embedded
+    # e-invoice XML (the --ocr-only measurement, or a distrusted digital layer).
     use_text_layer: bool = True
 
 

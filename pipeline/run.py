@@ -1,4 +1,5 @@
-"""The pipeline: decode -> text (PDF text layer or OCR) -> extract.
+"""The pipeline: decode -> text (PDF text layer or OCR) -> extract, plus the
+embedded e-invoice XML when a PDF carries one.
 
 Each stage takes and returns frozen dataclasses and is timed; any stage may raise
 UnreadableDocument to end the run with a reason for the sender.
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from pipeline.decode import DecodeLimits, decode_document
+from pipeline.einvoice import merge_with_page, read_einvoice
 from pipeline.extract import FieldExtractor
 from pipeline.ocr import OcrEngine
 from pipeline.types import Extraction, PageImage, PageText
@@ -31,6 +33,8 @@ class PipelineResult:
     ocr_engine: str
     extractor: str
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # True when fields came from an embedded Factur-X / ZUGFeRD XML.
+    read_einvoice_xml: bool = False
 
 
 def page_text(page: PageImage, ocr: OcrEngine) -> ProcessedPage:
@@ -79,8 +83,20 @@ def run_pipeline(
         images = decode_document(data, limits)
     with stage("text"):
         pages = tuple(page_text(image, ocr) for image in images)
+    einvoice: Extraction | None = None
+    if limits.use_text_layer:
+        # Digital sources come first; `use_text_layer=False` (--ocr-only) reads
+        # the document as a scan would be read and ignores the XML too.
+        with stage("einvoice"):
+            einvoice = read_einvoice(data)
     with stage("extract"):
         extraction = extractor.extract([page.text for page in pages])
+        if einvoice is not None:
+            # The page is still read so a printed value contradicting the XML
+            # is caught before anyone pays from it.
+            extraction = merge_with_page(
+                einvoice, extraction, [page.text for page in pages]
+            )
     seconds["total"] = round(sum(seconds.values()), 4)
     return PipelineResult(
         pages=pages,
@@ -88,4 +104,5 @@ def run_pipeline(
         ocr_engine=f"{ocr.name} {ocr.version}",
         extractor=f"{extractor.name} {extractor.version}",
         stage_seconds=seconds,
+        read_einvoice_xml=einvoice is not None,
     )

@@ -1,24 +1,96 @@
-"""The fields Vouch reads, in the order the review page lists them, and how a
-value a person types is checked and normalised like a machine value."""
+"""The fields Vouch reads, in the order the review page lists them, how a value
+a person types is checked and normalised like a machine value, and the
+confidence at which a machine value is accepted without review."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
+from typing import Literal
 
-from pipeline.extract.normalize import normalize_amount, normalize_date
+from pipeline.extract.calibration import CalibrationError, load_calibration
+from pipeline.extract.normalize import (
+    iban_is_valid,
+    normalize_amount,
+    normalize_bic,
+    normalize_date,
+    normalize_iban,
+    normalize_vat_id,
+    vat_id_is_checkable,
+    vat_id_is_valid,
+)
 
 FIELD_LABELS = {
     "vendor_name": "Vendor",
+    "vendor_address": "Vendor address",
+    "vendor_vat_id": "Vendor VAT id",
+    "customer_name": "Customer",
     "invoice_number": "Invoice number",
     "invoice_date": "Date",
-    "total_amount": "Total",
+    "due_date": "Due date",
+    "po_number": "PO number",
     "currency": "Currency",
-    "vendor_vat_id": "Vendor VAT ID",
+    "subtotal_amount": "Subtotal",
+    "tax_amount": "Tax",
+    "total_amount": "Total",
     "iban": "IBAN",
     "bic": "BIC",
+    "payment_terms": "Payment terms",
 }
 FIELD_NAMES = tuple(FIELD_LABELS)
+
+FieldKind = Literal["text", "code", "date", "amount"]
+# How values of each field compare: text case-insensitively with collapsed
+# whitespace (and a fuzzy score), codes exactly, dates and amounts by value.
+FIELD_KINDS: dict[str, FieldKind] = {
+    "vendor_name": "text",
+    "vendor_address": "text",
+    "vendor_vat_id": "code",
+    "customer_name": "text",
+    "invoice_number": "code",
+    "invoice_date": "date",
+    "due_date": "date",
+    "po_number": "code",
+    "currency": "code",
+    "subtotal_amount": "amount",
+    "tax_amount": "amount",
+    "total_amount": "amount",
+    "iban": "code",
+    "bic": "code",
+    "payment_terms": "text",
+}
+
+DEFAULT_AUTO_ACCEPT = 0.90
+
+
+def auto_accept_thresholds() -> dict[str, float]:
+    """The confidence at or above which each field's machine value is accepted
+    without review: the thresholds the calibration artefact derived for its
+    target precision (`manage.py calibrate_confidence`), else 0.90.
+
+    One table for the product and for `evaluate`, so what is measured is what
+    ships. They apply to calibrated confidences (the default extractor).
+    """
+    return {
+        name: _calibrated_thresholds().get(name, DEFAULT_AUTO_ACCEPT)
+        for name in FIELD_NAMES
+    }
+
+
+def auto_accept_threshold(name: str) -> float:
+    """The confidence at or above which field `name` is accepted unreviewed."""
+    return _calibrated_thresholds().get(name, DEFAULT_AUTO_ACCEPT)
+
+
+@lru_cache(maxsize=1)
+def _calibrated_thresholds() -> dict[str, float]:
+    try:
+        return load_calibration().thresholds
+    except CalibrationError:
+        # The extractor fails loudly on a broken artefact at worker start;
+        # the thresholds fall back so pages still render.
+        return {}
 
 
 class InvalidValue(ValueError):
@@ -51,35 +123,52 @@ def _currency(value: str) -> str:
 
 
 def _iban(value: str) -> str:
-    compact = "".join(value.split()).upper()
-    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}", compact):
-        raise InvalidValue("Enter an IBAN, e.g. DE89 3704 0044 0532 0130 00.")
-    return " ".join(compact[start : start + 4] for start in range(0, len(compact), 4))
+    normalised = normalize_iban(value)
+    if normalised is None or not iban_is_valid(normalised):
+        raise InvalidValue(
+            "Enter a valid IBAN, e.g. DE89 3704 0044 0532 0130 00; "
+            "check the digits, the check sum does not match."
+        )
+    return normalised
 
 
 def _bic(value: str) -> str:
-    compact = "".join(value.split()).upper()
-    if not re.fullmatch(r"[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?", compact):
+    normalised = normalize_bic(value)
+    if normalised is None:
         raise InvalidValue("Enter a BIC of 8 or 11 characters, e.g. COBADEFFXXX.")
-    return compact
+    return normalised
 
 
 def _vat_id(value: str) -> str:
-    compact = "".join(value.split()).upper()
-    if not re.fullmatch(r"[A-Z]{2}[A-Z0-9+*]{2,13}", compact):
-        raise InvalidValue("Enter a VAT ID with its country prefix, e.g. DE123456789.")
-    return compact
+    normalised = normalize_vat_id(value)
+    # A country whose rule python-stdnum lacks is taken as typed: refusing it
+    # would leave the person no way to record what the invoice says.
+    if normalised is None or (
+        vat_id_is_checkable(normalised) and not vat_id_is_valid(normalised)
+    ):
+        raise InvalidValue(
+            "Enter a valid VAT id with its country prefix, e.g. DE136695976; "
+            "check the digits, the check sum does not match."
+        )
+    return normalised
 
 
 NORMALISERS: dict[str, Callable[[str], str]] = {
     "vendor_name": _text,
+    "vendor_address": _text,
+    "vendor_vat_id": _vat_id,
+    "customer_name": _text,
     "invoice_number": _text,
     "invoice_date": _date,
-    "total_amount": _amount,
+    "due_date": _date,
+    "po_number": _text,
     "currency": _currency,
-    "vendor_vat_id": _vat_id,
+    "subtotal_amount": _amount,
+    "tax_amount": _amount,
+    "total_amount": _amount,
     "iban": _iban,
     "bic": _bic,
+    "payment_terms": _text,
 }
 
 

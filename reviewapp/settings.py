@@ -274,8 +274,10 @@ VOUCH_FLAG_BELOW_CONFIDENCE = env_int("VOUCH_FLAG_BELOW_CONFIDENCE_PERCENT", 90)
 
 # Engines, by dotted path (see pipeline/ocr and pipeline/extract).
 VOUCH_OCR_ENGINE = env_str("VOUCH_OCR_ENGINE", "pipeline.ocr.paddle.PaddleOcrEngine")
+# The heuristic extractor with calibrated confidences; the raw one
+# (pipeline.extract.heuristic.HeuristicExtractor) is what calibration is fitted on.
 VOUCH_EXTRACTOR = env_str(
-    "VOUCH_EXTRACTOR", "pipeline.extract.heuristic.HeuristicExtractor"
+    "VOUCH_EXTRACTOR", "pipeline.extract.calibration.CalibratedExtractor"
 )
 
 # REST API: tokens for machines (an ERP, scripts), the session for the browser.

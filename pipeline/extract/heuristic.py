@@ -10,30 +10,18 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 
+from pipeline.extract import invoice_fields
+from pipeline.extract.candidates import Candidate, amounts_in, choose, id_token
 from pipeline.extract.layout import PageLayout, PlacedLine, layout_pages
 from pipeline.extract.normalize import (
     AmountMatch,
     currency_marks,
-    find_amounts,
     find_dates,
     format_amount,
 )
 from pipeline.types import Box, Extraction, FieldValue, PageText
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One possible value for a field and the evidence behind it."""
-
-    value: str
-    raw_value: str
-    score: float  # 0..1, evidence strength before comparing with rivals
-    placed: PlacedLine | None
-    explanation: str
-    box: Box | None = None  # when the value spans more than `placed`
 
 
 def _spaced_words(words: str) -> str:
@@ -46,7 +34,12 @@ def _label_patterns(
 ) -> list[tuple[re.Pattern[str], str, float]]:
     return [
         (
-            re.compile(r"(?<![A-Za-z])" + _spaced_words(label), re.IGNORECASE),
+            re.compile(
+                r"(?<![A-Za-z])"
+                + _spaced_words(label)
+                + (r"(?![A-Za-z])" if label in _WHOLE_WORD_LABELS else ""),
+                re.IGNORECASE,
+            ),
             label,
             weight,
         )
@@ -54,15 +47,24 @@ def _label_patterns(
     ]
 
 
+# Short words that also start other words ("DUESSELDORF", "amounted"); longer
+# labels may stay prefixes so that OCR-glued text ("TOTALRM") still matches.
+_WHOLE_WORD_LABELS = frozenset({"due", "amount", "summe", "jumlah"})
+
+
 # --- total -------------------------------------------------------------------
 
 _TOTAL_LABELS = _label_patterns(
     [
         ("grand total", 1.0),
+        # The full invoice value; an ad-buy's "Net Total" / "Amount Due" is what
+        # remains after agency commission, printed below it.
+        ("gross total", 1.05),
+        ("gross amount", 1.05),
         ("total rounded", 1.0),
         ("rounded total", 1.0),
         ("nett total", 1.0),
-        ("net total", 0.9),
+        ("net total", 0.75),
         ("total due", 1.0),
         ("amount due", 1.0),
         ("balance due", 1.0),
@@ -124,7 +126,12 @@ _CHANGE = re.compile(r"(?i)change|\bbaki\b|kembali")
 
 _DATE_LABEL = re.compile(
     r"(?i)(?:invoice|inv|bill|receipt|document|doc|issue|trans\w*|order|tax\s*point)?"
-    r"\s*(?<![a-z])date|datum|date\s*de\s*facture|tarikh|fecha|\bdata\b"
+    r"\s*(?<![a-z])date(?![a-z])|datum|date\s*de\s*facture|tarikh|fecha|\bdata\b"
+)
+# "Rechnung Nr. 4711 vom 05.03.2018", "Facture n° 12 du 3 mars 2018".
+_ISSUED_ON = re.compile(
+    r"(?i)(?:rechnung|rektur|gutschrift|invoice|facture|avoir|beleg)\w*\W.*"
+    r"(?:\bvom|\bdu|\bdated|\d(?:vom|du))\s*$"
 )
 _DUE_LABEL = re.compile(
     r"(?i)\bdue|f[äa]llig|[ée]ch[ée]ance|expir|valid|delivery|liefer|period"
@@ -140,6 +147,18 @@ _INVOICE_NUMBER_LABELS: list[tuple[re.Pattern[str], str, float]] = [
         (r"(?:tax\s*)?invoice\s*" + _NUMBER_MARK, "Invoice No", 1.0),
         (r"\binv\s*" + _NUMBER_MARK, "Inv No", 0.95),
         (r"rechnungs?\s*-?\s*(?:nummer|nr\.?)", "Rechnungsnummer", 1.0),
+        # "Baurechnung Nr.", "Rechnungskorrektur Nr.", "Rechnung des Versicherers
+        # Nr.", "Rechnung #": the document's own name, then its number.
+        (
+            r"(?:rechnung|gutschrift|korrektur|rektur)\w*(?:\s+des\s+\w+)?\s*"
+            r"(?:nr\.?|nummer|#|no\.?)",
+            "Rechnung Nr.",
+            1.0,
+        ),
+        (r"\bbeleg\s*-?\s*(?:nr\.?|nummer)", "Beleg-Nr", 0.9),
+        # Broadcast ad-buy invoices: the contract the invoice bills against.
+        (r"^\s*contract(?:\s*/\s*revision|\s*#|\s*no\.?)?\s*$", "Contract", 0.95),
+        (r"\binvoice\s*#", "Invoice #", 1.0),
         (r"facture\s*(?:n°|no|nº|num[ée]ro)", "Facture n°", 1.0),
         (r"n°\s*(?:de\s*)?facture|num[ée]ro\s*de\s*facture", "N° de facture", 1.0),
         (r"\bbill\s*" + _NUMBER_MARK, "Bill No", 0.85),
@@ -150,13 +169,19 @@ _INVOICE_NUMBER_LABELS: list[tuple[re.Pattern[str], str, float]] = [
         (r"\bslip\s*" + _NUMBER_MARK, "Slip No", 0.5),
         (r"\b(?:check|chk|ticket)\s*" + _NUMBER_MARK, "Check No", 0.5),
         (r"^\s*invoice\s*:", "Invoice", 0.7),
+        # A title followed by the number: "Facture FA-2017-0010", "Avoir AV-...".
+        (
+            r"^\s*(?:facture|avoir|invoice|rechnung|gutschrift|credit\s*note)\s+"
+            r"(?=[A-Z0-9][A-Z0-9/_.-]*\d)",
+            "document title",
+            0.8,
+        ),
     )
 ]
 _NOT_INVOICE_NUMBER = re.compile(
     r"(?i)\b(?:gst|vat|tax\s*id|reg|co\.?\s*reg|company|tel|phone|fax|acc(?:oun)?t"
     r"|customer|member|card|table|pax|ust-?id|steuer|siret|tva|p\.?\s*o|order)\b"
 )
-_ID_TOKEN = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]*[A-Z0-9]|[0-9]", re.IGNORECASE)
 
 # --- vendor ------------------------------------------------------------------
 
@@ -197,14 +222,14 @@ _ADDRESS_OR_CONTACT = re.compile(
 
 
 class HeuristicExtractor:
-    """Finds vendor, invoice number, date, total and currency from OCR layout.
+    """Finds the invoice and receipt fields from OCR layout.
 
     Never raises on odd text; a field without any believable candidate is left
     out of the result.
     """
 
     name = "heuristic"
-    version = "1"
+    version = "2"
 
     def extract(self, pages: Sequence[PageText]) -> Extraction:
         layouts = [layout for layout in layout_pages(pages) if layout.rows]
@@ -212,77 +237,42 @@ class HeuristicExtractor:
             return Extraction()
         currency = _currency(layouts)
         day_first = _prefers_day_first(layouts, currency)
+        vendor = _vendor_name(layouts[0])
+        issued = _invoice_date(layouts, day_first)
+        total, subtotal, tax = invoice_fields.reconcile_amounts(
+            _total_candidates(layouts),
+            invoice_fields.subtotal_candidates(layouts),
+            invoice_fields.tax_candidates(layouts),
+        )
         fields = [
-            _vendor_name(layouts[0]),
+            vendor,
+            invoice_fields.vendor_address(layouts, vendor),
+            invoice_fields.vendor_vat_id(layouts),
+            invoice_fields.customer_name(layouts),
             _invoice_number(layouts),
-            _invoice_date(layouts, day_first),
-            _total_amount(layouts),
+            issued,
+            invoice_fields.due_date(layouts, day_first, issued),
+            invoice_fields.po_number(layouts),
             currency,
+            subtotal,
+            tax,
+            total,
+            invoice_fields.iban(layouts),
+            invoice_fields.bic(layouts),
+            invoice_fields.payment_terms(layouts),
         ]
         return Extraction(fields=tuple(f for f in fields if f is not None))
-
-
-# --- choosing among candidates ----------------------------------------------
-
-
-def _choose(name: str, candidates: list[Candidate]) -> FieldValue | None:
-    """The best candidate, with confidence reduced by rivals of another value."""
-    if not candidates:
-        return None
-    by_value: dict[str, list[Candidate]] = {}
-    for candidate in candidates:
-        by_value.setdefault(candidate.value, []).append(candidate)
-    ranked = sorted(
-        (
-            (_supported_score(group), max(group, key=lambda c: c.score))
-            for group in by_value.values()
-        ),
-        key=lambda item: item[0],
-        reverse=True,
-    )
-    best_score, best = ranked[0]
-    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
-    # A rival at the same score halves confidence; a distant rival barely matters.
-    margin = 1.0 - 0.5 * (runner_up / best_score if best_score > 0 else 1.0)
-    ocr_confidence = best.placed.line.confidence if best.placed else 1.0
-    confidence = max(0.0, min(1.0, min(best_score, 1.0) * margin * ocr_confidence))
-    return FieldValue(
-        name=name,
-        raw_value=best.raw_value,
-        value=best.value,
-        confidence=round(confidence, 3),
-        page_number=best.placed.page_number if best.placed else None,
-        box=best.box or (best.placed.box if best.placed else None),
-        explanation=best.explanation,
-    )
-
-
-def _supported_score(group: list[Candidate]) -> float:
-    # The same value found by independent evidence is more believable, with
-    # diminishing returns so repetition alone cannot beat a strong label.
-    scores = sorted((c.score for c in group), reverse=True)
-    return scores[0] + sum(0.05 * s for s in scores[1:3])
 
 
 # --- total amount ------------------------------------------------------------
 
 
-def _money(text: str) -> list[AmountMatch]:
-    """Amounts in a line, minus the digits of any date printed in it."""
-    dates = find_dates(text)
-    return [
-        amount
-        for amount in find_amounts(text)
-        if not any(d.start < amount.end and amount.start < d.end for d in dates)
-    ]
-
-
-def _total_amount(layouts: list[PageLayout]) -> FieldValue | None:
+def _total_candidates(layouts: list[PageLayout]) -> list[Candidate]:
     all_amounts = [
         (placed, amount)
         for layout in layouts
         for placed in layout.lines
-        for amount in _money(placed.line.text)
+        for amount in amounts_in(placed.line.text)
     ]
     candidates: list[Candidate] = []
     for layout in layouts:
@@ -296,7 +286,7 @@ def _total_amount(layouts: list[PageLayout]) -> FieldValue | None:
         candidates = _adjust_totals(candidates, all_amounts, arithmetic)
     else:
         candidates = _largest_lower_amounts(layouts, all_amounts)
-    return _choose("total_amount", candidates)
+    return candidates
 
 
 def _is_not_total(text: str) -> bool:
@@ -332,18 +322,21 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
     match, weight = label
     found: list[tuple[PlacedLine, AmountMatch, str, float]] = [
         (placed, amount, "on the same line", 1.0)
-        for amount in _money(text)
+        for amount in amounts_in(text)
         if amount.start >= match.end()
     ]
     if not found:
         for other in layout.right_of(placed):
-            other_amounts = _money(other.line.text)
-            if (
-                not other_amounts
-                and _total_label(other.line.text) is None
-                and _is_not_total(other.line.text)
+            other_amounts = amounts_in(other.line.text)
+            if not other_amounts and (
+                found
+                or (
+                    _total_label(other.line.text) is None
+                    and _is_not_total(other.line.text)
+                )
             ):
-                # "TOTAL | CASH 50.00": the row moves on to another label.
+                # "TOTAL | CASH 50.00", "Gross Total | $1,650.00 | Total Spots
+                # | 5": the row moves on to another label.
                 break
             found.extend(
                 (other, amount, "right of it", 0.95) for amount in other_amounts
@@ -352,7 +345,7 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
         for other in layout.below(placed):
             found.extend(
                 (other, amount, "below it", 0.75)
-                for amount in _money(other.line.text)[:1]
+                for amount in amounts_in(other.line.text)[:1]
             )
     # A row holding several amounts is a table (tax summary, item line), where
     # "TOTAL" heads a column of parts rather than the amount to pay.
@@ -456,7 +449,7 @@ def _single_amount_row(
         text = " ".join(placed.line.text for placed in row)
         if _CASH.search(text) or _CHANGE.search(text):
             continue
-        amounts = [(placed, a) for placed in row for a in _money(placed.line.text)]
+        amounts = [(placed, a) for placed in row for a in amounts_in(placed.line.text)]
         if len(amounts) == 1 and amounts[0][1].value in targets:
             return amounts[0]
     return None
@@ -525,7 +518,7 @@ def _row_amounts(
     """Amounts on the line, else right of it, else just below it."""
     below = layout.below(placed)[:1] if look_below else []
     for source in [placed, *layout.right_of(placed), *below]:
-        amounts = _money(source.line.text)
+        amounts = amounts_in(source.line.text)
         if amounts:
             return amounts
     return []
@@ -606,7 +599,7 @@ def _invoice_date(layouts: list[PageLayout], day_first: bool) -> FieldValue | No
                         explanation=f"date pattern {found.pattern}{context}",
                     )
                 )
-    return _choose("invoice_date", candidates)
+    return choose("invoice_date", candidates)
 
 
 def _date_context(
@@ -618,6 +611,8 @@ def _date_context(
     left = [o for o in layout.rows[placed.row] if o.box[2] <= placed.box[0] + 5]
     if left:
         label_sources.append(left[-1].line.text)
+    if _ISSUED_ON.search(before):
+        return 0.95, ", after the invoice number ('... Nr. X vom')"
     for source in label_sources:
         if _DUE_LABEL.search(source):
             return 0.35, ", but labelled as a due/other date"
@@ -663,7 +658,7 @@ def _invoice_number(layouts: list[PageLayout]) -> FieldValue | None:
                     _number_after_label(layout, placed, label, description, weight)
                 )
                 break
-    return _choose("invoice_number", candidates)
+    return choose("invoice_number", candidates)
 
 
 def _number_after_label(
@@ -684,7 +679,7 @@ def _number_after_label(
         (other, other.line.text, "below it", 0.8) for other in layout.below(placed)[:1]
     )
     for source, text, where, location_weight in sources:
-        token = _id_token(text)
+        token = id_token(text)
         if token is None:
             continue
         digits = sum(ch.isdigit() for ch in token)
@@ -705,17 +700,6 @@ def _number_after_label(
     return []
 
 
-def _id_token(text: str) -> str | None:
-    stripped = text.strip().lstrip(":.#- ").strip()
-    match = _ID_TOKEN.match(stripped)
-    if match is None:
-        return None
-    token = match.group(0)
-    if not any(ch.isdigit() for ch in token):
-        return None
-    return token
-
-
 # --- vendor ------------------------------------------------------------------
 
 
@@ -729,7 +713,7 @@ def _vendor_name(layout: PageLayout) -> FieldValue | None:
         for cluster in _clusters(layout.rows[row_index])
         if (candidate := _vendor_candidate(layout, row_index, cluster, median_height))
     ]
-    return _choose("vendor_name", candidates)
+    return choose("vendor_name", candidates)
 
 
 def _clusters(row: Sequence[PlacedLine]) -> list[list[PlacedLine]]:

@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from typing import Any
 
 import dateparser
+from schwifty import BIC, IBAN
+from stdnum.exceptions import ValidationError
+from stdnum.util import get_cc_module
 
 MIN_YEAR = 1990
 MAX_YEAR = 2100
@@ -405,3 +409,78 @@ def currency_marks(text: str) -> list[tuple[str, bool]]:
         for match in pattern.finditer(text):
             marks.append((code or match.group(0).upper(), explicit))
     return marks
+
+
+# --- bank and tax identifiers -------------------------------------------------
+
+_IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}")
+_VAT_SHAPE = re.compile(r"(?:[A-Z]{2}|EL)[A-Z0-9]{8,12}")
+
+
+def compact_identifier(text: str) -> str:
+    """Upper case without spaces, dots or dashes: how IBANs, BICs and VAT ids
+    are stored and compared ("DE12 3456 ..." -> "DE123456...")."""
+    return re.sub(r"[\s.\-/]", "", text).upper()
+
+
+def iban_is_valid(text: str) -> bool:
+    """Country, length and ISO 7064 check digits all agree (schwifty)."""
+    try:
+        IBAN(compact_identifier(text))
+    except ValueError:
+        return False
+    return True
+
+
+def normalize_iban(text: str) -> str | None:
+    """The compact IBAN when `text` is shaped like one, valid or not; None for
+    anything else. Whether its check digits hold is `iban_is_valid`."""
+    compact = compact_identifier(text)
+    return compact if _IBAN_SHAPE.fullmatch(compact) else None
+
+
+def normalize_bic(text: str) -> str | None:
+    """An 8 or 11 character BIC with a known country code (schwifty), else None."""
+    compact = compact_identifier(text)
+    if not re.fullmatch(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?", compact):
+        return None
+    try:
+        BIC(compact)
+    except ValueError:
+        return None
+    return compact
+
+
+def normalize_vat_id(text: str) -> str | None:
+    """A VAT id with its country prefix, compact ("DE 136 695 976" ->
+    "DE136695976"), when shaped like one; whether its check digits hold is
+    `vat_id_is_valid`."""
+    compact = compact_identifier(text)
+    return compact if _VAT_SHAPE.fullmatch(compact) else None
+
+
+def vat_id_is_valid(text: str) -> bool:
+    """The country's own check (python-stdnum) accepts the number; False for
+    countries stdnum has no VAT rule for, and for malformed text."""
+    module = _vat_module(compact_identifier(text))
+    if module is None:
+        return False
+    try:
+        module.validate(compact_identifier(text))
+    except ValidationError:
+        return False
+    return True
+
+
+def vat_id_is_checkable(text: str) -> bool:
+    """Whether python-stdnum knows the VAT rule of the id's country prefix."""
+    return _vat_module(compact_identifier(text)) is not None
+
+
+def _vat_module(compact: str) -> Any:
+    country = compact[:2].lower()
+    # Greece prints "EL" on VAT ids; its ISO code (and stdnum's module) is "gr".
+    country = "gr" if country == "el" else country
+    if not country.isalpha():
+        return None
+    return get_cc_module(country, "vat")

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
+from reviewapp.extraction_fields import FIELD_NAMES
 from tests.browser.conftest import LoginAs
 from tests.browser.test_upload_flow import PROCESSING_TIMEOUT_MS, RECEIPT, upload
 from tests.conftest import make_user
@@ -48,7 +49,9 @@ def test_a_keyboard_correction_persists(login_as: LoginAs, clerk: User) -> None:
     expect(total.locator("[data-role=set-by]")).to_be_hidden()
 
     page.locator("#field-vendor_name").focus()
-    for _ in range(3):  # vendor -> invoice number -> date -> total
+    # Down through the fields in the order the page lists them, to the total.
+    steps = FIELD_NAMES.index("total_amount") - FIELD_NAMES.index("vendor_name")
+    for _ in range(steps):
         page.keyboard.press("ArrowDown")
     expect(total).to_be_focused()
 

@@ -64,7 +64,7 @@ def same_text(a: str, b: str) -> bool:
 
 def test_it_satisfies_the_extractor_protocol() -> None:
     extractor: FieldExtractor = HeuristicExtractor()
-    assert (extractor.name, extractor.version) == ("heuristic", "1")
+    assert (extractor.name, extractor.version) == ("heuristic", "2")
 
 
 def test_it_returns_nothing_for_an_empty_document() -> None:

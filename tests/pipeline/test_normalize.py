@@ -9,9 +9,15 @@ from pipeline.extract.normalize import (
     currency_marks,
     find_amounts,
     find_dates,
+    iban_is_valid,
     normalize_amount,
+    normalize_bic,
     normalize_date,
+    normalize_iban,
+    normalize_vat_id,
     parse_amount,
+    vat_id_is_checkable,
+    vat_id_is_valid,
 )
 
 
@@ -163,3 +169,56 @@ def test_it_recognises_currency_marks(text: str, code: str, explicit: bool) -> N
 
 def test_it_sees_no_currency_in_words_that_merely_contain_the_letters() -> None:
     assert currency_marks("TERM 12 FORMAT CHEURO") == []
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [
+        ("DE89 3704 0044 0532 0130 00", "DE89370400440532013000"),
+        ("de89-3704-0044-0532-0130-00", "DE89370400440532013000"),
+        ("FR20 1242 1242 1242 1242 1242 124", "FR2012421242124212421242124"),
+    ],
+)
+def test_it_compacts_and_validates_ibans(printed: str, expected: str) -> None:
+    assert normalize_iban(printed) == expected
+    assert iban_is_valid(printed)
+
+
+def test_an_iban_with_wrong_check_digits_keeps_its_shape_but_is_invalid() -> None:
+    # One digit changed from a valid IBAN: the ISO 7064 check catches it.
+    assert normalize_iban("DE89 3704 0044 0532 0130 01") == "DE89370400440532013001"
+    assert not iban_is_valid("DE89 3704 0044 0532 0130 01")
+    assert normalize_iban("Invoice 2024-001") is None
+
+
+def test_it_reads_bics_with_a_known_country_only() -> None:
+    assert normalize_bic("COBA DE FF XXX") == "COBADEFFXXX"
+    assert normalize_bic("GENODEF1M04") == "GENODEF1M04"
+    assert normalize_bic("COBAQQFF") is None  # no such country
+    assert normalize_bic("INVOICE") is None
+
+
+@pytest.mark.parametrize(
+    ("printed", "valid"),
+    [
+        ("DE 136 695 976", True),
+        ("FR 86 792377731", True),
+        ("ATU13585627", True),
+        ("DE123456789", False),  # the specimen number on many sample invoices
+        ("GB123456789", False),
+    ],
+)
+def test_it_checks_vat_ids_by_the_rule_of_their_country(
+    printed: str, valid: bool
+) -> None:
+    compact = normalize_vat_id(printed)
+    assert compact == printed.replace(" ", "")
+    assert vat_id_is_valid(printed) is valid
+    assert vat_id_is_checkable(printed)
+
+
+def test_a_vat_id_of_a_country_without_a_rule_is_not_checkable() -> None:
+    assert normalize_vat_id("XX123456789") == "XX123456789"
+    assert not vat_id_is_checkable("XX123456789")
+    assert not vat_id_is_valid("XX123456789")
+    assert normalize_vat_id("12345") is None

@@ -1,0 +1,314 @@
+"""Fields from the Factur-X / ZUGFeRD XML a PDF may carry, and how they compare
+with what the printed page says.
+
+The XML is what the sender's system meant to bill, so its fields get full
+confidence; but a person pays from what the page shows, so a field whose printed
+value plainly differs is flagged and sent to review instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import facturx
+from lxml import etree
+
+from pipeline.extract.normalize import (
+    compact_identifier,
+    find_amounts,
+    find_dates,
+    format_amount,
+    iban_is_valid,
+    vat_id_is_valid,
+)
+from pipeline.types import Box, Extraction, FieldValue, PageText
+
+logger = logging.getLogger(__name__)
+
+XML_EXPLANATION = "from the embedded Factur-X XML"
+# Confidence of an XML field the printed page contradicts, or of an XML IBAN or
+# VAT id whose check digits fail: low enough that no threshold auto-accepts it,
+# so a person decides which one is right.
+DISAGREEMENT_CONFIDENCE = 0.5
+
+# Both ZUGFeRD 1 (CrossIndustryDocument) and 2 / Factur-X (CrossIndustryInvoice)
+# use the same element names in different places and namespaces, so paths are
+# written by local name and each field lists where each version keeps it.
+_PATHS: dict[str, tuple[str, ...]] = {
+    "invoice_number": (
+        "ExchangedDocument/ID",
+        "HeaderExchangedDocument/ID",
+    ),
+    "invoice_date": (
+        "ExchangedDocument/IssueDateTime/DateTimeString",
+        "HeaderExchangedDocument/IssueDateTime/DateTimeString",
+        # Some ZUGFeRD 1 writers put the date straight into IssueDateTime.
+        "HeaderExchangedDocument/IssueDateTime",
+    ),
+    "vendor_name": ("SellerTradeParty/Name",),
+    "customer_name": ("BuyerTradeParty/Name",),
+    "vendor_vat_id": ("SellerTradeParty/SpecifiedTaxRegistration/ID[@schemeID='VA']",),
+    "po_number": (
+        "BuyerOrderReferencedDocument/IssuerAssignedID",
+        "BuyerOrderReferencedDocument/ID",
+    ),
+    "currency": ("InvoiceCurrencyCode",),
+    "subtotal_amount": ("TaxBasisTotalAmount",),
+    "tax_amount": ("TaxTotalAmount",),
+    "total_amount": ("GrandTotalAmount",),
+    "due_date": ("SpecifiedTradePaymentTerms/DueDateDateTime/DateTimeString",),
+    "payment_terms": ("SpecifiedTradePaymentTerms/Description",),
+    # Only the payee's account: a direct-debit invoice names the *buyer's*
+    # account (PayerPartyDebtorFinancialAccount), which must never be taken
+    # for the account to pay to.
+    "iban": ("PayeePartyCreditorFinancialAccount/IBANID",),
+    "bic": ("PayeeSpecifiedCreditorFinancialInstitution/BICID",),
+}
+_AMOUNT_FIELDS = frozenset(
+    {"subtotal_amount", "tax_amount", "total_amount"},
+)
+_DATE_FIELDS = frozenset({"invoice_date", "due_date"})
+# Printed forms of these vary too much (a name split over lines, an address
+# laid out differently) to call a mismatch a contradiction.
+_UNCOMPARED_FIELDS = frozenset(
+    {"vendor_name", "customer_name", "vendor_address", "payment_terms"}
+)
+_SAFE_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True
+)
+
+
+def embedded_xml(data: bytes) -> bytes | None:
+    """The Factur-X / ZUGFeRD XML attached to a PDF, or None when there is none.
+
+    Never raises: a damaged PDF or attachment simply has no usable XML here (the
+    decode stage reports damage to the sender).
+    """
+    if not data.startswith(b"%PDF"):
+        return None
+    try:
+        _, xml = facturx.get_xml_from_pdf(data, check_xsd=False)
+    except Exception:  # pypdf raises many kinds of error on broken files
+        logger.info("no readable Factur-X XML in this PDF", exc_info=True)
+        return None
+    return xml or None
+
+
+def read_einvoice_xml(xml: bytes) -> Extraction:
+    """The fields of a CII invoice (ZUGFeRD 1 or 2, Factur-X), each normalised like
+    an extracted value, with confidence 1.0 and no page position. Elements that
+    are missing or unreadable are left out; malformed XML gives no fields."""
+    try:
+        root = etree.fromstring(xml, parser=_SAFE_PARSER)
+    except etree.XMLSyntaxError:
+        return Extraction()
+    fields: list[FieldValue] = []
+    for name, paths in _PATHS.items():
+        raw = _first_text(root, paths, prefer_currency=_currency_code(root))
+        value = _normalise(name, raw) if raw else None
+        if raw and value:
+            fields.append(_xml_field(name, raw, value))
+    address = _seller_address(root)
+    if address:
+        fields.append(_xml_field("vendor_address", address, address))
+    return Extraction(fields=tuple(fields))
+
+
+def read_einvoice(data: bytes) -> Extraction | None:
+    """`read_einvoice_xml` of the XML a PDF carries; None without one."""
+    xml = embedded_xml(data)
+    if xml is None:
+        return None
+    extraction = read_einvoice_xml(xml)
+    return extraction if extraction.fields else None
+
+
+def merge_with_page(
+    xml: Extraction, printed: Extraction, pages: Sequence[PageText]
+) -> Extraction:
+    """XML fields first, checked against the printed page; printed fields the
+    XML lacks are kept as they are.
+
+    A field is contradicted when the page's extraction found a different value
+    and the XML's value appears nowhere on the page either; it then keeps the
+    XML value with confidence 0.5 and an explanation naming both. A field the
+    page confirms, or whose value is printed somewhere, borrows that box so the
+    review page can point at it.
+    """
+    merged: list[FieldValue] = []
+    for field in xml.fields:
+        seen = printed.get(field.name)
+        if seen is not None and _same(field.name, field.value, seen.value):
+            merged.append(replace(field, page_number=seen.page_number, box=seen.box))
+            continue
+        where = _printed_at(field.name, field.value, pages)
+        if where is not None:
+            merged.append(replace(field, page_number=where[0], box=where[1]))
+        elif (
+            seen is None
+            or field.name in _UNCOMPARED_FIELDS
+            or _printed_across_lines(field.name, field.value, pages)
+        ):
+            merged.append(field)
+        else:
+            merged.append(
+                replace(
+                    field,
+                    confidence=DISAGREEMENT_CONFIDENCE,
+                    page_number=seen.page_number,
+                    box=seen.box,
+                    explanation=(
+                        f"{XML_EXPLANATION}; XML says {field.value}, "
+                        f"the printed page says {seen.value}: check which is right"
+                    ),
+                )
+            )
+    names = {field.name for field in xml.fields}
+    merged.extend(field for field in printed.fields if field.name not in names)
+    return Extraction(fields=tuple(merged))
+
+
+# --- reading the XML -----------------------------------------------------------
+
+
+def _xpath_by_local_name(path: str) -> str:
+    steps = []
+    for step in path.split("/"):
+        name, bracket, condition = step.partition("[")
+        steps.append(f"*[local-name()='{name}']" + (bracket + condition))
+    return ".//" + "/".join(steps)
+
+
+def _first_text(
+    root: etree._Element, paths: Sequence[str], *, prefer_currency: str | None
+) -> str | None:
+    for path in paths:
+        elements = root.xpath(_xpath_by_local_name(path))
+        # TaxTotalAmount may be given twice, in the invoice currency and in the
+        # accounting currency: take the invoice currency's.
+        elements.sort(key=lambda e: e.get("currencyID") not in (None, prefer_currency))
+        for element in elements:
+            text = " ".join((element.text or "").split())
+            if text:
+                return text
+    return None
+
+
+def _currency_code(root: etree._Element) -> str | None:
+    found = root.xpath(_xpath_by_local_name("InvoiceCurrencyCode"))
+    return (found[0].text or "").strip() or None if found else None
+
+
+def _seller_address(root: etree._Element) -> str | None:
+    """ "Street, postcode city", the way the address is printed on a letterhead."""
+    found = root.xpath(_xpath_by_local_name("SellerTradeParty/PostalTradeAddress"))
+    if not found:
+        return None
+    address = found[0]
+
+    def part(name: str) -> str:
+        element = address.xpath(f"*[local-name()='{name}']")
+        return " ".join((element[0].text or "").split()) if element else ""
+
+    street = ", ".join(p for p in (part("LineOne"), part("LineTwo")) if p)
+    place = " ".join(p for p in (part("PostcodeCode"), part("CityName")) if p)
+    return ", ".join(p for p in (street, place) if p) or None
+
+
+def _normalise(name: str, raw: str) -> str | None:
+    if name in _AMOUNT_FIELDS:
+        try:
+            return format_amount(Decimal(raw))
+        except InvalidOperation:
+            return None
+    if name in _DATE_FIELDS:
+        return _cii_date(raw)
+    if name in ("iban", "bic", "vendor_vat_id", "currency"):
+        return compact_identifier(raw)
+    return raw
+
+
+def _cii_date(raw: str) -> str | None:
+    # Format 102 (yyyymmdd) is the one the standard requires for these dates.
+    digits = raw.strip()
+    if len(digits) == 8 and digits.isdigit():
+        try:
+            return date(int(digits[:4]), int(digits[4:6]), int(digits[6:])).isoformat()
+        except ValueError:
+            return None
+    found = find_dates(digits)
+    return found[0].value.isoformat() if found else None
+
+
+def _xml_field(name: str, raw: str, value: str) -> FieldValue:
+    # A sender's system can still write a mistyped account or tax number; the
+    # check digits catch that before anyone pays to it.
+    invalid = (name == "iban" and not iban_is_valid(value)) or (
+        name == "vendor_vat_id" and not vat_id_is_valid(value)
+    )
+    return FieldValue(
+        name=name,
+        raw_value=raw,
+        value=value,
+        confidence=DISAGREEMENT_CONFIDENCE if invalid else 1.0,
+        explanation=XML_EXPLANATION
+        + ("; its check digits do not match: check it" if invalid else ""),
+    )
+
+
+# --- comparing with the page ---------------------------------------------------
+
+
+def _compact(value: str) -> str:
+    return "".join(value.split()).upper()
+
+
+def _same(name: str, xml_value: str, printed_value: str) -> bool:
+    if name in _AMOUNT_FIELDS:
+        try:
+            return Decimal(xml_value) == Decimal(printed_value)
+        except InvalidOperation:
+            return False
+    return _compact(xml_value) == _compact(printed_value)
+
+
+def _printed_at(
+    name: str, value: str, pages: Sequence[PageText]
+) -> tuple[int, Box] | None:
+    """The page and box of the first line printing the XML's value, in any of
+    its printed forms; None when no single line does."""
+    for page in pages:
+        for line in page.lines:
+            if _line_prints(name, value, line.text):
+                return page.page_number, line.box
+    return None
+
+
+def _line_prints(name: str, value: str, text: str) -> bool:
+    if name in _AMOUNT_FIELDS:
+        # Credit notes print their amounts without a sign under a "credit" title.
+        wanted = abs(Decimal(value))
+        return any(abs(amount.value) == wanted for amount in find_amounts(text))
+    if name in _DATE_FIELDS:
+        return any(
+            found.value.isoformat() == value
+            for day_first in (True, False)
+            for found in find_dates(text, day_first=day_first)
+        )
+    if name in _UNCOMPARED_FIELDS:
+        return " ".join(value.split()).casefold() in " ".join(text.split()).casefold()
+    # Identifiers are often printed with spaces ("DE12 1234 ...").
+    return _compact(value) in _compact(text)
+
+
+def _printed_across_lines(name: str, value: str, pages: Sequence[PageText]) -> bool:
+    """An identifier split over two boxes ("DE12 3456" | "7890 ...") is still
+    printed: compare the page's text without any whitespace."""
+    if name in _AMOUNT_FIELDS or name in _DATE_FIELDS:
+        return False
+    texts = " ".join(line.text for page in pages for line in page.lines)
+    return _compact(value) in _compact(texts)

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from pipeline.extract.calibration import load_calibration
+from tests.conftest import DATASETS
+
+SROIE_TEXT = DATASETS / "sroie-train-ocr-text" / "manifest.jsonl"
+RAW = "pipeline.extract.heuristic.HeuristicExtractor"
+CALIBRATED = "pipeline.extract.calibration.CalibratedExtractor"
+
+
+def run(command: str, *args: str) -> str:
+    out = StringIO()
+    call_command(command, *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def evaluate_report(settings: SettingsWrapper, path: Path, extractor: str) -> Path:
+    settings.VOUCH_EXTRACTOR = extractor
+    run("evaluate", str(SROIE_TEXT), "--limit", "150", "--json", str(path))
+    return path
+
+
+def test_it_fits_an_artefact_from_raw_reports_and_prints_held_out_figures(
+    settings: SettingsWrapper, tmp_path: Path
+) -> None:
+    report = evaluate_report(settings, tmp_path / "raw.json", RAW)
+    output_path = tmp_path / "calibration.json"
+
+    output = run(
+        "calibrate_confidence",
+        str(report),
+        "--folds",
+        "3",
+        "--output",
+        str(output_path),
+    )
+
+    rows = {line.split()[0]: line.split() for line in output.splitlines()[2:] if line}
+    # field n exact% ECE-raw ECE-cal auto% err|auto% threshold
+    assert rows["total_amount"][1] == "150"
+    documents = json.loads(report.read_text())["manifests"][0]["documents"]
+    dates_read = sum(
+        f["name"] == "invoice_date" and f["predicted"] is not None
+        for d in documents
+        for f in d["fields"]
+    )
+    assert int(rows["invoice_date"][1]) == dates_read  # only values read count
+    calibration = load_calibration(output_path)
+    assert set(calibration.fields) == {
+        "invoice_date",
+        "total_amount",
+        "vendor_address",
+        "vendor_name",
+    }
+    summary = calibration.summary
+    assert summary["samples"] == sum(int(rows[name][1]) for name in calibration.fields)
+    assert summary["sources"][0]["manifest"] == "sroie-train-ocr-text"
+    assert summary["held_out"]["total_amount"]["threshold"] == float(
+        rows["total_amount"][-1]
+    )
+
+
+def test_it_refuses_reports_scored_with_calibrated_confidences(
+    settings: SettingsWrapper, tmp_path: Path
+) -> None:
+    report = evaluate_report(settings, tmp_path / "calibrated.json", CALIBRATED)
+
+    with pytest.raises(CommandError, match="calibrate on raw scores"):
+        run("calibrate_confidence", str(report), "--output", str(tmp_path / "c.json"))
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_it_refuses_a_file_that_is_no_report(tmp_path: Path) -> None:
+    (tmp_path / "x.json").write_text(json.dumps({"documents": []}))
+
+    with pytest.raises(CommandError, match="is not an evaluate --json report"):
+        run("calibrate_confidence", str(tmp_path / "x.json"))

@@ -1,0 +1,226 @@
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from pipeline.extract.calibration_fit import expected_calibration_error
+from pipeline.ocr.recorded import RecordedOcrEngine, page_text_from_boxes
+from reviewapp.management.commands.evaluate import manifest_labels
+from tests.conftest import DATASETS, SROIE
+
+ZUGFERD = DATASETS / "zugferd-corpus"
+SROIE_TEXT = DATASETS / "sroie-train-ocr-text"
+
+
+def manifest_entry(folder: Path, doc_id: str) -> dict[str, Any]:
+    """A dataset's manifest entry with its paths made absolute, so a manifest in
+    tmp_path can point at the dataset without copying it."""
+    with (folder / "manifest.jsonl").open(encoding="utf-8") as manifest:
+        for row in manifest:
+            entry = json.loads(row)
+            if entry["doc_id"] == doc_id:
+                for key in ("file", "ocr_boxes_file"):
+                    if entry.get(key):
+                        entry[key] = str(folder / entry[key])
+                return entry
+    raise LookupError(doc_id)
+
+
+def evaluate(*args: str) -> str:
+    out = StringIO()
+    call_command("evaluate", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def table_rows(output: str, doc_type: str) -> dict[str, list[str]]:
+    """The rows of one document type's table, by field name."""
+    section = output.split(f"\n{doc_type}: ", 1)[1].split("\n\n", 1)[0]
+    rows = section.splitlines()[2:]  # after the summary line and the header
+    parsed = {}
+    for row in rows:
+        name, _, figures = row.partition("  ")
+        parsed[name.strip()] = figures.split()
+    return parsed
+
+
+# A specimen whose IBAN and VAT id pass their check digits, so every field
+# it labels can be auto-accepted.
+ZUGFERD_ID = (
+    "ZUGFeRDv2__correct__symtrax__Beispiele__EN16931__"
+    "zugferd_2p1_EN16931_Physiotherapeut"
+)
+
+
+@pytest.fixture
+def manifest(tmp_path: Path, recorded_ocr: type[RecordedOcrEngine]) -> Path:
+    """Two real receipts (one image with recorded OCR, one text-only), a real
+    ZUGFeRD invoice twice (once with a deliberately wrong invoice number and
+    total), and an entry whose file does not exist."""
+    receipt = manifest_entry(SROIE, "X00016469620")
+    recorded = page_text_from_boxes(Path(receipt["ocr_boxes_file"]).read_text())
+    recorded_ocr.record(receipt["width"], receipt["height"], recorded.lines)
+    wrong_receipt = {
+        **receipt,
+        "doc_id": "receipt-wrong-total",
+        "labels": {**receipt["labels"], "total_amount": "99.99"},
+    }
+    text_only = manifest_entry(SROIE_TEXT, "sroie-train-000")
+    invoice = manifest_entry(ZUGFERD, ZUGFERD_ID)
+    wrong_invoice = {
+        **invoice,
+        "doc_id": "invoice-wrong-number",
+        "labels": {**invoice["labels"], "invoice_number": "R18-99"},
+    }
+    missing = {
+        "file": "nowhere.pdf",
+        "doc_id": "missing",
+        "doc_type": "invoice",
+        "labels": {"invoice_number": "X-1", "currency": "EUR"},
+    }
+    path = tmp_path / "manifest.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps(entry)
+            for entry in (
+                receipt,
+                wrong_receipt,
+                text_only,
+                invoice,
+                wrong_invoice,
+                missing,
+            )
+        )
+        + "\n"
+    )
+    return path
+
+
+def test_it_prints_per_type_tables_and_counts_a_wrong_label_as_an_error(
+    manifest: Path, tmp_path: Path
+) -> None:
+    report_path = tmp_path / "report.json"
+
+    output = evaluate(str(manifest), "--json", str(report_path))
+
+    assert "OCR engine   recorded 1" in output
+    assert "receipt: 3 documents (0 failed), 3 pages" in output
+    receipt = table_rows(output, "receipt")
+    # n found exact% fuzzy% auto% err|auto% ECE
+    assert receipt["total_amount"][:3] == ["3", "3", "66.7"]
+    assert receipt["invoice_date"][:4] == ["3", "3", "100.0", "100.0"]
+    # The recorded OCR reads "MR D.T.Y." for "MR D.I.Y.": fuzzy, not exact.
+    vendor = receipt["vendor_name"]
+    assert float(vendor[3]) > float(vendor[2])
+
+    assert "invoice: 3 documents (1 failed)" in output
+    invoice = table_rows(output, "invoice")
+    # XML fields are auto-accepted at confidence 1.0, so the wrong label is an
+    # error among auto-accepted values: 1 of the 2 that were read.
+    number = ["3", "2", "33.3", "33.3", "66.7", "50.0", "0.500"]
+    assert invoice["invoice_number"] == number
+    assert invoice["currency"][:6] == ["3", "2", "66.7", "66.7", "66.7", "0.0"]
+    assert "touchless 1/3" in output.split("\ninvoice: ", 1)[1].splitlines()[0]
+    assert "  missing: could not read the file" in output
+
+    report = json.loads(report_path.read_text())["manifests"][0]
+    documents = {d["doc_id"]: d for d in report["documents"]}
+    wrong_total = next(
+        f for f in documents["receipt-wrong-total"]["fields"]
+        if f["name"] == "total_amount"
+    )  # fmt: skip
+    assert (wrong_total["label"], wrong_total["predicted"]) == ("99.99", "33.90")
+    assert wrong_total["exact"] is False
+    assert documents["receipt-wrong-total"]["touchless"] is False
+    assert documents["sroie-train-000"]["text_sources"] == ["recorded"]
+    assert documents[ZUGFERD_ID]["text_sources"] == ["pdf_text", "xml"]
+    assert documents[ZUGFERD_ID]["touchless"] is True
+    assert documents["X00016469620"]["text_sources"] == ["ocr"]
+    assert report["unevaluated_labels"] == ["amount_due"]
+    pooled = report["summary"]["invoice"]["all_fields"]
+    assert pooled["labelled"] == sum(
+        len(documents[d]["fields"])
+        for d in (ZUGFERD_ID, "invoice-wrong-number", "missing")
+    )
+
+
+def test_ocr_only_ignores_the_xml_and_the_text_layer(
+    manifest: Path, tmp_path: Path
+) -> None:
+    report_path = tmp_path / "report.json"
+
+    evaluate(str(manifest), "--ocr-only", "--limit", "4", "--json", str(report_path))
+
+    report = json.loads(report_path.read_text())["manifests"][0]
+    assert report["limit"] == 4
+    documents = {d["doc_id"]: d for d in report["documents"]}
+    assert set(documents) == {
+        "X00016469620",
+        "receipt-wrong-total",
+        "sroie-train-000",
+        ZUGFERD_ID,
+    }
+    invoice = documents[ZUGFERD_ID]
+    # Pages were rendered and given to the (recorded, here silent) OCR engine.
+    assert invoice["text_sources"] == ["ocr"]
+    assert all(
+        f["explanation"] != "from the embedded Factur-X XML" for f in invoice["fields"]
+    )
+
+
+def test_labels_are_normalised_like_extracted_values() -> None:
+    labels, not_extracted, unreadable = manifest_labels(
+        {
+            "labels": {
+                "total_amount": "1,234.50",
+                "address": "  12  Main   St ",
+                "iban": "de89 3704 0044 0532 0130 00",
+                "flight_from": "2019-12-30",
+                "invoice_date": "31/02/2018",
+            }
+        }
+    )
+    assert labels == {
+        "total_amount": "1234.50",
+        "vendor_address": "12 Main St",
+        "iban": "DE89370400440532013000",
+    }
+    assert not_extracted == ["flight_from"]
+    assert unreadable == ["invoice_date=31/02/2018"]
+
+
+def test_sroie_raw_labels_stand_in_when_an_entry_has_no_labels() -> None:
+    labels, _, _ = manifest_labels(
+        {"raw_labels": {"company": "ABC SDN BHD", "date": "25/12/2018", "total": "9"}}
+    )
+    assert labels == {
+        "vendor_name": "ABC SDN BHD",
+        "invoice_date": "2018-12-25",
+        "total_amount": "9.00",
+    }
+
+
+def test_calibration_error_is_the_weighted_gap_between_confidence_and_accuracy() -> (
+    None
+):
+    assert expected_calibration_error([]) is None
+    calibrated = [(0.85, True)] * 17 + [(0.85, False)] * 3
+    assert expected_calibration_error(calibrated) == pytest.approx(0.0)
+    # Bins 0.9-1.0 (confidence 1.0, accuracy 0) and 0.5-0.6 (0.55 vs 1).
+    overconfident = [(1.0, False), (0.55, True)]
+    assert expected_calibration_error(overconfident) == pytest.approx(0.725)
+
+
+def test_it_refuses_a_missing_manifest_and_a_bad_limit(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="is not a manifest file"):
+        evaluate(str(tmp_path / "absent.jsonl"))
+    (tmp_path / "m.jsonl").write_text("{not json\n")
+    with pytest.raises(CommandError, match=r"m\.jsonl:1 is not JSON"):
+        evaluate(str(tmp_path / "m.jsonl"))
+    with pytest.raises(CommandError, match="--limit must be at least 1"):
+        evaluate(str(tmp_path / "m.jsonl"), "--limit", "0")
