@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 import django_rq
 from django.conf import settings
@@ -27,7 +28,15 @@ from pipeline.registry import validate
 from pipeline.run import PipelineResult
 from pipeline.validate.types import ValidationResult
 from pipeline.validate.vendors import find_purchase_order
-from reviewapp import broadcast, permissions, review_reasons, selectors
+from reviewapp import (
+    broadcast,
+    exports,
+    permissions,
+    review_reasons,
+    routing,
+    selectors,
+    webhooks,
+)
 from reviewapp.models import (
     Document,
     DocumentValidation,
@@ -206,6 +215,7 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
                 "status_changed_at",
             ]
         )
+        _route(document, now=now)
         run.outcome = ProcessingRun.Outcome.SUCCEEDED
         run.ocr_engine = result.ocr_engine[:100]
         run.extractor = result.extractor[:100]
@@ -214,6 +224,63 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
         run.save()
         broadcast.document_changed(document)
     return document
+
+
+def _route(document: Document, *, now: datetime) -> None:
+    """Apply routing.route_for to a document just read (it is ready): approve
+    it straight through, leave it for the clerks, or escalate it to the
+    supervisors with the failing check as the reason (escalated_by empty: the
+    routing did it, so any supervisor may decide)."""
+    validation_row = DocumentValidation.objects.get(document=document)
+    route = routing.route_for(
+        document_type=validation_row.document_type,
+        fields=document.fields.values_list("name", "value", "confidence"),
+        issues=document.validation_issues.order_by("id"),
+        flag_below=settings.VOUCH_FLAG_BELOW_CONFIDENCE,
+        straight_through_types=settings.VOUCH_STRAIGHT_THROUGH_DOCUMENT_TYPES,
+        straight_through_max_amount=Decimal(settings.VOUCH_STRAIGHT_THROUGH_MAX_AMOUNT),
+    )
+    if route.destination == routing.APPROVE:
+        document.status = Document.Status.APPROVED
+        document.straight_through = True
+        document.decided_by = None
+        document.decided_at = now
+        document.decision_note = f"Approved straight through: {route.explanation}."
+        document.save(
+            update_fields=[
+                "status",
+                "straight_through",
+                "decided_by",
+                "decided_at",
+                "decision_note",
+            ]
+        )
+        _publish_approved(document)
+    elif route.destination == routing.SUPERVISORS:
+        document.status = Document.Status.ESCALATED
+        document.escalation_reason = route.escalation_reason
+        document.escalation_note = route.explanation
+        document.escalated_by = None
+        document.escalated_at = now
+        document.save(
+            update_fields=[
+                "status",
+                "escalation_reason",
+                "escalation_note",
+                "escalated_by",
+                "escalated_at",
+            ]
+        )
+    logger.info(
+        "routed %s to %s: %s", document.public_id, route.destination, route.explanation
+    )
+
+
+def _publish_approved(document: Document) -> None:
+    # Inside the approving transaction: the delivery rows roll back with it, and
+    # the jobs are enqueued only on commit (webhooks_publish).
+    payload = exports.as_json(selectors.export_for(document, user=None))
+    webhooks.webhooks_publish(event="document.approved", payload=payload)
 
 
 def _store_pages(document: Document, result: PipelineResult) -> dict[int, Page]:
@@ -496,9 +563,12 @@ def document_approve(*, document: Document, user: AbstractBaseUser) -> Document:
         "status_changed_at": now,
     }
     with transaction.atomic():
-        current = Document.objects.values_list("status", flat=True).get(pk=document.pk)
+        current, holder = Document.objects.values_list("status", "claimed_by").get(
+            pk=document.pk
+        )
         if current == Document.Status.ESCALATED:
             _require(user, permissions.HANDLE_EXCEPTIONS, "approve escalated")
+            _require_approver(document.pk, user, escalated=True)
             updated = (
                 Document.objects.filter(pk=document.pk, status=current)
                 .exclude(escalated_by=user)
@@ -508,14 +578,64 @@ def document_approve(*, document: Document, user: AbstractBaseUser) -> Document:
                 raise _four_eyes_or_why_not(document.pk, user, "approve")
         else:
             _require(user, permissions.REVIEW, "approve")
+            if current == Document.Status.CLAIMED and holder == user.pk:
+                _require_approver(document.pk, user, escalated=False)
             updated = Document.objects.filter(
                 pk=document.pk, status=Document.Status.CLAIMED, claimed_by=user
             ).update(**decided)
             if updated != 1:
                 raise _why_not(document.pk, user, "approve")
         document.refresh_from_db()
+        _publish_approved(document)
         broadcast.document_changed(document)
     return document
+
+
+def _require_approver(
+    document_id: int, user: AbstractBaseUser, *, escalated: bool
+) -> None:
+    """Refuse an approval the amount or the bank details reserve for someone
+    else: a total over VOUCH_SUPERVISOR_AMOUNT_LIMIT needs a supervisor; changed
+    bank details (an issue with needs_supervisor) need an escalation and then a
+    supervisor who neither escalated the document nor changed its fields."""
+    total_value = (
+        Field.objects.filter(document_id=document_id, name="total_amount")
+        .values_list("value", flat=True)
+        .first()
+    )
+    total = routing.amount_of(total_value or "")
+    limit = Decimal(settings.VOUCH_SUPERVISOR_AMOUNT_LIMIT)
+    if (
+        total is not None
+        and total > limit
+        and not user.has_perm(permissions.HANDLE_EXCEPTIONS)
+    ):
+        raise ReviewRefused(
+            f"The total {total} is over {limit}, the most a clerk may approve: "
+            "escalate it (amount over my approval limit) for a supervisor."
+        )
+    if not ValidationIssue.objects.filter(
+        document_id=document_id, needs_supervisor=True
+    ).exists():
+        return
+    if not escalated:
+        raise ReviewRefused(
+            "The bank details differ from the vendor's: escalate the document; "
+            "a supervisor other than you must approve it."
+        )
+    handlers = set(
+        Field.objects.filter(
+            document_id=document_id, corrected_by__isnull=False
+        ).values_list("corrected_by", flat=True)
+    )
+    handlers.add(
+        Document.objects.values_list("escalated_by", flat=True).get(pk=document_id)
+    )
+    if user.pk in handlers:
+        raise ReviewRefused(
+            "You handled this document (you escalated it or changed its fields) "
+            "and its bank details changed: another supervisor must approve it."
+        )
 
 
 def _four_eyes_or_why_not(
