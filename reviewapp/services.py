@@ -638,6 +638,35 @@ def _require_approver(
         )
 
 
+def document_mark_exported(*, document: Document, user: AbstractBaseUser) -> Document:
+    """The ERP (or a person) confirms it took an approved document. Idempotent:
+    a second call changes nothing and returns the first exported_at and
+    exported_by; "document.exported" is published once.
+    Raises ReviewRefused when the document is not approved."""
+    with transaction.atomic():
+        now = timezone.now()
+        marked = Document.objects.filter(
+            pk=document.pk, status=Document.Status.APPROVED, exported_at__isnull=True
+        ).update(exported_at=now, exported_by=user)
+        document.refresh_from_db()
+        if document.status != Document.Status.APPROVED:
+            raise ReviewRefused(
+                f"{document.original_name} is "
+                f"{document.get_status_display().lower()}: only approved "
+                "documents are exported."
+            )
+        if marked == 1:
+            webhooks.webhooks_publish(
+                event="document.exported",
+                payload={
+                    "id": str(document.public_id),
+                    "exported_at": now.isoformat(),
+                    "exported_by": user.get_username(),
+                },
+            )
+    return document
+
+
 def _four_eyes_or_why_not(
     document_id: int, user: AbstractBaseUser, action: str
 ) -> ReviewRefused:

@@ -23,6 +23,7 @@ from reviewapp.forms import EscalateForm, FieldCorrectionForm, UploadForm
 from reviewapp.masking import redact_image
 from reviewapp.models import Document
 from reviewapp.permissions import document_for, review_rights, visible_documents
+from reviewapp.views.exports import UBL_DOCUMENT_TYPES
 
 PAGE_SIZE = 50
 
@@ -102,6 +103,7 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     following = selectors.next_in_queue(
         user=request.user, queue=selectors.MY_QUEUE, after=document
     )
+    validation = selectors.validation_of(document)
     return render(
         request,
         "reviewapp/document_detail.html",
@@ -111,7 +113,9 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 document, issues_by_field=selectors.issues_by_field(issues)
             ),
             "issues": issues,
-            "validation": selectors.validation_of(document),
+            "validation": validation,
+            "export_ubl": validation is not None
+            and validation.document_type in UBL_DOCUMENT_TYPES,
             "rights": rights,
             "can_write": rights.can_edit_fields,
             "next_document": following,

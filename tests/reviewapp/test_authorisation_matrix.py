@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from reviewapp import jobs, roles, services
 from reviewapp.models import Document, Field
@@ -56,6 +57,19 @@ def fixed(name: str, *args: object) -> Callable[[Document], str]:
     return lambda document: reverse(name, args=args)
 
 
+def approved_url(name: str, *extra: object) -> Callable[[Document], str]:
+    """Exports need an approved document: the own one is approved inside the
+    cell's rolled-back transaction; the foreign one stays failed."""
+
+    def url(document: Document) -> str:
+        Document.objects.filter(pk=document.pk, status="ready").update(
+            status="approved", decided_at=timezone.now()
+        )
+        return reverse(name, args=[document.public_id, *extra])
+
+    return url
+
+
 #                  anon outsider clerk other  super admin
 SEEN_BY_ALL = (302, 404, 200, 200, 200, 200)
 SEEN_BY_ALL_SEEING = (302, 404, 404, 404, 200, 200)
@@ -66,6 +80,7 @@ REDIRECTS = (302, 302, 302, 302, 302, 302)
 # user may not see is a 404 before anything else.
 ACTION_OWN = (302, 404, 302, 302, 302, 302)
 ACTION_FOREIGN = (302, 404, 404, 404, 302, 302)
+BATCH_EXPORTERS = (302, 403, 403, 403, 200, 200)
 # The REST API answers 401 instead of redirecting to the login page.
 API_ANY_USER = (401, 200, 200, 200, 200, 200)
 
@@ -120,6 +135,15 @@ MATRIX: dict[str, list[Case]] = {
         Case("POST", doc_url("field-correct", "total_amount"),
              (302, 404, 200, 200, 200, 200), (302, 404, 404, 404, 409, 409),
              {"value": "99.00"}),
+    ],
+    "document-export": [
+        Case("GET", approved_url("document-export", fmt), SEEN_BY_ALL, NOBODY)
+        for fmt in ("csv", "json", "ubl")
+    ],
+    "export": [Case("GET", fixed("export"), BATCH_EXPORTERS, BATCH_EXPORTERS)],
+    "export-batch": [
+        Case("GET", fixed("export-batch", fmt), BATCH_EXPORTERS, BATCH_EXPORTERS)
+        for fmt in ("csv", "json", "xlsx")
     ],
     "api-root": [Case("GET", fixed("api-root"), API_ANY_USER, API_ANY_USER)],
     "api-schema": [Case("GET", fixed("api-schema"), API_ANY_USER, API_ANY_USER)],
