@@ -83,6 +83,8 @@ ACTION_FOREIGN = (302, 404, 404, 404, 302, 302)
 BATCH_EXPORTERS = (302, 403, 403, 403, 200, 200)
 # The REST API answers 401 instead of redirecting to the login page.
 API_ANY_USER = (401, 200, 200, 200, 200, 200)
+API_EXPORTERS = (401, 403, 403, 403, 200, 200)
+API_MASTER_DATA = (401, 403, 403, 403, 403, 400)
 
 MATRIX: dict[str, list[Case]] = {
     "home": [Case("GET", fixed("home"), REDIRECTS, REDIRECTS)],
@@ -157,6 +159,18 @@ MATRIX: dict[str, list[Case]] = {
         Case("GET", doc_url("api-document-detail"), (401, 404, 200, 200, 200, 200),
              (401, 404, 404, 404, 200, 200)),
     ],
+    "api-export-list": [
+        Case("GET", fixed("api-export-list"), API_EXPORTERS, API_EXPORTERS),
+    ],
+    "api-export-mark-exported": [
+        Case("POST", approved_url("api-export-mark-exported"), API_EXPORTERS,
+             (401, 403, 403, 403, 404, 404)),
+    ],
+    # An empty body: refused with a reason, or for lack of the role.
+    **{
+        name: [Case("POST", fixed(name), API_MASTER_DATA, API_MASTER_DATA)]
+        for name in ("api-vendors", "api-purchase-orders", "api-goods-receipts")
+    },
     "field-reveal": [
         Case("POST", doc_url("field-reveal", "iban"),
              (302, 404, 403, 403, 200, 200), (302, 404, 404, 404, 400, 400),
