@@ -594,10 +594,11 @@ def document_approve(*, document: Document, user: AbstractBaseUser) -> Document:
 def _require_approver(
     document_id: int, user: AbstractBaseUser, *, escalated: bool
 ) -> None:
-    """Refuse an approval the amount or the bank details reserve for someone
-    else: a total over VOUCH_SUPERVISOR_AMOUNT_LIMIT needs a supervisor; changed
-    bank details (an issue with needs_supervisor) need an escalation and then a
-    supervisor who neither escalated the document nor changed its fields."""
+    """Refuse an approval the amount or the checks reserve for someone else: a
+    total over VOUCH_SUPERVISOR_AMOUNT_LIMIT or a rule exception (a PO
+    mismatch, a duplicate ...) needs a supervisor; changed bank details (an
+    issue with needs_supervisor) need an escalation and then a supervisor who
+    neither escalated the document nor changed its fields."""
     total_value = (
         Field.objects.filter(document_id=document_id, name="total_amount")
         .values_list("value", flat=True)
@@ -613,6 +614,21 @@ def _require_approver(
         raise ReviewRefused(
             f"The total {total} is over {limit}, the most a clerk may approve: "
             "escalate it (amount over my approval limit) for a supervisor."
+        )
+    exception = (
+        ValidationIssue.objects.filter(
+            document_id=document_id,
+            severity=ValidationIssue.Severity.ERROR,
+            rule__in=routing.EXCEPTION_RULES,
+            needs_supervisor=False,
+        )
+        .order_by("id")
+        .first()
+    )
+    if exception is not None and not user.has_perm(permissions.HANDLE_EXCEPTIONS):
+        raise ReviewRefused(
+            f"A check only a supervisor settles failed: {exception.message} "
+            "Escalate the document."
         )
     if not ValidationIssue.objects.filter(
         document_id=document_id, needs_supervisor=True

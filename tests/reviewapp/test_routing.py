@@ -296,3 +296,28 @@ def test_a_supervisor_who_changed_the_iban_cannot_approve_it(
     with pytest.raises(services.ReviewRefused, match="you escalated it or changed"):
         services.document_approve(document=document, user=supervisor)
     services.document_approve(document=document, user=admin_user)
+
+
+def test_a_clerk_escalates_a_rule_exception_instead_of_approving_it(
+    clerk: User, supervisor: User
+) -> None:
+    document = make_document(fields={"total_amount": ("120.50", 0.99)})
+    ValidationIssue.objects.create(
+        document=document,
+        rule="two_way_match",
+        code="po_amount_exceeded",
+        severity="error",
+        fields=["total_amount"],
+        message="The invoice bills 120.50, more than PO-4711's 100.00.",
+    )
+    services.document_claim(document=document, user=clerk)
+    with pytest.raises(
+        services.ReviewRefused,
+        match=r"only a supervisor settles failed: The invoice bills 120.50",
+    ):
+        services.document_approve(document=document, user=clerk)
+    # A supervisor who claims it may decide it.
+    services.document_release(document=document, user=clerk)
+    services.document_claim(document=document, user=supervisor)
+    services.document_approve(document=document, user=supervisor)
+    assert Document.objects.get(pk=document.pk).status == Status.APPROVED
