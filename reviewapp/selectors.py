@@ -36,7 +36,7 @@ from pipeline.validate.duplicates import (
 )
 from pipeline.validate.fields import label as rule_field_label
 from pipeline.validate.vendors import match_vendor
-from reviewapp import review_reasons
+from reviewapp import review_reasons, routing
 from reviewapp.exports import ExportDocument
 from reviewapp.extraction_fields import FIELD_LABELS
 from reviewapp.masking import (
@@ -58,6 +58,7 @@ from reviewapp.models import (
     Vendor,
 )
 from reviewapp.permissions import (
+    HANDLE_EXCEPTIONS,
     AnyUser,
     can_handle_exceptions,
     can_reveal_sensitive,
@@ -753,3 +754,65 @@ def export_for(document: Document, *, user: AnyUser | None) -> ExportDocument:
     loaded = _with_export_data(Document.objects.filter(pk=document.pk)).get()
     masked = user is not None and not can_reveal_sensitive(user)
     return export_document(loaded, masked=masked)
+
+
+# ---------- approvals ----------
+
+
+def approval_refusal(document_id: int, user: AnyUser, *, escalated: bool) -> str:
+    """Why `user` may not approve the document although the workflow lets them
+    act ("" when they may): the amount or the checks reserve it. A
+    total over VOUCH_SUPERVISOR_AMOUNT_LIMIT or a rule exception (a PO
+    mismatch, a duplicate ...) needs a supervisor; changed bank details (an
+    issue with needs_supervisor) need an escalation and then a supervisor who
+    neither escalated the document nor changed its fields."""
+    total_value = (
+        Field.objects.filter(document_id=document_id, name="total_amount")
+        .values_list("value", flat=True)
+        .first()
+    )
+    total = routing.amount_of(total_value or "")
+    limit = Decimal(settings.VOUCH_SUPERVISOR_AMOUNT_LIMIT)
+    if total is not None and total > limit and not user.has_perm(HANDLE_EXCEPTIONS):
+        return (
+            f"The total {total} is over {limit}, the most a clerk may approve: "
+            "escalate it (amount over my approval limit) for a supervisor."
+        )
+    exception = (
+        ValidationIssue.objects.filter(
+            document_id=document_id,
+            severity=ValidationIssue.Severity.ERROR,
+            rule__in=routing.EXCEPTION_RULES,
+            needs_supervisor=False,
+        )
+        .order_by("id")
+        .first()
+    )
+    if exception is not None and not user.has_perm(HANDLE_EXCEPTIONS):
+        return (
+            f"A check only a supervisor settles failed: {exception.message} "
+            "Escalate the document."
+        )
+    if not ValidationIssue.objects.filter(
+        document_id=document_id, needs_supervisor=True
+    ).exists():
+        return ""
+    if not escalated:
+        return (
+            "The bank details differ from the vendor's: escalate the document; "
+            "a supervisor other than you must approve it."
+        )
+    handlers = set(
+        Field.objects.filter(
+            document_id=document_id, corrected_by__isnull=False
+        ).values_list("corrected_by", flat=True)
+    )
+    handlers.add(
+        Document.objects.values_list("escalated_by", flat=True).get(pk=document_id)
+    )
+    if user.pk in handlers:
+        return (
+            "You handled this document (you escalated it or changed its fields) "
+            "and its bank details changed: another supervisor must approve it."
+        )
+    return ""

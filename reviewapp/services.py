@@ -594,64 +594,9 @@ def document_approve(*, document: Document, user: AbstractBaseUser) -> Document:
 def _require_approver(
     document_id: int, user: AbstractBaseUser, *, escalated: bool
 ) -> None:
-    """Refuse an approval the amount or the checks reserve for someone else: a
-    total over VOUCH_SUPERVISOR_AMOUNT_LIMIT or a rule exception (a PO
-    mismatch, a duplicate ...) needs a supervisor; changed bank details (an
-    issue with needs_supervisor) need an escalation and then a supervisor who
-    neither escalated the document nor changed its fields."""
-    total_value = (
-        Field.objects.filter(document_id=document_id, name="total_amount")
-        .values_list("value", flat=True)
-        .first()
-    )
-    total = routing.amount_of(total_value or "")
-    limit = Decimal(settings.VOUCH_SUPERVISOR_AMOUNT_LIMIT)
-    if (
-        total is not None
-        and total > limit
-        and not user.has_perm(permissions.HANDLE_EXCEPTIONS)
-    ):
-        raise ReviewRefused(
-            f"The total {total} is over {limit}, the most a clerk may approve: "
-            "escalate it (amount over my approval limit) for a supervisor."
-        )
-    exception = (
-        ValidationIssue.objects.filter(
-            document_id=document_id,
-            severity=ValidationIssue.Severity.ERROR,
-            rule__in=routing.EXCEPTION_RULES,
-            needs_supervisor=False,
-        )
-        .order_by("id")
-        .first()
-    )
-    if exception is not None and not user.has_perm(permissions.HANDLE_EXCEPTIONS):
-        raise ReviewRefused(
-            f"A check only a supervisor settles failed: {exception.message} "
-            "Escalate the document."
-        )
-    if not ValidationIssue.objects.filter(
-        document_id=document_id, needs_supervisor=True
-    ).exists():
-        return
-    if not escalated:
-        raise ReviewRefused(
-            "The bank details differ from the vendor's: escalate the document; "
-            "a supervisor other than you must approve it."
-        )
-    handlers = set(
-        Field.objects.filter(
-            document_id=document_id, corrected_by__isnull=False
-        ).values_list("corrected_by", flat=True)
-    )
-    handlers.add(
-        Document.objects.values_list("escalated_by", flat=True).get(pk=document_id)
-    )
-    if user.pk in handlers:
-        raise ReviewRefused(
-            "You handled this document (you escalated it or changed its fields) "
-            "and its bank details changed: another supervisor must approve it."
-        )
+    refusal = selectors.approval_refusal(document_id, user, escalated=escalated)
+    if refusal:
+        raise ReviewRefused(refusal)
 
 
 def document_mark_exported(*, document: Document, user: AbstractBaseUser) -> Document:

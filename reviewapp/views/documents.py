@@ -117,6 +117,16 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "export_ubl": validation is not None
             and validation.document_type in UBL_DOCUMENT_TYPES,
             "rights": rights,
+            # Said up front, instead of a refused Approve (services check again).
+            "approval_refusal": (
+                selectors.approval_refusal(
+                    document.pk,
+                    request.user,
+                    escalated=document.status == Document.Status.ESCALATED,
+                )
+                if rights.can_approve
+                else ""
+            ),
             "can_write": rights.can_edit_fields,
             "next_document": following,
             "escalate_form": EscalateForm(),

@@ -185,6 +185,11 @@ def test_a_matching_invoice_goes_straight_through_to_the_erp_and_its_rescan_is_a
     assert [(r["invoice_number"], r["matched_purchase_order"]) for r in rows] == [
         ("INV-3001", "PO-4711")
     ]
+    html = browser.get(
+        reverse("document-detail", args=[document.public_id])
+    ).content.decode()
+    assert "Approved</strong> straight through" in html
+    assert 'id="export-buttons"' in html
     marked = erp.post(f"/api/v1/exports/{document.public_id}/mark-exported/")
     assert marked.status_code == 200
     assert erp.get("/api/v1/exports/").json()["count"] == 0
@@ -223,6 +228,11 @@ def test_a_changed_iban_goes_to_the_supervisors_and_needs_another_one(
 
     supervisor_browser = Client()
     supervisor_browser.force_login(supervisor)
+    html = supervisor_browser.get(
+        reverse("document-detail", args=[document.public_id])
+    ).content.decode()
+    assert "Escalated</strong> by the checks" in html
+    assert f'action="{approve}"' in html
     supervisor_browser.post(approve)
     document.refresh_from_db()
     assert document.status == Document.Status.APPROVED
@@ -249,6 +259,13 @@ def test_an_iban_a_clerk_corrects_to_a_new_one_cannot_be_approved_by_that_clerk(
     )
     assert document.validation_issues.filter(needs_supervisor=True).exists()
     approve = reverse("document-approve", args=[document.public_id])
+    # The review page says so instead of offering Approve ...
+    page = browser.get(reverse("document-detail", args=[document.public_id]))
+    html = page.content.decode()
+    assert 'id="approval-refusal"' in html
+    assert "bank details differ from the vendor" in html
+    assert f'action="{approve}"' not in html
+    # ... and an approval sent anyway is refused with the same words.
     page = browser.post(approve, follow=True).content.decode()
     assert "bank details differ from the vendor" in page
     browser.post(
