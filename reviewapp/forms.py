@@ -4,12 +4,13 @@ from typing import Any
 
 from django import forms
 
+from reviewapp.audit_export import ExportFilters
 from reviewapp.extraction_fields import (
     FIELD_NAMES,
     InvalidValue,
     normalise_human_value,
 )
-from reviewapp.models import Document
+from reviewapp.models import AuditEvent, Document
 
 
 class UploadForm(forms.Form):
@@ -18,6 +19,8 @@ class UploadForm(forms.Form):
 
 class FieldCorrectionForm(forms.Form):
     value = forms.CharField(max_length=500, strip=True, required=False)
+    # Optional: why the person changed the value; kept in the audit trail.
+    reason = forms.CharField(max_length=500, strip=True, required=False)
 
     def __init__(self, *args: Any, field_name: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -59,8 +62,56 @@ class RejectForm(forms.Form):
     )
 
 
+class AuditExportForm(forms.Form):
+    """Filters and format of an audit export; the page and `export_audit` share it."""
+
+    format = forms.ChoiceField(
+        choices=[("csv", "CSV"), ("jsonl", "JSON Lines")], initial="csv"
+    )
+    since = forms.DateField(
+        label="From",
+        required=False,
+        help_text="First day, UTC",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    until = forms.DateField(
+        label="To",
+        required=False,
+        help_text="Last day, UTC, included",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    user = forms.CharField(max_length=150, required=False, help_text="Username")
+    document = forms.UUIDField(
+        required=False, help_text="Document id, as in its page address"
+    )
+    event_type = forms.ChoiceField(
+        choices=[("", "Any"), *AuditEvent.EventType.choices], required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The last day cannot be before the first day.")
+        return cleaned
+
+    def filters(self) -> ExportFilters:
+        data = self.cleaned_data
+        return ExportFilters(
+            since=data["since"],
+            until=data["until"],
+            username=data["user"],
+            document_public_id=data["document"],
+            event_type=data["event_type"],
+        )
+
+
 class RevealForm(forms.Form):
+    """A reason to see a masked value, on the review page or in the history;
+    recorded with the reveal."""
+
     reason = forms.CharField(
+        min_length=5,
         max_length=500,
         strip=True,
         error_messages={"required": "Say why you need to see this value."},

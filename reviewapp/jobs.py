@@ -10,12 +10,13 @@ import traceback
 
 from django.conf import settings
 from rq import get_current_job
+from rq.job import Job
 
 from pipeline.errors import UnreadableDocument
 from pipeline.extract import extractors
 from pipeline.ocr import ocr_engines
 from pipeline.run import run_pipeline
-from reviewapp import services, webhooks
+from reviewapp import audit, services, webhooks
 from reviewapp.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,12 @@ def process_document(document_id: int) -> str:
     and re-raises so RQ's retry policy schedules the next attempt.
     """
     job = get_current_job()
+    # Audit events of this job carry its id where a request would carry its own.
+    with audit.origin(request_id=job.id if job else ""):
+        return _process_document(document_id, job)
+
+
+def _process_document(document_id: int, job: Job | None) -> str:
     run = services.document_claim_for_processing(
         document_id=document_id,
         job_id=job.id if job else "",

@@ -20,6 +20,7 @@ REVIEW = "reviewapp.review_document"
 HANDLE_EXCEPTIONS = "reviewapp.handle_exceptions"
 REVEAL_SENSITIVE = "reviewapp.reveal_sensitive"
 EXPORT_DOCUMENTS = "reviewapp.export_documents"
+EXPORT_AUDIT = "reviewapp.export_auditevent"
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -149,3 +150,8 @@ def review_rights(
             and document.claim_is_live(now)
         ),
     )
+
+
+def can_export_audit(user: AnyUser) -> bool:
+    """The whole audit log, every user and document: administrators only."""
+    return bool(user.is_authenticated and user.has_perm(EXPORT_AUDIT))

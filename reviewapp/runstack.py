@@ -33,7 +33,8 @@ def main() -> int:
     port = int(os.environ.get("VOUCH_PORT", "8000"))
     workers = int(os.environ.get("VOUCH_WORKERS", "1"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewapp.settings")
-    os.environ.setdefault("SECRET_KEY", local_secret_key())
+    os.environ.setdefault("SECRET_KEY", local_secret("secret_key"))
+    os.environ.setdefault("VOUCH_AUDIT_KEY", local_secret("audit_key"))
     redis_server = ensure_redis_url(VAR_DIR / "redis")
     children: list[subprocess.Popen[bytes]] = []
 
@@ -68,6 +69,9 @@ def main() -> int:
         children.append(
             spawn(PYTHON, "manage.py", "watch_folder", str(INBOX), "--user", "clerk")
         )
+        children.append(
+            spawn(PYTHON, "manage.py", "release_expired_claims", "--every", "60")
+        )
         url = f"http://{host}:{port}/"
         wait_for_http(url, children)
         announce(url)
@@ -91,10 +95,10 @@ def main() -> int:
             redis_server.stop()
 
 
-def local_secret_key() -> str:
-    """A per-installation key kept in VAR_DIR: sessions survive restarts, and no
-    two installations share a key."""
-    path = VAR_DIR / "secret_key"
+def local_secret(name: str) -> str:
+    """A per-installation key kept in VAR_DIR: sessions and audit secrets
+    survive restarts, and no two installations share a key."""
+    path = VAR_DIR / name
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(50))

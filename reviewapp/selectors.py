@@ -37,6 +37,7 @@ from pipeline.validate.duplicates import (
 from pipeline.validate.fields import label as rule_field_label
 from pipeline.validate.vendors import match_vendor
 from reviewapp import review_reasons, routing
+from reviewapp.audit import canonical_json, is_envelope, masked_details
 from reviewapp.exports import ExportDocument
 from reviewapp.extraction_fields import FIELD_LABELS
 from reviewapp.masking import (
@@ -46,6 +47,7 @@ from reviewapp.masking import (
     sensitive_field_names,
 )
 from reviewapp.models import (
+    AuditEvent,
     Document,
     DocumentValidation,
     Field,
@@ -142,7 +144,7 @@ REVIEW_REASONS = review_reasons.LABELS
 SORTS = {
     "oldest": ("created_at", "id"),
     "newest": ("-created_at", "-id"),
-    "vendor": ("vendor", "created_at", "id"),
+    "vendor": ("vendor_name", "created_at", "id"),
 }
 
 
@@ -197,10 +199,9 @@ class QueueFilters:
 
 
 def _with_review_columns(documents: QuerySet[Document]) -> QuerySet[Document]:
-    """Annotate `vendor` and `reason` from the columns services keep (see
+    """Annotate `reason` from the column services keep (see
     services.document_refresh_review_columns): no subquery per document."""
     return documents.annotate(
-        vendor=F("vendor_name"),
         reason=Case(
             When(
                 status=Document.Status.ESCALATED, then=Value(review_reasons.ESCALATED)
@@ -219,7 +220,7 @@ def queue_documents(
     now: datetime | None = None,
 ) -> QuerySet[Document]:
     """The documents in one of `user`'s queues, filtered and sorted (oldest
-    first by default), with `vendor` and `reason` annotated.
+    first by default), with `reason` annotated.
 
     mine: waiting for review: ready, claimed by `user`, or an expired claim.
     exceptions: escalated (needs handle_exceptions). overview: everything `user`
@@ -235,7 +236,7 @@ def queue_documents(
     if queue == MY_QUEUE:
         documents = documents.filter(
             Q(status=Document.Status.READY)
-            | Q(status=Document.Status.CLAIMED, claimed_by=user)  # type: ignore[misc]
+            | Q(status=Document.Status.CLAIMED, claimed_by=user)
             | Q(status=Document.Status.CLAIMED, claim_expires_at__lte=now)
             | Q(status=Document.Status.CLAIMED, claim_expires_at__isnull=True)
         )
@@ -243,11 +244,11 @@ def queue_documents(
         documents = documents.filter(status=Document.Status.ESCALATED)
     documents = _with_review_columns(documents)
     if filters.vendor:
-        documents = documents.filter(vendor__icontains=filters.vendor)
+        documents = documents.filter(vendor_name__icontains=filters.vendor)
     if filters.status in Document.Status.values:
         documents = documents.filter(status=filters.status)
     if filters.reason in REVIEW_REASONS:
-        documents = documents.filter(reason=filters.reason)
+        documents = documents.filter(reason=filters.reason)  # type: ignore[misc]
     return documents.select_related(
         "claimed_by", "uploaded_by", "escalated_by"
     ).order_by(*SORTS.get(filters.sort, SORTS["oldest"]))
@@ -268,7 +269,7 @@ def page_of(
     per_page: int,
     *,
     count: int | None = None,
-) -> tuple[DjangoPage, list[Document]]:
+) -> tuple[DjangoPage[Any], list[Document]]:
     """One page of a queue: the page's ids first (an index scan), then the rows
     for those ids only. Two queries at any size, three without `count`."""
     ids_query = documents.values_list("pk", flat=True)
@@ -649,6 +650,63 @@ def issues_by_field(issues: list[IssueView]) -> dict[str, list[IssueView]]:
         for name, _, _ in issue.fields:
             by_field.setdefault(name, []).append(issue)
     return by_field
+
+
+# --- audit history ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One audit event as a document's page shows it: sensitive values masked."""
+
+    sequence: int
+    occurred_at: datetime
+    event_type: str
+    label: str
+    actor: str
+    role: str
+    details: list[tuple[str, str]]
+    sensitive_keys: list[str]
+
+
+HISTORY_LIMIT = 500
+
+
+def document_history(*, document: Document) -> list[HistoryEntry]:
+    """The audit events of `document`, oldest first (the newest HISTORY_LIMIT),
+    with every sensitive value replaced by its mask."""
+    newest = AuditEvent.objects.filter(document_public_id=document.public_id).order_by(
+        "-sequence"
+    )[:HISTORY_LIMIT]
+    entries = []
+    for event in reversed(list(newest)):
+        sensitive = [key for key, value in event.details.items() if is_envelope(value)]
+        entries.append(
+            HistoryEntry(
+                sequence=event.sequence,
+                occurred_at=event.occurred_at,
+                event_type=event.event_type,
+                label=event.get_event_type_display(),
+                actor=event.actor_username or "Vouch",
+                role=event.actor_role,
+                details=[
+                    (key.replace("_", " ").capitalize(), _display(value))
+                    for key, value in masked_details(event.details).items()
+                ],
+                sensitive_keys=sensitive,
+            )
+        )
+    return entries
+
+
+def _display(value: Any) -> str:
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict | list):
+        return canonical_json(value)
+    return str(value)
 
 
 # ---------- exports ----------

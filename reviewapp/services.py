@@ -29,6 +29,7 @@ from pipeline.run import PipelineResult
 from pipeline.validate.types import ValidationResult
 from pipeline.validate.vendors import find_purchase_order
 from reviewapp import (
+    audit,
     broadcast,
     exports,
     permissions,
@@ -38,6 +39,7 @@ from reviewapp import (
     webhooks,
 )
 from reviewapp.models import (
+    AuditEvent,
     Document,
     DocumentValidation,
     Field,
@@ -51,6 +53,7 @@ from reviewapp.models import (
 )
 
 logger = logging.getLogger(__name__)
+EventType = AuditEvent.EventType
 
 PROCESS_JOB = "reviewapp.jobs.process_document"
 
@@ -131,6 +134,18 @@ def document_ingest(
             document.save()
             _enqueue_processing(document)
             broadcast.document_changed(document)
+            audit.record_event(
+                EventType.DOCUMENT_INGESTED,
+                actor=uploaded_by,
+                document=document,
+                details={
+                    "channel": channel,
+                    "original_name": name,
+                    "sha256": sha256,
+                    "size_bytes": len(content),
+                    "content_type": file_type.content_type,
+                },
+            )
     except IntegrityError:
         # Two uploads of the same bytes raced; the other one won.
         document.original.delete(save=False)
@@ -177,6 +192,12 @@ def document_claim_for_processing(
             document=document, attempt=document.attempts, job_id=job_id, worker=worker
         )
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.JOB_STARTED,
+            document=document,
+            details={"attempt": run.attempt, "job_id": job_id, "worker": worker},
+            request_id=job_id,
+        )
     return run
 
 
@@ -215,7 +236,7 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
                 "status_changed_at",
             ]
         )
-        _route(document, now=now)
+        route = _route(document, now=now)
         run.outcome = ProcessingRun.Outcome.SUCCEEDED
         run.ocr_engine = result.ocr_engine[:100]
         run.extractor = result.extractor[:100]
@@ -223,10 +244,45 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
         run.finished_at = now
         run.save()
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.JOB_FINISHED,
+            document=document,
+            details={
+                "attempt": run.attempt,
+                "job_id": run.job_id,
+                "ocr_engine": run.ocr_engine,
+                "extractor": run.extractor,
+                "pages": document.page_count,
+                # Names and confidences only: values are on the document, and
+                # some (IBAN) must not be copied into the trail in clear.
+                "field_confidence": {
+                    value.name: value.confidence for value in result.extraction.fields
+                },
+            },
+            request_id=run.job_id,
+        )
+        if route.destination == routing.APPROVE:
+            audit.record_event(
+                EventType.DOCUMENT_APPROVED,
+                document=document,
+                details={"straight_through": True, "why": route.explanation},
+                request_id=run.job_id,
+            )
+        elif route.destination == routing.SUPERVISORS:
+            audit.record_event(
+                EventType.DOCUMENT_ESCALATED,
+                document=document,
+                details={
+                    "reason": route.escalation_reason,
+                    "note": route.explanation,
+                    "by_routing": True,
+                },
+                request_id=run.job_id,
+            )
     return document
 
 
-def _route(document: Document, *, now: datetime) -> None:
+def _route(document: Document, *, now: datetime) -> routing.Route:
     """Apply routing.route_for to a document just read (it is ready): approve
     it straight through, leave it for the clerks, or escalate it to the
     supervisors with the failing check as the reason (escalated_by empty: the
@@ -274,6 +330,7 @@ def _route(document: Document, *, now: datetime) -> None:
     logger.info(
         "routed %s to %s: %s", document.public_id, route.destination, route.explanation
     )
+    return route
 
 
 def _publish_approved(document: Document) -> None:
@@ -381,11 +438,22 @@ def document_record_failure(
         run.finished_at = timezone.now()
         run.save(update_fields=["outcome", "error", "finished_at"])
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.JOB_FAILED,
+            document=document,
+            details={
+                "attempt": run.attempt,
+                "job_id": run.job_id,
+                "reason": reason,
+                "will_retry": will_retry,
+            },
+            request_id=run.job_id,
+        )
     return document
 
 
-def document_retry(*, document: Document) -> bool:
-    """Queue a failed document again (a person pressed "retry").
+def document_retry(*, document: Document, user: AbstractBaseUser | None = None) -> bool:
+    """Queue a failed document again (`user` pressed "retry").
 
     Returns False when the document is not failed (someone else retried it).
     """
@@ -400,17 +468,27 @@ def document_retry(*, document: Document) -> bool:
         )
         if updated != 1:
             return False
+        failure_reason = document.failure_reason
         document.refresh_from_db()
         _enqueue_processing(document)
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.DOCUMENT_RETRY,
+            actor=user,
+            document=document,
+            details={"failure_reason": failure_reason},
+        )
     return True
 
 
-def document_reprocess(*, document: Document) -> bool:
-    """Read a document waiting for review again (e.g. after an engine upgrade).
-    Human corrections survive; machine values are replaced; a claim is dropped
-    (the document comes back to the queue). Returns False when the document is
-    not ready or claimed (processing, or already decided)."""
+def document_reprocess(
+    *, document: Document, user: AbstractBaseUser | None = None
+) -> bool:
+    """Read a document waiting for review again (e.g. after an engine upgrade;
+    `user` asked, or None for a command). Human corrections survive; machine
+    values are replaced; a claim is dropped (the document comes back to the
+    queue). Returns False when the document is not ready or claimed
+    (processing, or already decided)."""
     with transaction.atomic():
         updated = Document.objects.filter(
             pk=document.pk,
@@ -427,6 +505,7 @@ def document_reprocess(*, document: Document) -> bool:
         document.refresh_from_db()
         _enqueue_processing(document)
         broadcast.document_changed(document)
+        audit.record_event(EventType.DOCUMENT_REPROCESS, actor=user, document=document)
     return True
 
 
@@ -457,9 +536,18 @@ def documents_requeue_stale(*, older_than: timedelta | None = None) -> list[Docu
                 error="abandoned: the worker stopped before finishing",
                 finished_at=timezone.now(),
             )
+            stuck_status = document.status
             document.refresh_from_db()
             _enqueue_processing(document)
             broadcast.document_changed(document)
+            audit.record_event(
+                EventType.DOCUMENT_REQUEUED,
+                document=document,
+                details={
+                    "stuck_in": stuck_status,
+                    "stale_after_seconds": int(age.total_seconds()),
+                },
+            )
         requeued.append(document)
     return requeued
 
@@ -527,6 +615,16 @@ def document_claim(*, document: Document, user: AbstractBaseUser) -> Document:
             raise _why_not(document.pk, user, "claim")
         document.refresh_from_db()
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.DOCUMENT_CLAIMED,
+            actor=user,
+            document=document,
+            details={
+                "claim_expires_at": document.claim_expires_at.isoformat()
+                if document.claim_expires_at
+                else None
+            },
+        )
     return document
 
 
@@ -546,6 +644,12 @@ def document_release(*, document: Document, user: AbstractBaseUser) -> Document:
             raise _why_not(document.pk, user, "release")
         document.refresh_from_db()
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.DOCUMENT_RELEASED,
+            actor=user,
+            document=document,
+            details={},
+        )
     return document
 
 
@@ -588,6 +692,12 @@ def document_approve(*, document: Document, user: AbstractBaseUser) -> Document:
         document.refresh_from_db()
         _publish_approved(document)
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.DOCUMENT_APPROVED,
+            actor=user,
+            document=document,
+            details={"was": current},
+        )
     return document
 
 
@@ -671,6 +781,12 @@ def document_escalate(
             raise _why_not(document.pk, user, "escalate")
         document.refresh_from_db()
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.DOCUMENT_ESCALATED,
+            actor=user,
+            document=document,
+            details={"reason": reason, "note": note},
+        )
     return document
 
 
@@ -700,7 +816,42 @@ def document_reject(
             raise _four_eyes_or_why_not(document.pk, user, "reject")
         document.refresh_from_db()
         broadcast.document_changed(document)
+        audit.record_event(
+            EventType.DOCUMENT_REJECTED,
+            actor=user,
+            document=document,
+            details={"note": note},
+        )
     return document
+
+
+def documents_release_expired_claims() -> list[Document]:
+    """Return documents whose claim expired to the queue, and say so live, so
+    they reappear in everyone's queue. Safe to run repeatedly and alongside
+    reviewers: a claim renewed or taken over meanwhile is left alone."""
+    released = []
+    expired = Document.objects.filter(
+        status=Document.Status.CLAIMED, claim_expires_at__lte=timezone.now()
+    )
+    for document in expired:
+        with transaction.atomic():
+            updated = Document.objects.filter(
+                pk=document.pk,
+                status=Document.Status.CLAIMED,
+                claimed_by=document.claimed_by_id,
+                claim_expires_at=document.claim_expires_at,
+            ).update(
+                status=Document.Status.READY,
+                claimed_by=None,
+                claim_expires_at=None,
+                status_changed_at=timezone.now(),
+            )
+            if updated != 1:
+                continue
+            document.refresh_from_db()
+            broadcast.document_changed(document)
+        released.append(document)
+    return released
 
 
 def _hold_for_editing(document: Document, user: AbstractBaseUser) -> None:
@@ -718,11 +869,18 @@ def _hold_for_editing(document: Document, user: AbstractBaseUser) -> None:
 
 
 def field_correct(
-    *, document: Document, name: str, value: str, user: AbstractBaseUser
+    *,
+    document: Document,
+    name: str,
+    value: str,
+    user: AbstractBaseUser,
+    reason: str = "",
 ) -> Field:
     """A person sets a field's value (already normalised, see
     `extraction_fields.normalise_human_value`). It is never overwritten by a later
-    machine run; the machine's own value stays in machine_value.
+    machine run; the machine's own value stays in machine_value. The change is
+    audited with the old and new value (encrypted for sensitive fields), the
+    machine's confidence, the person, their role and `reason`.
 
     Only the claimant (or a supervisor on an escalated document) may: editing
     an unclaimed document claims it. Raises ReviewRefused otherwise."""
@@ -731,6 +889,7 @@ def field_correct(
         field, _ = Field.objects.select_for_update().get_or_create(
             document=document, name=name
         )
+        old_value, old_set_by = field.value, field.set_by
         field.value = value
         field.raw_value = value
         field.set_by = Field.SetBy.HUMAN
@@ -742,6 +901,21 @@ def field_correct(
         document_refresh_review_columns(document=document)
         document.refresh_from_db()
         broadcast.document_changed(document)
+        values = {"old_value": old_value, "new_value": value}
+        sensitive = name in audit.SENSITIVE_FIELD_NAMES
+        audit.record_event(
+            EventType.FIELD_CHANGED,
+            actor=user,
+            document=document,
+            details={
+                "field": name,
+                "machine_confidence": field.machine_confidence,
+                "previously_set_by": old_set_by,
+                "reason": reason,
+                **({} if sensitive else values),
+            },
+            sensitive=values if sensitive else None,
+        )
     return field
 
 
@@ -810,6 +984,41 @@ def document_validate(*, document: Document) -> ValidationResult:
     return result
 
 
+def field_confirm(*, document: Document, name: str, user: AbstractBaseUser) -> Field:
+    """A person confirms a field's value as read (it need not be shown to them:
+    masked values too). It counts as a person's value from then on.
+    Raises ReviewRefused when there is no value or `user` may not edit."""
+    with transaction.atomic():
+        _hold_for_editing(document, user)
+        field = (
+            Field.objects.select_for_update()
+            .filter(document=document, name=name)
+            .exclude(value="")
+            .first()
+        )
+        if field is None:
+            raise ReviewRefused("There is no value to confirm: type one instead.")
+        field.set_by = Field.SetBy.HUMAN
+        field.corrected_by = user  # type: ignore[assignment]
+        field.corrected_at = timezone.now()
+        field.confidence = 1.0
+        field.save()
+        document_refresh_review_columns(document=document)
+        document.refresh_from_db()
+        broadcast.document_changed(document)
+        audit.record_event(
+            EventType.FIELD_CHANGED,
+            actor=user,
+            document=document,
+            details={
+                "field": name,
+                "confirmed_as_read": True,
+                "machine_confidence": field.machine_confidence,
+            },
+        )
+    return field
+
+
 def sensitive_value_reveal(
     *, document: Document, name: str, user: AbstractBaseUser, reason: str
 ) -> str:
@@ -823,7 +1032,14 @@ def sensitive_value_reveal(
     field = Field.objects.filter(document=document, name=name).first()
     if field is None or not field.value:
         raise ReviewRefused("There is no value to reveal.")
-    SensitiveReveal.objects.create(
-        document=document, field_name=name, user=user, reason=reason
-    )
+    with transaction.atomic():
+        SensitiveReveal.objects.create(
+            document=document, field_name=name, user=user, reason=reason
+        )
+        audit.record_event(
+            EventType.SENSITIVE_REVEALED,
+            actor=user,
+            document=document,
+            details={"field": name, "reason": reason},
+        )
     return field.value

@@ -60,6 +60,18 @@ if not _secret_key:
     _secret_key = "insecure-development-key-never-use-in-production"  # noqa: S105
 SECRET_KEY = _secret_key
 
+# Encrypts sensitive values (IBAN, VAT id ...) kept in the audit trail and keys
+# their digests. Losing it makes those values unreadable; the chain still
+# verifies. Only a development install (DEBUG) may fall back to SECRET_KEY.
+_audit_key = env_str("VOUCH_AUDIT_KEY", "")
+if not _audit_key:
+    if not DEBUG:
+        raise ImproperlyConfigured("VOUCH_AUDIT_KEY must be set when DEBUG is off")
+    _audit_key = "development-audit-key:" + SECRET_KEY
+if len(_audit_key) < 32:
+    raise ImproperlyConfigured("VOUCH_AUDIT_KEY must be at least 32 characters long")
+VOUCH_AUDIT_KEY = _audit_key
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -86,6 +98,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "reviewapp.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -254,7 +267,8 @@ VOUCH_WEBHOOK_TIMEOUT = env_int("VOUCH_WEBHOOK_TIMEOUT", 10)
 VOUCH_WEBHOOK_RETRY_DELAYS = [30, 120, 600, 1800, 7200]
 
 # Review. A claim keeps other reviewers from editing a document for this long;
-# working on it renews the claim. Fields below the confidence are flagged.
+# working on it renews the claim. Fields below the confidence are flagged (a
+# document's stored review reason follows at its next field change).
 VOUCH_CLAIM_MINUTES = env_int("VOUCH_CLAIM_MINUTES", 30)
 VOUCH_FLAG_BELOW_CONFIDENCE = env_int("VOUCH_FLAG_BELOW_CONFIDENCE_PERCENT", 90) / 100
 

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from reviewapp.views import documents, exports, review
+from reviewapp.views import audit, documents, exports, review
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="document-list"), name="home"),
@@ -71,10 +71,21 @@ urlpatterns = [
         name="document-reject",
     ),
     path(
+        "documents/<uuid:public_id>/fields/<slug:name>/confirm/",
+        documents.field_confirm,
+        name="field-confirm",
+    ),
+    path(
         "documents/<uuid:public_id>/fields/<slug:name>/reveal/",
         review.field_reveal,
         name="field-reveal",
     ),
+    path(
+        "documents/<uuid:public_id>/history/<int:sequence>/reveal/<slug:name>/",
+        documents.history_reveal,
+        name="history-reveal",
+    ),
+    path("audit/export/", audit.audit_log_export, name="audit-export"),
     path(
         "documents/<uuid:public_id>/export/<slug:fmt>/",
         exports.document_export,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
@@ -18,11 +19,17 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from reviewapp import selectors, services
-from reviewapp.forms import EscalateForm, FieldCorrectionForm, UploadForm
+from reviewapp import audit, selectors, services
+from reviewapp.extraction_fields import FIELD_NAMES
+from reviewapp.forms import EscalateForm, FieldCorrectionForm, RevealForm, UploadForm
 from reviewapp.masking import redact_image
-from reviewapp.models import Document
-from reviewapp.permissions import document_for, review_rights, visible_documents
+from reviewapp.models import AuditEvent, Document
+from reviewapp.permissions import (
+    can_reveal_sensitive,
+    document_for,
+    review_rights,
+    visible_documents,
+)
 from reviewapp.views.exports import UBL_DOCUMENT_TYPES
 
 PAGE_SIZE = 50
@@ -130,6 +137,8 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "can_write": rights.can_edit_fields,
             "next_document": following,
             "escalate_form": EscalateForm(),
+            "history": selectors.document_history(document=document),
+            "can_reveal": can_reveal_sensitive(request.user),
         },
     )
 
@@ -145,8 +154,15 @@ def document_row(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_GET
 def document_original(request: HttpRequest, public_id: UUID) -> FileResponse:
     document, _ = document_for(request.user, public_id)
+    original = document.original.open("rb")
+    audit.record_event(
+        AuditEvent.EventType.DOCUMENT_DOWNLOADED,
+        request=request,
+        document=document,
+        details={"original_name": document.original_name},
+    )
     return FileResponse(
-        document.original.open("rb"),
+        original,
         as_attachment=True,
         filename=document.original_name,
         content_type=document.content_type,
@@ -154,13 +170,15 @@ def document_original(request: HttpRequest, public_id: UUID) -> FileResponse:
 
 
 @require_GET
-def page_image(request: HttpRequest, public_id: UUID, number: int) -> HttpResponse:
+def page_image(
+    request: HttpRequest, public_id: UUID, number: int
+) -> HttpResponse | FileResponse:
     document, _ = document_for(request.user, public_id)
     page = get_object_or_404(document.pages, number=number)
     if not page.image:
         raise Http404("This page has no image")
     boxes = selectors.redaction_boxes(page)
-    response: HttpResponse
+    response: HttpResponse | FileResponse
     if boxes:
         with page.image.open("rb") as image:
             redacted = redact_image(image.read(), boxes)
@@ -178,7 +196,7 @@ def document_retry(request: HttpRequest, public_id: UUID) -> HttpResponse:
     document, can_write = document_for(request.user, public_id)
     if not can_write:
         raise Http404("No such document")
-    if services.document_retry(document=document):
+    if services.document_retry(document=document, user=request.user):  # type: ignore[arg-type]
         messages.success(request, f"{document.original_name} is queued again.")
     else:
         messages.info(request, f"{document.original_name} was not failed any more.")
@@ -200,6 +218,7 @@ def field_correct(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
             name=name,
             value=form.cleaned_data["value"],
             user=request.user,  # type: ignore[arg-type]
+            reason=form.cleaned_data["reason"],
         )
     except services.ReviewRefused as refusal:
         return JsonResponse({"error": refusal.reason}, status=409)
@@ -222,3 +241,56 @@ def field_correct(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
             },
         }
     )
+
+
+@require_POST
+def history_reveal(
+    request: HttpRequest, public_id: UUID, sequence: int, name: str
+) -> HttpResponse:
+    """Show one sensitive value from the document's history to someone allowed
+    to reveal it, with a reason that is itself audited."""
+    document, _ = document_for(request.user, public_id)
+    if not can_reveal_sensitive(request.user):
+        raise PermissionDenied("You may not see sensitive values unmasked.")
+    event = get_object_or_404(
+        AuditEvent, document_public_id=document.public_id, sequence=sequence
+    )
+    form = RevealForm(request.POST)
+    context = {"document": document, "event": event, "name": name, "form": form}
+    if not form.is_valid():
+        return render(request, "reviewapp/history_reveal.html", context, status=400)
+    try:
+        context["value"] = audit.sensitive_reveal(
+            event=event,
+            name=name,
+            user=request.user,  # type: ignore[arg-type]
+            reason=form.cleaned_data["reason"],
+            request=request,
+        )
+    except KeyError:
+        raise Http404("That event holds no such sensitive value") from None
+    except audit.SecretUnavailable as unavailable:
+        context["unavailable"] = str(unavailable)
+    response = render(request, "reviewapp/history_reveal.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def field_confirm(request: HttpRequest, public_id: UUID, name: str) -> HttpResponse:
+    document, can_write = document_for(request.user, public_id)
+    if not can_write:
+        return JsonResponse({"error": "You may not change this document."}, status=403)
+    if name not in FIELD_NAMES:
+        return JsonResponse({"error": f"{name} is not a field Vouch reads"}, status=400)
+    try:
+        field = services.field_confirm(
+            document=document,
+            name=name,
+            user=request.user,  # type: ignore[arg-type]
+        )
+    except services.ReviewRefused as refusal:
+        return JsonResponse({"error": refusal.reason}, status=409)
+    payload = selectors.field_payload(field)
+    payload.pop("matches_read_value", None)  # nothing was typed
+    return JsonResponse(payload)

@@ -242,4 +242,4 @@ def field_reveal(request: HttpRequest, public_id: UUID, name: str) -> JsonRespon
 
 
 def _form_errors(form: EscalateForm | RejectForm | RevealForm) -> str:
-    return " ".join(error for errors in form.errors.values() for error in errors)
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)

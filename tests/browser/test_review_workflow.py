@@ -48,12 +48,22 @@ def test_a_clerk_claims_corrects_and_approves_with_the_keyboard(
     page.keyboard.press("?")
     expect(page.locator("#help-dialog")).to_be_visible()
     expect(page.locator("#help-dialog")).to_contain_text("Approve")
+    page.screenshot(path="/tmp/vouch-review-help.png")
     page.keyboard.press("Escape")
     expect(page.locator("#help-dialog")).to_be_hidden()
 
     page.keyboard.press("c")
     expect(page.locator("#claim-holder")).to_contain_text("claimed by you")
     expect(page.locator("#document-status")).to_have_text("In review")
+
+    # "y" accepts a value as read and moves on to the next flagged field.
+    page.locator("#field-vendor_name").focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#field-invoice_date")).to_be_focused()
+    page.keyboard.press("y")
+    expect(page.locator("#field-invoice_date [data-role=set-by]")).to_be_visible()
+    expect(page.locator("#field-invoice_date")).not_to_be_focused()
 
     # "n" walks the flagged fields; the total (confidence 0.47) is one of them.
     focus_field(page, "total_amount", key="n")
@@ -70,6 +80,8 @@ def test_a_clerk_claims_corrects_and_approves_with_the_keyboard(
     document.refresh_from_db()
     assert document.status == Document.Status.APPROVED
     assert document.decided_by == clerk
+    date = document.fields.get(name="invoice_date")
+    assert (date.value, date.set_by, date.confidence) == ("2019-01-12", "human", 1.0)
     total = document.fields.get(name="total_amount")
     assert (total.value, total.set_by, total.corrected_by) == ("34.00", "human", clerk)
 
@@ -83,6 +95,8 @@ def test_a_claimed_document_leaves_the_other_clerk_s_queue_live(
     watcher = login_as(other_clerk)
     watcher.goto("/queue/mine/")
     expect(watcher.locator(row)).to_be_visible()
+    reason_count = watcher.locator('#reason-counts [data-reason="missing_fields"]')
+    expect(reason_count).to_have_text("1")
     expect(watcher.locator("#live-indicator")).to_have_attribute("data-state", "live")
     watcher.evaluate("window.__notReloaded = true")
 
@@ -109,6 +123,7 @@ def test_a_claimed_document_leaves_the_other_clerk_s_queue_live(
     )
 
     expect(watcher.locator(row)).to_have_count(0)
+    expect(reason_count).to_have_text("0")
     expect(watcher.locator("#queue-notice")).to_have_text(
         "shared-invoice.pdf was claimed by clerk."
     )
@@ -123,6 +138,8 @@ def test_a_claimed_document_leaves_the_other_clerk_s_queue_live(
     reviewer.keyboard.press("x")
     reviewer.wait_for_url("**/queue/mine/")
     expect(watcher.locator(row)).to_be_visible()
+    expect(reason_count).to_have_text("1")
+    watcher.screenshot(path="/tmp/vouch-queue-page.png")
     assert watcher.evaluate("window.__notReloaded") is True
 
 
@@ -181,6 +198,7 @@ def test_an_iban_is_masked_for_the_clerk_and_revealed_by_a_supervisor(
     boss.keyboard.type("Vendor phoned about new bank details")
     boss.keyboard.press("Enter")
     expect(boss.locator("#field-iban-value")).to_have_text(IBAN)
+    boss.screenshot(path="/tmp/vouch-review-revealed.png")
     expect(boss.locator("#field-iban")).to_be_focused()
 
     reveal = SensitiveReveal.objects.get()

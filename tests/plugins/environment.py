@@ -26,6 +26,7 @@ _var_dir: Path | None = None
 def pytest_load_initial_conftests() -> Generator[None, None, None]:
     global _server, _var_dir
     os.environ.setdefault("SECRET_KEY", "tests-only-" + secrets.token_hex(16))
+    os.environ.setdefault("VOUCH_AUDIT_KEY", "tests-only-" + secrets.token_hex(16))
     if "VOUCH_VAR_DIR" not in os.environ:
         # Each run gets its own test database file and media, so two runs on one
         # machine never share (and corrupt) a SQLite file.

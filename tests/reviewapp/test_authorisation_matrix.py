@@ -138,6 +138,17 @@ MATRIX: dict[str, list[Case]] = {
              (302, 404, 200, 200, 200, 200), (302, 404, 404, 404, 409, 409),
              {"value": "99.00"}),
     ],
+    "audit-export": [
+        Case("GET", fixed("audit-export"), (302, 403, 403, 403, 403, 200),
+             (302, 403, 403, 403, 403, 200)),
+    ],
+    # Event 1 holds no IBAN of the document: allowed revealers get 404, others
+    # are refused before the event is looked up.
+    "history-reveal": [
+        Case("POST", doc_url("history-reveal", 1, "iban"),
+             (302, 404, 403, 403, 404, 404), NOBODY,
+             {"reason": "checking a bank change"}),
+    ],
     "document-export": [
         Case("GET", approved_url("document-export", fmt), SEEN_BY_ALL, NOBODY)
         for fmt in ("csv", "json", "ubl")
@@ -171,6 +182,10 @@ MATRIX: dict[str, list[Case]] = {
         name: [Case("POST", fixed(name), API_MASTER_DATA, API_MASTER_DATA)]
         for name in ("api-vendors", "api-purchase-orders", "api-goods-receipts")
     },
+    "field-confirm": [
+        Case("POST", doc_url("field-confirm", "total_amount"),
+             (302, 404, 200, 200, 200, 200), (302, 404, 404, 404, 409, 409)),
+    ],
     "field-reveal": [
         Case("POST", doc_url("field-reveal", "iban"),
              (302, 404, 403, 403, 200, 200), (302, 404, 404, 404, 400, 400),

@@ -12,6 +12,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from reviewapp import services
 from reviewapp.asgi import application
@@ -160,3 +161,15 @@ def test_a_supervisor_hears_an_escalation_for_the_exception_queue(
     assert event["status"] == "escalated"
     assert event["queues"] == ["exceptions", "overview"]
     assert "claimed_by_id" not in event and "group" not in event
+
+
+def test_an_expired_claim_comes_back_to_every_clerk_live(
+    clerk: User, other_clerk: User
+) -> None:
+    document = make_document(name="forgotten.pdf")
+    services.document_claim(document=document, user=clerk)
+    Document.objects.filter(pk=document.pk).update(claim_expires_at=timezone.now())
+    outcome = run(other_clerk, services.documents_release_expired_claims)
+    assert [(event["name"], event["queues"]) for event in outcome["events"]] == [
+        ("forgotten.pdf", ["mine"])
+    ]

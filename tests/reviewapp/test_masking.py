@@ -222,3 +222,16 @@ def test_a_clerk_confirms_a_masked_value_without_seeing_it(
     }
     assert answer["matches_read_value"] is False
     assert no_clear_iban(different.content.decode())
+
+
+def test_a_masked_value_is_confirmed_without_being_shown(
+    clerk: User, with_iban: Document
+) -> None:
+    url = reverse("field-confirm", args=[with_iban.public_id, "iban"])
+    response = logged_in(clerk).post(url)
+    assert response.json() == {
+        "name": "iban",
+        "value": "DE89 •••• •••• •••• ••30 00",
+        "set_by": "human",
+    }
+    assert with_iban.fields.get(name="iban").set_by == "human"

@@ -4,9 +4,11 @@ correct fields when."""
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.utils import timezone
 
 from reviewapp import services
@@ -245,3 +247,37 @@ def test_roles_carry_the_review_permissions(
         assert user.has_perm("reviewapp.handle_exceptions")
         assert user.has_perm("reviewapp.reveal_sensitive")
     assert admin_user.has_perm("reviewapp.change_sensitivefield")
+
+
+def test_confirming_a_value_makes_it_a_person_s_and_claims(
+    clerk: User, other_clerk: User, document: Document
+) -> None:
+    field = services.field_confirm(document=document, name="total_amount", user=clerk)
+    assert (field.value, field.set_by, field.confidence) == ("12.00", "human", 1.0)
+    assert field.machine_value == "12.00" and field.corrected_by == clerk
+    assert Document.objects.get(pk=document.pk).claimed_by == clerk
+    with pytest.raises(services.ReviewRefused, match="being reviewed by clerk"):
+        services.field_confirm(document=document, name="total_amount", user=other_clerk)
+    with pytest.raises(services.ReviewRefused, match="no value to confirm"):
+        services.field_confirm(document=document, name="iban", user=clerk)
+
+
+def test_expired_claims_are_released_and_live_ones_kept(
+    clerk: User, other_clerk: User
+) -> None:
+    expired = make_document(name="expired.pdf")
+    live = make_document(name="live.pdf")
+    services.document_claim(document=expired, user=clerk)
+    services.document_claim(document=live, user=other_clerk)
+    Document.objects.filter(pk=expired.pk).update(
+        claim_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    out = StringIO()
+    call_command("release_expired_claims", stdout=out)
+    assert f"released {expired.public_id} expired.pdf" in out.getvalue()
+    assert "1 expired claim(s) released" in out.getvalue()
+    expired.refresh_from_db()
+    live.refresh_from_db()
+    assert (expired.status, expired.claimed_by) == (Status.READY, None)
+    assert (live.status, live.claimed_by) == (Status.CLAIMED, other_clerk)
+    assert services.documents_release_expired_claims() == []

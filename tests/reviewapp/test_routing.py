@@ -16,6 +16,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from pipeline.ocr.recorded import RecordedOcrEngine
 from reviewapp import jobs, routing, services
 from reviewapp.models import (
+    AuditEvent,
     Document,
     Field,
     ValidationIssue,
@@ -167,6 +168,10 @@ def test_a_clean_invoice_is_approved_straight_through_and_announced(
     assert delivery.payload["approved_by"] == "straight-through"
     assert delivery.payload["fields"]["total_amount"] == "120.50"
     assert delivery.payload["matched_vendor"] == {"id": "V-1", "name": "ACME GmbH"}
+    approval = AuditEvent.objects.get(
+        document_public_id=document.public_id, event_type="document_approved"
+    )
+    assert approval.actor_username == "" and approval.details["straight_through"]
 
 
 def test_over_the_straight_through_limit_it_waits_for_a_clerk(
@@ -209,6 +214,11 @@ def test_a_rule_exception_lands_in_the_supervisors_queue_with_the_rule(
     assert again.escalation_reason == Document.EscalationReason.DUPLICATE
     assert again.escalated_by is None
     assert "[duplicate_invoice]" in again.escalation_note
+    escalation = AuditEvent.objects.get(
+        document_public_id=again.public_id, event_type="document_escalated"
+    )
+    assert escalation.details["reason"] == "duplicate"
+    assert escalation.details["by_routing"] is True
 
 
 # --- approvals reserved for supervisors ----------------------------------------

@@ -20,6 +20,12 @@
     notice.hidden = false;
   }
 
+  // The per-reason counts follow the rows this page adds and drops.
+  function count(reason, step) {
+    const cell = document.querySelector('#reason-counts [data-reason="' + reason + '"]');
+    if (cell) cell.textContent = String(Math.max(0, Number(cell.textContent) + step));
+  }
+
   function rowUrl(id) {
     return rowUrlTemplate.replace("00000000-0000-0000-0000-000000000000", encodeURIComponent(id));
   }
@@ -42,9 +48,13 @@
         if (!row) return;
         const current = document.getElementById("doc-" + doc.id);
         if (current) {
+          count(current.dataset.reason, -1);
+          count(row.dataset.reason, 1);
           current.replaceWith(row);
           return;
         }
+        count(row.dataset.reason, 1);
+        announce(doc.name + " is waiting in the queue.");
         const empty = body.querySelector("tr.empty");
         if (empty) empty.remove();
         body.append(row);
@@ -61,6 +71,7 @@
     const inQueue = Array.isArray(doc.queues) && doc.queues.includes(queue);
     if (existing && !inQueue) {
       existing.remove();
+      count(existing.dataset.reason, -1);
       announce(
         doc.status === "claimed" && doc.claimed_by
           ? doc.name + " was claimed by " + doc.claimed_by + "."

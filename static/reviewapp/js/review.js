@@ -277,6 +277,8 @@
           .then((body) => {
             if (!response.ok) throw new Error(errorText(body, response.status));
             showSaved(field, body);
+            field.dataset.flagged = String(!body.value);
+            field.classList.toggle("is-flagged", !body.value);
             // The first correction claims the document: show the claimant's actions.
             if (review.dataset.claimedByMe !== "true") refreshActions();
           })
@@ -287,6 +289,34 @@
         form.elements.value.focus();
       })
       .finally(() => buttons.forEach((button) => (button.disabled = false)));
+  }
+
+  function confirmField(field, thenNext) {
+    const token = document.querySelector("input[name=csrfmiddlewaretoken]");
+    const status = document.getElementById("fields-status");
+    if (!field.dataset.confirmUrl || !token || review.dataset.canWrite !== "true") return;
+    fetch(field.dataset.confirmUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": token.value },
+    })
+      .then((response) =>
+        response
+          .json()
+          .catch(() => null)
+          .then((body) => {
+            if (!response.ok) throw new Error(errorText(body, response.status));
+            showSaved(field, body);
+            field.dataset.flagged = "false";
+            field.classList.remove("is-flagged");
+            status.textContent = field.querySelector(".field-label").textContent + " confirmed.";
+            if (review.dataset.claimedByMe !== "true") refreshActions();
+            if (thenNext) nextFlagged();
+          })
+      )
+      .catch((problem) => {
+        status.textContent = problem.message || "Could not confirm. Try again.";
+      });
   }
 
   function moveFocus(field, step) {
@@ -512,6 +542,10 @@
     } else if (event.key === "Enter" || event.key === "F2") {
       event.preventDefault();
       openEditor(field);
+    } else if (event.key === "y" || event.key === " ") {
+      // y: accept the value and go on to the next flagged field; Space: accept.
+      event.preventDefault();
+      confirmField(field, event.key === "y");
     } else if (event.key === "v" && field.querySelector("form.field-reveal")) {
       event.preventDefault();
       openReveal(field);

@@ -1,0 +1,38 @@
+"""Request middleware of our own: a request id every log line and audit event of
+one request shares."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from reviewapp import audit
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# An id a proxy in front of us chose is kept, so its logs and ours line up; it
+# must look like an id (it ends up in CSV exports and log lines).
+_ACCEPTED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,63}")
+
+
+class RequestIdMiddleware:
+    """Sets `request.request_id`, makes it and the client IP the audit origin of
+    whatever the request does, and echoes it in the X-Request-ID header."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _ACCEPTED_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        with audit.origin(
+            request_id=request_id,
+            ip_address=audit.client_ip(request),
+            request=request,
+        ):
+            response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
