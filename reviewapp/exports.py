@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from schwifty import IBAN
 
 # The header fields every export carries, in this order: a contract with the ERP,
@@ -199,7 +200,9 @@ def xlsx_bytes(documents: Iterable[ExportDocument]) -> bytes:
         cells = _document_cells(document)
         documents_sheet.append(
             [
-                _number_or_text(cell) if index in amount_columns else cell
+                _number_or_text(cell)
+                if index in amount_columns
+                else _text_cell(documents_sheet, cell)
                 for index, cell in enumerate(cells)
             ]
         )
@@ -208,7 +211,7 @@ def xlsx_bytes(documents: Iterable[ExportDocument]) -> bytes:
                 [
                     document.id,
                     number,
-                    line.description,
+                    _text_cell(lines_sheet, line.description),
                     _number_or_text(line.quantity),
                     _number_or_text(line.unit_price),
                     _number_or_text(line.amount),
@@ -218,6 +221,16 @@ def xlsx_bytes(documents: Iterable[ExportDocument]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _text_cell(sheet: Any, text: str) -> WriteOnlyCell | str:
+    # openpyxl stores any text starting with "=" as a live formula; a vendor
+    # name like "=HYPERLINK(...)" must stay text (spreadsheet injection).
+    if not text.startswith("="):
+        return text
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    return cell
 
 
 def _number_or_text(text: str) -> Decimal | str:

@@ -123,3 +123,32 @@ class QueueFilterForm(forms.Form):
     reason = forms.CharField(max_length=30, required=False)
     status = forms.CharField(max_length=30, required=False)
     sort = forms.CharField(max_length=20, required=False)
+
+
+class ExportFilterForm(forms.Form):
+    """Which approved documents a batch export holds."""
+
+    EXPORTED_CHOICES = [
+        ("", "Exported or not"),
+        ("no", "Not exported yet"),
+        ("yes", "Already exported"),
+    ]
+
+    approved_from = forms.DateField(
+        required=False, label="Approved from", widget=forms.DateInput({"type": "date"})
+    )
+    approved_to = forms.DateField(
+        required=False, label="Approved until", widget=forms.DateInput({"type": "date"})
+    )
+    exported = forms.ChoiceField(
+        required=False, choices=EXPORTED_CHOICES, label="Exported"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("approved_from"), cleaned.get("approved_to")
+        if start and end and start > end:
+            raise forms.ValidationError(
+                "“Approved from” is after “Approved until”: swap the dates."
+            )
+        return cleaned

@@ -37,6 +37,10 @@ class Document(models.Model):
     Status moves only through services:
         queued -> processing           (a worker claims it)
         processing -> ready            (fields extracted; it needs review)
+        processing -> approved         (straight through: every field sure, every
+                                        check passed, total within the limit)
+        processing -> escalated        (a check only a supervisor settles failed;
+                                        escalated_by is empty)
         processing -> failed           (unreadable input, or retries exhausted)
         processing -> queued           (a failed attempt that will be retried,
                                         or `requeue_stale` after a lost worker)
@@ -70,6 +74,7 @@ class Document(models.Model):
         BANK_DETAILS = "bank_details", "Bank details differ from the vendor's"
         DUPLICATE = "duplicate", "Looks like a duplicate"
         OVER_LIMIT = "over_limit", "Amount over my approval limit"
+        RULE_EXCEPTION = "rule_exception", "A check failed that a supervisor decides"
         OTHER = "other", "Other (explain in the note)"
 
     class Channel(models.TextChoices):
@@ -134,6 +139,18 @@ class Document(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True)
+    straight_through = models.BooleanField(
+        default=False, help_text="Approved by routing, without a person"
+    )
+    # The ERP's pull: when it confirmed taking the approved document, and who.
+    exported_at = models.DateTimeField(null=True, blank=True)
+    exported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     # Copies of what the fields say, kept by services.document_refresh_review_columns
     # so that queues filter, sort and count without a subquery per document.
     vendor_name = models.CharField(max_length=255, blank=True)
@@ -154,6 +171,10 @@ class Document(models.Model):
             ),
             ("handle_exceptions", "Can approve or reject escalated documents"),
             ("reveal_sensitive", "Can reveal masked sensitive values, with a reason"),
+            (
+                "export_documents",
+                "Can export approved documents in batches and mark them exported",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ CORRECT_FIELDS = "reviewapp.change_field"
 REVIEW = "reviewapp.review_document"
 HANDLE_EXCEPTIONS = "reviewapp.handle_exceptions"
 REVEAL_SENSITIVE = "reviewapp.reveal_sensitive"
+EXPORT_DOCUMENTS = "reviewapp.export_documents"
 EXPORT_AUDIT = "reviewapp.export_auditevent"
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -39,6 +40,20 @@ def can_handle_exceptions(user: AnyUser) -> bool:
 
 def can_reveal_sensitive(user: AnyUser) -> bool:
     return bool(user.is_authenticated and user.has_perm(REVEAL_SENSITIVE))
+
+
+def can_export_batches(user: AnyUser) -> bool:
+    """Batch exports, the Export page and the ERP pull API."""
+    return bool(user.is_authenticated and user.has_perm(EXPORT_DOCUMENTS))
+
+
+def approved_document_for(user: AnyUser, public_id: UUID | str) -> Document:
+    """An approved document `user` may see, for export. Raises Http404
+    otherwise (another user's document, or one not approved yet)."""
+    document, _ = document_for(user, public_id)
+    if document.status != Document.Status.APPROVED:
+        raise Http404("Only approved documents are exported")
+    return document
 
 
 def visible_documents(user: AnyUser) -> QuerySet[Document]:

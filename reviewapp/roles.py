@@ -24,6 +24,7 @@ _SUPERVISOR_PERMISSIONS = [
     "reviewapp.view_all_documents",
     "reviewapp.handle_exceptions",
     "reviewapp.reveal_sensitive",
+    "reviewapp.export_documents",
 ]
 
 # Supervisors resolve vendor and PO exceptions, so they read the master data;

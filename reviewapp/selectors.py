@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,8 +36,9 @@ from pipeline.validate.duplicates import (
 )
 from pipeline.validate.fields import label as rule_field_label
 from pipeline.validate.vendors import match_vendor
-from reviewapp import review_reasons
+from reviewapp import review_reasons, routing
 from reviewapp.audit import canonical_json, is_envelope, masked_details
+from reviewapp.exports import ExportDocument
 from reviewapp.extraction_fields import FIELD_LABELS
 from reviewapp.masking import (
     mask_value,
@@ -59,8 +60,10 @@ from reviewapp.models import (
     Vendor,
 )
 from reviewapp.permissions import (
+    HANDLE_EXCEPTIONS,
     AnyUser,
     can_handle_exceptions,
+    can_reveal_sensitive,
     can_view_all_documents,
     is_reviewer,
     visible_documents,
@@ -704,3 +707,170 @@ def _display(value: Any) -> str:
     if isinstance(value, dict | list):
         return canonical_json(value)
     return str(value)
+
+
+# ---------- exports ----------
+
+EXPORT_CHUNK = 200
+STRAIGHT_THROUGH = "straight-through"
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """A batch: approved between two dates (inclusive), exported or not."""
+
+    approved_from: date | None = None
+    approved_to: date | None = None
+    exported: bool | None = None  # None: both
+
+
+def exportable_documents(
+    *, user: AnyUser, filters: ExportFilters | None = None
+) -> QuerySet[Document]:
+    """Approved documents `user` may see, oldest decision first."""
+    filters = filters or ExportFilters()
+    documents = visible_documents(user).filter(status=Document.Status.APPROVED)
+    if filters.approved_from:
+        documents = documents.filter(decided_at__date__gte=filters.approved_from)
+    if filters.approved_to:
+        documents = documents.filter(decided_at__date__lte=filters.approved_to)
+    if filters.exported is not None:
+        documents = documents.filter(exported_at__isnull=not filters.exported)
+    return documents.order_by("decided_at", "id")
+
+
+def _with_export_data(documents: QuerySet[Document]) -> QuerySet[Document]:
+    return documents.select_related(
+        "decided_by", "validation__vendor", "validation__purchase_order"
+    ).prefetch_related("fields")
+
+
+def export_document(
+    document: Document, *, masked: bool, sensitive: frozenset[str] | None = None
+) -> ExportDocument:
+    """One approved document as the export writers take it. With `masked`,
+    the values of sensitive fields (masking.sensitive_field_names) are masked
+    exactly as on the review page."""
+    sensitive = sensitive_field_names() if sensitive is None else sensitive
+    values = {field.name: field.value for field in document.fields.all()}
+    if masked:
+        values = {
+            name: mask_value(value) if name in sensitive else value
+            for name, value in values.items()
+        }
+    validation_row = getattr(document, "validation", None)
+    vendor = validation_row.vendor if validation_row else None
+    order = validation_row.purchase_order if validation_row else None
+    document_type = (
+        validation_row.document_type
+        if validation_row and validation_row.document_type
+        else values.get("document_type") or DEFAULT_DOCUMENT_TYPE
+    )
+    return ExportDocument(
+        id=str(document.public_id),
+        name=document.original_name,
+        document_type=document_type,
+        approved_at=document.decided_at.isoformat() if document.decided_at else "",
+        fields=values,
+        vendor_id=vendor.number if vendor else "",
+        vendor_name=vendor.name if vendor else "",
+        purchase_order=order.number if order else "",
+        extra={
+            "approved_by": (
+                document.decided_by.get_username()
+                if document.decided_by
+                else STRAIGHT_THROUGH
+            ),
+            "exported_at": (
+                document.exported_at.isoformat() if document.exported_at else None
+            ),
+            "masked": masked,
+        },
+    )
+
+
+def export_documents_for(
+    documents: QuerySet[Document], *, user: AnyUser
+) -> Iterator[ExportDocument]:
+    """The documents as `user` may export them (masked unless they may reveal
+    sensitive values), loaded a chunk at a time so a large batch streams."""
+    masked = not can_reveal_sensitive(user)
+    sensitive = sensitive_field_names()
+    ids = list(documents.values_list("pk", flat=True))
+    for start in range(0, len(ids), EXPORT_CHUNK):
+        chunk = ids[start : start + EXPORT_CHUNK]
+        rows = {
+            row.pk: row
+            for row in _with_export_data(Document.objects.filter(pk__in=chunk))
+        }
+        for pk in chunk:
+            yield export_document(rows[pk], masked=masked, sensitive=sensitive)
+
+
+def export_for(document: Document, *, user: AnyUser | None) -> ExportDocument:
+    """One document's export; `user` None is the system (webhooks): in clear."""
+    loaded = _with_export_data(Document.objects.filter(pk=document.pk)).get()
+    masked = user is not None and not can_reveal_sensitive(user)
+    return export_document(loaded, masked=masked)
+
+
+# ---------- approvals ----------
+
+
+def approval_refusal(document_id: int, user: AnyUser, *, escalated: bool) -> str:
+    """Why `user` may not approve the document although the workflow lets them
+    act ("" when they may): the amount or the checks reserve it. A
+    total over VOUCH_SUPERVISOR_AMOUNT_LIMIT or a rule exception (a PO
+    mismatch, a duplicate ...) needs a supervisor; changed bank details (an
+    issue with needs_supervisor) need an escalation and then a supervisor who
+    neither escalated the document nor changed its fields."""
+    total_value = (
+        Field.objects.filter(document_id=document_id, name="total_amount")
+        .values_list("value", flat=True)
+        .first()
+    )
+    total = routing.amount_of(total_value or "")
+    limit = Decimal(settings.VOUCH_SUPERVISOR_AMOUNT_LIMIT)
+    if total is not None and total > limit and not user.has_perm(HANDLE_EXCEPTIONS):
+        return (
+            f"The total {total} is over {limit}, the most a clerk may approve: "
+            "escalate it (amount over my approval limit) for a supervisor."
+        )
+    exception = (
+        ValidationIssue.objects.filter(
+            document_id=document_id,
+            severity=ValidationIssue.Severity.ERROR,
+            rule__in=routing.EXCEPTION_RULES,
+            needs_supervisor=False,
+        )
+        .order_by("id")
+        .first()
+    )
+    if exception is not None and not user.has_perm(HANDLE_EXCEPTIONS):
+        return (
+            f"A check only a supervisor settles failed: {exception.message} "
+            "Escalate the document."
+        )
+    if not ValidationIssue.objects.filter(
+        document_id=document_id, needs_supervisor=True
+    ).exists():
+        return ""
+    if not escalated:
+        return (
+            "The bank details differ from the vendor's: escalate the document; "
+            "a supervisor other than you must approve it."
+        )
+    handlers = set(
+        Field.objects.filter(
+            document_id=document_id, corrected_by__isnull=False
+        ).values_list("corrected_by", flat=True)
+    )
+    handlers.add(
+        Document.objects.values_list("escalated_by", flat=True).get(pk=document_id)
+    )
+    if user.pk in handlers:
+        return (
+            "You handled this document (you escalated it or changed its fields) "
+            "and its bank details changed: another supervisor must approve it."
+        )
+    return ""

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 import django_rq
 from django.conf import settings
@@ -27,7 +28,16 @@ from pipeline.registry import validate
 from pipeline.run import PipelineResult
 from pipeline.validate.types import ValidationResult
 from pipeline.validate.vendors import find_purchase_order
-from reviewapp import audit, broadcast, permissions, review_reasons, selectors
+from reviewapp import (
+    audit,
+    broadcast,
+    exports,
+    permissions,
+    review_reasons,
+    routing,
+    selectors,
+    webhooks,
+)
 from reviewapp.models import (
     AuditEvent,
     Document,
@@ -226,6 +236,7 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
                 "status_changed_at",
             ]
         )
+        route = _route(document, now=now)
         run.outcome = ProcessingRun.Outcome.SUCCEEDED
         run.ocr_engine = result.ocr_engine[:100]
         run.extractor = result.extractor[:100]
@@ -250,7 +261,83 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
             },
             request_id=run.job_id,
         )
+        if route.destination == routing.APPROVE:
+            audit.record_event(
+                EventType.DOCUMENT_APPROVED,
+                document=document,
+                details={"straight_through": True, "why": route.explanation},
+                request_id=run.job_id,
+            )
+        elif route.destination == routing.SUPERVISORS:
+            audit.record_event(
+                EventType.DOCUMENT_ESCALATED,
+                document=document,
+                details={
+                    "reason": route.escalation_reason,
+                    "note": route.explanation,
+                    "by_routing": True,
+                },
+                request_id=run.job_id,
+            )
     return document
+
+
+def _route(document: Document, *, now: datetime) -> routing.Route:
+    """Apply routing.route_for to a document just read (it is ready): approve
+    it straight through, leave it for the clerks, or escalate it to the
+    supervisors with the failing check as the reason (escalated_by empty: the
+    routing did it, so any supervisor may decide)."""
+    validation_row = DocumentValidation.objects.get(document=document)
+    route = routing.route_for(
+        document_type=validation_row.document_type,
+        fields=document.fields.values_list("name", "value", "confidence"),
+        issues=document.validation_issues.order_by("id"),
+        flag_below=settings.VOUCH_FLAG_BELOW_CONFIDENCE,
+        straight_through_types=settings.VOUCH_STRAIGHT_THROUGH_DOCUMENT_TYPES,
+        straight_through_max_amount=Decimal(settings.VOUCH_STRAIGHT_THROUGH_MAX_AMOUNT),
+    )
+    if route.destination == routing.APPROVE:
+        document.status = Document.Status.APPROVED
+        document.straight_through = True
+        document.decided_by = None
+        document.decided_at = now
+        document.decision_note = f"Approved straight through: {route.explanation}."
+        document.save(
+            update_fields=[
+                "status",
+                "straight_through",
+                "decided_by",
+                "decided_at",
+                "decision_note",
+            ]
+        )
+        _publish_approved(document)
+    elif route.destination == routing.SUPERVISORS:
+        document.status = Document.Status.ESCALATED
+        document.escalation_reason = route.escalation_reason
+        document.escalation_note = route.explanation
+        document.escalated_by = None
+        document.escalated_at = now
+        document.save(
+            update_fields=[
+                "status",
+                "escalation_reason",
+                "escalation_note",
+                "escalated_by",
+                "escalated_at",
+            ]
+        )
+    logger.info(
+        "routed %s to %s: %s", document.public_id, route.destination, route.explanation
+    )
+    return route
+
+
+def _publish_approved(document: Document) -> None:
+    # Inside the approving transaction: the delivery rows roll back with it, and
+    # the jobs are enqueued only on commit (webhooks_publish).
+    payload = exports.as_json(selectors.export_for(document, user=None))
+    webhooks.webhooks_publish(event="document.approved", payload=payload)
 
 
 def _store_pages(document: Document, result: PipelineResult) -> dict[int, Page]:
@@ -580,9 +667,12 @@ def document_approve(*, document: Document, user: AbstractBaseUser) -> Document:
         "status_changed_at": now,
     }
     with transaction.atomic():
-        current = Document.objects.values_list("status", flat=True).get(pk=document.pk)
+        current, holder = Document.objects.values_list("status", "claimed_by").get(
+            pk=document.pk
+        )
         if current == Document.Status.ESCALATED:
             _require(user, permissions.HANDLE_EXCEPTIONS, "approve escalated")
+            _require_approver(document.pk, user, escalated=True)
             updated = (
                 Document.objects.filter(pk=document.pk, status=current)
                 .exclude(escalated_by=user)
@@ -592,12 +682,15 @@ def document_approve(*, document: Document, user: AbstractBaseUser) -> Document:
                 raise _four_eyes_or_why_not(document.pk, user, "approve")
         else:
             _require(user, permissions.REVIEW, "approve")
+            if current == Document.Status.CLAIMED and holder == user.pk:
+                _require_approver(document.pk, user, escalated=False)
             updated = Document.objects.filter(
                 pk=document.pk, status=Document.Status.CLAIMED, claimed_by=user
             ).update(**decided)
             if updated != 1:
                 raise _why_not(document.pk, user, "approve")
         document.refresh_from_db()
+        _publish_approved(document)
         broadcast.document_changed(document)
         audit.record_event(
             EventType.DOCUMENT_APPROVED,
@@ -605,6 +698,43 @@ def document_approve(*, document: Document, user: AbstractBaseUser) -> Document:
             document=document,
             details={"was": current},
         )
+    return document
+
+
+def _require_approver(
+    document_id: int, user: AbstractBaseUser, *, escalated: bool
+) -> None:
+    refusal = selectors.approval_refusal(document_id, user, escalated=escalated)
+    if refusal:
+        raise ReviewRefused(refusal)
+
+
+def document_mark_exported(*, document: Document, user: AbstractBaseUser) -> Document:
+    """The ERP (or a person) confirms it took an approved document. Idempotent:
+    a second call changes nothing and returns the first exported_at and
+    exported_by; "document.exported" is published once.
+    Raises ReviewRefused when the document is not approved."""
+    with transaction.atomic():
+        now = timezone.now()
+        marked = Document.objects.filter(
+            pk=document.pk, status=Document.Status.APPROVED, exported_at__isnull=True
+        ).update(exported_at=now, exported_by=user)
+        document.refresh_from_db()
+        if document.status != Document.Status.APPROVED:
+            raise ReviewRefused(
+                f"{document.original_name} is "
+                f"{document.get_status_display().lower()}: only approved "
+                "documents are exported."
+            )
+        if marked == 1:
+            webhooks.webhooks_publish(
+                event="document.exported",
+                payload={
+                    "id": str(document.public_id),
+                    "exported_at": now.isoformat(),
+                    "exported_by": user.get_username(),
+                },
+            )
     return document
 
 

@@ -272,6 +272,16 @@ VOUCH_WEBHOOK_RETRY_DELAYS = [30, 120, 600, 1800, 7200]
 VOUCH_CLAIM_MINUTES = env_int("VOUCH_CLAIM_MINUTES", 30)
 VOUCH_FLAG_BELOW_CONFIDENCE = env_int("VOUCH_FLAG_BELOW_CONFIDENCE_PERCENT", 90) / 100
 
+# Routing (reviewapp/routing.py). A document of these types whose fields are all
+# sure and whose checks all pass is approved without a person, up to this total
+# (in the document's currency). Above the supervisor limit only a supervisor
+# approves, whatever the checks say.
+VOUCH_STRAIGHT_THROUGH_DOCUMENT_TYPES = env_list(
+    "VOUCH_STRAIGHT_THROUGH_DOCUMENT_TYPES", ["invoice"]
+)
+VOUCH_STRAIGHT_THROUGH_MAX_AMOUNT = env_int("VOUCH_STRAIGHT_THROUGH_MAX_AMOUNT", 1000)
+VOUCH_SUPERVISOR_AMOUNT_LIMIT = env_int("VOUCH_SUPERVISOR_AMOUNT_LIMIT", 10000)
+
 # Engines, by dotted path (see pipeline/ocr and pipeline/extract).
 VOUCH_OCR_ENGINE = env_str("VOUCH_OCR_ENGINE", "pipeline.ocr.paddle.PaddleOcrEngine")
 # The heuristic extractor with calibrated confidences; the raw one

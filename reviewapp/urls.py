@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from reviewapp.views import audit, documents, review
+from reviewapp.views import audit, documents, exports, review
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="document-list"), name="home"),
@@ -86,6 +86,13 @@ urlpatterns = [
         name="history-reveal",
     ),
     path("audit/export/", audit.audit_log_export, name="audit-export"),
+    path(
+        "documents/<uuid:public_id>/export/<slug:fmt>/",
+        exports.document_export,
+        name="document-export",
+    ),
+    path("export/", exports.export_page, name="export"),
+    path("export/batch.<slug:fmt>", exports.export_batch, name="export-batch"),
     path("api/", include("reviewapp.api.urls")),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),

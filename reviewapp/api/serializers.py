@@ -82,3 +82,73 @@ class UploadResultSerializer(serializers.Serializer[Any]):
 
 class ErrorSerializer(serializers.Serializer[Any]):
     error = serializers.CharField()
+
+
+# --- exports (what exports.as_json writes) ------------------------------------
+
+
+class ExportLineSerializer(serializers.Serializer[Any]):
+    description = serializers.CharField()
+    quantity = serializers.CharField(allow_blank=True)
+    unit_price = serializers.CharField(allow_blank=True)
+    amount = serializers.CharField(allow_blank=True)
+    tax_rate = serializers.CharField(allow_blank=True)
+
+
+class MatchedVendorSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField(help_text="The ERP's vendor number")
+    name = serializers.CharField()
+
+
+class ExportDocumentSerializer(serializers.Serializer[Any]):
+    """An approved document as `reviewapp.exports.as_json` writes it."""
+
+    id = serializers.UUIDField()
+    file_name = serializers.CharField()
+    document_type = serializers.CharField()
+    approved_at = serializers.DateTimeField()
+    approved_by = serializers.CharField(
+        help_text='The approver\'s username, or "straight-through"'
+    )
+    exported_at = serializers.DateTimeField(allow_null=True)
+    masked = serializers.BooleanField(
+        help_text="True when sensitive values (IBAN ...) are masked for this caller"
+    )
+    fields = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        help_text="Header fields by name, normalised (ISO dates, plain decimals)",
+    )
+    lines = ExportLineSerializer(many=True)
+    matched_vendor = MatchedVendorSerializer(allow_null=True)
+    matched_purchase_order = serializers.CharField(allow_null=True)
+
+
+class MarkExportedSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    exported_at = serializers.DateTimeField()
+    exported_by = serializers.CharField(allow_null=True)
+
+
+# --- master data push -----------------------------------------------------------
+
+
+class MasterDataRowSerializer(serializers.Serializer[Any]):
+    """One record, with the columns of `reviewapp.master_data` (see the
+    import_master_data command); a purchase order may nest its "lines"."""
+
+    number = serializers.CharField(required=False)
+
+
+class ImportRowSerializer(serializers.Serializer[Any]):
+    row = serializers.IntegerField(help_text="1-based position in the list sent")
+    key = serializers.CharField()
+    outcome = serializers.ChoiceField(
+        choices=["created", "updated", "unchanged", "rejected"]
+    )
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class ImportReportSerializer(serializers.Serializer[Any]):
+    kind = serializers.CharField()
+    summary = serializers.CharField()
+    rows = ImportRowSerializer(many=True)

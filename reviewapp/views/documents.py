@@ -30,6 +30,7 @@ from reviewapp.permissions import (
     review_rights,
     visible_documents,
 )
+from reviewapp.views.exports import UBL_DOCUMENT_TYPES
 
 PAGE_SIZE = 50
 
@@ -109,6 +110,7 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     following = selectors.next_in_queue(
         user=request.user, queue=selectors.MY_QUEUE, after=document
     )
+    validation = selectors.validation_of(document)
     return render(
         request,
         "reviewapp/document_detail.html",
@@ -118,8 +120,20 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 document, issues_by_field=selectors.issues_by_field(issues)
             ),
             "issues": issues,
-            "validation": selectors.validation_of(document),
+            "validation": validation,
+            "export_ubl": validation is not None
+            and validation.document_type in UBL_DOCUMENT_TYPES,
             "rights": rights,
+            # Said up front, instead of a refused Approve (services check again).
+            "approval_refusal": (
+                selectors.approval_refusal(
+                    document.pk,
+                    request.user,
+                    escalated=document.status == Document.Status.ESCALATED,
+                )
+                if rights.can_approve
+                else ""
+            ),
             "can_write": rights.can_edit_fields,
             "next_document": following,
             "escalate_form": EscalateForm(),

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from reviewapp import jobs, roles, services
 from reviewapp.models import Document, Field
@@ -56,6 +57,19 @@ def fixed(name: str, *args: object) -> Callable[[Document], str]:
     return lambda document: reverse(name, args=args)
 
 
+def approved_url(name: str, *extra: object) -> Callable[[Document], str]:
+    """Exports need an approved document: the own one is approved inside the
+    cell's rolled-back transaction; the foreign one stays failed."""
+
+    def url(document: Document) -> str:
+        Document.objects.filter(pk=document.pk, status="ready").update(
+            status="approved", decided_at=timezone.now()
+        )
+        return reverse(name, args=[document.public_id, *extra])
+
+    return url
+
+
 #                  anon outsider clerk other  super admin
 SEEN_BY_ALL = (302, 404, 200, 200, 200, 200)
 SEEN_BY_ALL_SEEING = (302, 404, 404, 404, 200, 200)
@@ -66,8 +80,11 @@ REDIRECTS = (302, 302, 302, 302, 302, 302)
 # user may not see is a 404 before anything else.
 ACTION_OWN = (302, 404, 302, 302, 302, 302)
 ACTION_FOREIGN = (302, 404, 404, 404, 302, 302)
+BATCH_EXPORTERS = (302, 403, 403, 403, 200, 200)
 # The REST API answers 401 instead of redirecting to the login page.
 API_ANY_USER = (401, 200, 200, 200, 200, 200)
+API_EXPORTERS = (401, 403, 403, 403, 200, 200)
+API_MASTER_DATA = (401, 403, 403, 403, 403, 400)
 
 MATRIX: dict[str, list[Case]] = {
     "home": [Case("GET", fixed("home"), REDIRECTS, REDIRECTS)],
@@ -132,6 +149,15 @@ MATRIX: dict[str, list[Case]] = {
              (302, 404, 403, 403, 404, 404), NOBODY,
              {"reason": "checking a bank change"}),
     ],
+    "document-export": [
+        Case("GET", approved_url("document-export", fmt), SEEN_BY_ALL, NOBODY)
+        for fmt in ("csv", "json", "ubl")
+    ],
+    "export": [Case("GET", fixed("export"), BATCH_EXPORTERS, BATCH_EXPORTERS)],
+    "export-batch": [
+        Case("GET", fixed("export-batch", fmt), BATCH_EXPORTERS, BATCH_EXPORTERS)
+        for fmt in ("csv", "json", "xlsx")
+    ],
     "api-root": [Case("GET", fixed("api-root"), API_ANY_USER, API_ANY_USER)],
     "api-schema": [Case("GET", fixed("api-schema"), API_ANY_USER, API_ANY_USER)],
     "api-document-list": [
@@ -144,6 +170,18 @@ MATRIX: dict[str, list[Case]] = {
         Case("GET", doc_url("api-document-detail"), (401, 404, 200, 200, 200, 200),
              (401, 404, 404, 404, 200, 200)),
     ],
+    "api-export-list": [
+        Case("GET", fixed("api-export-list"), API_EXPORTERS, API_EXPORTERS),
+    ],
+    "api-export-mark-exported": [
+        Case("POST", approved_url("api-export-mark-exported"), API_EXPORTERS,
+             (401, 403, 403, 403, 404, 404)),
+    ],
+    # An empty body: refused with a reason, or for lack of the role.
+    **{
+        name: [Case("POST", fixed(name), API_MASTER_DATA, API_MASTER_DATA)]
+        for name in ("api-vendors", "api-purchase-orders", "api-goods-receipts")
+    },
     "field-confirm": [
         Case("POST", doc_url("field-confirm", "total_amount"),
              (302, 404, 200, 200, 200, 200), (302, 404, 404, 404, 409, 409)),

@@ -7,13 +7,14 @@ import io
 import json
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 
 from pipeline.extract.normalize import normalize_date
-from reviewapp import services
+from reviewapp import routing, services
 from reviewapp.demo import SPECS, render
 from reviewapp.models import Document, Field, ValidationIssue
 
@@ -87,3 +88,37 @@ def test_each_demo_document_meets_its_demo_case() -> None:
     assert date.fromisoformat(
         fields_printed_on(specs["harbor-supply-invoice-88412.pdf"])["invoice_date"]
     ) == date(2026, 11, 4)
+
+
+def test_each_demo_document_goes_to_the_role_its_case_needs(settings) -> None:  # type: ignore[no-untyped-def]
+    """Read as printed and fully sure (what a good extractor gives), the clean
+    invoice is approved straight through, the receipt waits for a clerk, and
+    the PO mismatch, the bank-detail change and the duplicate go to the
+    supervisors with their check as the reason."""
+    call_command("load_demo", no_documents=True, stdout=io.StringIO())
+    routes = {}
+    for order, spec in enumerate(json.loads(SPECS.read_text()), start=1):
+        document = demo_document(spec, order)
+        # What the classifier says (the lead wires it into the job).
+        Field.objects.create(
+            document=document, name="document_type", value=spec["kind"]
+        )
+        services.document_validate(document=document)
+        decision = routing.route_for(
+            document_type=document.validation.document_type,
+            fields=document.fields.values_list("name", "value", "confidence"),
+            issues=document.validation_issues.exclude(code__in=DATE_CODES),
+            flag_below=settings.VOUCH_FLAG_BELOW_CONFIDENCE,
+            straight_through_types=settings.VOUCH_STRAIGHT_THROUGH_DOCUMENT_TYPES,
+            straight_through_max_amount=Decimal(
+                settings.VOUCH_STRAIGHT_THROUGH_MAX_AMOUNT
+            ),
+        )
+        routes[spec["file"]] = (decision.destination, decision.escalation_reason)
+    assert routes == {
+        "nordlicht-invoice-2026-0142.png": (routing.APPROVE, ""),
+        "kedai-receipt.jpg": (routing.CLERKS, ""),
+        "harbor-supply-invoice-88412.pdf": (routing.SUPERVISORS, "rule_exception"),
+        "atelier-facture-FA-2026-311.tif": (routing.SUPERVISORS, "bank_details"),
+        "nordlicht-invoice-2026-0142-scan.jpg": (routing.SUPERVISORS, "duplicate"),
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -122,6 +123,22 @@ def test_xlsx_has_documents_and_lines_with_numeric_amounts() -> None:
     assert len(lines) == 1 + 4
     assert lines[1][2] == "Copy paper A4, 500 sheets"
     assert lines[1][3] == 10
+
+
+def test_xlsx_keeps_text_that_looks_like_a_formula_as_text() -> None:
+    hostile = replace(
+        INVOICE,
+        name='=HYPERLINK("http://evil.example/","open")',
+        fields={**INVOICE.fields, "vendor_name": "=1+1"},
+    )
+    sheet = load_workbook(io.BytesIO(xlsx_bytes([hostile])))["Documents"]
+    row = {
+        column: cell for column, cell in zip(DOCUMENT_COLUMNS, sheet[2], strict=True)
+    }
+    assert row["file_name"].value == '=HYPERLINK("http://evil.example/","open")'
+    assert row["file_name"].data_type == "s"
+    assert row["vendor_name"].data_type == "s"
+    assert row["total_amount"].data_type == "n"
 
 
 def test_ubl_invoice_is_valid_against_the_ubl_2_1_schema() -> None:
