@@ -13,13 +13,15 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from pipeline.registry import validation_rules
 from pipeline.validate.types import DOCUMENT_TYPES
-from reviewapp.extraction_fields import FIELD_LABELS
+from reviewapp import audit
+from reviewapp.extraction_fields import FIELD_LABELS, auto_accept_threshold
 from reviewapp.master_data import (
     GOODS_RECEIPT_COLUMNS,
     PURCHASE_ORDER_COLUMNS,
@@ -29,6 +31,8 @@ from reviewapp.master_data import (
     read_master_data,
 )
 from reviewapp.models import (
+    AuditEvent,
+    FieldThreshold,
     GoodsReceipt,
     PurchaseOrder,
     PurchaseOrderLine,
@@ -269,3 +273,53 @@ class SensitiveRevealAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         self, request: HttpRequest, obj: SensitiveReveal | None = None
     ) -> bool:
         return False
+
+
+class FieldThresholdForm(forms.ModelForm):  # type: ignore[type-arg]
+    name = forms.ChoiceField(choices=sorted(FIELD_LABELS.items()))
+
+    class Meta:
+        model = FieldThreshold
+        fields = ["name", "threshold", "note"]
+
+
+@admin.register(FieldThreshold)
+class FieldThresholdAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Per-field auto-accept thresholds that replace the calibrated ones; each
+    change is recorded in the audit trail."""
+
+    form = FieldThresholdForm
+    list_display = ["name", "threshold", "calibrated", "note", "updated_at"]
+
+    @admin.display(description="Calibrated")
+    def calibrated(self, obj: FieldThreshold) -> str:
+        return f"{auto_accept_threshold(obj.name):.3f}"
+
+    def save_model(
+        self, request: HttpRequest, obj: FieldThreshold, form: Any, change: bool
+    ) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit.record_event(
+                AuditEvent.EventType.SETTINGS_CHANGED,
+                actor=request.user,
+                details={
+                    "setting": f"threshold:{obj.name}",
+                    "value": obj.threshold,
+                    "calibrated": auto_accept_threshold(obj.name),
+                    "note": obj.note,
+                },
+            )
+
+    def delete_model(self, request: HttpRequest, obj: FieldThreshold) -> None:
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            audit.record_event(
+                AuditEvent.EventType.SETTINGS_CHANGED,
+                actor=request.user,
+                details={
+                    "setting": f"threshold:{obj.name}",
+                    "value": None,
+                    "calibrated": auto_accept_threshold(obj.name),
+                },
+            )

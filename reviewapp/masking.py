@@ -89,6 +89,20 @@ def masked_line_text(line: TextLine, mask: PageMask) -> str:
     return mask_value(line.text) if mask.hides(line) else line.text
 
 
+def scrub(text: str, mask: PageMask) -> str:
+    """`text` masked whole when a sensitive value appears in it, spaced or not:
+    an address that ran into the IBAN line must not show the IBAN."""
+    compact = _compact(text)
+    if any(value in compact for value in mask.clear_values):
+        return mask_value(text)
+    return text
+
+
+def document_mask(fields: Iterable[Field], sensitive: frozenset[str]) -> PageMask:
+    """The sensitive values of a document, whichever page shows them."""
+    return page_mask(fields, page_id=-1, sensitive=sensitive)
+
+
 def redact_image(
     image_bytes: bytes, boxes: Iterable[tuple[int, int, int, int]]
 ) -> bytes:

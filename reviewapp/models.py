@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from pipeline.registry import validation_rules
@@ -861,3 +861,24 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain at #{self.sequence}"
+
+
+class FieldThreshold(models.Model):
+    """An administrator's auto-accept threshold for one field, replacing the
+    calibrated one (see reviewapp.thresholds)."""
+
+    name = models.CharField(max_length=50, unique=True)
+    threshold = models.FloatField(
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="0 to 1: machine values at or above it need no review",
+    )
+    note = models.CharField(
+        max_length=300, blank=True, help_text="Why it differs from the calibrated one"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} >= {self.threshold:.3f}"

@@ -3,7 +3,7 @@ document, the most serious first; escalations come from the status instead."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 # Fields without which a document cannot be booked: a gap is a review reason.
 KEY_FIELDS = ("vendor_name", "invoice_date", "total_amount")
@@ -22,15 +22,26 @@ LABELS = {
 
 
 def reason_for(
-    fields: Iterable[tuple[str, str, float | None]], *, flag_below: float
+    fields: Iterable[tuple[str, str, float | None]],
+    *,
+    flag_below: float | Mapping[str, float],
 ) -> str:
-    """The reason for fields given as (name, value, confidence)."""
+    """The reason for fields given as (name, value, confidence); `flag_below`
+    is one threshold for all fields or one per field (reviewapp.thresholds)."""
     filled = [(name, confidence) for name, value, confidence in fields if value]
     names = {name for name, _ in filled}
     if any(name not in names for name in KEY_FIELDS):
         return MISSING_FIELDS
     if any(
-        confidence is not None and confidence < flag_below for _, confidence in filled
+        confidence is not None and confidence < _threshold(flag_below, name)
+        for name, confidence in filled
     ):
         return LOW_CONFIDENCE
     return ROUTINE
+
+
+def _threshold(flag_below: float | Mapping[str, float], name: str) -> float:
+    if isinstance(flag_below, Mapping):
+        # A field without a threshold of its own is never auto-accepted blindly.
+        return flag_below.get(name, 1.0)
+    return flag_below

@@ -4,7 +4,7 @@ fields and its latest validation issues; services apply it."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
@@ -72,7 +72,7 @@ def route_for(
     document_type: str,
     fields: Iterable[tuple[str, str, float | None]],
     issues: Iterable[IssueLike],
-    flag_below: float,
+    flag_below: float | Mapping[str, float],
     straight_through_types: Collection[str],
     straight_through_max_amount: Decimal,
 ) -> Route:

@@ -41,9 +41,11 @@ from reviewapp.audit import canonical_json, is_envelope, masked_details
 from reviewapp.exports import ExportDocument
 from reviewapp.extraction_fields import FIELD_LABELS
 from reviewapp.masking import (
+    document_mask,
     mask_value,
     masked_line_text,
     page_mask,
+    scrub,
     sensitive_field_names,
 )
 from reviewapp.models import (
@@ -68,6 +70,7 @@ from reviewapp.permissions import (
     is_reviewer,
     visible_documents,
 )
+from reviewapp.thresholds import is_unsure, review_thresholds
 
 logger = logging.getLogger(__name__)
 
@@ -315,6 +318,9 @@ class FieldRow:
     shown_explanation: str  # with the value masked in it too
     flagged: bool
     issues: tuple[IssueView, ...] = ()  # failing checks that involve this field
+    # Not sensitive itself, but its value holds a sensitive one: shown masked,
+    # and never put back into an edit box.
+    holds_secret: bool = False
 
 
 def review_page(
@@ -326,7 +332,8 @@ def review_page(
     sensitive = sensitive_field_names()
     fields = list(document.fields.all())
     by_name = {field.name: field for field in fields}
-    threshold = settings.VOUCH_FLAG_BELOW_CONFIDENCE
+    everywhere = document_mask(fields, sensitive)
+    thresholds = review_thresholds()
     rows = []
     for name, label in FIELD_LABELS.items():
         field = by_name.get(name)
@@ -337,6 +344,10 @@ def review_page(
             for clear in {field.raw_value, field.machine_value, field.value}:
                 if clear:
                     explanation = explanation.replace(clear, mask_value(clear))
+        # Any other field that swallowed a sensitive value is masked too.
+        scrubbed = scrub(value, everywhere)
+        holds_secret = scrubbed != value
+        value, explanation = scrubbed, scrub(explanation, everywhere)
         rows.append(
             FieldRow(
                 name=name,
@@ -347,8 +358,9 @@ def review_page(
                 shown_explanation=explanation,
                 flagged=field is None
                 or not field.value
-                or (field.confidence is not None and field.confidence < threshold),
+                or is_unsure(name, field.confidence, thresholds),
                 issues=tuple((issues_by_field or {}).get(name, ())),
+                holds_secret=holds_secret,
             )
         )
     pages = list(document.pages.all())
@@ -378,9 +390,19 @@ def redaction_boxes(page: Page) -> list[tuple[int, int, int, int]]:
 
 
 def field_payload(field: Field) -> dict[str, Any]:
-    """A field for a JSON answer, masked when sensitive."""
-    if field.name not in sensitive_field_names():
-        return {"name": field.name, "value": field.value, "set_by": field.set_by}
+    """A field for a JSON answer, masked when sensitive (or when it holds a
+    sensitive value of its document)."""
+    sensitive = sensitive_field_names()
+    if field.name not in sensitive:
+        everywhere = document_mask(
+            Field.objects.filter(document_id=field.document_id, name__in=sensitive),
+            sensitive,
+        )
+        return {
+            "name": field.name,
+            "value": scrub(field.value, everywhere),
+            "set_by": field.set_by,
+        }
     # A clerk confirms a masked value by typing it in full: say whether it is
     # what the machine read, without showing what that was.
     typed, read = (

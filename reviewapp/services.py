@@ -36,6 +36,7 @@ from reviewapp import (
     review_reasons,
     routing,
     selectors,
+    thresholds,
     webhooks,
 )
 from reviewapp.models import (
@@ -292,7 +293,7 @@ def _route(document: Document, *, now: datetime) -> routing.Route:
         document_type=validation_row.document_type,
         fields=document.fields.values_list("name", "value", "confidence"),
         issues=document.validation_issues.order_by("id"),
-        flag_below=settings.VOUCH_FLAG_BELOW_CONFIDENCE,
+        flag_below=thresholds.review_thresholds(),
         straight_through_types=settings.VOUCH_STRAIGHT_THROUGH_DOCUMENT_TYPES,
         straight_through_max_amount=Decimal(settings.VOUCH_STRAIGHT_THROUGH_MAX_AMOUNT),
     )
@@ -409,7 +410,7 @@ def document_refresh_review_columns(*, document: Document) -> None:
     Document.objects.filter(pk=document.pk).update(
         vendor_name=vendor[:255],
         review_reason=review_reasons.reason_for(
-            fields, flag_below=settings.VOUCH_FLAG_BELOW_CONFIDENCE
+            fields, flag_below=thresholds.review_thresholds()
         ),
     )
 

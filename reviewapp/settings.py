@@ -6,6 +6,7 @@ ImproperlyConfigured on values they cannot parse, so a typo fails at start-up.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -67,7 +68,10 @@ _audit_key = env_str("VOUCH_AUDIT_KEY", "")
 if not _audit_key:
     if not DEBUG:
         raise ImproperlyConfigured("VOUCH_AUDIT_KEY must be set when DEBUG is off")
-    _audit_key = "development-audit-key:" + SECRET_KEY
+    # Hashed, so even a short development SECRET_KEY gives a full-length key.
+    _audit_key = (
+        "development-audit-key:" + hashlib.sha256(SECRET_KEY.encode()).hexdigest()
+    )
 if len(_audit_key) < 32:
     raise ImproperlyConfigured("VOUCH_AUDIT_KEY must be at least 32 characters long")
 VOUCH_AUDIT_KEY = _audit_key
@@ -267,10 +271,14 @@ VOUCH_WEBHOOK_TIMEOUT = env_int("VOUCH_WEBHOOK_TIMEOUT", 10)
 VOUCH_WEBHOOK_RETRY_DELAYS = [30, 120, 600, 1800, 7200]
 
 # Review. A claim keeps other reviewers from editing a document for this long;
-# working on it renews the claim. Fields below the confidence are flagged (a
+# working on it renews the claim. Fields below their threshold are flagged (a
 # document's stored review reason follows at its next field change).
 VOUCH_CLAIM_MINUTES = env_int("VOUCH_CLAIM_MINUTES", 30)
-VOUCH_FLAG_BELOW_CONFIDENCE = env_int("VOUCH_FLAG_BELOW_CONFIDENCE_PERCENT", 90) / 100
+# Set, one threshold for every field instead of the per-field ones (calibrated,
+# or set by an administrator; see reviewapp.thresholds); unset or 0, per field.
+VOUCH_FLAG_BELOW_CONFIDENCE = (
+    env_int("VOUCH_FLAG_BELOW_CONFIDENCE_PERCENT", 0) / 100 or None
+)
 
 # Routing (reviewapp/routing.py). A document of these types whose fields are all
 # sure and whose checks all pass is approved without a person, up to this total

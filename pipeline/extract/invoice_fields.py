@@ -661,9 +661,20 @@ def vendor_address(
     )
 
 
+# Money and bank lines ("Total EUR 120,50", "IBAN DE89 ...") are never address
+# lines, though "120," looks like a house number to _ADDRESS_WORDS. Glued OCR
+# ("TotalEUR120,50") is why the words are not bounded on the right.
+_MONEY_LABEL = re.compile(
+    r"(?i)\b(?:total|sub-?total|amount|summe|betrag|balance|iban"
+    r"|(?:tax|vat|gst|mwst|bic|swift|bank)\b)"
+)
+
+
 def _is_address_line(text: str, taken: Sequence[PlacedLine]) -> bool:
     text = _REGISTRATION_PREFIX.sub("", text)
     if not text or _CONTACT_OR_ID.search(text) or find_dates(text):
+        return False
+    if _MONEY_LABEL.search(text):
         return False
     if _COMPANY.search(text):
         return False

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from reviewapp.masking import document_mask, mask_value, scrub, sensitive_field_names
 from reviewapp.models import Document, Field
 
 
@@ -45,6 +46,21 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
     url = serializers.HyperlinkedIdentityField(
         view_name="api-document-detail", lookup_field="public_id"
     )
+
+    def to_representation(self, instance: Document) -> dict[str, Any]:
+        """Sensitive values are masked for every reader, as on the review page
+        (clear values go only through a recorded reveal, or the ERP export)."""
+        data = super().to_representation(instance)
+        sensitive = sensitive_field_names()
+        everywhere = document_mask(instance.fields.all(), sensitive)
+        for field in data["fields"]:
+            for key in ("value", "raw_value", "explanation"):
+                text = field[key] or ""
+                if field["name"] in sensitive and key != "explanation":
+                    field[key] = mask_value(text)
+                else:
+                    field[key] = scrub(text, everywhere)
+        return data
 
     class Meta:
         model = Document

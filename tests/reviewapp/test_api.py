@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from reviewapp import jobs
-from reviewapp.models import Document
+from reviewapp.models import Document, Field
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +189,26 @@ def test_api_token_command_issues_and_rotates(clerk: User, capsys) -> None:
     assert rotated == Token.objects.get(user=clerk).key
     assert rotated != first
     assert len(rotated) == 40
+
+
+def test_sensitive_values_are_masked_in_the_api_even_inside_other_fields(
+    supervisor: User, uploaded: Document
+) -> None:
+    iban = "DE89370400440532013000"
+    Field.objects.update_or_create(
+        document=uploaded, name="iban", defaults={"value": iban, "raw_value": iban}
+    )
+    Field.objects.update_or_create(
+        document=uploaded,
+        name="vendor_address",
+        defaults={"value": f"Hauptstr. 5 Berlin IBAN {iban}"},
+    )
+
+    response = token_client(supervisor).get(f"{DOCUMENTS}{uploaded.public_id}/")
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert iban not in body.replace(" ", "")
+    fields = {field["name"]: field for field in response.json()["fields"]}
+    assert fields["iban"]["value"] == "DE89 •••• •••• •••• ••30 00"
+    assert "•" in fields["vendor_address"]["value"]

@@ -17,6 +17,7 @@ from pipeline.extract.normalize import normalize_date
 from reviewapp import routing, services
 from reviewapp.demo import SPECS, render
 from reviewapp.models import Document, Field, ValidationIssue
+from reviewapp.thresholds import review_thresholds
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +109,7 @@ def test_each_demo_document_goes_to_the_role_its_case_needs(settings) -> None:  
             document_type=document.validation.document_type,
             fields=document.fields.values_list("name", "value", "confidence"),
             issues=document.validation_issues.exclude(code__in=DATE_CODES),
-            flag_below=settings.VOUCH_FLAG_BELOW_CONFIDENCE,
+            flag_below=review_thresholds(),
             straight_through_types=settings.VOUCH_STRAIGHT_THROUGH_DOCUMENT_TYPES,
             straight_through_max_amount=Decimal(
                 settings.VOUCH_STRAIGHT_THROUGH_MAX_AMOUNT

@@ -14,6 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from reviewapp import selectors, services
 from reviewapp.models import Document
@@ -76,8 +77,11 @@ def test_my_queue_holds_what_waits_for_me_oldest_first(
 
 
 def test_the_queue_filters_by_vendor_and_reason_and_counts_reasons(
-    clerk: User,
+    clerk: User, settings: SettingsWrapper
 ) -> None:
+    # One threshold for all fields, so "confident" means 0.99 whatever the
+    # calibration says of each field.
+    settings.VOUCH_FLAG_BELOW_CONFIDENCE = 0.9
     make_document(name="acme.pdf", fields=CONFIDENT)
     make_document(
         name="unsure.pdf",

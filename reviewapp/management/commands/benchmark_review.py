@@ -28,6 +28,7 @@ from django.utils import timezone
 from reviewapp import review_reasons, roles
 from reviewapp.management.commands.benchmark_ocr import percentile
 from reviewapp.models import Document, Field, Page, TextLine
+from reviewapp.thresholds import review_thresholds
 
 VENDORS = ("ACME GmbH", "Globex Ltd", "Initech", "Umbrella AG", "Stark Supplies")
 LINES_PER_PAGE = 60
@@ -136,7 +137,7 @@ def _fill(count: int, clerk: User, supervisor: User) -> str:
                         (name, value, confidence)
                         for name, (value, confidence) in values.items()
                     ],
-                    flag_below=settings.VOUCH_FLAG_BELOW_CONFIDENCE,
+                    flag_below=review_thresholds(),
                 ),
             )
         )
