@@ -1,5 +1,5 @@
-"""The pipeline: decode -> text (PDF text layer or OCR) -> extract, plus the
-embedded e-invoice XML when a PDF carries one.
+"""The pipeline: decode -> text (PDF text layer or OCR) -> classify -> extract,
+plus the embedded e-invoice XML when a PDF carries one.
 
 Each stage takes and returns frozen dataclasses and is timed; any stage may raise
 UnreadableDocument to end the run with a reason for the sender.
@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from pipeline.classify import Classification, classify
 from pipeline.decode import DecodeLimits, decode_document
 from pipeline.einvoice import merge_with_page, read_einvoice
 from pipeline.extract import FieldExtractor
@@ -35,6 +36,8 @@ class PipelineResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     # True when fields came from an embedded Factur-X / ZUGFeRD XML.
     read_einvoice_xml: bool = False
+    # What kind of document this is (invoice, receipt, credit note ...).
+    classification: Classification | None = None
 
 
 def page_text(page: PageImage, ocr: OcrEngine) -> ProcessedPage:
@@ -83,6 +86,8 @@ def run_pipeline(
         images = decode_document(data, limits)
     with stage("text"):
         pages = tuple(page_text(image, ocr) for image in images)
+    with stage("classify"):
+        classification = classify([page.text for page in pages])
     einvoice: Extraction | None = None
     if limits.use_text_layer:
         # Digital sources come first; `use_text_layer=False` (--ocr-only) reads
@@ -105,4 +110,5 @@ def run_pipeline(
         extractor=f"{extractor.name} {extractor.version}",
         stage_seconds=seconds,
         read_einvoice_xml=einvoice is not None,
+        classification=classification,
     )

@@ -95,6 +95,11 @@ class Document(models.Model):
         max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
     failure_reason = models.TextField(blank=True)
+    # What kind of document the classifier took it for, how sure it was and why
+    # (pipeline.classify); empty until read.
+    document_type = models.CharField(max_length=30, blank=True, db_index=True)
+    document_type_confidence = models.FloatField(null=True, blank=True)
+    document_type_evidence = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     channel = models.CharField(max_length=20, choices=Channel.choices)
     uploaded_by = models.ForeignKey(

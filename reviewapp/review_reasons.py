@@ -10,12 +10,14 @@ KEY_FIELDS = ("vendor_name", "invoice_date", "total_amount")
 
 MISSING_FIELDS = "missing_fields"
 LOW_CONFIDENCE = "low_confidence"
+UNSURE_TYPE = "unsure_type"
 ROUTINE = "routine"
 ESCALATED = "escalated"
 
 LABELS = {
     ESCALATED: "Escalated",
     MISSING_FIELDS: "Key field missing",
+    UNSURE_TYPE: "Document type unsure",
     LOW_CONFIDENCE: "Low confidence",
     ROUTINE: "Routine check",
 }
@@ -25,6 +27,7 @@ def reason_for(
     fields: Iterable[tuple[str, str, float | None]],
     *,
     flag_below: float | Mapping[str, float],
+    type_unsure: bool = False,
 ) -> str:
     """The reason for fields given as (name, value, confidence); `flag_below`
     is one threshold for all fields or one per field (reviewapp.thresholds)."""
@@ -32,6 +35,8 @@ def reason_for(
     names = {name for name, _ in filled}
     if any(name not in names for name in KEY_FIELDS):
         return MISSING_FIELDS
+    if type_unsure:
+        return UNSURE_TYPE
     if any(
         confidence is not None and confidence < _threshold(flag_below, name)
         for name, confidence in filled

@@ -75,6 +75,7 @@ def route_for(
     flag_below: float | Mapping[str, float],
     straight_through_types: Collection[str],
     straight_through_max_amount: Decimal,
+    document_type_sure: bool = True,
 ) -> Route:
     """Decide where a document goes after reading and validation.
 
@@ -96,6 +97,8 @@ def route_for(
             ),
             explanation=" ".join(f"[{i.rule}] {i.message}" for i in exceptions),
         )
+    if not document_type_sure:
+        return Route(CLERKS, explanation="the kind of document is unsure")
     if document_type not in straight_through_types:
         return Route(CLERKS, explanation=f"{document_type} is always checked")
     if any(issue.severity == "error" for issue in issues):

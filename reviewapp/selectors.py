@@ -450,6 +450,9 @@ def invoice_data_for(document: Document) -> validation.InvoiceData:
     (a person's correction wins, since it is what `Field.value` holds), its
     text and page fingerprint."""
     values = dict(document.fields.exclude(value="").values_list("name", "value"))
+    # The rule set is still chosen as before classification existed (invoice
+    # unless a field says otherwise): the classifier's type gates routing and
+    # the queue reason (services._type_is_unsure), not yet which rules run.
     document_type = values.pop("document_type", "") or DEFAULT_DOCUMENT_TYPE
     return validation.InvoiceData(
         document_type=document_type,

@@ -219,6 +219,7 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
         document = Document.objects.select_for_update().get(pk=run.document_id)
         pages_by_number = _store_pages(document, result)
         _store_fields(document, result, pages_by_number)
+        _store_classification(document, result)
         # In the same transaction: a ready document always has its checks.
         document_validate(document=document)
         document_refresh_review_columns(document=document)
@@ -283,6 +284,15 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
     return document
 
 
+def _type_is_unsure(document: Document) -> bool:
+    """The classifier's confidence is below VOUCH_CLASSIFY_MIN_CONFIDENCE: a
+    person says what kind of document this is before anything is approved."""
+    confidence = document.document_type_confidence
+    return (
+        confidence is not None and confidence < settings.VOUCH_CLASSIFY_MIN_CONFIDENCE
+    )
+
+
 def _route(document: Document, *, now: datetime) -> routing.Route:
     """Apply routing.route_for to a document just read (it is ready): approve
     it straight through, leave it for the clerks, or escalate it to the
@@ -296,6 +306,7 @@ def _route(document: Document, *, now: datetime) -> routing.Route:
         flag_below=thresholds.review_thresholds(),
         straight_through_types=settings.VOUCH_STRAIGHT_THROUGH_DOCUMENT_TYPES,
         straight_through_max_amount=Decimal(settings.VOUCH_STRAIGHT_THROUGH_MAX_AMOUNT),
+        document_type_sure=not _type_is_unsure(document),
     )
     if route.destination == routing.APPROVE:
         document.status = Document.Status.APPROVED
@@ -339,6 +350,22 @@ def _publish_approved(document: Document) -> None:
     # the jobs are enqueued only on commit (webhooks_publish).
     payload = exports.as_json(selectors.export_for(document, user=None))
     webhooks.webhooks_publish(event="document.approved", payload=payload)
+
+
+def _store_classification(document: Document, result: PipelineResult) -> None:
+    found = result.classification
+    if found is None:
+        return
+    document.document_type = found.document_type
+    document.document_type_confidence = round(found.confidence, 4)
+    document.document_type_evidence = "; ".join(found.evidence)
+    document.save(
+        update_fields=[
+            "document_type",
+            "document_type_confidence",
+            "document_type_evidence",
+        ]
+    )
 
 
 def _store_pages(document: Document, result: PipelineResult) -> dict[int, Page]:
@@ -410,7 +437,9 @@ def document_refresh_review_columns(*, document: Document) -> None:
     Document.objects.filter(pk=document.pk).update(
         vendor_name=vendor[:255],
         review_reason=review_reasons.reason_for(
-            fields, flag_below=thresholds.review_thresholds()
+            fields,
+            flag_below=thresholds.review_thresholds(),
+            type_unsure=_type_is_unsure(document),
         ),
     )
 

@@ -265,6 +265,12 @@ EMAIL_BACKEND = (
     else "django.core.mail.backends.console.EmailBackend"
 )
 
+# Below this classifier confidence (percent) a person confirms what kind of
+# document it is before anything is approved.
+VOUCH_CLASSIFY_MIN_CONFIDENCE = (
+    env_int("VOUCH_CLASSIFY_MIN_CONFIDENCE_PERCENT", 90) / 100
+)
+
 # Webhooks: seconds to wait for a receiver, and the pauses between retries (one
 # first attempt plus one retry per entry).
 VOUCH_WEBHOOK_TIMEOUT = env_int("VOUCH_WEBHOOK_TIMEOUT", 10)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -138,6 +139,10 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "next_document": following,
             "escalate_form": EscalateForm(),
             "history": selectors.document_history(document=document),
+            "document_type_label": document.document_type.replace(
+                "_", " "
+            ).capitalize(),
+            "type_min_confidence": settings.VOUCH_CLASSIFY_MIN_CONFIDENCE,
             "can_reveal": can_reveal_sensitive(request.user),
         },
     )

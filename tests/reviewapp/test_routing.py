@@ -14,7 +14,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from pipeline.ocr.recorded import RecordedOcrEngine
-from reviewapp import jobs, routing, services
+from reviewapp import jobs, review_reasons, routing, services
 from reviewapp.models import (
     AuditEvent,
     Document,
@@ -333,3 +333,28 @@ def test_a_clerk_escalates_a_rule_exception_instead_of_approving_it(
     services.document_claim(document=document, user=supervisor)
     services.document_approve(document=document, user=supervisor)
     assert Document.objects.get(pk=document.pk).status == Status.APPROVED
+
+
+def test_an_unsure_document_type_goes_to_the_clerks_with_that_reason() -> None:
+    sure_fields = [
+        ("vendor_name", "ACME GmbH", 0.99),
+        ("invoice_date", "2026-11-02", 0.99),
+        ("total_amount", "120.50", 0.99),
+    ]
+    common = {
+        "document_type": "invoice",
+        "fields": sure_fields,
+        "issues": [],
+        "flag_below": 0.9,
+        "straight_through_types": {"invoice"},
+        "straight_through_max_amount": Decimal("1000"),
+    }
+
+    assert routing.route_for(**common).destination == routing.APPROVE
+    unsure = routing.route_for(**common, document_type_sure=False)
+    assert unsure.destination == routing.CLERKS
+    assert unsure.explanation == "the kind of document is unsure"
+    assert (
+        review_reasons.reason_for(sure_fields, flag_below=0.9, type_unsure=True)
+        == review_reasons.UNSURE_TYPE
+    )

@@ -44,6 +44,9 @@ def test_a_real_receipt_is_read_by_a_real_worker(clerk: User, media_root: Path) 
     fields = {field.name: field for field in document.fields.all()}
     assert fields["total_amount"].value == "33.90"
     assert fields["invoice_date"].value == "2019-01-12"
+    # Classified from PaddleOCR's own lines, though it is headed "TAX INVOICE".
+    assert document.document_type == "receipt"
+    assert document.document_type_confidence > 0.9
     for field in fields.values():
         assert field.page is not None and field.box is not None
         assert 0.0 < field.confidence <= 1.0
