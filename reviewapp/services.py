@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import django_rq
 from django.conf import settings
@@ -634,6 +635,19 @@ def _claim_update(document_id: int, user: AbstractBaseUser) -> int:
     )
 
 
+def _changed(
+    document: Document,
+    user: AbstractBaseUser,
+    event_type: str,
+    details: dict[str, Any],
+) -> None:
+    """After a workflow step: reload, tell the pages, record it (inside the
+    step's transaction, so a rolled-back step leaves no event)."""
+    document.refresh_from_db()
+    broadcast.document_changed(document)
+    audit.record_event(event_type, actor=user, document=document, details=details)
+
+
 def document_claim(*, document: Document, user: AbstractBaseUser) -> Document:
     """`user` takes the document for review until the claim expires
     (VOUCH_CLAIM_MINUTES); claiming one's own claim renews it.
@@ -643,13 +657,11 @@ def document_claim(*, document: Document, user: AbstractBaseUser) -> Document:
     with transaction.atomic():
         if _claim_update(document.pk, user) != 1:
             raise _why_not(document.pk, user, "claim")
-        document.refresh_from_db()
-        broadcast.document_changed(document)
-        audit.record_event(
+        _changed(
+            document,
+            user,
             EventType.DOCUMENT_CLAIMED,
-            actor=user,
-            document=document,
-            details={
+            {
                 "claim_expires_at": document.claim_expires_at.isoformat()
                 if document.claim_expires_at
                 else None
@@ -672,14 +684,7 @@ def document_release(*, document: Document, user: AbstractBaseUser) -> Document:
         )
         if released != 1:
             raise _why_not(document.pk, user, "release")
-        document.refresh_from_db()
-        broadcast.document_changed(document)
-        audit.record_event(
-            EventType.DOCUMENT_RELEASED,
-            actor=user,
-            document=document,
-            details={},
-        )
+        _changed(document, user, EventType.DOCUMENT_RELEASED, {})
     return document
 
 
@@ -809,13 +814,11 @@ def document_escalate(
         )
         if updated != 1:
             raise _why_not(document.pk, user, "escalate")
-        document.refresh_from_db()
-        broadcast.document_changed(document)
-        audit.record_event(
+        _changed(
+            document,
+            user,
             EventType.DOCUMENT_ESCALATED,
-            actor=user,
-            document=document,
-            details={"reason": reason, "note": note},
+            {"reason": reason, "note": note},
         )
     return document
 
@@ -844,14 +847,7 @@ def document_reject(
         )
         if updated != 1:
             raise _four_eyes_or_why_not(document.pk, user, "reject")
-        document.refresh_from_db()
-        broadcast.document_changed(document)
-        audit.record_event(
-            EventType.DOCUMENT_REJECTED,
-            actor=user,
-            document=document,
-            details={"note": note},
-        )
+        _changed(document, user, EventType.DOCUMENT_REJECTED, {"note": note})
     return document
 
 
@@ -1034,13 +1030,11 @@ def field_confirm(*, document: Document, name: str, user: AbstractBaseUser) -> F
         field.confidence = 1.0
         field.save()
         document_refresh_review_columns(document=document)
-        document.refresh_from_db()
-        broadcast.document_changed(document)
-        audit.record_event(
+        _changed(
+            document,
+            user,
             EventType.FIELD_CHANGED,
-            actor=user,
-            document=document,
-            details={
+            {
                 "field": name,
                 "confirmed_as_read": True,
                 "machine_confidence": field.machine_confidence,
