@@ -300,3 +300,20 @@ def test_fields_glued_onto_an_invoice_number_are_cut_off() -> None:
 
     assert field(glued_date, "invoice_number").value == "2351512-2"
     assert field(glued_word, "invoice_number").value == "2490850-1"
+
+
+def test_an_iban_glued_to_its_label_by_ocr_is_still_read() -> None:
+    from pipeline.extract.invoice_fields import iban
+    from pipeline.extract.layout import layout_pages
+    from pipeline.types import OcrLine, PageText
+
+    line = OcrLine(
+        "Paiementa30jours-IBANFR7630006000011234567890189",
+        0.98,
+        ((40, 900), (700, 900), (700, 930), (40, 930)),
+    )
+    found = iban(layout_pages([PageText(1, 1240, 1754, (line,), "ocr")]))
+
+    assert found is not None
+    assert found.value == "FR7630006000011234567890189"
+    assert "after label 'IBAN'" in found.explanation
