@@ -369,9 +369,7 @@ def _inconsistent(field: FieldValue) -> FieldValue:
 
 # OCR glues the label to the number ("IBANFR7630006..."): a start right after
 # "IBAN" counts too.
-_IBAN_START = re.compile(
-    r"(?:(?<![A-Z0-9])|(?<=IBAN))[A-Z]{2}\d{2}(?=[ ]?[A-Z0-9])"
-)
+_IBAN_START = re.compile(r"(?:(?<![A-Z0-9])|(?<=IBAN))[A-Z]{2}\d{2}(?=[ ]?[A-Z0-9])")
 _IBAN_LABEL = re.compile(r"(?i)\biban(?=\b|[a-z]{2}\d{2})")
 _VAT_START = re.compile(r"(?<![A-Z0-9])(?:[A-Z]{2}|EL)(?=[ ]?[A-Z0-9]{2})")
 _VAT_LABELS = _labels(
