@@ -97,8 +97,21 @@ def document_for_review(*, document: Document) -> Document:
     )
 
 
-def document_as_json(document: Document) -> dict[str, Any]:
-    """The document as a JSON-ready dict (what `ingest --wait` prints)."""
+def document_as_json(
+    document: Document, *, show_sensitive: bool = False
+) -> dict[str, Any]:
+    """The document as a JSON-ready dict (what `ingest --wait` prints), with
+    sensitive values masked unless `show_sensitive`: terminal output ends up
+    in logs and CI transcripts."""
+    fields = list(document.fields.select_related("page"))
+    sensitive = frozenset() if show_sensitive else sensitive_field_names()
+    everywhere = document_mask(fields, sensitive)
+
+    def shown(field: Field) -> str:
+        if field.name in sensitive:
+            return mask_value(field.value)
+        return scrub(field.value, everywhere)
+
     return {
         "id": str(document.public_id),
         "name": document.original_name,
@@ -107,13 +120,13 @@ def document_as_json(document: Document) -> dict[str, Any]:
         "pages": document.page_count,
         "fields": {
             field.name: {
-                "value": field.value,
+                "value": shown(field),
                 "confidence": field.confidence,
                 "set_by": field.set_by,
                 "page": field.page.number if field.page else None,
                 "box": field.box,
             }
-            for field in document.fields.select_related("page")
+            for field in fields
         },
     }
 

@@ -4,6 +4,7 @@ and page images, until someone allowed reveals one with a reason."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,15 @@ def test_a_masked_value_is_confirmed_without_being_shown(
         "set_by": "human",
     }
     assert with_iban.fields.get(name="iban").set_by == "human"
+
+
+def test_the_ingest_json_masks_sensitive_values_unless_asked(
+    with_iban: Document,
+) -> None:
+    from reviewapp.selectors import document_as_json
+
+    masked = json.dumps(document_as_json(with_iban))
+    clear = document_as_json(with_iban, show_sensitive=True)
+
+    assert no_clear_iban(masked)
+    assert clear["fields"]["iban"]["value"] == IBAN

@@ -25,6 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true")
         parser.add_argument("--timeout", type=float, default=600.0)
         parser.add_argument("--user", help="username recorded as the uploader")
+        parser.add_argument(
+            "--show-sensitive",
+            action="store_true",
+            help="print sensitive values (IBAN, VAT id ...) in clear; masked otherwise",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         uploader = None
@@ -58,7 +63,13 @@ class Command(BaseCommand):
             self._wait(documents, options["timeout"])
             for document in documents:
                 document.refresh_from_db()
-                self.stdout.write(json.dumps(selectors.document_as_json(document)))
+                self.stdout.write(
+                    json.dumps(
+                        selectors.document_as_json(
+                            document, show_sensitive=options["show_sensitive"]
+                        )
+                    )
+                )
         if refused:
             raise CommandError(f"{refused} file(s) refused")
 
