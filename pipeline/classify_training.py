@@ -9,7 +9,6 @@ Scanned PDFs without a text layer are left out of training (and counted).
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -33,8 +32,10 @@ from pipeline.classify import (
     features,
     titles,
 )
+from pipeline.extract.calibration_fit import expected_calibration_error
+from pipeline.ocr.recorded import page_text_from_boxes
 from pipeline.pdftext import text_layer_lines
-from pipeline.types import OcrLine, PageText
+from pipeline.types import PageText
 
 MAX_PDF_PAGES = 5
 
@@ -45,24 +46,6 @@ class Sample:
     doc_id: str
     doc_type: str
     pages: tuple[PageText, ...]
-
-
-def read_recorded_lines(path: Path, page_number: int = 1) -> PageText:
-    """`x1,y1,x2,y2,x3,y3,x4,y4,TEXT` per line (SROIE's OCR box files)."""
-    lines = []
-    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        parts = raw.split(",", 8)
-        if len(parts) < 9 or not parts[8].strip():
-            continue
-        try:
-            xy = [float(value) for value in parts[:8]]
-        except ValueError:
-            continue
-        polygon = ((xy[0], xy[1]), (xy[2], xy[3]), (xy[4], xy[5]), (xy[6], xy[7]))
-        lines.append(OcrLine(parts[8].strip(), 1.0, polygon, page_number))
-    width = int(max((ln.box[2] for ln in lines), default=1))
-    height = int(max((ln.box[3] for ln in lines), default=1))
-    return PageText(page_number, width, height, tuple(lines), "ocr")
 
 
 def read_pdf_text(path: Path) -> tuple[PageText, ...] | None:
@@ -96,11 +79,15 @@ def load_samples(manifests: Iterable[Path]) -> tuple[list[Sample], Counter[str]]
             pages: tuple[PageText, ...] | None = None
             file = entry.get("file", "")
             if entry.get("ocr_boxes_file"):
-                pages = (read_recorded_lines(folder / entry["ocr_boxes_file"]),)
+                pages = (
+                    page_text_from_boxes(
+                        (folder / entry["ocr_boxes_file"]).read_text(errors="replace")
+                    ),
+                )
             elif file.lower().endswith((".jpg", ".jpeg", ".png")):
                 boxes = folder / "ocr_boxes" / (Path(file).stem + ".txt")
                 if boxes.is_file():
-                    pages = (read_recorded_lines(boxes),)
+                    pages = (page_text_from_boxes(boxes.read_text(errors="replace")),)
             elif file.lower().endswith(".pdf"):
                 pages = read_pdf_text(folder / file)
             if not pages or not any(page.lines for page in pages):
@@ -125,21 +112,6 @@ def _fit(x: np.ndarray, y: np.ndarray) -> tuple[StandardScaler, LogisticRegressi
         scaler.transform(x), y
     )
     return scaler, model
-
-
-def expected_calibration_error(
-    probabilities: np.ndarray, correct: np.ndarray, bins: int = 10
-) -> float:
-    """Mean |accuracy - confidence| over equal-width confidence bins, weighted."""
-    total = len(probabilities)
-    error = 0.0
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    for low, high in itertools.pairwise(edges):
-        inside = (probabilities > low) & (probabilities <= high)
-        if inside.any():
-            gap = abs(correct[inside].mean() - probabilities[inside].mean())
-            error += gap * inside.sum() / total
-    return float(error)
 
 
 def title_reliability(samples: Sequence[Sample]) -> tuple[float, int, int]:
@@ -217,7 +189,11 @@ def train(manifests: Sequence[Path], *, folds: int = 5) -> dict[str, Any]:
             f"{folds}_fold_receipt_recall": round(float(correct[y == 1].mean()), 4),
             f"{folds}_fold_invoice_recall": round(float(correct[y == 0].mean()), 4),
             f"{folds}_fold_expected_calibration_error": round(
-                expected_calibration_error(confidence, correct), 4
+                expected_calibration_error(
+                    zip(confidence.tolist(), correct.astype(bool).tolist(), strict=True)
+                )
+                or 0.0,
+                4,
             ),
             "leave_one_source_out": by_source,
             "title_reliability": {"right": right, "seen": seen},

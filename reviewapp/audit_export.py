@@ -26,6 +26,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from reviewapp import audit
+from reviewapp.exports import spreadsheet_safe
 from reviewapp.models import AuditEvent
 
 ExportFormat = Literal["csv", "jsonl"]
@@ -45,8 +46,6 @@ COLUMNS = (
     "previous_hash",
     "content_hash",
 )
-# A spreadsheet would run a cell starting with one of these as a formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -157,8 +156,8 @@ def _csv_row(record: dict[str, Any]) -> list[Any]:
             value = audit.canonical_json(value)
         elif value is None:
             value = ""
-        if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-            value = "'" + value
+        if isinstance(value, str):
+            value = spreadsheet_safe(value)
         cells.append(value)
     return cells
 

@@ -134,13 +134,18 @@ def csv_chunks(documents: Iterable[ExportDocument]) -> Iterator[str]:
     """CSV text, one row at a time (for a streaming response)."""
     writer = csv.writer(_Echo())
     for row in table_rows(documents):
-        yield writer.writerow([_defuse_formula(cell) for cell in row])
+        yield writer.writerow([spreadsheet_safe(cell) for cell in row])
 
 
-def _defuse_formula(cell: str) -> str:
-    # A vendor name like "=HYPERLINK(...)" must not become a live formula when
-    # someone opens the export in a spreadsheet (CSV injection).
-    if cell[:1] in ("=", "+", "-", "@") and not _is_number(cell):
+# A spreadsheet runs a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """`cell` as text a spreadsheet will not run: a vendor name like
+    "=HYPERLINK(...)" gets a leading apostrophe (CSV injection); numbers such
+    as "-12.50" stay numbers. Every CSV export uses it."""
+    if cell.startswith(FORMULA_STARTS) and not _is_number(cell):
         return "'" + cell
     return cell
 
