@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
+from django.test import Client
 from PIL import Image, ImageDraw, ImageFont
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -50,6 +51,15 @@ def make_user(username: str, role: str | None) -> User:
         roles.sync_roles(Group, Permission)
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+def logged_in(user: User | None, *, csrf: bool = False) -> Client:
+    """A test client signed in as `user` (anonymous for None); `csrf` makes it
+    check CSRF tokens as a browser's requests are checked."""
+    client = Client(enforce_csrf_checks=csrf)
+    if user is not None:
+        client.force_login(user)
+    return client
 
 
 @pytest.fixture

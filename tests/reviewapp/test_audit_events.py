@@ -16,7 +16,7 @@ from django.utils import timezone
 from pipeline.ocr.recorded import RecordedOcrEngine
 from reviewapp import audit, jobs, services
 from reviewapp.models import AuditEvent, Document, Field
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -27,12 +27,6 @@ ACCOUNT_CHANGES = [EventType.USER_CHANGED, EventType.ROLE_CHANGED]
 
 def events(event_type: str) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(event_type=event_type))
-
-
-def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

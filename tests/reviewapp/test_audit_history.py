@@ -6,22 +6,16 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import reverse
 
 from reviewapp import audit, jobs, services
 from reviewapp.models import AuditEvent, AuditSecret, Document
+from tests.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
 
 IBAN = "DE89370400440532013000"
 MASK = "DE****************3000"
-
-
-def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

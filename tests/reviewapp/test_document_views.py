@@ -12,16 +12,9 @@ from django.urls import reverse
 
 from reviewapp import jobs, services
 from reviewapp.models import Document
-from tests.conftest import RECEIPT
+from tests.conftest import RECEIPT, logged_in
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user: User | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def upload(client: Client, content: bytes, name: str):

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import reverse
 from PIL import Image, ImageStat
 
@@ -18,19 +17,13 @@ from reviewapp import jobs, services
 from reviewapp.masking import mask_value
 from reviewapp.models import Document, Field, SensitiveField, SensitiveReveal
 from reviewapp.selectors import status_payload
-from tests.conftest import recorded_line, text_image
+from tests.conftest import logged_in, recorded_line, text_image
 
 pytestmark = pytest.mark.django_db
 
 IBAN = "DE89 3704 0044 0532 0130 00"
 IBAN_BOX = (40, 226, 660, 268)  # where text_image draws line 4
 COMPACT_IBAN = IBAN.replace(" ", "")
-
-
-def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

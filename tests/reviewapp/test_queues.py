@@ -18,7 +18,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from reviewapp import selectors, services
 from reviewapp.models import Document
-from tests.conftest import make_document
+from tests.conftest import logged_in, make_document
 
 pytestmark = pytest.mark.django_db
 
@@ -27,12 +27,6 @@ CONFIDENT = {
     "invoice_date": ("2026-03-01", 0.99),
     "total_amount": ("10.00", 0.99),
 }
-
-
-def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def queue_names(client: Client, queue: str = "mine", **params: str) -> list[str]:

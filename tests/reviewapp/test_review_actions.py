@@ -7,21 +7,14 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from reviewapp import services
 from reviewapp.models import Document
-from tests.conftest import make_document
+from tests.conftest import logged_in, make_document
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user: User, *, csrf: bool = False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    client.force_login(user)
-    return client
 
 
 def action(name: str, document: Document) -> str:
