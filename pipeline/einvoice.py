@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 import facturx
 from lxml import etree
 
+from pipeline.classify import CREDIT_NOTE, INVOICE, Classification
 from pipeline.extract.normalize import (
     compact_identifier,
     find_amounts,
@@ -125,6 +126,37 @@ def read_einvoice(data: bytes) -> Extraction | None:
         return None
     extraction = read_einvoice_xml(xml)
     return extraction if extraction.fields else None
+
+
+# UNTDID 1001 document type codes a CII invoice may carry. Everything else an
+# e-invoice can declare (corrected, prepayment, self-billed ... invoices) is paid
+# like an invoice; credit notes reduce what is owed.
+_CREDIT_NOTE_TYPE_CODES = frozenset(
+    {"81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532"}
+)
+
+
+def declared_classification(xml: bytes) -> Classification | None:
+    """The document type the XML itself declares (its TypeCode), as a
+    classification as sure as the XML's fields; None when it declares none."""
+    try:
+        root = etree.fromstring(xml, parser=_SAFE_PARSER)
+    except etree.XMLSyntaxError:
+        return None
+    code = _first_text(
+        root,
+        ("ExchangedDocument/TypeCode", "HeaderExchangedDocument/TypeCode"),
+        prefer_currency=None,
+    )
+    if not code:
+        return None
+    document_type = CREDIT_NOTE if code in _CREDIT_NOTE_TYPE_CODES else INVOICE
+    return Classification(
+        document_type,
+        1.0,
+        (f"the embedded Factur-X XML declares type code {code}",),
+        0.0,
+    )
 
 
 def merge_with_page(

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 
 from pipeline.classify import Classification, classify
 from pipeline.decode import DecodeLimits, decode_document
-from pipeline.einvoice import merge_with_page, read_einvoice
+from pipeline.einvoice import (
+    declared_classification,
+    embedded_xml,
+    merge_with_page,
+    read_einvoice_xml,
+)
 from pipeline.extract import FieldExtractor
 from pipeline.ocr import OcrEngine
 from pipeline.types import Extraction, PageImage, PageText
@@ -93,7 +98,11 @@ def run_pipeline(
         # Digital sources come first; `use_text_layer=False` (--ocr-only) reads
         # the document as a scan would be read and ignores the XML too.
         with stage("einvoice"):
-            einvoice = read_einvoice(data)
+            xml = embedded_xml(data)
+            if xml is not None:
+                einvoice = read_einvoice_xml(xml)
+                einvoice = einvoice if einvoice.fields else None
+                classification = declared_classification(xml) or classification
     with stage("extract"):
         extraction = extractor.extract([page.text for page in pages])
         if einvoice is not None:

@@ -121,6 +121,43 @@ def test_a_pdf_with_a_text_layer_is_read_without_ocr() -> None:
     assert number.page_number == 1 and number.box is not None
 
 
+@pytest.mark.parametrize(
+    ("path", "document_type", "code"),
+    [
+        (PHYSIO, "invoice", "380"),
+        (next(ZUGFERD.glob("*Avoir_FR_type381*.pdf")), "credit_note", "381"),
+        (next(ZUGFERD.glob("*BASIC_Rechnungskorrektur*.pdf")), "invoice", "384"),
+    ],
+    ids=["invoice", "credit-note", "corrected-invoice"],
+)
+def test_an_e_invoice_is_classified_by_the_type_its_xml_declares(
+    path: Path, document_type: str, code: str
+) -> None:
+    result = run_pipeline(
+        path.read_bytes(),
+        ocr=CountingOcr(),
+        extractor=HeuristicExtractor(),
+        limits=DecodeLimits(),
+    )
+
+    assert result.classification is not None
+    assert result.classification.document_type == document_type
+    assert result.classification.confidence == 1.0
+    assert code in result.classification.evidence[0]
+
+
+def test_ocr_only_classifies_an_e_invoice_from_its_page_alone() -> None:
+    ocr = CountingOcr()
+    result = run_pipeline(
+        PHYSIO.read_bytes(),
+        ocr=ocr,
+        extractor=HeuristicExtractor(),
+        limits=DecodeLimits(use_text_layer=False),
+    )
+    assert result.classification is not None
+    assert "XML" not in " ".join(result.classification.evidence)
+
+
 def test_ocr_only_renders_every_page_and_ignores_the_xml() -> None:
     ocr = CountingOcr()
 
