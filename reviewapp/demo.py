@@ -1,7 +1,9 @@
 """Sample documents Vouch draws itself, so the demo needs no data from outside.
 
 Each spec in fixtures/demo_documents.json becomes a printed-looking page (PNG,
-JPEG, PDF or multi-page TIFF) with the totals computed from its lines. Rendering
+JPEG, PDF or multi-page TIFF) with the totals computed from its lines; a spec
+with an "einvoice" block becomes a digital Factur-X PDF instead (text layer and
+embedded XML, see demo_einvoice). Rendering
 is deterministic, so loading the demo twice recognises the same files.
 """
 
@@ -17,6 +19,8 @@ from typing import Any
 from django.conf import settings
 from PIL import Image, ImageDraw, ImageFont
 
+from reviewapp.demo_einvoice import InvoiceLine, PdfCanvas, cii_xml, factur_x_pdf
+
 SPECS = Path(settings.BASE_DIR) / "fixtures" / "demo_documents.json"
 CURRENCY_SIGNS = {"EUR": "EUR", "USD": "$", "MYR": "RM", "GBP": "£"}
 
@@ -26,6 +30,9 @@ class DemoDocument:
     name: str
     content: bytes
     total: Decimal
+    # How the document reaches Vouch: the e-invoice arrives by email, the scans
+    # are uploaded, so the duplicate check is seen working across channels.
+    channel: str = "upload"
 
 
 def demo_documents() -> list[DemoDocument]:
@@ -36,25 +43,26 @@ def render(spec: dict[str, Any]) -> DemoDocument:
     receipt = spec["kind"] == "receipt"
     size = (900, 1500) if receipt else (1240, 1754)  # receipt roll / A4 at 150 dpi
     page = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(page)
+    digital = "einvoice" in spec
+    draw: Any = PdfCanvas(size) if digital else ImageDraw.Draw(page)
     big, normal = ImageFont.load_default(size=40), ImageFont.load_default(size=26)
     sign = CURRENCY_SIGNS.get(spec["currency"], spec["currency"])
     x, y = 70, 70
-    draw.text((x, y), spec["vendor"], font=big, fill="black")
+    _text(draw, (x, y), spec["vendor"], big)
     y += 64
     for line in spec["vendor_lines"]:
-        draw.text((x, y), line, font=normal, fill="#222")
+        _text(draw, (x, y), line, normal, "#222")
         y += 36
     if spec["title"]:
-        draw.text((size[0] - 330, 70), spec["title"], font=big, fill="#123a6b")
+        _text(draw, (size[0] - 330, 70), spec["title"], big, "#123a6b")
     y += 30
     for label, value in spec["meta"]:
-        draw.text((x, y), label, font=normal, fill="#222")
-        draw.text((x + 260, y), value, font=normal, fill="black")
+        _text(draw, (x, y), label, normal, "#222")
+        _text(draw, (x + 260, y), value, normal)
         y += 38
     y += 20
     for line in spec["customer"]:
-        draw.text((x, y), line, font=normal, fill="#222")
+        _text(draw, (x, y), line, normal, "#222")
         y += 36
     y += 40
     right = size[0] - 70
@@ -64,10 +72,8 @@ def render(spec: dict[str, Any]) -> DemoDocument:
     for description, quantity, unit_price in spec["lines"]:
         amount = Decimal(unit_price) * quantity
         subtotal += amount
-        draw.text((x, y), description, font=normal, fill="black")
-        draw.text(
-            (right - 380, y), f"{quantity} x {unit_price}", font=normal, fill="#222"
-        )
+        _text(draw, (x, y), description, normal)
+        _text(draw, (right - 380, y), f"{quantity} x {unit_price}", normal, "#222")
         _right_text(draw, right, y, f"{amount:.2f}", normal)
         y += 40
     draw.line((x, y + 6, right, y + 6), fill="#888", width=2)
@@ -78,25 +84,62 @@ def render(spec: dict[str, Any]) -> DemoDocument:
     rows.append((f"TOTAL {sign}", total))
     for label, amount in rows:
         font = big if label.startswith("TOTAL") else normal
-        draw.text((right - 480, y), label, font=font, fill="black")
+        _text(draw, (right - 480, y), label, font)
         _right_text(draw, right, y, f"{amount:.2f}", font)
         y += 56 if font is big else 40
-    draw.text((x, size[1] - 120), spec["footer"], font=normal, fill="#444")
+    _text(draw, (x, size[1] - 120), spec["footer"], normal, "#444")
+    if digital:
+        lines = [InvoiceLine(d, q, Decimal(p)) for d, q, p in spec["lines"]]
+        xml = cii_xml(spec, lines, tax)
+        content = factur_x_pdf(draw.pdf(), xml)
+        return DemoDocument(spec["file"], content, total, spec.get("channel", "upload"))
     pages = [page]
     if spec.get("second_page"):
         second = Image.new("RGB", size, "white")
         second_draw = ImageDraw.Draw(second)
         for index, line in enumerate(spec["second_page"]):
-            second_draw.text((x, 90 + index * 40), line, font=normal, fill="black")
+            _text(second_draw, (x, 90 + index * 40), line, normal)
         pages.append(second)
-    return DemoDocument(spec["file"], _encode(pages, spec["file"]), total)
+    return DemoDocument(
+        spec["file"], _encode(pages, spec["file"]), total, spec.get("channel", "upload")
+    )
+
+
+def _text(
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[float, float],
+    text: str,
+    font: Any,
+    fill: str = "black",
+) -> None:
+    """Draw text word by word with a print-like word gap: Pillow's bundled font
+    spaces words so tightly that OCR reads "NORDLICHTBUEROBEDARF" as one word,
+    which no real invoice would make it do."""
+    x, y = xy
+    if isinstance(draw, PdfCanvas):
+        # A text layer carries its own spaces: one run per line.
+        draw.text(xy, text, font=font, fill=fill)
+        return
+    for word in text.split(" "):
+        draw.text((x, y), word, font=font, fill=fill)
+        x += draw.textlength(word, font=font) + _word_gap(font)
+
+
+def _word_gap(font: Any) -> float:
+    return float(font.size) * 0.4
+
+
+def _text_width(draw: ImageDraw.ImageDraw, text: str, font: Any) -> float:
+    words = text.split(" ")
+    return sum(draw.textlength(w, font=font) for w in words) + _word_gap(font) * (
+        len(words) - 1
+    )
 
 
 def _right_text(
     draw: ImageDraw.ImageDraw, right: int, y: int, text: str, font: Any
 ) -> None:
-    width = draw.textlength(text, font=font)
-    draw.text((right - width, y), text, font=font, fill="black")
+    _text(draw, (right - _text_width(draw, text, font), y), text, font)
 
 
 def _encode(pages: list[Image.Image], name: str) -> bytes:

@@ -78,7 +78,7 @@ def test_each_demo_document_meets_its_demo_case() -> None:
             )
             - DATE_CODES
         )
-    assert found["nordlicht-invoice-2026-0142.png"] == set()  # straight through
+    assert found["nordlicht-invoice-2026-0142.pdf"] == set()  # straight through
     assert found["kedai-receipt.jpg"] == set()
     assert found["harbor-supply-invoice-88412.pdf"] == {
         "po_amount_exceeded",
@@ -117,7 +117,7 @@ def test_each_demo_document_goes_to_the_role_its_case_needs(settings) -> None:  
         )
         routes[spec["file"]] = (decision.destination, decision.escalation_reason)
     assert routes == {
-        "nordlicht-invoice-2026-0142.png": (routing.APPROVE, ""),
+        "nordlicht-invoice-2026-0142.pdf": (routing.APPROVE, ""),
         "kedai-receipt.jpg": (routing.CLERKS, ""),
         "harbor-supply-invoice-88412.pdf": (routing.SUPERVISORS, "rule_exception"),
         "atelier-facture-FA-2026-311.tif": (routing.SUPERVISORS, "bank_details"),

@@ -68,7 +68,7 @@ class Command(BaseCommand):
             result = services.document_ingest(
                 content=sample.content,
                 original_name=sample.name,
-                channel=Document.Channel.UPLOAD,
+                channel=Document.Channel(sample.channel),
                 uploaded_by=clerk,
             )
             state = "already loaded" if result.duplicate else "queued"
