@@ -772,6 +772,8 @@ class AuditEvent(models.Model):
         LOGIN_FAILED = "login_failed", "Failed login"
         DOCUMENT_INGESTED = "document_ingested", "Document received"
         DOCUMENT_DOWNLOADED = "document_downloaded", "Original downloaded"
+        DOCUMENTS_EXPORTED = "documents_exported", "Approved data exported"
+        DOCUMENT_MARKED_EXPORTED = "document_marked_exported", "Marked exported"
         DOCUMENT_RETRY = "document_retry", "Retry requested"
         DOCUMENT_REPROCESS = "document_reprocess", "Reprocess requested"
         DOCUMENT_REQUEUED = "document_requeued", "Requeued after a lost job"

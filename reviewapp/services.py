@@ -762,6 +762,9 @@ def document_mark_exported(*, document: Document, user: AbstractBaseUser) -> Doc
                 "documents are exported."
             )
         if marked == 1:
+            audit.record_event(
+                EventType.DOCUMENT_MARKED_EXPORTED, actor=user, document=document
+            )
             webhooks.webhooks_publish(
                 event="document.exported",
                 payload={
@@ -771,6 +774,33 @@ def document_mark_exported(*, document: Document, user: AbstractBaseUser) -> Doc
                 },
             )
     return document
+
+
+def documents_export_record(
+    *,
+    user: AbstractBaseUser,
+    document_ids: list[str],
+    export_format: str,
+    via: str,
+) -> None:
+    """Record that `user` took approved data out of Vouch: which documents, in
+    which format, through the browser or the API, and whether sensitive values
+    left masked. An export is a download of business data: the audit trail must
+    be able to say who has a copy."""
+    audit.record_event(
+        EventType.DOCUMENTS_EXPORTED,
+        actor=user,
+        document_public_id=document_ids[0] if len(document_ids) == 1 else None,
+        details={
+            "format": export_format,
+            "via": via,
+            "count": len(document_ids),
+            "documents": document_ids,
+            "sensitive_values": (
+                "in clear" if permissions.can_reveal_sensitive(user) else "masked"
+            ),
+        },
+    )
 
 
 def _four_eyes_or_why_not(

@@ -72,6 +72,13 @@ class ExportViewSet(viewsets.GenericViewSet[Document]):
             "decided_at", "id"
         )
         items = selectors.export_documents_for(ordered, user=request.user)
+        if page:
+            services.documents_export_record(
+                user=request.user,
+                document_ids=[str(d.public_id) for d in page],
+                export_format="json",
+                via="api",
+            )
         return self.get_paginated_response([as_json(item) for item in items])
 
     @extend_schema(

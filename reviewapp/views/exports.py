@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from reviewapp import exports, selectors
+from reviewapp import exports, selectors, services
 from reviewapp.forms import ExportFilterForm
 from reviewapp.permissions import (
     AnyUser,
@@ -46,7 +46,17 @@ def document_export(
     request: HttpRequest, public_id: UUID, fmt: str
 ) -> HttpResponseBase:
     document = approved_document_for(request.user, public_id)
+    if fmt not in ("csv", "json", "ubl"):
+        raise Http404("No such export format")
     export = selectors.export_for(document, user=request.user)
+    if fmt == "ubl" and export.document_type not in UBL_DOCUMENT_TYPES:
+        raise Http404("UBL is for invoices and credit notes only")
+    services.documents_export_record(
+        user=request.user,
+        document_ids=[str(document.public_id)],
+        export_format=fmt,
+        via="browser",
+    )
     stem = f"vouch-{document.public_id}"
     if fmt == "csv":
         streamed = StreamingHttpResponse(
@@ -55,12 +65,8 @@ def document_export(
         return _attachment(streamed, f"{stem}.csv")
     if fmt == "json":
         return _attachment(JsonResponse(exports.as_json(export)), f"{stem}.json")
-    if fmt == "ubl":
-        if export.document_type not in UBL_DOCUMENT_TYPES:
-            raise Http404("UBL is for invoices and credit notes only")
-        xml = HttpResponse(exports.ubl_xml(export), content_type="application/xml")
-        return _attachment(xml, f"{stem}-ubl.xml")
-    raise Http404("No such export format")
+    xml = HttpResponse(exports.ubl_xml(export), content_type="application/xml")
+    return _attachment(xml, f"{stem}-ubl.xml")
 
 
 def _batch_filters(data: ExportFilterForm) -> selectors.ExportFilters:
@@ -115,8 +121,16 @@ def export_batch(request: HttpRequest, fmt: str) -> HttpResponseBase:
             message for messages in form.errors.values() for message in messages
         )
         return HttpResponse(errors, status=400, content_type="text/plain")
+    if fmt not in ("csv", "json", "xlsx"):
+        raise Http404("No such export format")
     documents = selectors.exportable_documents(
         user=request.user, filters=_batch_filters(form)
+    )
+    services.documents_export_record(
+        user=request.user,
+        document_ids=[str(i) for i in documents.values_list("public_id", flat=True)],
+        export_format=fmt,
+        via="browser",
     )
     items = selectors.export_documents_for(documents, user=request.user)
     stem = f"vouch-export-{timezone.localtime():%Y%m%d-%H%M}"
@@ -131,7 +145,5 @@ def export_batch(request: HttpRequest, fmt: str) -> HttpResponseBase:
             _json_array(items), content_type="application/json"
         )
         return _attachment(response, f"{stem}.json")
-    if fmt == "xlsx":
-        response = HttpResponse(exports.xlsx_bytes(items), content_type=XLSX_TYPE)
-        return _attachment(response, f"{stem}.xlsx")
-    raise Http404("No such export format")
+    response = HttpResponse(exports.xlsx_bytes(items), content_type=XLSX_TYPE)
+    return _attachment(response, f"{stem}.xlsx")

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from reviewapp.masking import mask_value
 from reviewapp.models import (
+    AuditEvent,
     Document,
     PurchaseOrder,
     Vendor,
@@ -70,7 +71,22 @@ def test_mark_exported_is_idempotent_and_announced_once(
     document.refresh_from_db()
     assert document.exported_by == admin_user and document.exported_at
     assert WebhookDelivery.objects.filter(event="document.exported").count() == 1
+    (marked,) = AuditEvent.objects.filter(event_type="document_marked_exported")
+    assert marked.document_public_id == document.public_id
+    assert marked.actor_username == "admin"
     assert client.get(EXPORTS).json()["count"] == 0
+
+
+def test_each_pulled_page_is_recorded_as_an_api_export(
+    clerk: User, admin_user: User
+) -> None:
+    first = approved_invoice(clerk, "first.pdf")
+    approved_invoice(clerk, "second.pdf")
+    token_client(admin_user).get(EXPORTS, {"page_size": 1})
+    (pulled,) = AuditEvent.objects.filter(event_type="documents_exported")
+    assert pulled.details["via"] == "api"
+    assert pulled.details["documents"] == [str(first.public_id)]
+    assert pulled.actor_username == "admin"
 
 
 def test_a_document_not_approved_cannot_be_marked(

@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 from reviewapp import services
 from reviewapp.masking import mask_value
 from reviewapp.models import (
+    AuditEvent,
     Document,
     DocumentValidation,
     PurchaseOrder,
@@ -195,3 +196,40 @@ def test_a_reversed_date_range_is_explained(supervisor: User) -> None:
     batch = client.get(reverse("export-batch", args=["csv"]), query)
     assert batch.status_code == 400
     assert "swap the dates" in batch.content.decode()
+
+
+def test_every_export_is_an_audit_event_naming_its_documents(
+    clerk: User, supervisor: User
+) -> None:
+    first = approved_invoice(clerk, "first.pdf")
+    second = approved_invoice(clerk, "second.pdf")
+    events = AuditEvent.objects.filter(event_type="documents_exported")
+
+    client_for(clerk).get(reverse("document-export", args=[first.public_id, "csv"]))
+    (single,) = events.all()
+    assert single.actor_username == clerk.username
+    assert single.document_public_id == first.public_id
+    assert single.details["format"] == "csv"
+    assert single.details["documents"] == [str(first.public_id)]
+    assert single.details["sensitive_values"] == "masked"
+
+    response = client_for(supervisor).get(
+        reverse("export-batch", args=["xlsx"]), {"exported": "no"}
+    )
+    assert response.status_code == 200
+    batch = events.latest("sequence")
+    assert batch.actor_username == supervisor.username
+    assert batch.details["via"] == "browser"
+    assert batch.details["count"] == 2
+    assert set(batch.details["documents"]) == {
+        str(first.public_id),
+        str(second.public_id),
+    }
+    assert batch.details["sensitive_values"] == "in clear"
+
+
+def test_an_unknown_format_is_not_recorded_as_an_export(clerk: User) -> None:
+    document = approved_invoice(clerk)
+    url = reverse("document-export", args=[document.public_id, "pdf"])
+    assert client_for(clerk).get(url).status_code == 404
+    assert not AuditEvent.objects.filter(event_type="documents_exported").exists()
