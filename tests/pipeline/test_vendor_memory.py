@@ -1,0 +1,159 @@
+"""Vendor layout memory, without Django: learn from one page, find on the next."""
+
+from __future__ import annotations
+
+from pipeline.extract.heuristic import HeuristicExtractor
+from pipeline.extract.vendor_memory import (
+    MEMORY_MARK,
+    VendorLayoutHint,
+    apply_hints,
+    learn_hint,
+    locate,
+    value_shape,
+)
+from pipeline.types import OcrLine, PageText
+
+
+def line(text: str, box: tuple[int, int, int, int]) -> OcrLine:
+    x0, y0, x1, y1 = box
+    return OcrLine(text, 0.99, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)))
+
+
+def page(reference: str, total: str, *, shift: int = 0) -> PageText:
+    return PageText(
+        page_number=1,
+        width=800,
+        height=600,
+        source="ocr",
+        lines=(
+            line("NORDWIND TRADING GMBH", (40, 40, 400, 80)),
+            line("Invoice No: 990001", (40, 100, 330, 130)),
+            line("Ref. doc.", (520, 100 + shift, 640, 130 + shift)),
+            line(reference, (520, 140 + shift, 660, 170 + shift)),
+            line(f"Total EUR {total}", (40, 400, 420, 430)),
+        ),
+    )
+
+
+def learned(**overrides: object) -> VendorLayoutHint:
+    hint = learn_hint(
+        field_name="invoice_number",
+        kind="code",
+        value="RD-4711",
+        pages=[page("RD-4711", "120,50")],
+        learned_from="invoice-a.png",
+        learned_on="2026-11-26",
+        **overrides,  # type: ignore[arg-type]
+    )
+    assert hint is not None
+    return hint
+
+
+def test_a_hint_remembers_the_label_above_the_value_and_its_shape() -> None:
+    hint = learned()
+    assert hint.anchor_text == "Ref. doc."
+    assert hint.placement == "below"
+    assert hint.value_shape == "AA-9999"
+    assert hint.value_box == (0.65, 0.2333, 0.825, 0.2833)
+    assert VendorLayoutHint.from_json(hint.as_json()) == hint
+
+
+def test_the_next_document_is_read_from_memory_even_when_the_layout_drifts() -> None:
+    other = page("RD-4790", "77,00", shift=12)
+    generic = HeuristicExtractor().extract([other]).get("invoice_number")
+    assert generic is not None and generic.value == "990001"  # the decoy
+
+    remembered = apply_hints(HeuristicExtractor().extract([other]), [other], [learned()])
+    number = remembered.get("invoice_number")
+    assert number is not None
+    assert number.value == "RD-4790"
+    assert number.confidence >= 0.95
+    assert number.box == (520, 152, 660, 182)
+    assert MEMORY_MARK in number.explanation
+    assert "invoice-a.png" in number.explanation and "2026-11-26" in number.explanation
+    # Other fields are the extractor's.
+    assert remembered.get("total_amount").value == "77.00"  # type: ignore[union-attr]
+
+
+def test_a_value_of_another_shape_is_not_taken_from_memory() -> None:
+    assert locate([page("see attached", "1,00")], learned()) is None
+    assert locate([page("4711", "1,00")], learned()) is None
+
+
+def test_a_label_on_the_value_s_own_line_is_its_anchor() -> None:
+    inline = PageText(
+        page_number=1,
+        width=800,
+        height=600,
+        source="ocr",
+        lines=(line("Beleg: K/2024/0815", (40, 100, 400, 130)),),
+    )
+    hint = learn_hint(
+        field_name="invoice_number",
+        kind="code",
+        value="K/2024/0815",
+        pages=[inline],
+        learned_from="a",
+        learned_on="2026-11-26",
+    )
+    assert hint is not None and (hint.anchor_text, hint.placement) == ("Beleg", "inline")
+    moved = PageText(
+        page_number=1,
+        width=800,
+        height=600,
+        source="ocr",
+        lines=(line("Beleg: K/2024/0999", (40, 300, 400, 330)),),
+    )
+    match = locate([moved], hint)
+    assert match is not None and match.anchored
+    assert match.field.value == "K/2024/0999"
+
+
+def test_amounts_and_dates_are_learned_by_kind_not_by_shape() -> None:
+    hint = learn_hint(
+        field_name="total_amount",
+        kind="amount",
+        value="120.50",
+        pages=[page("RD-1", "120,50")],
+        learned_from="a",
+        learned_on="2026-11-26",
+    )
+    assert hint is not None and hint.anchor_text == "Total"
+    match = locate([page("RD-2", "1.234,00")], hint)
+    assert match is not None and match.field.value == "1234.00"
+
+
+def test_a_box_picks_which_printed_copy_was_meant() -> None:
+    twice = PageText(
+        page_number=1,
+        width=800,
+        height=600,
+        source="ocr",
+        lines=(
+            line("Order: AB-1000", (40, 100, 300, 130)),
+            line("Invoice ref: AB-1000", (40, 300, 380, 330)),
+        ),
+    )
+    hint = learn_hint(
+        field_name="invoice_number",
+        kind="code",
+        value="AB-1000",
+        pages=[twice],
+        learned_from="a",
+        learned_on="2026-11-26",
+        box=(40, 300, 380, 330),
+    )
+    assert hint is not None and hint.anchor_text == "Invoice ref"
+
+
+def test_a_value_no_line_shows_teaches_nothing() -> None:
+    hint = learn_hint(
+        field_name="invoice_number",
+        kind="code",
+        value="ZZ-0000",
+        pages=[page("RD-4711", "1,00")],
+        learned_from="a",
+        learned_on="2026-11-26",
+    )
+    assert hint is None
+    assert value_shape("rd-4711/b") == "AA-9999/A"
