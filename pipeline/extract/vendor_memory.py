@@ -31,10 +31,13 @@ ValueKind = Literal["code", "date", "amount"]
 Placement = Literal["inline", "right", "below", "none"]
 NormalisedBox = tuple[float, float, float, float]
 
-# Memory values were put there by a person for this very layout: when the
-# anchor and the shape agree, they are surer than any generic rule.
-ANCHORED_CONFIDENCE = 0.98
+# Memory values follow a person's reading of this very layout: when the
+# label and the shape agree on a clearly read line, the value is as sure as a
+# person's (1.0, so even a field whose calibrated threshold is 1.0 is
+# accepted); a blurred line, or the page position alone, is less sure.
+ANCHORED_CONFIDENCE = 1.0
 POSITION_ONLY_CONFIDENCE = 0.9
+CLEAR_OCR = 0.95
 MEMORY_MARK = "from vendor memory"
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/_.]*[A-Za-z0-9]|[A-Za-z0-9]")
 _LABEL_TEXT = re.compile(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ .#°/-]*[A-Za-zÀ-ÿ.#°]")
@@ -238,7 +241,9 @@ def _label_beside(
         return labelled[-1], "right"
     for above_row in reversed(layout.rows[max(0, placed.row - 2) : placed.row]):
         for other in above_row:
-            overlap = min(other.box[2], placed.box[2]) - max(other.box[0], placed.box[0])
+            overlap = min(other.box[2], placed.box[2]) - max(
+                other.box[0], placed.box[0]
+            )
             if overlap > 0 and _LABEL_TEXT.search(other.line.text):
                 return other, "below"
     return None, "none"
@@ -293,10 +298,9 @@ def _anchor_lines(layout: PageLayout, hint: VendorLayoutHint) -> list[PlacedLine
 def _near(placed: PlacedLine, x: float, y: float, page: PageText) -> bool:
     # A layout drifts a little between prints: a few percent of the page
     # across, about a line and a half down.
-    return (
-        abs(placed.box[0] - x) <= 0.06 * page.width
-        and abs(placed.box[1] - y) <= max(1.5 * placed.height, 0.02 * page.height)
-    )
+    return abs(placed.box[0] - x) <= 0.06 * page.width and abs(
+        placed.box[1] - y
+    ) <= max(1.5 * placed.height, 0.02 * page.height)
 
 
 def locate(pages: Sequence[PageText], hint: VendorLayoutHint) -> MemoryMatch | None:
@@ -393,7 +397,7 @@ def _field(
         name=hint.field_name,
         raw_value=raw,
         value=value,
-        confidence=round(confidence * placed.line.confidence, 3),
+        confidence=round(confidence * min(1.0, placed.line.confidence / CLEAR_OCR), 3),
         page_number=placed.page_number,
         box=placed.box,
         explanation=(
