@@ -37,8 +37,13 @@ from reviewapp.models import (
 
 logger = logging.getLogger(__name__)
 EventType = AuditEvent.EventType
-# A document still being read is purged on the next run, once the worker is done.
-_IN_FLIGHT = (Document.Status.QUEUED, Document.Status.PROCESSING)
+# Only a settled document is purged: one still being read or reviewed is held
+# until it is decided (the command lists them), so nobody reviews an empty page.
+PURGEABLE_STATUSES = (
+    Document.Status.APPROVED,
+    Document.Status.REJECTED,
+    Document.Status.FAILED,
+)
 
 
 class RetentionPolicy(models.Model):
@@ -136,14 +141,11 @@ class Purged:
 
 
 def expired_documents(now: datetime) -> models.QuerySet[Document]:
-    """Documents whose retain-until day has passed and are not purged yet."""
-    return (
-        Document.objects.filter(
-            retain_until__lt=timezone.localdate(now), purged_at__isnull=True
-        )
-        .exclude(status__in=_IN_FLIGHT)
-        .order_by("retain_until", "id")
-    )
+    """Documents whose retain-until day has passed and are not purged yet,
+    decided or not (see PURGEABLE_STATUSES)."""
+    return Document.objects.filter(
+        retain_until__lt=timezone.localdate(now), purged_at__isnull=True
+    ).order_by("retain_until", "id")
 
 
 def documents_purge_expired(*, now: datetime | None = None) -> list[Purged]:
@@ -152,7 +154,8 @@ def documents_purge_expired(*, now: datetime | None = None) -> list[Purged]:
     purged once, under a row lock, and files are deleted only after commit."""
     now = now or timezone.now()
     purged = []
-    for document_id in expired_documents(now).values_list("pk", flat=True):
+    expired = expired_documents(now).filter(status__in=PURGEABLE_STATUSES)
+    for document_id in expired.values_list("pk", flat=True):
         result = document_purge(document_id=document_id, now=now)
         if result is not None:
             purged.append(result)
@@ -160,14 +163,15 @@ def documents_purge_expired(*, now: datetime | None = None) -> list[Purged]:
 
 
 def document_purge(*, document_id: int, now: datetime | None = None) -> Purged | None:
-    """Purge one document now; None when it is gone, already purged or being
-    read. Use `documents_purge_expired` for the retention schedule."""
+    """Purge one document now; None when it is gone, already purged or not
+    settled. Use `documents_purge_expired` for the retention schedule."""
     now = now or timezone.now()
     with transaction.atomic():
         document = (
             Document.objects.select_for_update()
-            .filter(pk=document_id, purged_at__isnull=True)
-            .exclude(status__in=_IN_FLIGHT)
+            .filter(
+                pk=document_id, purged_at__isnull=True, status__in=PURGEABLE_STATUSES
+            )
             .first()
         )
         if document is None:
