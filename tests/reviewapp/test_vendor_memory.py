@@ -214,3 +214,28 @@ def test_clerks_cannot_see_or_delete_memory(
     url = reverse("admin:reviewapp_vendorfieldmemory_changelist")
     assert client.get(url).status_code in (302, 403)
     assert vendor_memory.VendorFieldMemory.objects.count() == 1
+
+
+@pytest.mark.integration
+def test_real_ocr_reads_the_next_invoice_from_memory(
+    clerk: User, vendor: Vendor, media_root: Path
+) -> None:
+    """The same story with PaddleOCR reading both images."""
+    invoice_a = processed(
+        text_image(invoice_lines("RD-4711", "120,50")), "invoice-a.png", clerk
+    )
+    assert invoice_a.runs.get().ocr_engine.startswith("paddleocr")
+    assert invoice_a.fields.get(name="invoice_number").value != "RD-4711"
+    assert invoice_a.validation.vendor == vendor
+    services.field_correct(
+        document=invoice_a, name="invoice_number", value="RD-4711", user=clerk
+    )
+    assert VendorFieldMemory.objects.filter(vendor=vendor).exists()
+
+    invoice_b = processed(
+        text_image(invoice_lines("RD-4790", "77,00")), "invoice-b.png", clerk
+    )
+    number = invoice_b.fields.get(name="invoice_number")
+    assert number.value == "RD-4790"
+    assert number.confidence >= auto_accept_threshold("invoice_number")
+    assert "from vendor memory" in number.explanation
