@@ -26,17 +26,19 @@ from reviewapp import audit
 from reviewapp.models import (
     AuditEvent,
     Document,
-    DocumentValidation,
     Field,
     Page,
     ProcessingRun,
-    ValidationIssue,
+    SensitiveReveal,
     WebhookAttempt,
     WebhookDelivery,
 )
 
 logger = logging.getLogger(__name__)
 EventType = AuditEvent.EventType
+# Rows about a document that record what was done, not what it says: kept
+# (their free text is scrubbed where it could repeat a value).
+_KEPT_RECORDS = (ProcessingRun, SensitiveReveal)
 # Only a settled document is purged: one still being read or reviewed is held
 # until it is decided (the command lists them), so nobody reviews an empty page.
 PURGEABLE_STATUSES = (
@@ -179,10 +181,8 @@ def document_purge(*, document_id: int, now: datetime | None = None) -> Purged |
         pages = list(Page.objects.filter(document=document))
         files = [f.name for f in (document.original, *(p.image for p in pages)) if f]
         text_lines = sum(page.lines.count() for page in pages)
-        fields, _ = Field.objects.filter(document=document).delete()
-        Page.objects.filter(document=document).delete()  # and their TextLines
-        ValidationIssue.objects.filter(document=document).delete()
-        DocumentValidation.objects.filter(document=document).delete()
+        fields = Field.objects.filter(document=document).count()
+        _delete_content_rows(document)
         ProcessingRun.objects.filter(document=document).update(error="")
         _scrub_webhooks(document)
         secrets = audit.redact_document_secrets(document_public_id=document.public_id)
@@ -227,6 +227,22 @@ def document_purge(*, document_id: int, now: datetime | None = None) -> Purged |
         transaction.on_commit(lambda: _delete_files(files))
     logger.info("purged %s under the retention policy", purged.public_id)
     return purged
+
+
+def _delete_content_rows(document: Document) -> None:
+    """Delete every row that belongs to the document and holds its content:
+    pages (and their text lines), fields, validation results, and whatever
+    later models hang off Document by a cascading key (line items ...), so a
+    new kind of content is purged without this list being updated. Only
+    records of what people and workers did are kept."""
+    for relation in Document._meta.related_objects:
+        if relation.related_model in _KEPT_RECORDS:
+            continue
+        if relation.on_delete is not models.CASCADE:
+            continue
+        relation.related_model._default_manager.filter(  # type: ignore[union-attr]
+            **{relation.field.name: document}
+        ).delete()
 
 
 def _scrub_webhooks(document: Document) -> None:

@@ -13,7 +13,7 @@ extractor's value stands.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -23,7 +23,10 @@ from pipeline.extract.normalize import (
     find_amounts,
     find_dates,
     format_amount,
+    iban_is_valid,
     normalize_date,
+    vat_id_is_checkable,
+    vat_id_is_valid,
 )
 from pipeline.types import Box, Extraction, FieldValue, PageText
 
@@ -38,6 +41,13 @@ NormalisedBox = tuple[float, float, float, float]
 ANCHORED_CONFIDENCE = 1.0
 POSITION_ONLY_CONFIDENCE = 0.9
 CLEAR_OCR = 0.95
+# Identifiers with check digits: a remembered place does not vouch for digits
+# that fail their check (one misread digit keeps the shape).
+_CHECKS: dict[str, Callable[[str], bool]] = {
+    "iban": iban_is_valid,
+    "vendor_vat_id": lambda v: not vat_id_is_checkable(v) or vat_id_is_valid(v),
+}
+FAILED_CHECK_CONFIDENCE = 0.5
 MEMORY_MARK = "from vendor memory"
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/_.]*[A-Za-z0-9]|[A-Za-z0-9]")
 _LABEL_TEXT = re.compile(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ .#°/-]*[A-Za-zÀ-ÿ.#°]")
@@ -393,6 +403,9 @@ def _field(
     confidence: float,
     where: str,
 ) -> FieldValue:
+    check = _CHECKS.get(hint.field_name)
+    if check is not None and not check(value):
+        confidence, where = FAILED_CHECK_CONFIDENCE, f"{where}; its check digits fail"
     return FieldValue(
         name=hint.field_name,
         raw_value=raw,

@@ -162,3 +162,33 @@ def test_a_value_no_line_shows_teaches_nothing() -> None:
     )
     assert hint is None
     assert value_shape("rd-4711/b") == "AA-9999/A"
+
+
+def test_a_remembered_iban_whose_check_digits_fail_is_left_for_review() -> None:
+    def iban_page(iban: str) -> PageText:
+        return PageText(
+            page_number=1,
+            width=800,
+            height=600,
+            source="ocr",
+            lines=(
+                line("Bankverbindung", (40, 500, 300, 530)),
+                line(iban, (40, 540, 500, 570)),
+            ),
+        )
+
+    hint = learn_hint(
+        field_name="iban",
+        kind="code",
+        value="DE89370400440532013000",
+        pages=[iban_page("DE89 3704 0044 0532 0130 00")],
+        learned_from="a",
+        learned_on="2026-11-26",
+    )
+    assert hint is not None and hint.anchor_text == "Bankverbindung"
+    good = locate([iban_page("DE02 1203 0000 0000 2020 51")], hint)
+    assert good is not None
+    assert (good.field.value, good.field.confidence) == ("DE02120300000000202051", 1.0)
+    misread = locate([iban_page("DE02 1203 0000 0000 2020 57")], hint)
+    assert misread is not None and misread.field.confidence == 0.5
+    assert "check digits fail" in misread.field.explanation
