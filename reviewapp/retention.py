@@ -179,7 +179,8 @@ def document_purge(*, document_id: int, now: datetime | None = None) -> Purged |
         if document is None:
             return None
         pages = list(Page.objects.filter(document=document))
-        files = [f.name for f in (document.original, *(p.image for p in pages)) if f]
+        stored = (document.original, *(page.image for page in pages))
+        files = [file.name for file in stored if file.name]
         text_lines = sum(page.lines.count() for page in pages)
         fields = Field.objects.filter(document=document).count()
         _delete_content_rows(document)
@@ -240,7 +241,7 @@ def _delete_content_rows(document: Document) -> None:
             continue
         if relation.on_delete is not models.CASCADE:
             continue
-        relation.related_model._default_manager.filter(  # type: ignore[union-attr]
+        relation.related_model._default_manager.filter(
             **{relation.field.name: document}
         ).delete()
 

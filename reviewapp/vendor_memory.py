@@ -153,7 +153,7 @@ def memory_learn_from_correction(
     )
     if hint is None:
         return None
-    memory, _ = VendorFieldMemory.objects.update_or_create(
+    memory, _ = VendorFieldMemory.objects.update_or_create(  # type: ignore[misc]
         vendor_id=vendor,
         field_name=field.name,
         defaults={
