@@ -143,28 +143,29 @@ def _normalised(box: Box, page: PageText) -> NormalisedBox:
 # --- learning ---------------------------------------------------------------------
 
 
-def _value_at(kind: ValueKind, text: str, value: str) -> re.Match[str] | None:
-    """Where `value` (as stored) is printed in `text`, or None."""
+def _value_span(kind: ValueKind, text: str, value: str) -> tuple[int, int] | None:
+    """Where `value` (as stored) is printed in `text`, as (start, end), or None."""
     if kind == "amount":
-        for amount in find_amounts(text):
-            if format_amount(amount.value) == value:
-                return re.compile(re.escape(text[amount.start : amount.end])).search(
-                    text
-                )
-        return None
-    if kind == "date":
-        for found in find_dates(text):
-            if found.value.isoformat() == value:
-                return re.compile(re.escape(text[found.start : found.end])).search(text)
-        return None
-    wanted = compact_identifier(value).upper()
-    for token in _TOKEN.finditer(text):
-        if compact_identifier(token.group(0)).upper() == wanted:
-            return token
-    # Printed with spaces ("DE89 3704 ..."): the whole line compacts to it.
-    if wanted and wanted in compact_identifier(text).upper():
-        return re.compile(r".+").search(text)
-    return None
+        spans = [
+            (a.start, a.end)
+            for a in find_amounts(text)
+            if format_amount(a.value) == value
+        ]
+    elif kind == "date":
+        spans = [
+            (d.start, d.end) for d in find_dates(text) if d.value.isoformat() == value
+        ]
+    else:
+        wanted = compact_identifier(value)
+        spans = [
+            token.span()
+            for token in _TOKEN.finditer(text)
+            if compact_identifier(token.group(0)) == wanted
+        ]
+        # Printed in groups ("DE89 3704 ..."): the line as a whole holds it.
+        if not spans and wanted and wanted in compact_identifier(text):
+            spans = [(0, len(text))]
+    return spans[0] if spans else None
 
 
 def _overlaps(a: Box, b: Box) -> bool:
@@ -191,7 +192,7 @@ def learn_hint(
         for placed in layout.lines:
             if box is not None and not _overlaps(placed.box, box):
                 continue
-            found = _value_at(kind, placed.line.text, value)
+            found = _value_span(kind, placed.line.text, value)
             if found is None:
                 continue
             return _hint_for(
@@ -203,20 +204,20 @@ def learn_hint(
 def _hint_for(
     layout: PageLayout,
     placed: PlacedLine,
-    found: re.Match[str],
+    found: tuple[int, int],
     field_name: str,
     kind: ValueKind,
     learned_from: str,
     learned_on: str,
 ) -> VendorLayoutHint:
     page = layout.page
-    printed = found.group(0).strip()
+    printed = placed.line.text[found[0] : found[1]].strip()
     shape = ""
     if kind == "code":
         # As printed ("RD-4711"); a value printed in groups ("DE89 3704 ...")
         # is remembered compact, as it is stored.
         shape = value_shape(compact_identifier(printed) if " " in printed else printed)
-    before = _LABEL_TEXT.findall(placed.line.text[: found.start()])
+    before = _LABEL_TEXT.findall(placed.line.text[: found[0]])
     anchor: PlacedLine | None = None
     placement: Placement = "none"
     anchor_text = ""
@@ -245,7 +246,11 @@ def _label_beside(
 ) -> tuple[PlacedLine | None, Placement]:
     """The label text left of the value on its row, else just above it."""
     row = layout.rows[placed.row]
-    left = [other for other in row if other.box[2] <= placed.box[0] + placed.height]
+    left = [
+        other
+        for other in row
+        if other is not placed and other.box[2] <= placed.box[0] + placed.height
+    ]
     labelled = [other for other in left if _LABEL_TEXT.search(other.line.text)]
     if labelled:
         return labelled[-1], "right"
