@@ -102,6 +102,25 @@ class MasterDataImportMixin(admin.ModelAdmin):  # type: ignore[type-arg]
         )
 
 
+class VendorFieldMemoryInline(admin.TabularInline):  # type: ignore[type-arg]
+    """What was learned for this vendor, read-only: deleting goes through the
+    memory's own admin page, which audits it."""
+
+    model = vendor_memory.VendorFieldMemory
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["field_name", "remembered", "learned_by", "learned_at", "times_used"]
+    readonly_fields = fields
+
+    @admin.display(description="Remembered")
+    def remembered(self, obj: vendor_memory.VendorFieldMemory) -> str:
+        return obj.describe()
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Vendor)
 class VendorAdmin(MasterDataImportMixin):
     import_kind = "vendors"
@@ -110,6 +129,7 @@ class VendorAdmin(MasterDataImportMixin):
     list_filter = ["active", "country", "currency"]
     search_fields = ["name", "number", "vat_id", "aliases", "ibans"]
     readonly_fields = ["public_id", "created_at", "updated_at"]
+    inlines = [VendorFieldMemoryInline]
 
 
 class PurchaseOrderLineInline(admin.TabularInline):  # type: ignore[type-arg]

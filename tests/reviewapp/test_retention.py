@@ -128,6 +128,8 @@ def test_after_purge_no_file_row_or_log_line_holds_the_iban(
     caplog.set_level(logging.DEBUG)
     document = approved_invoice(clerk, recorded_ocr, django_capture_on_commit_callbacks)
     assert files_under(media_root)  # the original and the page image
+    before = logged_in(clerk).get(reverse("document-detail", args=[document.public_id]))
+    assert f"kept until {document.retain_until:%Y-%m-%d}" in before.text
     assert contains_iban(every_stored_row())  # the premise: it was there
     Document.objects.filter(pk=document.pk).update(retain_until=date(2020, 1, 1))
 

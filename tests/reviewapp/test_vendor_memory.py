@@ -172,6 +172,8 @@ def test_an_admin_inspects_and_deletes_memory_and_it_is_audited(
     )
     assert listing.status_code == 200
     assert "below &#x27;Ref. doc.&#x27;" in listing.text
+    vendor_page = admin.get(reverse("admin:reviewapp_vendor_change", args=[vendor.pk]))
+    assert "below &#x27;Ref. doc.&#x27;" in vendor_page.text
     memory = VendorFieldMemory.objects.get()
     response = admin.post(
         reverse("admin:reviewapp_vendorfieldmemory_delete", args=[memory.pk]),
