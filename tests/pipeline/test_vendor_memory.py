@@ -5,6 +5,7 @@ from __future__ import annotations
 from pipeline.extract.heuristic import HeuristicExtractor
 from pipeline.extract.vendor_memory import (
     MEMORY_MARK,
+    ValueKind,
     VendorLayoutHint,
     apply_hints,
     learn_hint,
@@ -19,32 +20,41 @@ def line(text: str, box: tuple[int, int, int, int]) -> OcrLine:
     return OcrLine(text, 0.99, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)))
 
 
+def one_page(*lines: OcrLine) -> PageText:
+    return PageText(page_number=1, width=800, height=600, source="ocr", lines=lines)
+
+
 def page(reference: str, total: str, *, shift: int = 0) -> PageText:
-    return PageText(
-        page_number=1,
-        width=800,
-        height=600,
-        source="ocr",
-        lines=(
-            line("NORDWIND TRADING GMBH", (40, 40, 400, 80)),
-            line("Invoice No: 990001", (40, 100, 330, 130)),
-            line("Ref. doc.", (520, 100 + shift, 640, 130 + shift)),
-            line(reference, (520, 140 + shift, 660, 170 + shift)),
-            line(f"Total EUR {total}", (40, 400, 420, 430)),
-        ),
+    return one_page(
+        line("NORDWIND TRADING GMBH", (40, 40, 400, 80)),
+        line("Invoice No: 990001", (40, 100, 330, 130)),
+        line("Ref. doc.", (520, 100 + shift, 640, 130 + shift)),
+        line(reference, (520, 140 + shift, 660, 170 + shift)),
+        line(f"Total EUR {total}", (40, 400, 420, 430)),
     )
 
 
-def learned(**overrides: object) -> VendorLayoutHint:
-    hint = learn_hint(
-        field_name="invoice_number",
-        kind="code",
-        value="RD-4711",
-        pages=[page("RD-4711", "120,50")],
+def learn(
+    value: str,
+    page_text: PageText,
+    *,
+    field_name: str = "invoice_number",
+    kind: ValueKind = "code",
+    box: tuple[int, int, int, int] | None = None,
+) -> VendorLayoutHint | None:
+    return learn_hint(
+        field_name=field_name,
+        kind=kind,
+        value=value,
+        pages=[page_text],
         learned_from="invoice-a.png",
         learned_on="2026-11-26",
-        **overrides,  # type: ignore[arg-type]
+        box=box,
     )
+
+
+def learned() -> VendorLayoutHint:
+    hint = learn("RD-4711", page("RD-4711", "120,50"))
     assert hint is not None
     return hint
 
@@ -83,45 +93,22 @@ def test_a_value_of_another_shape_is_not_taken_from_memory() -> None:
 
 
 def test_a_label_on_the_value_s_own_line_is_its_anchor() -> None:
-    inline = PageText(
-        page_number=1,
-        width=800,
-        height=600,
-        source="ocr",
-        lines=(line("Beleg: K/2024/0815", (40, 100, 400, 130)),),
-    )
-    hint = learn_hint(
-        field_name="invoice_number",
-        kind="code",
-        value="K/2024/0815",
-        pages=[inline],
-        learned_from="a",
-        learned_on="2026-11-26",
+    hint = learn(
+        "K/2024/0815", one_page(line("Beleg: K/2024/0815", (40, 100, 400, 130)))
     )
     assert hint is not None and (hint.anchor_text, hint.placement) == (
         "Beleg",
         "inline",
     )
-    moved = PageText(
-        page_number=1,
-        width=800,
-        height=600,
-        source="ocr",
-        lines=(line("Beleg: K/2024/0999", (40, 300, 400, 330)),),
-    )
+    moved = one_page(line("Beleg: K/2024/0999", (40, 300, 400, 330)))
     match = locate([moved], hint)
     assert match is not None and match.anchored
     assert match.field.value == "K/2024/0999"
 
 
 def test_amounts_and_dates_are_learned_by_kind_not_by_shape() -> None:
-    hint = learn_hint(
-        field_name="total_amount",
-        kind="amount",
-        value="120.50",
-        pages=[page("RD-1", "120,50")],
-        learned_from="a",
-        learned_on="2026-11-26",
+    hint = learn(
+        "120.50", page("RD-1", "120,50"), field_name="total_amount", kind="amount"
     )
     assert hint is not None and hint.anchor_text == "Total"
     match = locate([page("RD-2", "1.234,00")], hint)
@@ -129,61 +116,30 @@ def test_amounts_and_dates_are_learned_by_kind_not_by_shape() -> None:
 
 
 def test_a_box_picks_which_printed_copy_was_meant() -> None:
-    twice = PageText(
-        page_number=1,
-        width=800,
-        height=600,
-        source="ocr",
-        lines=(
-            line("Order: AB-1000", (40, 100, 300, 130)),
-            line("Invoice ref: AB-1000", (40, 300, 380, 330)),
-        ),
+    twice = one_page(
+        line("Order: AB-1000", (40, 100, 300, 130)),
+        line("Invoice ref: AB-1000", (40, 300, 380, 330)),
     )
-    hint = learn_hint(
-        field_name="invoice_number",
-        kind="code",
-        value="AB-1000",
-        pages=[twice],
-        learned_from="a",
-        learned_on="2026-11-26",
-        box=(40, 300, 380, 330),
-    )
+    hint = learn("AB-1000", twice, box=(40, 300, 380, 330))
     assert hint is not None and hint.anchor_text == "Invoice ref"
 
 
 def test_a_value_no_line_shows_teaches_nothing() -> None:
-    hint = learn_hint(
-        field_name="invoice_number",
-        kind="code",
-        value="ZZ-0000",
-        pages=[page("RD-4711", "1,00")],
-        learned_from="a",
-        learned_on="2026-11-26",
-    )
-    assert hint is None
+    assert learn("ZZ-0000", page("RD-4711", "1,00")) is None
     assert value_shape("rd-4711/b") == "AA-9999/A"
 
 
 def test_a_remembered_iban_whose_check_digits_fail_is_left_for_review() -> None:
     def iban_page(iban: str) -> PageText:
-        return PageText(
-            page_number=1,
-            width=800,
-            height=600,
-            source="ocr",
-            lines=(
-                line("Bankverbindung", (40, 500, 300, 530)),
-                line(iban, (40, 540, 500, 570)),
-            ),
+        return one_page(
+            line("Bankverbindung", (40, 500, 300, 530)),
+            line(iban, (40, 540, 500, 570)),
         )
 
-    hint = learn_hint(
+    hint = learn(
+        "DE89370400440532013000",
+        iban_page("DE89 3704 0044 0532 0130 00"),
         field_name="iban",
-        kind="code",
-        value="DE89370400440532013000",
-        pages=[iban_page("DE89 3704 0044 0532 0130 00")],
-        learned_from="a",
-        learned_on="2026-11-26",
     )
     assert hint is not None and hint.anchor_text == "Bankverbindung"
     good = locate([iban_page("DE02 1203 0000 0000 2020 51")], hint)

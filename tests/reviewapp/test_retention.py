@@ -23,7 +23,7 @@ from pipeline.ocr.recorded import RecordedOcrEngine
 from reviewapp import audit, jobs, retention, services
 from reviewapp.models import AuditEvent, Document, WebhookDelivery, WebhookEndpoint
 from reviewapp.retention import RetentionPolicy
-from tests.conftest import logged_in, recorded_line, text_image
+from tests.conftest import logged_in, recorded_text_image, text_image
 
 pytestmark = pytest.mark.django_db
 
@@ -42,30 +42,15 @@ def iban_forms() -> list[str]:
     return [IBAN, IBAN_SPACED, IBAN.lower(), IBAN_SPACED.lower(), IBAN[4:]]
 
 
-def approved_invoice(
-    clerk: User, recorded_ocr: type[RecordedOcrEngine], capture: Callable[..., Any]
-) -> Document:
-    """Read, the IBAN corrected by the clerk (so the audit trail holds it,
-    encrypted) and approved, with an ERP webhook that carries the export."""
-    recorded_ocr.record(
-        800,
-        600,
-        tuple(
-            recorded_line(text, (40, 40 + i * 48, 40 + 15 * len(text), 70 + i * 48))
-            for i, text in enumerate(LINES)
-        ),
-    )
+def approved_invoice(clerk: User, capture: Callable[..., Any]) -> Document:
+    """Read (recorded OCR), the IBAN corrected by the clerk (so the audit
+    trail holds it, encrypted) and approved, with an ERP webhook that carries
+    the export."""
+    content = recorded_text_image(LINES)
     WebhookEndpoint.objects.create(
         name="ERP", url="http://127.0.0.1:9/hook", events=["document.approved"]
     )
-    document = services.document_ingest(
-        content=text_image(LINES),
-        original_name="acme-invoice.png",
-        channel="upload",
-        uploaded_by=clerk,
-    ).document
-    jobs.process_document(document.pk)
-    document.refresh_from_db()
+    document = read(content, clerk, "acme-invoice.png")
     assert document.fields.get(name="iban").value == IBAN
     services.field_correct(
         document=document, name="iban", value=IBAN, user=clerk, reason="checked"
@@ -76,6 +61,19 @@ def approved_invoice(
     assert document.status == Document.Status.APPROVED
     assert WebhookDelivery.objects.filter(payload__id=str(document.public_id)).exists()
     return document
+
+
+def read(content: bytes, user: User, name: str = "a.png") -> Document:
+    document = services.document_ingest(
+        content=content, original_name=name, channel="upload", uploaded_by=user
+    ).document
+    jobs.process_document(document.pk)
+    document.refresh_from_db()
+    return document
+
+
+def expire(document: Document) -> None:
+    Document.objects.filter(pk=document.pk).update(retain_until=date(2020, 1, 1))
 
 
 def every_stored_row() -> str:
@@ -126,12 +124,12 @@ def test_after_purge_no_file_row_or_log_line_holds_the_iban(
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    document = approved_invoice(clerk, recorded_ocr, django_capture_on_commit_callbacks)
+    document = approved_invoice(clerk, django_capture_on_commit_callbacks)
     assert files_under(media_root)  # the original and the page image
     before = logged_in(clerk).get(reverse("document-detail", args=[document.public_id]))
     assert f"kept until {document.retain_until:%Y-%m-%d}" in before.text
     assert contains_iban(every_stored_row())  # the premise: it was there
-    Document.objects.filter(pk=document.pk).update(retain_until=date(2020, 1, 1))
+    expire(document)
 
     out = io.StringIO()
     with django_capture_on_commit_callbacks(execute=True):
@@ -182,8 +180,8 @@ def test_the_purge_is_idempotent_and_the_dry_run_changes_nothing(
     recorded_ocr: type[RecordedOcrEngine],
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
-    document = approved_invoice(clerk, recorded_ocr, django_capture_on_commit_callbacks)
-    Document.objects.filter(pk=document.pk).update(retain_until=date(2020, 1, 1))
+    document = approved_invoice(clerk, django_capture_on_commit_callbacks)
+    expire(document)
     dry = io.StringIO()
     call_command("purge_expired", "--dry-run", stdout=dry)
     assert f"would purge {document.public_id}" in dry.getvalue()
@@ -198,12 +196,9 @@ def test_the_purge_is_idempotent_and_the_dry_run_changes_nothing(
 def test_a_document_not_yet_expired_or_still_in_review_is_kept(
     clerk: User, media_root: Path, invoice_png: bytes
 ) -> None:
-    document = services.document_ingest(
-        content=invoice_png, original_name="a.png", channel="upload", uploaded_by=clerk
-    ).document
-    jobs.process_document(document.pk)
+    document = read(invoice_png, clerk)
     assert retention.documents_purge_expired() == []  # kept for ten years
-    Document.objects.filter(pk=document.pk).update(retain_until=date(2020, 1, 1))
+    expire(document)
     out = io.StringIO()
     call_command("purge_expired", stdout=out)
     assert "0 document(s) purged" in out.getvalue()
@@ -218,8 +213,8 @@ def test_a_purged_file_sent_again_is_a_new_document(
     recorded_ocr: type[RecordedOcrEngine],
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
-    document = approved_invoice(clerk, recorded_ocr, django_capture_on_commit_callbacks)
-    Document.objects.filter(pk=document.pk).update(retain_until=date(2020, 1, 1))
+    document = approved_invoice(clerk, django_capture_on_commit_callbacks)
+    expire(document)
     retention.documents_purge_expired()
     again = services.document_ingest(
         content=text_image(LINES), original_name="again.png", channel="upload",
@@ -231,11 +226,7 @@ def test_a_purged_file_sent_again_is_a_new_document(
 def test_an_admin_changes_a_policy_audited_and_documents_follow(
     admin_user: User, clerk: User, media_root: Path, invoice_png: bytes
 ) -> None:
-    document = services.document_ingest(
-        content=invoice_png, original_name="a.png", channel="upload", uploaded_by=clerk
-    ).document
-    jobs.process_document(document.pk)
-    document.refresh_from_db()
+    document = read(invoice_png, clerk)
     admin_user.is_staff = True
     admin_user.save()
     response = logged_in(admin_user).post(

@@ -15,7 +15,7 @@ from reviewapp import audit, jobs, services, vendor_memory
 from reviewapp.extraction_fields import auto_accept_threshold
 from reviewapp.models import AuditEvent, Document, Vendor
 from reviewapp.vendor_memory import VendorFieldMemory
-from tests.conftest import logged_in, recorded_line, text_image
+from tests.conftest import logged_in, recorded_text_image, text_image
 
 pytestmark = pytest.mark.django_db
 
@@ -32,19 +32,6 @@ def invoice_lines(reference: str, total: str) -> list[str]:
         reference,
         f"Total EUR {total}",
     ]
-
-
-def recorded_invoice(recorded_ocr: type[RecordedOcrEngine], lines: list[str]) -> bytes:
-    """The page as `text_image` draws it, with its OCR recorded line by line."""
-    recorded_ocr.record(
-        800,
-        600,
-        tuple(
-            recorded_line(text, (40, 40 + i * 48, 40 + 15 * len(text), 70 + i * 48))
-            for i, text in enumerate(lines)
-        ),
-    )
-    return text_image(lines)
 
 
 def processed(content: bytes, name: str, user: User) -> Document:
@@ -69,7 +56,7 @@ def learned_from_a(
 ) -> Document:
     """Invoice A, read wrongly, then corrected by the clerk."""
     invoice_a = processed(
-        recorded_invoice(recorded_ocr, invoice_lines("RD-4711", "120,50")),
+        recorded_text_image(invoice_lines("RD-4711", "120,50")),
         "invoice-a.png",
         clerk,
     )
@@ -94,7 +81,7 @@ def test_a_correction_on_invoice_a_reads_invoice_b_right_at_once(
     assert "RD-4711" not in str(memory.hint)  # where and what shape, not the value
 
     invoice_b = processed(
-        recorded_invoice(recorded_ocr, invoice_lines("RD-4790", "77,00")),
+        recorded_text_image(invoice_lines("RD-4790", "77,00")),
         "invoice-b.png",
         clerk,
     )
@@ -139,7 +126,7 @@ def test_another_vendor_s_invoice_ignores_the_memory(
 ) -> None:
     lines = invoice_lines("RD-5555", "10,00")
     lines[0], lines[1] = "SUEDWIND HANDEL AG", "USt-IdNr: DE811907980"
-    other = processed(recorded_invoice(recorded_ocr, lines), "other.png", clerk)
+    other = processed(recorded_text_image(lines), "other.png", clerk)
     assert other.fields.get(name="invoice_number").value == "990001"
     assert VendorFieldMemory.objects.get().times_used == 0
 
@@ -148,7 +135,7 @@ def test_no_memory_is_learned_without_a_known_vendor(
     clerk: User, media_root: Path, recorded_ocr: type[RecordedOcrEngine]
 ) -> None:
     invoice = processed(
-        recorded_invoice(recorded_ocr, invoice_lines("RD-4711", "1,00")), "a.png", clerk
+        recorded_text_image(invoice_lines("RD-4711", "1,00")), "a.png", clerk
     )
     services.field_correct(
         document=invoice, name="invoice_number", value="RD-4711", user=clerk
@@ -189,7 +176,7 @@ def test_an_admin_inspects_and_deletes_memory_and_it_is_audited(
 
     # Forgotten: the next invoice is read by the generic extractor again.
     invoice_c = processed(
-        recorded_invoice(recorded_ocr, invoice_lines("RD-4800", "5,00")), "c.png", clerk
+        recorded_text_image(invoice_lines("RD-4800", "5,00")), "c.png", clerk
     )
     assert invoice_c.fields.get(name="invoice_number").value == "990001"
 
