@@ -21,7 +21,13 @@ from django.utils import timezone
 
 from pipeline.ocr.recorded import RecordedOcrEngine
 from reviewapp import audit, jobs, retention, services
-from reviewapp.models import AuditEvent, Document, WebhookDelivery, WebhookEndpoint
+from reviewapp.models import (
+    AuditEvent,
+    Document,
+    Vendor,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from reviewapp.retention import RetentionPolicy
 from tests.conftest import logged_in, recorded_text_image, text_image
 
@@ -243,3 +249,31 @@ def test_an_admin_changes_a_policy_audited_and_documents_follow(
     assert event.details["setting"] == f"retention:{document.document_type}"
     assert event.details["days"] == 365
     assert event.details["documents_rescheduled"] == 1
+
+
+def test_an_escalated_invoice_leaves_no_iban_either(
+    clerk: User,
+    supervisor: User,
+    media_root: Path,
+    recorded_ocr: type[RecordedOcrEngine],
+    caplog: pytest.LogCaptureFixture,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    """New bank details: the checks escalate it (the IBAN masked in their
+    messages), a supervisor approves it; the purge leaves nothing of the IBAN."""
+    caplog.set_level(logging.DEBUG)
+    Vendor.objects.create(
+        number="V-1", name="ACME GmbH", ibans=["DE02120300000000202051"]
+    )
+    document = read(recorded_text_image(LINES), clerk)
+    assert document.status == Document.Status.ESCALATED
+    assert document.validation_issues.filter(code="bank_details_changed").exists()
+    with django_capture_on_commit_callbacks(execute=False):
+        services.document_approve(document=document, user=supervisor)
+    expire(document)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert len(retention.documents_purge_expired()) == 1
+    assert files_under(media_root) == []
+    assert not contains_iban(every_stored_row())
+    assert not contains_iban(caplog.text)
+    assert audit.verify_chain().ok
