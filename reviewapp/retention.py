@@ -106,12 +106,10 @@ def policy_changed(
     documents = Document.objects.filter(
         document_type=document_type, purged_at__isnull=True
     )
+    kept_for = timedelta(days=retention_days(document_type))
     changed = []
-    for document in documents.only("pk", "created_at", "document_type"):
-        document.retain_until = retain_until_for(
-            document_type=document_type,
-            arrived=timezone.localdate(document.created_at),
-        )
+    for document in documents.only("pk", "created_at"):
+        document.retain_until = timezone.localdate(document.created_at) + kept_for
         changed.append(document)
     Document.objects.bulk_update(changed, ["retain_until"], batch_size=500)
     audit.record_event(
@@ -120,7 +118,7 @@ def policy_changed(
         details={
             "setting": f"retention:{document_type}",
             "days": days,
-            "effective_days": retention_days(document_type),
+            "effective_days": kept_for.days,
             "note": note,
             "documents_rescheduled": len(changed),
         },
