@@ -321,13 +321,14 @@ def _near(placed: PlacedLine, x: float, y: float, page: PageText) -> bool:
 def locate(pages: Sequence[PageText], hint: VendorLayoutHint) -> MemoryMatch | None:
     """The value `hint` points at on these pages, or None when the anchor and
     the shape do not agree anywhere (the generic extractor's value stands)."""
+    return _locate(layout_pages(pages), hint)
+
+
+def _locate(
+    layouts: Sequence[PageLayout], hint: VendorLayoutHint
+) -> MemoryMatch | None:
     layout = next(
-        (
-            layout
-            for layout in layout_pages(pages)
-            if layout.page.page_number == hint.page_number
-        ),
-        None,
+        (each for each in layouts if each.page.page_number == hint.page_number), None
     )
     if layout is None or not layout.rows:
         return None
@@ -434,9 +435,10 @@ def apply_hints(
     value; fields no hint locates are kept as the extractor read them."""
     if not hints:
         return extraction
+    layouts = layout_pages(pages)
     remembered: dict[str, FieldValue] = {}
     for hint in hints:
-        match = locate(pages, hint)
+        match = _locate(layouts, hint)
         if match is not None and hint.field_name not in remembered:
             remembered[hint.field_name] = match.field
     if not remembered:
