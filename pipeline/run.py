@@ -8,9 +8,9 @@ UnreadableDocument to end the run with a reason for the sender.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pipeline.classify import Classification, classify
 from pipeline.decode import DecodeLimits, decode_document
@@ -21,6 +21,7 @@ from pipeline.einvoice import (
     read_einvoice_xml,
 )
 from pipeline.extract import FieldExtractor
+from pipeline.extract.vendor_memory import VendorLayoutHint, apply_hints
 from pipeline.ocr import OcrEngine
 from pipeline.types import Extraction, PageImage, PageText
 
@@ -69,8 +70,11 @@ def run_pipeline(
     extractor: FieldExtractor,
     limits: DecodeLimits,
     on_stage: Callable[[str], None] | None = None,
+    layout_hints: Sequence[VendorLayoutHint] = (),
 ) -> PipelineResult:
-    """Run every stage on one document's bytes.
+    """Run every stage on one document's bytes. `layout_hints` (the vendor's
+    memory, when the caller knows the vendor) win over the extractor wherever
+    they locate a value of the learned shape.
 
     Raises UnreadableDocument (bad input, with a reason); anything else is a bug
     or an engine failure and propagates.
@@ -111,6 +115,11 @@ def run_pipeline(
             extraction = merge_with_page(
                 einvoice, extraction, [page.text for page in pages]
             )
+        else:
+            # Memory helps read print; XML is the vendor's own data and wins.
+            extraction = apply_hints(
+                extraction, [page.text for page in pages], layout_hints
+            )
     seconds["total"] = round(sum(seconds.values()), 4)
     return PipelineResult(
         pages=pages,
@@ -121,3 +130,21 @@ def run_pipeline(
         read_einvoice_xml=einvoice is not None,
         classification=classification,
     )
+
+
+def with_layout_hints(
+    result: PipelineResult, layout_hints: Sequence[VendorLayoutHint]
+) -> PipelineResult:
+    """`result` with the vendor's memory applied to the text already read: the
+    second pass once the vendor is known from the first, without decoding or
+    OCR again. Applying the same hints twice gives the same result; a result
+    read from e-invoice XML is returned as it is."""
+    if result.read_einvoice_xml or not layout_hints:
+        return result
+    started = time.perf_counter()
+    extraction = apply_hints(
+        result.extraction, [page.text for page in result.pages], layout_hints
+    )
+    seconds = {**result.stage_seconds}
+    seconds["vendor_memory"] = round(time.perf_counter() - started, 4)
+    return replace(result, extraction=extraction, stage_seconds=seconds)

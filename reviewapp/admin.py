@@ -20,7 +20,7 @@ from django.urls import URLPattern, path
 
 from pipeline.registry import validation_rules
 from pipeline.validate.types import DOCUMENT_TYPES
-from reviewapp import audit
+from reviewapp import audit, retention, vendor_memory
 from reviewapp.extraction_fields import FIELD_LABELS, auto_accept_threshold
 from reviewapp.master_data import (
     GOODS_RECEIPT_COLUMNS,
@@ -102,6 +102,25 @@ class MasterDataImportMixin(admin.ModelAdmin):  # type: ignore[type-arg]
         )
 
 
+class VendorFieldMemoryInline(admin.TabularInline):  # type: ignore[type-arg]
+    """What was learned for this vendor, read-only: deleting goes through the
+    memory's own admin page, which audits it."""
+
+    model = vendor_memory.VendorFieldMemory
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["field_name", "remembered", "learned_by", "learned_at", "times_used"]
+    readonly_fields = fields
+
+    @admin.display(description="Remembered")
+    def remembered(self, obj: vendor_memory.VendorFieldMemory) -> str:
+        return obj.describe()
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Vendor)
 class VendorAdmin(MasterDataImportMixin):
     import_kind = "vendors"
@@ -110,6 +129,7 @@ class VendorAdmin(MasterDataImportMixin):
     list_filter = ["active", "country", "currency"]
     search_fields = ["name", "number", "vat_id", "aliases", "ibans"]
     readonly_fields = ["public_id", "created_at", "updated_at"]
+    inlines = [VendorFieldMemoryInline]
 
 
 class PurchaseOrderLineInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -323,3 +343,111 @@ class FieldThresholdAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     "calibrated": auto_accept_threshold(obj.name),
                 },
             )
+
+
+@admin.register(vendor_memory.VendorFieldMemory)
+class VendorFieldMemoryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """What reviewers' corrections taught per vendor: inspect it, or delete it
+    (audited) when it reads a vendor's documents wrongly. Never edited."""
+
+    list_display = [
+        "vendor",
+        "field_name",
+        "remembered",
+        "learned_from",
+        "learned_by",
+        "learned_at",
+        "times_used",
+        "last_used_at",
+    ]
+    list_filter = ["vendor", "field_name"]
+    list_select_related = ["vendor", "learned_from", "learned_by"]
+    search_fields = ["vendor__name", "vendor__number", "field_name"]
+    readonly_fields = [
+        "vendor",
+        "field_name",
+        "remembered",
+        "hint",
+        "learned_from",
+        "learned_by",
+        "learned_at",
+        "times_used",
+        "last_used_at",
+    ]
+
+    @admin.display(description="Remembered")
+    def remembered(self, obj: vendor_memory.VendorFieldMemory) -> str:
+        return obj.describe()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: vendor_memory.VendorFieldMemory | None = None
+    ) -> bool:
+        return False
+
+    def delete_model(
+        self, request: HttpRequest, obj: vendor_memory.VendorFieldMemory
+    ) -> None:
+        vendor_memory.memories_delete(memories=[obj], user=request.user)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        vendor_memory.memories_delete(
+            memories=list(queryset.select_related("vendor", "learned_from")),
+            user=request.user,  # type: ignore[arg-type]
+        )
+
+
+class RetentionPolicyForm(forms.ModelForm):  # type: ignore[type-arg]
+    document_type = forms.ChoiceField(
+        choices=[(kind, kind.replace("_", " ")) for kind in DOCUMENT_TYPES]
+    )
+
+    class Meta:
+        model = retention.RetentionPolicy
+        fields = ["document_type", "days", "note"]
+
+
+@admin.register(retention.RetentionPolicy)
+class RetentionPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Retention periods per document type, replacing the settings' defaults;
+    a change is audited and moves the retain-until day of the type's documents."""
+
+    form = RetentionPolicyForm
+    list_display = ["document_type", "days", "years", "note", "updated_at"]
+
+    @admin.display(description="Years")
+    def years(self, obj: retention.RetentionPolicy) -> str:
+        return f"{obj.days / 365.25:.1f}"
+
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: retention.RetentionPolicy,
+        form: Any,
+        change: bool,
+    ) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            retention.policy_changed(
+                document_type=obj.document_type,
+                user=request.user,  # type: ignore[arg-type]
+                days=obj.days,
+                note=obj.note,
+            )
+
+    def delete_model(
+        self, request: HttpRequest, obj: retention.RetentionPolicy
+    ) -> None:
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            retention.policy_changed(
+                document_type=obj.document_type,
+                user=request.user,  # type: ignore[arg-type]
+                days=None,
+            )
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for policy in list(queryset):
+            self.delete_model(request, policy)

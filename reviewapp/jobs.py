@@ -16,7 +16,7 @@ from pipeline.errors import UnreadableDocument
 from pipeline.extract import extractors
 from pipeline.ocr import ocr_engines
 from pipeline.run import run_pipeline
-from reviewapp import audit, services, webhooks
+from reviewapp import audit, services, vendor_memory, webhooks
 from reviewapp.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ def _process_document(document_id: int, job: Job | None) -> str:
             data, ocr=ocr, extractor=extractor, limits=services.decode_limits()
         )
         result.stage_seconds["engine_load"] = engine_seconds
+        # Second pass, once the first reading names the vendor: its memory.
+        result = vendor_memory.with_vendor_memory(result)
     except UnreadableDocument as unreadable:
         services.document_record_failure(run=run, reason=unreadable.reason)
         return f"failed: {unreadable.reason}"

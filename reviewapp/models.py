@@ -160,6 +160,10 @@ class Document(models.Model):
     # so that queues filter, sort and count without a subquery per document.
     vendor_name = models.CharField(max_length=255, blank=True)
     review_reason = models.CharField(max_length=20, blank=True)
+    # Retention (reviewapp.retention): the content is deleted after this day;
+    # the row, emptied, and its audit trail stay.
+    retain_until = models.DateField(null=True, blank=True, db_index=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -794,6 +798,9 @@ class AuditEvent(models.Model):
         ROLE_CHANGED = "role_changed", "Role changed"
         MODEL_TRAINED = "model_trained", "Model trained"
         MODEL_PROMOTED = "model_promoted", "Model promoted"
+        VENDOR_MEMORY_LEARNED = "vendor_memory_learned", "Vendor memory learned"
+        VENDOR_MEMORY_DELETED = "vendor_memory_deleted", "Vendor memory deleted"
+        DOCUMENT_PURGED = "document_purged", "Document purged (retention)"
 
     sequence = models.PositiveBigIntegerField(unique=True)
     occurred_at = models.DateTimeField(db_index=True)
@@ -889,3 +896,8 @@ class FieldThreshold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} >= {self.threshold:.3f}"
+
+
+# Models kept beside the logic they serve; imported here so Django finds them.
+from reviewapp.retention import RetentionPolicy  # noqa: E402, F401
+from reviewapp.vendor_memory import VendorFieldMemory  # noqa: E402, F401

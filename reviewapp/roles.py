@@ -63,6 +63,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "reviewapp.view_webhookattempt",
         "reviewapp.view_auditevent",
         "reviewapp.export_auditevent",
+        # What reviewers' corrections taught: inspected and forgotten, not edited.
+        "reviewapp.view_vendorfieldmemory",
+        "reviewapp.delete_vendorfieldmemory",
+        "reviewapp.view_retentionpolicy",
+        "reviewapp.add_retentionpolicy",
+        "reviewapp.change_retentionpolicy",
+        "reviewapp.delete_retentionpolicy",
         "reviewapp.reveal_sensitive",
         "auth.view_user",
         "auth.add_user",

@@ -1,8 +1,9 @@
 """`make run`: everything Vouch needs on one machine, started and stopped together.
 
 Starts a private redis-server when REDIS_URL is unset, migrates, loads the demo,
-then runs daphne (HTTP + websockets), RQ worker(s) with RQ's scheduler, and the
-stale-document check; prints the URL and logins; Ctrl-C stops all of it.
+then runs daphne (HTTP + websockets), RQ worker(s) with RQ's scheduler, the
+stale-document check and the daily retention purge; prints the URL and logins;
+Ctrl-C stops all of it.
 Runs before Django is set up, so the children inherit the REDIS_URL it exports.
 """
 
@@ -71,6 +72,10 @@ def main() -> int:
         )
         children.append(
             spawn(PYTHON, "manage.py", "release_expired_claims", "--every", "60")
+        )
+        # Retention: once a day (and at start), purge what has expired.
+        children.append(
+            spawn(PYTHON, "manage.py", "purge_expired", "--every", str(24 * 3600))
         )
         url = f"http://{host}:{port}/"
         wait_for_http(url, children)

@@ -34,10 +34,12 @@ from reviewapp import (
     broadcast,
     exports,
     permissions,
+    retention,
     review_reasons,
     routing,
     selectors,
     thresholds,
+    vendor_memory,
     webhooks,
 )
 from reviewapp.models import (
@@ -134,6 +136,7 @@ def document_ingest(
                 f"original{file_type.extension}", ContentFile(content), save=False
             )
             document.save()
+            retention.document_set_retention(document=document)
             _enqueue_processing(document)
             broadcast.document_changed(document)
             audit.record_event(
@@ -367,6 +370,7 @@ def _store_classification(document: Document, result: PipelineResult) -> None:
             "document_type_evidence",
         ]
     )
+    retention.document_set_retention(document=document)
 
 
 def _store_pages(document: Document, result: PipelineResult) -> dict[int, Page]:
@@ -931,12 +935,15 @@ def field_correct(
     value: str,
     user: AbstractBaseUser,
     reason: str = "",
+    box: tuple[int, int, int, int] | None = None,
 ) -> Field:
     """A person sets a field's value (already normalised, see
     `extraction_fields.normalise_human_value`). It is never overwritten by a later
     machine run; the machine's own value stays in machine_value. The change is
     audited with the old and new value (encrypted for sensitive fields), the
-    machine's confidence, the person, their role and `reason`.
+    machine's confidence, the person, their role and `reason`. When the vendor
+    is known, where the value is printed (under `box`, if the person pointed
+    at it) is remembered for the vendor's next documents (vendor_memory).
 
     Only the claimant (or a supervisor on an escalated document) may: editing
     an unclaimed document claims it. Raises ReviewRefused otherwise."""
@@ -972,6 +979,7 @@ def field_correct(
             },
             sensitive=values if sensitive else None,
         )
+        vendor_memory.memory_learn_from_correction(field=field, user=user, box=box)
     return field
 
 

@@ -296,6 +296,17 @@ VOUCH_STRAIGHT_THROUGH_DOCUMENT_TYPES = env_list(
 VOUCH_STRAIGHT_THROUGH_MAX_AMOUNT = env_int("VOUCH_STRAIGHT_THROUGH_MAX_AMOUNT", 1000)
 VOUCH_SUPERVISOR_AMOUNT_LIMIT = env_int("VOUCH_SUPERVISOR_AMOUNT_LIMIT", 10000)
 
+# Retention (reviewapp/retention.py): days a document is kept after it arrives,
+# per document type, unless an administrator set a policy (Django admin ->
+# Retention policies); then `purge_expired` deletes its content.
+VOUCH_RETENTION_DAYS = {
+    "invoice": env_int("VOUCH_RETENTION_INVOICE_DAYS", 3653),  # 10 years
+    "credit_note": env_int("VOUCH_RETENTION_CREDIT_NOTE_DAYS", 3653),
+    "receipt": env_int("VOUCH_RETENTION_RECEIPT_DAYS", 2557),  # 7 years
+}
+# For a document whose type is not (yet) known.
+VOUCH_RETENTION_DEFAULT_DAYS = env_int("VOUCH_RETENTION_DEFAULT_DAYS", 3653)
+
 # Engines, by dotted path (see pipeline/ocr and pipeline/extract).
 VOUCH_OCR_ENGINE = env_str("VOUCH_OCR_ENGINE", "pipeline.ocr.paddle.PaddleOcrEngine")
 # The heuristic extractor with calibrated confidences; the raw one

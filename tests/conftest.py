@@ -140,6 +140,20 @@ def recorded_line(text: str, box: tuple[int, int, int, int]) -> OcrLine:
     return OcrLine(text, 0.99, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)))
 
 
+def recorded_text_image(lines: list[str]) -> bytes:
+    """`text_image(lines)` with its OCR recorded line by line where text_image
+    draws them (use with the `recorded_ocr` fixture)."""
+    RecordedOcrEngine.record(
+        800,
+        600,
+        tuple(
+            recorded_line(text, (40, 40 + i * 48, 40 + 15 * len(text), 70 + i * 48))
+            for i, text in enumerate(lines)
+        ),
+    )
+    return text_image(lines)
+
+
 @pytest.fixture
 def recorded_ocr(settings: SettingsWrapper) -> Iterator[type[RecordedOcrEngine]]:
     """Replace PaddleOCR with recorded lines keyed by page size (fast tests)."""

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,117 +16,299 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('original', models.FileField(max_length=255, upload_to=reviewapp.models.original_upload_path)),
-                ('original_name', models.CharField(help_text='As sent; display only', max_length=255)),
-                ('sha256', models.CharField(max_length=64, unique=True)),
-                ('content_type', models.CharField(max_length=100)),
-                ('size_bytes', models.PositiveBigIntegerField()),
-                ('page_count', models.PositiveIntegerField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('processing', 'Processing'), ('ready', 'Ready for review'), ('failed', 'Failed')], db_index=True, default='queued', max_length=20)),
-                ('failure_reason', models.TextField(blank=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('channel', models.CharField(choices=[('upload', 'Browser upload'), ('cli', 'Command line'), ('api', 'REST API'), ('email', 'Email'), ('watch_folder', 'Watch folder')], max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('status_changed_at', models.DateTimeField(auto_now_add=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='uploaded_documents', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "public_id",
+                    models.UUIDField(default=uuid.uuid4, editable=False, unique=True),
+                ),
+                (
+                    "original",
+                    models.FileField(
+                        max_length=255, upload_to=reviewapp.models.original_upload_path
+                    ),
+                ),
+                (
+                    "original_name",
+                    models.CharField(help_text="As sent; display only", max_length=255),
+                ),
+                ("sha256", models.CharField(max_length=64, unique=True)),
+                ("content_type", models.CharField(max_length=100)),
+                ("size_bytes", models.PositiveBigIntegerField()),
+                ("page_count", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("processing", "Processing"),
+                            ("ready", "Ready for review"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("failure_reason", models.TextField(blank=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("upload", "Browser upload"),
+                            ("cli", "Command line"),
+                            ("api", "REST API"),
+                            ("email", "Email"),
+                            ("watch_folder", "Watch folder"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("status_changed_at", models.DateTimeField(auto_now_add=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="uploaded_documents",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('view_all_documents', 'Can see every document, not only own uploads')],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [
+                    (
+                        "view_all_documents",
+                        "Can see every document, not only own uploads",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Page',
+            name="Page",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('image', models.FileField(max_length=255, upload_to=reviewapp.models.page_image_path)),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('dpi', models.PositiveIntegerField()),
-                ('text_source', models.CharField(choices=[('ocr', 'OCR'), ('pdf_text', 'PDF text layer'), ('xml', 'E-invoice XML')], max_length=20)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pages', to='reviewapp.document')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                (
+                    "image",
+                    models.FileField(
+                        max_length=255, upload_to=reviewapp.models.page_image_path
+                    ),
+                ),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("dpi", models.PositiveIntegerField()),
+                (
+                    "text_source",
+                    models.CharField(
+                        choices=[
+                            ("ocr", "OCR"),
+                            ("pdf_text", "PDF text layer"),
+                            ("xml", "E-invoice XML"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pages",
+                        to="reviewapp.document",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['document', 'number'],
+                "ordering": ["document", "number"],
             },
         ),
         migrations.CreateModel(
-            name='Field',
+            name="Field",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50)),
-                ('raw_value', models.TextField(blank=True)),
-                ('value', models.TextField(blank=True, help_text='Normalised')),
-                ('confidence', models.FloatField(blank=True, null=True)),
-                ('box', models.JSONField(blank=True, help_text='[x0, y0, x1, y1]', null=True)),
-                ('explanation', models.TextField(blank=True)),
-                ('set_by', models.CharField(choices=[('machine', 'Machine'), ('human', 'Person')], default='machine', max_length=20)),
-                ('corrected_at', models.DateTimeField(blank=True, null=True)),
-                ('machine_value', models.TextField(blank=True)),
-                ('machine_confidence', models.FloatField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('corrected_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fields', to='reviewapp.document')),
-                ('page', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='reviewapp.page')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=50)),
+                ("raw_value", models.TextField(blank=True)),
+                ("value", models.TextField(blank=True, help_text="Normalised")),
+                ("confidence", models.FloatField(blank=True, null=True)),
+                (
+                    "box",
+                    models.JSONField(
+                        blank=True, help_text="[x0, y0, x1, y1]", null=True
+                    ),
+                ),
+                ("explanation", models.TextField(blank=True)),
+                (
+                    "set_by",
+                    models.CharField(
+                        choices=[("machine", "Machine"), ("human", "Person")],
+                        default="machine",
+                        max_length=20,
+                    ),
+                ),
+                ("corrected_at", models.DateTimeField(blank=True, null=True)),
+                ("machine_value", models.TextField(blank=True)),
+                ("machine_confidence", models.FloatField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "corrected_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fields",
+                        to="reviewapp.document",
+                    ),
+                ),
+                (
+                    "page",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="reviewapp.page",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['document', 'id'],
+                "ordering": ["document", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ProcessingRun',
+            name="ProcessingRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempt', models.PositiveIntegerField()),
-                ('job_id', models.CharField(blank=True, max_length=64)),
-                ('worker', models.CharField(blank=True, max_length=200)),
-                ('ocr_engine', models.CharField(blank=True, max_length=100)),
-                ('extractor', models.CharField(blank=True, max_length=100)),
-                ('outcome', models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='running', max_length=20)),
-                ('stage_seconds', models.JSONField(default=dict)),
-                ('error', models.TextField(blank=True)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='reviewapp.document')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("attempt", models.PositiveIntegerField()),
+                ("job_id", models.CharField(blank=True, max_length=64)),
+                ("worker", models.CharField(blank=True, max_length=200)),
+                ("ocr_engine", models.CharField(blank=True, max_length=100)),
+                ("extractor", models.CharField(blank=True, max_length=100)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="running",
+                        max_length=20,
+                    ),
+                ),
+                ("stage_seconds", models.JSONField(default=dict)),
+                ("error", models.TextField(blank=True)),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="reviewapp.document",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['document', 'attempt'],
+                "ordering": ["document", "attempt"],
             },
         ),
         migrations.CreateModel(
-            name='TextLine',
+            name="TextLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveIntegerField()),
-                ('text', models.TextField()),
-                ('confidence', models.FloatField()),
-                ('polygon', models.JSONField(help_text='[[x, y] x 4], clockwise from top-left')),
-                ('x0', models.IntegerField()),
-                ('y0', models.IntegerField()),
-                ('x1', models.IntegerField()),
-                ('y1', models.IntegerField()),
-                ('page', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='reviewapp.page')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("order", models.PositiveIntegerField()),
+                ("text", models.TextField()),
+                ("confidence", models.FloatField()),
+                (
+                    "polygon",
+                    models.JSONField(help_text="[[x, y] x 4], clockwise from top-left"),
+                ),
+                ("x0", models.IntegerField()),
+                ("y0", models.IntegerField()),
+                ("x1", models.IntegerField()),
+                ("y1", models.IntegerField()),
+                (
+                    "page",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="reviewapp.page",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['page', 'order'],
+                "ordering": ["page", "order"],
             },
         ),
         migrations.AddIndex(
-            model_name='document',
-            index=models.Index(fields=['status', 'status_changed_at'], name='reviewapp_d_status_2f8514_idx'),
+            model_name="document",
+            index=models.Index(
+                fields=["status", "status_changed_at"],
+                name="reviewapp_d_status_2f8514_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='page',
-            constraint=models.UniqueConstraint(fields=('document', 'number'), name='page_number_unique'),
+            model_name="page",
+            constraint=models.UniqueConstraint(
+                fields=("document", "number"), name="page_number_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='field',
-            constraint=models.UniqueConstraint(fields=('document', 'name'), name='field_name_unique_per_document'),
+            model_name="field",
+            constraint=models.UniqueConstraint(
+                fields=("document", "name"), name="field_name_unique_per_document"
+            ),
         ),
     ]

@@ -40,57 +40,119 @@ def drop_trigger(apps: object, schema_editor: BaseDatabaseSchemaEditor) -> None:
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reviewapp', '0002_roles'),
+        ("reviewapp", "0002_roles"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditChainHead',
+            name="AuditChainHead",
             fields=[
-                ('singleton', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('sequence', models.PositiveBigIntegerField(default=0)),
-                ('last_hash', models.CharField(max_length=64)),
+                (
+                    "singleton",
+                    models.PositiveSmallIntegerField(
+                        default=1, primary_key=True, serialize=False
+                    ),
+                ),
+                ("sequence", models.PositiveBigIntegerField(default=0)),
+                ("last_hash", models.CharField(max_length=64)),
             ],
             options={
-                'default_permissions': (),
+                "default_permissions": (),
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sequence', models.PositiveBigIntegerField(unique=True)),
-                ('occurred_at', models.DateTimeField(db_index=True)),
-                ('event_type', models.CharField(choices=[('login', 'Logged in'), ('logout', 'Logged out'), ('login_failed', 'Failed login'), ('document_ingested', 'Document received'), ('document_downloaded', 'Original downloaded'), ('document_retry', 'Retry requested'), ('document_reprocess', 'Reprocess requested'), ('document_requeued', 'Requeued after a lost job'), ('job_started', 'Processing started'), ('job_finished', 'Processing finished'), ('job_failed', 'Processing failed'), ('field_changed', 'Field changed'), ('document_claimed', 'Claimed for review'), ('document_released', 'Released'), ('document_approved', 'Approved'), ('document_rejected', 'Rejected'), ('document_escalated', 'Escalated'), ('sensitive_revealed', 'Sensitive value revealed'), ('audit_exported', 'Audit log exported'), ('settings_changed', 'Settings changed'), ('user_changed', 'User changed'), ('role_changed', 'Role changed'), ('model_trained', 'Model trained'), ('model_promoted', 'Model promoted')], db_index=True, max_length=50)),
-                ('actor_id', models.BigIntegerField(blank=True, null=True)),
-                ('actor_username', models.CharField(blank=True, db_index=True, max_length=150)),
-                ('actor_role', models.CharField(blank=True, max_length=200)),
-                ('ip_address', models.CharField(blank=True, max_length=45)),
-                ('request_id', models.CharField(blank=True, max_length=64)),
-                ('document_public_id', models.UUIDField(blank=True, db_index=True, null=True)),
-                ('details', models.JSONField(default=dict)),
-                ('previous_hash', models.CharField(max_length=64)),
-                ('content_hash', models.CharField(max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("sequence", models.PositiveBigIntegerField(unique=True)),
+                ("occurred_at", models.DateTimeField(db_index=True)),
+                (
+                    "event_type",
+                    models.CharField(
+                        choices=[
+                            ("login", "Logged in"),
+                            ("logout", "Logged out"),
+                            ("login_failed", "Failed login"),
+                            ("document_ingested", "Document received"),
+                            ("document_downloaded", "Original downloaded"),
+                            ("document_retry", "Retry requested"),
+                            ("document_reprocess", "Reprocess requested"),
+                            ("document_requeued", "Requeued after a lost job"),
+                            ("job_started", "Processing started"),
+                            ("job_finished", "Processing finished"),
+                            ("job_failed", "Processing failed"),
+                            ("field_changed", "Field changed"),
+                            ("document_claimed", "Claimed for review"),
+                            ("document_released", "Released"),
+                            ("document_approved", "Approved"),
+                            ("document_rejected", "Rejected"),
+                            ("document_escalated", "Escalated"),
+                            ("sensitive_revealed", "Sensitive value revealed"),
+                            ("audit_exported", "Audit log exported"),
+                            ("settings_changed", "Settings changed"),
+                            ("user_changed", "User changed"),
+                            ("role_changed", "Role changed"),
+                            ("model_trained", "Model trained"),
+                            ("model_promoted", "Model promoted"),
+                        ],
+                        db_index=True,
+                        max_length=50,
+                    ),
+                ),
+                ("actor_id", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "actor_username",
+                    models.CharField(blank=True, db_index=True, max_length=150),
+                ),
+                ("actor_role", models.CharField(blank=True, max_length=200)),
+                ("ip_address", models.CharField(blank=True, max_length=45)),
+                ("request_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "document_public_id",
+                    models.UUIDField(blank=True, db_index=True, null=True),
+                ),
+                ("details", models.JSONField(default=dict)),
+                ("previous_hash", models.CharField(max_length=64)),
+                ("content_hash", models.CharField(max_length=64)),
             ],
             options={
-                'ordering': ['sequence'],
-                'permissions': [('export_auditevent', 'Can export the audit log')],
-                'default_permissions': ('view',),
+                "ordering": ["sequence"],
+                "permissions": [("export_auditevent", "Can export the audit log")],
+                "default_permissions": ("view",),
             },
         ),
         migrations.CreateModel(
-            name='AuditSecret',
+            name="AuditSecret",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_sequence', models.PositiveBigIntegerField()),
-                ('digest', models.CharField(max_length=64)),
-                ('ciphertext', models.TextField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("event_sequence", models.PositiveBigIntegerField()),
+                ("digest", models.CharField(max_length=64)),
+                ("ciphertext", models.TextField()),
             ],
             options={
-                'default_permissions': (),
-                'constraints': [models.UniqueConstraint(fields=('event_sequence', 'digest'), name='audit_secret_unique')],
+                "default_permissions": (),
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("event_sequence", "digest"), name="audit_secret_unique"
+                    )
+                ],
             },
         ),
         migrations.RunPython(create_trigger, drop_trigger),

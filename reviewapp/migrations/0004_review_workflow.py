@@ -52,117 +52,203 @@ def fill_review_columns(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reviewapp', '0002_roles'),
+        ("reviewapp", "0002_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SensitiveField',
+            name="SensitiveField",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, unique=True)),
-                ('added_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, unique=True)),
+                ("added_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='SensitiveReveal',
+            name="SensitiveReveal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('field_name', models.CharField(max_length=50)),
-                ('reason', models.TextField()),
-                ('revealed_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("field_name", models.CharField(max_length=50)),
+                ("reason", models.TextField()),
+                ("revealed_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-revealed_at', '-id'],
+                "ordering": ["-revealed_at", "-id"],
             },
         ),
         migrations.AlterModelOptions(
-            name='document',
-            options={'ordering': ['-created_at', '-id'], 'permissions': [('view_all_documents', 'Can see every document, not only own uploads'), ('review_document', 'Can work the shared review queue: claim, correct, approve, escalate'), ('handle_exceptions', 'Can approve or reject escalated documents'), ('reveal_sensitive', 'Can reveal masked sensitive values, with a reason')]},
+            name="document",
+            options={
+                "ordering": ["-created_at", "-id"],
+                "permissions": [
+                    (
+                        "view_all_documents",
+                        "Can see every document, not only own uploads",
+                    ),
+                    (
+                        "review_document",
+                        "Can work the shared review queue: claim, correct, approve, escalate",
+                    ),
+                    ("handle_exceptions", "Can approve or reject escalated documents"),
+                    (
+                        "reveal_sensitive",
+                        "Can reveal masked sensitive values, with a reason",
+                    ),
+                ],
+            },
         ),
         migrations.AddField(
-            model_name='document',
-            name='claim_expires_at',
+            model_name="document",
+            name="claim_expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='document',
-            name='claimed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='claimed_documents', to=settings.AUTH_USER_MODEL),
+            model_name="document",
+            name="claimed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="claimed_documents",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='decided_at',
+            model_name="document",
+            name="decided_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='document',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, help_text='Who approved or rejected it', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="document",
+            name="decided_by",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Who approved or rejected it",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='decision_note',
+            model_name="document",
+            name="decision_note",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='document',
-            name='escalated_at',
+            model_name="document",
+            name="escalated_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='document',
-            name='escalated_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="document",
+            name="escalated_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='escalation_note',
+            model_name="document",
+            name="escalation_note",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='document',
-            name='escalation_reason',
-            field=models.CharField(blank=True, choices=[('wrong_data', 'Values on the document look wrong'), ('unreadable', 'Cannot be read reliably'), ('bank_details', "Bank details differ from the vendor's"), ('duplicate', 'Looks like a duplicate'), ('over_limit', 'Amount over my approval limit'), ('other', 'Other (explain in the note)')], max_length=20),
+            model_name="document",
+            name="escalation_reason",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("wrong_data", "Values on the document look wrong"),
+                    ("unreadable", "Cannot be read reliably"),
+                    ("bank_details", "Bank details differ from the vendor's"),
+                    ("duplicate", "Looks like a duplicate"),
+                    ("over_limit", "Amount over my approval limit"),
+                    ("other", "Other (explain in the note)"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='review_reason',
+            model_name="document",
+            name="review_reason",
             field=models.CharField(blank=True, max_length=20),
         ),
         migrations.AddField(
-            model_name='document',
-            name='vendor_name',
+            model_name="document",
+            name="vendor_name",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AlterField(
-            model_name='document',
-            name='status',
-            field=models.CharField(choices=[('queued', 'Queued'), ('processing', 'Processing'), ('ready', 'Ready for review'), ('failed', 'Failed'), ('claimed', 'In review'), ('escalated', 'Escalated'), ('approved', 'Approved'), ('rejected', 'Rejected')], db_index=True, default='queued', max_length=20),
+            model_name="document",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("processing", "Processing"),
+                    ("ready", "Ready for review"),
+                    ("failed", "Failed"),
+                    ("claimed", "In review"),
+                    ("escalated", "Escalated"),
+                    ("approved", "Approved"),
+                    ("rejected", "Rejected"),
+                ],
+                db_index=True,
+                default="queued",
+                max_length=20,
+            ),
         ),
         migrations.AddIndex(
-            model_name='document',
-            index=models.Index(fields=['status', 'created_at'], name='reviewapp_d_status_27b61f_idx'),
+            model_name="document",
+            index=models.Index(
+                fields=["status", "created_at"], name="reviewapp_d_status_27b61f_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='document',
-            index=models.Index(fields=['status', 'review_reason'], name='reviewapp_d_status_96a3a6_idx'),
+            model_name="document",
+            index=models.Index(
+                fields=["status", "review_reason"], name="reviewapp_d_status_96a3a6_idx"
+            ),
         ),
         migrations.AddField(
-            model_name='sensitivereveal',
-            name='document',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reveals', to='reviewapp.document'),
+            model_name="sensitivereveal",
+            name="document",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="reveals",
+                to="reviewapp.document",
+            ),
         ),
         migrations.AddField(
-            model_name='sensitivereveal',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL),
+            model_name="sensitivereveal",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+            ),
         ),
         # ---- hand-written ----
         migrations.RunPython(

@@ -6,35 +6,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reviewapp', '0008_merge_branches'),
+        ("reviewapp", "0008_merge_branches"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='document',
-            options={'ordering': ['-created_at', '-id'], 'permissions': [('view_all_documents', 'Can see every document, not only own uploads'), ('review_document', 'Can work the shared review queue: claim, correct, approve, escalate'), ('handle_exceptions', 'Can approve or reject escalated documents'), ('reveal_sensitive', 'Can reveal masked sensitive values, with a reason'), ('export_documents', 'Can export approved documents in batches and mark them exported')]},
+            name="document",
+            options={
+                "ordering": ["-created_at", "-id"],
+                "permissions": [
+                    (
+                        "view_all_documents",
+                        "Can see every document, not only own uploads",
+                    ),
+                    (
+                        "review_document",
+                        "Can work the shared review queue: claim, correct, approve, escalate",
+                    ),
+                    ("handle_exceptions", "Can approve or reject escalated documents"),
+                    (
+                        "reveal_sensitive",
+                        "Can reveal masked sensitive values, with a reason",
+                    ),
+                    (
+                        "export_documents",
+                        "Can export approved documents in batches and mark them exported",
+                    ),
+                ],
+            },
         ),
         migrations.AddField(
-            model_name='document',
-            name='exported_at',
+            model_name="document",
+            name="exported_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='document',
-            name='exported_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="document",
+            name="exported_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='straight_through',
-            field=models.BooleanField(default=False, help_text='Approved by routing, without a person'),
+            model_name="document",
+            name="straight_through",
+            field=models.BooleanField(
+                default=False, help_text="Approved by routing, without a person"
+            ),
         ),
         migrations.AlterField(
-            model_name='document',
-            name='escalation_reason',
-            field=models.CharField(blank=True, choices=[('wrong_data', 'Values on the document look wrong'), ('unreadable', 'Cannot be read reliably'), ('bank_details', "Bank details differ from the vendor's"), ('duplicate', 'Looks like a duplicate'), ('over_limit', 'Amount over my approval limit'), ('rule_exception', 'A check failed that a supervisor decides'), ('other', 'Other (explain in the note)')], max_length=20),
+            model_name="document",
+            name="escalation_reason",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("wrong_data", "Values on the document look wrong"),
+                    ("unreadable", "Cannot be read reliably"),
+                    ("bank_details", "Bank details differ from the vendor's"),
+                    ("duplicate", "Looks like a duplicate"),
+                    ("over_limit", "Amount over my approval limit"),
+                    ("rule_exception", "A check failed that a supervisor decides"),
+                    ("other", "Other (explain in the note)"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

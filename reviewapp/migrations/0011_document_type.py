@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reviewapp', '0010_field_threshold'),
+        ("reviewapp", "0010_field_threshold"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='document',
-            name='document_type',
+            model_name="document",
+            name="document_type",
             field=models.CharField(blank=True, db_index=True, max_length=30),
         ),
         migrations.AddField(
-            model_name='document',
-            name='document_type_confidence',
+            model_name="document",
+            name="document_type_confidence",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='document',
-            name='document_type_evidence',
+            model_name="document",
+            name="document_type_evidence",
             field=models.TextField(blank=True),
         ),
     ]

@@ -4,15 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reviewapp', '0011_document_type'),
+        ("reviewapp", "0011_document_type"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='event_type',
-            field=models.CharField(choices=[('login', 'Logged in'), ('logout', 'Logged out'), ('login_failed', 'Failed login'), ('document_ingested', 'Document received'), ('document_downloaded', 'Original downloaded'), ('documents_exported', 'Approved data exported'), ('document_marked_exported', 'Marked exported'), ('document_retry', 'Retry requested'), ('document_reprocess', 'Reprocess requested'), ('document_requeued', 'Requeued after a lost job'), ('job_started', 'Processing started'), ('job_finished', 'Processing finished'), ('job_failed', 'Processing failed'), ('field_changed', 'Field changed'), ('document_claimed', 'Claimed for review'), ('document_released', 'Released'), ('document_approved', 'Approved'), ('document_rejected', 'Rejected'), ('document_escalated', 'Escalated'), ('sensitive_revealed', 'Sensitive value revealed'), ('audit_exported', 'Audit log exported'), ('settings_changed', 'Settings changed'), ('user_changed', 'User changed'), ('role_changed', 'Role changed'), ('model_trained', 'Model trained'), ('model_promoted', 'Model promoted')], db_index=True, max_length=50),
+            model_name="auditevent",
+            name="event_type",
+            field=models.CharField(
+                choices=[
+                    ("login", "Logged in"),
+                    ("logout", "Logged out"),
+                    ("login_failed", "Failed login"),
+                    ("document_ingested", "Document received"),
+                    ("document_downloaded", "Original downloaded"),
+                    ("documents_exported", "Approved data exported"),
+                    ("document_marked_exported", "Marked exported"),
+                    ("document_retry", "Retry requested"),
+                    ("document_reprocess", "Reprocess requested"),
+                    ("document_requeued", "Requeued after a lost job"),
+                    ("job_started", "Processing started"),
+                    ("job_finished", "Processing finished"),
+                    ("job_failed", "Processing failed"),
+                    ("field_changed", "Field changed"),
+                    ("document_claimed", "Claimed for review"),
+                    ("document_released", "Released"),
+                    ("document_approved", "Approved"),
+                    ("document_rejected", "Rejected"),
+                    ("document_escalated", "Escalated"),
+                    ("sensitive_revealed", "Sensitive value revealed"),
+                    ("audit_exported", "Audit log exported"),
+                    ("settings_changed", "Settings changed"),
+                    ("user_changed", "User changed"),
+                    ("role_changed", "Role changed"),
+                    ("model_trained", "Model trained"),
+                    ("model_promoted", "Model promoted"),
+                ],
+                db_index=True,
+                max_length=50,
+            ),
         ),
     ]

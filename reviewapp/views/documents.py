@@ -159,6 +159,8 @@ def document_row(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_GET
 def document_original(request: HttpRequest, public_id: UUID) -> FileResponse:
     document, _ = document_for(request.user, public_id)
+    if document.purged_at is not None:
+        raise Http404("This document was purged under the retention policy")
     original = document.original.open("rb")
     audit.record_event(
         AuditEvent.EventType.DOCUMENT_DOWNLOADED,
