@@ -463,10 +463,17 @@ def invoice_data_for(document: Document) -> validation.InvoiceData:
     (a person's correction wins, since it is what `Field.value` holds), its
     text and page fingerprint."""
     values = dict(document.fields.exclude(value="").values_list("name", "value"))
-    # The rule set is still chosen as before classification existed (invoice
-    # unless a field says otherwise): the classifier's type gates routing and
-    # the queue reason (services._type_is_unsure), not yet which rules run.
-    document_type = values.pop("document_type", "") or DEFAULT_DOCUMENT_TYPE
+    # The rule set follows the document's type: a type a person set (a
+    # "document_type" field) wins over the classifier's; a document never
+    # classified, or classified without enough confidence, is checked as an
+    # invoice, the strictest set.
+    document_type = values.pop("document_type", "") or (
+        document.document_type
+        if document.document_type
+        and (document.document_type_confidence or 0.0)
+        >= settings.VOUCH_CLASSIFY_MIN_CONFIDENCE
+        else DEFAULT_DOCUMENT_TYPE
+    )
     return validation.InvoiceData(
         document_type=document_type,
         fields=values,

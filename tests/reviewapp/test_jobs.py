@@ -34,7 +34,7 @@ def test_a_run_stores_pages_lines_fields_and_timings(
     page = document.pages.get()
     assert (page.width, page.height, page.text_source) == (800, 600, "ocr")
     assert Path(page.image.path).is_file()
-    assert page.lines.count() == 4
+    assert page.lines.count() == 6
     total = document.fields.get(name="total_amount")
     assert (total.value, total.set_by) == ("120.50", Field.SetBy.MACHINE)
     assert total.page == page and total.box == [40, 400, 420, 430]

@@ -33,6 +33,7 @@ from reviewapp.models import (
     ValidationRuleSetting,
     Vendor,
 )
+from tests.conftest import make_document
 
 pytestmark = pytest.mark.django_db
 
@@ -308,3 +309,43 @@ def test_the_invoice_age_limit_comes_from_the_settings(
     settings.VOUCH_INVOICE_MAX_AGE_DAYS = 730
     services.document_validate(document=document)
     assert codes(document) == ["invoice_date_too_old", "vendor_unknown"]
+
+
+@pytest.mark.parametrize(
+    ("classified", "confidence", "checked_as"),
+    [
+        ("receipt", 0.99, "receipt"),
+        ("credit_note", 0.95, "credit_note"),
+        ("receipt", 0.60, "invoice"),  # unsure: the strictest set
+        ("", None, "invoice"),  # never classified
+    ],
+)
+def test_the_rule_set_follows_the_classified_type_when_the_classifier_is_sure(
+    clerk: User, classified: str, confidence: float | None, checked_as: str
+) -> None:
+    document = make_document(
+        uploaded_by=clerk,
+        fields={"vendor_name": ("Kedai Runcit", 0.9), "total_amount": ("47.30", 0.9)},
+    )
+    Document.objects.filter(pk=document.pk).update(
+        document_type=classified, document_type_confidence=confidence
+    )
+    document.refresh_from_db()
+    services.document_validate(document=document)
+    validation = DocumentValidation.objects.get(document=document)
+    assert validation.document_type == checked_as
+    # A receipt's shop is not on the vendor master and has no purchase order.
+    assert ("vendor_known" in validation.rules_run) is (checked_as != "receipt")
+    assert ("two_way_match" in validation.rules_run) is (checked_as == "invoice")
+
+
+def test_a_type_a_person_sets_wins_over_the_classifier(clerk: User) -> None:
+    document = make_document(
+        uploaded_by=clerk, fields={"document_type": ("credit_note", 1.0)}
+    )
+    Document.objects.filter(pk=document.pk).update(
+        document_type="receipt", document_type_confidence=0.99
+    )
+    document.refresh_from_db()
+    services.document_validate(document=document)
+    assert document.validation.document_type == "credit_note"
