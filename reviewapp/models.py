@@ -99,6 +99,8 @@ class Document(models.Model):
     # (pipeline.classify); empty until read.
     document_type = models.CharField(max_length=30, blank=True, db_index=True)
     document_type_confidence = models.FloatField(null=True, blank=True)
+    # P(every value read is right), from the fields (review_reasons).
+    confidence = models.FloatField(null=True, blank=True)
     document_type_evidence = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     channel = models.CharField(max_length=20, choices=Channel.choices)

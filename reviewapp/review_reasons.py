@@ -45,6 +45,20 @@ def reason_for(
     return ROUTINE
 
 
+def document_confidence(fields: Iterable[tuple[str, str, float | None]]) -> float:
+    """The estimated probability that every value read from the document is
+    right: the product of its fields' calibrated confidences, which treats
+    their errors as independent. A value a person set or confirmed counts as
+    certain (confidence 1.0, or None); a missing key field makes it 0."""
+    filled = {name: confidence for name, value, confidence in fields if value}
+    if any(name not in filled for name in KEY_FIELDS):
+        return 0.0
+    product = 1.0
+    for confidence in filled.values():
+        product *= 1.0 if confidence is None else confidence
+    return product
+
+
 def _threshold(flag_below: float | Mapping[str, float], name: str) -> float:
     if isinstance(flag_below, Mapping):
         # A field without a threshold of its own is never auto-accepted blindly.

@@ -161,6 +161,8 @@ SORTS = {
     "oldest": ("created_at", "id"),
     "newest": ("-created_at", "-id"),
     "vendor": ("vendor_name", "created_at", "id"),
+    # The documents most likely to hold a wrong value first.
+    "least_sure": (F("confidence").asc(nulls_first=True), "created_at", "id"),
 }
 
 

@@ -435,12 +435,14 @@ def _store_fields(
 
 
 def document_refresh_review_columns(*, document: Document) -> None:
-    """Copy the vendor and the review reason from the document's fields onto it.
-    Call after any change to its fields (the queues read these columns)."""
+    """Copy the vendor, the review reason and the document confidence from the
+    document's fields onto it. Call after any change to its fields (the queues
+    read these columns)."""
     fields = list(document.fields.values_list("name", "value", "confidence"))
     vendor = next((value for name, value, _ in fields if name == "vendor_name"), "")
     Document.objects.filter(pk=document.pk).update(
         vendor_name=vendor[:255],
+        confidence=review_reasons.document_confidence(fields),
         review_reason=review_reasons.reason_for(
             fields,
             flag_below=thresholds.review_thresholds(),

@@ -87,7 +87,7 @@ def queue(request: HttpRequest, queue: str) -> HttpResponse:
             "reasons": selectors.REVIEW_REASONS,
             "statuses": Document.Status.choices,
             "sorts": [("oldest", "Oldest first"), ("newest", "Newest first"),
-                      ("vendor", "Vendor")],
+                      ("vendor", "Vendor"), ("least_sure", "Least sure first")],
             "query": query.urlencode(),
         },
     )  # fmt: skip
