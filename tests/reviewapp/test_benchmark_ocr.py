@@ -42,7 +42,7 @@ def test_it_prints_per_stage_rows_and_lists_the_unreadable_file(folder: Path) ->
         "total (s)",
     ):
         assert len(rows[label].split()) == len(label.split()) + 3  # p50 p95 max
-    assert rows["OCR lines"].split()[-3:] == ["4", "4", "4"]
+    assert rows["OCR lines"].split()[-3:] == ["6", "6", "6"]
     assert "MB" in rows["Peak RSS"]
     failed = output.split("\nFailed\n", 1)[1].strip().splitlines()
     assert len(failed) == 1
@@ -71,7 +71,7 @@ def test_it_reads_a_manifest_relative_to_its_folder_and_writes_json(
     figures = json.loads(report.read_text())
     assert (figures["documents"], figures["failed"], figures["pages"]) == (1, [], 1)
     assert set(figures["seconds_per_page"]) == {"decode", "text", "extract", "total"}
-    assert figures["lines_per_page"]["p50"] == 4
+    assert figures["lines_per_page"]["p50"] == 6
     assert figures["peak_rss_mb"] > 0
 
 
