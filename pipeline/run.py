@@ -14,10 +14,19 @@ from dataclasses import dataclass, field
 
 from pipeline.classify import Classification, classify
 from pipeline.decode import DecodeLimits, decode_document
-from pipeline.einvoice import merge_with_page, read_einvoice
+from pipeline.einvoice import (
+    embedded_xml,
+    merge_with_page,
+    place_xml_lines,
+    read_einvoice_lines,
+    read_einvoice_xml,
+)
 from pipeline.extract import FieldExtractor
+from pipeline.extract.line_items import extract_line_items
 from pipeline.ocr import OcrEngine
-from pipeline.types import Extraction, PageImage, PageText
+from pipeline.types import ExtractedLine, Extraction, PageImage, PageText
+from pipeline.validate.purchase_orders import invoice_net
+from pipeline.validate.types import InvoiceData
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,8 @@ class PipelineResult:
     read_einvoice_xml: bool = False
     # What kind of document this is (invoice, receipt, credit note ...).
     classification: Classification | None = None
+    # The invoice's lines: from the XML when it has them, else from the page.
+    line_items: tuple[ExtractedLine, ...] = ()
 
 
 def page_text(page: PageImage, ocr: OcrEngine) -> ProcessedPage:
@@ -89,11 +100,14 @@ def run_pipeline(
     with stage("classify"):
         classification = classify([page.text for page in pages])
     einvoice: Extraction | None = None
+    xml: bytes | None = None
     if limits.use_text_layer:
         # Digital sources come first; `use_text_layer=False` (--ocr-only) reads
         # the document as a scan would be read and ignores the XML too.
         with stage("einvoice"):
-            einvoice = read_einvoice(data)
+            xml = embedded_xml(data)
+            einvoice = read_einvoice_xml(xml) if xml is not None else None
+            einvoice = einvoice if einvoice is not None and einvoice.fields else None
     with stage("extract"):
         extraction = extractor.extract([page.text for page in pages])
         if einvoice is not None:
@@ -102,6 +116,8 @@ def run_pipeline(
             extraction = merge_with_page(
                 einvoice, extraction, [page.text for page in pages]
             )
+    with stage("line_items"):
+        line_items = document_line_items([page.text for page in pages], extraction, xml)
     seconds["total"] = round(sum(seconds.values()), 4)
     return PipelineResult(
         pages=pages,
@@ -111,4 +127,17 @@ def run_pipeline(
         stage_seconds=seconds,
         read_einvoice_xml=einvoice is not None,
         classification=classification,
+        line_items=line_items,
     )
+
+
+def document_line_items(
+    pages: list[PageText], extraction: Extraction, xml: bytes | None
+) -> tuple[ExtractedLine, ...]:
+    """The XML's lines (placed on the page where printed) when it carries any,
+    else the lines read from the page layout, checked against the net amount."""
+    fields = {field.name: field.value for field in extraction.fields}
+    net = invoice_net(InvoiceData(document_type="invoice", fields=fields))
+    printed = extract_line_items(pages, subtotal=net)
+    from_xml = read_einvoice_lines(xml) if xml is not None else ()
+    return place_xml_lines(from_xml, printed) if from_xml else printed
