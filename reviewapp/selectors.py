@@ -470,10 +470,26 @@ def invoice_data_for(document: Document) -> validation.InvoiceData:
     return validation.InvoiceData(
         document_type=document_type,
         fields=values,
+        line_items=validation_lines(document),
         document_id=str(document.public_id),
         channel=document.get_channel_display(),
         text=document_text(document),
         image_fingerprint=document_image_fingerprint(document),
+    )
+
+
+def validation_lines(document: Document) -> tuple[validation.LineItem, ...]:
+    """The document's line items in grid order, as the rules read them."""
+    return tuple(
+        validation.LineItem(
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=line.amount,
+            tax_rate=line.tax_rate,
+            item_code=line.item_code,
+        )
+        for line in document.line_items.order_by("position", "id")
     )
 
 
