@@ -19,11 +19,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from pipeline.extract.line_items import line_amount_matches, plain_decimal
+from pipeline.extract.line_items import line_amount_matches
 from pipeline.extract.normalize import parse_amount
 from pipeline.types import ExtractedLine
 from pipeline.validate.wording import line_field
 from reviewapp import audit, broadcast, services
+from reviewapp.exports import decimal_text, money_text
 from reviewapp.models import AuditEvent, Document, LineItem, Page
 
 EventType = AuditEvent.EventType
@@ -110,21 +111,6 @@ def _copy_machine(row: LineItem, extracted: ExtractedLine) -> None:
 # --- reading for the page and exports ------------------------------------------
 
 
-def display_number(value: Decimal | None) -> str:
-    """A stored Decimal as a person would type it: 3, 4.5, 13.50 for money."""
-    if value is None:
-        return ""
-    plain = plain_decimal(value)
-    assert plain is not None
-    return f"{plain:f}"
-
-
-def money_text(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
-
-
 def arithmetic_holds(line: LineItem) -> bool | None:
     """quantity x unit price = amount; None when a number is missing."""
     if line.quantity is None or line.unit_price is None or line.amount is None:
@@ -146,10 +132,10 @@ def line_item_payload(line: LineItem, index: int) -> dict[str, Any]:
         "position": line.position,
         "description": line.description,
         "item_code": line.item_code,
-        "quantity": display_number(line.quantity),
-        "unit_price": display_number(line.unit_price),
+        "quantity": decimal_text(line.quantity),
+        "unit_price": decimal_text(line.unit_price),
         "amount": money_text(line.amount),
-        "tax_rate": display_number(line.tax_rate),
+        "tax_rate": decimal_text(line.tax_rate),
         "confidence": line.confidence,
         "set_by": line.set_by,
         "page": line.page.number if line.page_id and line.page else None,
@@ -199,10 +185,10 @@ def _row_values(line: LineItem) -> dict[str, str]:
     return {
         "description": line.description,
         "item_code": line.item_code,
-        "quantity": display_number(line.quantity),
-        "unit_price": display_number(line.unit_price),
+        "quantity": decimal_text(line.quantity),
+        "unit_price": decimal_text(line.unit_price),
         "amount": money_text(line.amount),
-        "tax_rate": display_number(line.tax_rate),
+        "tax_rate": decimal_text(line.tax_rate),
     }
 
 

@@ -38,7 +38,7 @@ from pipeline.validate.fields import label as rule_field_label
 from pipeline.validate.vendors import match_vendor
 from reviewapp import review_reasons, routing
 from reviewapp.audit import canonical_json, is_envelope, masked_details
-from reviewapp.exports import ExportDocument
+from reviewapp.exports import ExportDocument, ExportLine, decimal_text, money_text
 from reviewapp.extraction_fields import FIELD_LABELS
 from reviewapp.masking import (
     document_mask,
@@ -796,7 +796,7 @@ def exportable_documents(
 def _with_export_data(documents: QuerySet[Document]) -> QuerySet[Document]:
     return documents.select_related(
         "decided_by", "validation__vendor", "validation__purchase_order"
-    ).prefetch_related("fields")
+    ).prefetch_related("fields", "line_items")
 
 
 def export_document(
@@ -826,6 +826,18 @@ def export_document(
         document_type=document_type,
         approved_at=document.decided_at.isoformat() if document.decided_at else "",
         fields=values,
+        lines=tuple(
+            ExportLine(
+                description=line.description,
+                quantity=decimal_text(line.quantity),
+                unit_price=decimal_text(line.unit_price),
+                amount=money_text(line.amount),
+                tax_rate=decimal_text(line.tax_rate),
+                item_code=line.item_code,
+            )
+            # Sorted here: the prefetched rows keep the model's ordering.
+            for line in sorted(document.line_items.all(), key=lambda row: row.position)
+        ),
         vendor_id=vendor.number if vendor else "",
         vendor_name=vendor.name if vendor else "",
         purchase_order=order.number if order else "",
