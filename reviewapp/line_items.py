@@ -45,6 +45,10 @@ class LineItemRefused(Exception):
         self.reason = reason
 
 
+class LineItemMissing(LineItemRefused):
+    """The line is not (or no longer) on this document."""
+
+
 # --- storing the pipeline's lines ----------------------------------------------
 
 
@@ -143,12 +147,43 @@ def line_item_payload(line: LineItem, index: int) -> dict[str, Any]:
         "arithmetic_ok": holds,
         "expected_amount": expected,
         "field_prefix": line_field(index, "")[:-1],
+        "cells": [
+            ("description", "description", line.description, False),
+            ("item_code", "item code", line.item_code, False),
+            ("quantity", "quantity", decimal_text(line.quantity), True),
+            ("unit_price", "unit price", decimal_text(line.unit_price), True),
+            ("amount", "amount", money_text(line.amount), True),
+            ("tax_rate", "VAT %", decimal_text(line.tax_rate), True),
+        ],
     }
 
 
-def lines_payload(document: Document) -> list[dict[str, Any]]:
+def line_grid(document: Document) -> dict[str, Any]:
+    """What the review page's grid shows: the rows with their checks, the sum
+    of the line amounts and the subtotal it should equal."""
     lines = document.line_items.select_related("page").order_by("position", "id")
-    return [line_item_payload(line, index) for index, line in enumerate(lines)]
+    rows = [line_item_payload(line, index) for index, line in enumerate(lines)]
+    amounts = [line.amount for line in lines if line.amount is not None]
+    subtotal = (
+        document.fields.filter(name="subtotal_amount")
+        .values_list("value", flat=True)
+        .first()
+    )
+    total = sum(amounts, Decimal(0)) if amounts else None
+    try:
+        expected = Decimal(subtotal) if subtotal else None
+    except InvalidOperation:
+        expected = None
+    return {
+        "rows": rows,
+        "lines_total": money_text(total),
+        "subtotal": money_text(expected),
+        "sums_to_subtotal": (
+            None
+            if total is None or expected is None
+            else abs(total - expected) <= Decimal("0.01") * max(len(amounts), 1)
+        ),
+    }
 
 
 # --- edits ----------------------------------------------------------------------
@@ -215,7 +250,7 @@ def _locked_line(document: Document, line_id: int) -> LineItem:
         .first()
     )
     if line is None:
-        raise LineItemRefused("That line is no longer on this document.")
+        raise LineItemMissing("That line is no longer on this document.")
     return line
 
 
@@ -316,7 +351,7 @@ def line_item_add(
         )
         after = next((line for line in lines if line.pk == after_line_id), None)
         if after_line_id is not None and after is None:
-            raise LineItemRefused("That line is no longer on this document.")
+            raise LineItemMissing("That line is no longer on this document.")
         position = after.position + 1 if after else len(lines) + 1
         for line in lines:
             if line.position >= position:

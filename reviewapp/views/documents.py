@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from reviewapp import audit, selectors, services
+from reviewapp import audit, line_items, selectors, services
 from reviewapp.extraction_fields import FIELD_NAMES
 from reviewapp.forms import EscalateForm, FieldCorrectionForm, RevealForm, UploadForm
 from reviewapp.masking import redact_image
@@ -136,6 +136,7 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 else ""
             ),
             "can_write": rights.can_edit_fields,
+            "line_grid": line_items.line_grid(document),
             "next_document": following,
             "escalate_form": EscalateForm(),
             "history": selectors.document_history(document=document),
