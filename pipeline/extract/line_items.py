@@ -88,6 +88,9 @@ _TOTALS_WORDS = re.compile(
     r"rechnungsrabatt|total\s+(?:eur|usd|chf|gbp|€|\$)"
 )
 _PERCENT = re.compile(r"^(\d{1,2}(?:[.,]\d{1,4})?)\s?%$")
+_TIMES = re.compile(
+    r"(?<![\d.,])(\d+(?:[.,]\d+)?)\s?[x×@]\s?(\d{1,3}(?:[.,]\d{3})*(?:[.,]\d{1,4})?)(?![\d])"
+)
 _GLUED_UNIT = re.compile(r"^(-?\d[\d.,]*)[A-Za-z]{1,5}\.?$")
 _CURRENCY_TOKEN = re.compile(r"^(?:[$€£¥]|EUR|USD|GBP|CHF|S\$)$", re.IGNORECASE)
 _ITEM_CODE_PREFIX = re.compile(r"^\s*[\[*]([A-Za-z0-9_./-]{2,})[\]*]\s*")
@@ -333,6 +336,13 @@ def _read_row(
             words.append(token.text)
         elif number is not None:
             spare.append(number)
+    # "12 x 24.90" names quantity and price outright, whichever column heading
+    # the pair sits under; the product must be the amount ("3.5x10 in" in a
+    # description is a size).
+    for times in _TIMES.finditer(" ".join(p.line.text for p in row)):
+        quantity, price = _number(times.group(1)), _number(times.group(2))
+        if line_amount_matches(quantity, price, numbers.get(AMOUNT)):
+            numbers[QUANTITY], numbers[UNIT_PRICE] = quantity, price  # type: ignore[assignment]
     return words, numbers, spare
 
 

@@ -207,3 +207,17 @@ def test_the_pipeline_prefers_the_xml_lines_and_reads_the_page_otherwise() -> No
     ]
     # Their sum is the subtotal the field extractor read: confidence is raised.
     assert page_only.line_items[0].confidence > HEADER_ROW_CONFIDENCE + ARITHMETIC_BONUS
+
+
+def test_quantity_times_price_printed_together_is_read_as_such() -> None:
+    page = _page(
+        [
+            [("Description", 40), ("Qty x Unit price", 600), ("Amount", 1000)],
+            [("Autoclave pouches 3.5x10 in", 40), ("6 x 12.75", 600), ("76.50", 1000)],
+            [("Subtotal", 600), ("76.50", 1000)],
+        ]
+    )
+    (line,) = extract_line_items([page], subtotal=Decimal("76.50"))
+    # The size in the description multiplies to 35, not to the amount.
+    assert (line.quantity, line.unit_price) == (Decimal(6), Decimal("12.75"))
+    assert line.description == "Autoclave pouches 3.5x10 in"
