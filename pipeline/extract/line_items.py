@@ -607,6 +607,11 @@ def extract_line_items(
     by_arithmetic = _finish(
         without_header, source, "a row where quantity x unit price = amount"
     )
+    if subtotal is not None and not _sums_to(by_arithmetic, subtotal):
+        # Rows found by arithmetic alone are a sample, not the table, unless
+        # they add up: a receipt with one line missed would otherwise fail
+        # "lines sum to subtotal" for no fault of the sender.
+        by_arithmetic = []
     chosen = by_header or by_arithmetic
     if (
         by_header

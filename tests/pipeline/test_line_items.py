@@ -221,3 +221,14 @@ def test_quantity_times_price_printed_together_is_read_as_such() -> None:
     # The size in the description multiplies to 35, not to the amount.
     assert (line.quantity, line.unit_price) == (Decimal(6), Decimal("12.75"))
     assert line.description == "Autoclave pouches 3.5x10 in"
+
+
+def test_rows_found_by_arithmetic_alone_must_add_up_to_the_net_amount() -> None:
+    rows = [
+        [("MILO 1KG", 40), ("1", 500), ("21.90", 700), ("21.90", 900)],
+        [("GARDENIA BREAD", 40), ("2", 500), ("4.30", 700), ("8.60", 900)],
+    ]
+    # A third item the reader could not see makes the total 47.30.
+    assert extract_line_items([_page(rows)], subtotal=Decimal("47.30")) == ()
+    assert len(extract_line_items([_page(rows)], subtotal=Decimal("30.50"))) == 2
+    assert len(extract_line_items([_page(rows)])) == 2
