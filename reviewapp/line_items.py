@@ -32,6 +32,14 @@ EventType = AuditEvent.EventType
 NUMBER_COLUMNS = ("quantity", "unit_price", "amount", "tax_rate")
 TEXT_COLUMNS = ("description", "item_code")
 EDITABLE_COLUMNS = TEXT_COLUMNS + NUMBER_COLUMNS
+COLUMN_LABELS = {
+    "description": "description",
+    "item_code": "item code",
+    "quantity": "quantity",
+    "unit_price": "unit price",
+    "amount": "amount",
+    "tax_rate": "VAT %",
+}
 # Decimal places each number column keeps (the model's decimal_places).
 _PLACES = {"quantity": 6, "unit_price": 6, "amount": 4, "tax_rate": 4}
 
@@ -122,6 +130,19 @@ def arithmetic_holds(line: LineItem) -> bool | None:
     return line_amount_matches(line.quantity, line.unit_price, line.amount)
 
 
+def row_values(line: LineItem) -> dict[str, str]:
+    """A line's editable values as the grid shows them and the audit records
+    them."""
+    return {
+        "description": line.description,
+        "item_code": line.item_code,
+        "quantity": decimal_text(line.quantity),
+        "unit_price": decimal_text(line.unit_price),
+        "amount": money_text(line.amount),
+        "tax_rate": decimal_text(line.tax_rate),
+    }
+
+
 def line_item_payload(line: LineItem, index: int) -> dict[str, Any]:
     """One grid row as the page script and the JSON export read it."""
     holds = arithmetic_holds(line)
@@ -130,16 +151,12 @@ def line_item_payload(line: LineItem, index: int) -> dict[str, Any]:
         if line.quantity is not None and line.unit_price is not None
         else ""
     )
+    values = row_values(line)
     return {
         "id": line.pk,
         "index": index,
         "position": line.position,
-        "description": line.description,
-        "item_code": line.item_code,
-        "quantity": decimal_text(line.quantity),
-        "unit_price": decimal_text(line.unit_price),
-        "amount": money_text(line.amount),
-        "tax_rate": decimal_text(line.tax_rate),
+        **values,
         "confidence": line.confidence,
         "set_by": line.set_by,
         "page": line.page.number if line.page_id and line.page else None,
@@ -147,13 +164,10 @@ def line_item_payload(line: LineItem, index: int) -> dict[str, Any]:
         "arithmetic_ok": holds,
         "expected_amount": expected,
         "field_prefix": line_field(index, "")[:-1],
+        # (column, label, value, is a number) for each grid cell.
         "cells": [
-            ("description", "description", line.description, False),
-            ("item_code", "item code", line.item_code, False),
-            ("quantity", "quantity", decimal_text(line.quantity), True),
-            ("unit_price", "unit price", decimal_text(line.unit_price), True),
-            ("amount", "amount", money_text(line.amount), True),
-            ("tax_rate", "VAT %", decimal_text(line.tax_rate), True),
+            (column, COLUMN_LABELS[column], values[column], column in NUMBER_COLUMNS)
+            for column in EDITABLE_COLUMNS
         ],
     }
 
@@ -216,17 +230,6 @@ def parse_cell(column: str, text: str) -> str | Decimal | None:
     return _stored(column, value)
 
 
-def _row_values(line: LineItem) -> dict[str, str]:
-    return {
-        "description": line.description,
-        "item_code": line.item_code,
-        "quantity": decimal_text(line.quantity),
-        "unit_price": decimal_text(line.unit_price),
-        "amount": money_text(line.amount),
-        "tax_rate": decimal_text(line.tax_rate),
-    }
-
-
 def _mark_human(line: LineItem, user: AbstractBaseUser) -> None:
     line.set_by = LineItem.SetBy.HUMAN
     line.corrected_by = user  # type: ignore[assignment]
@@ -285,7 +288,7 @@ def line_item_update(
     with transaction.atomic():
         services.document_hold_for_editing(document=document, user=user)
         line = _locked_line(document, line_id)
-        old = _row_values(line)[column]
+        old = row_values(line)[column]
         setattr(line, column, parsed)
         previously = line.set_by
         _mark_human(line, user)
@@ -302,7 +305,7 @@ def line_item_update(
                 "previously_set_by": previously,
                 "reason": reason,
                 "old_value": old,
-                "new_value": _row_values(line)[column],
+                "new_value": row_values(line)[column],
             },
         )
     return line
@@ -368,7 +371,7 @@ def line_item_add(
             action="add",
             position=added.position,
             old=[],
-            new=[_row_values(added)],
+            new=[row_values(added)],
             machine_confidence=None,
             reason=reason,
         )
@@ -382,7 +385,7 @@ def line_item_delete(
     with transaction.atomic():
         services.document_hold_for_editing(document=document, user=user)
         line = _locked_line(document, line_id)
-        old, position = _row_values(line), line.position
+        old, position = row_values(line), line.position
         machine_confidence = line.machine_confidence
         line.delete()
         # The grid is now a person's: a re-run must not bring the line back.
@@ -423,7 +426,7 @@ def line_item_split(
     with transaction.atomic():
         services.document_hold_for_editing(document=document, user=user)
         line = _locked_line(document, line_id)
-        old = _row_values(line)
+        old = row_values(line)
         second = LineItem(
             document=document,
             position=line.position + 1,
@@ -467,7 +470,7 @@ def line_item_split(
             action="split",
             position=line.position,
             old=[old],
-            new=[_row_values(line), _row_values(second)],
+            new=[row_values(line), row_values(second)],
             machine_confidence=line.machine_confidence,
             reason=reason,
         )

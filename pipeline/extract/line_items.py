@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from pipeline.extract.layout import PageLayout, PlacedLine, layout_pages
+from pipeline.extract.layout import PageLayout, PlacedLine, layout_pages, row_box
 from pipeline.extract.normalize import parse_amount
 from pipeline.types import Box, ExtractedLine, PageText
 
@@ -397,15 +397,6 @@ def _split_item_code(words: list[str]) -> tuple[str, str]:
     return "", text
 
 
-def _row_box(row: Sequence[PlacedLine]) -> Box:
-    return (
-        min(p.box[0] for p in row),
-        min(p.box[1] for p in row),
-        max(p.box[2] for p in row),
-        max(p.box[3] for p in row),
-    )
-
-
 def _new_row(
     row: Sequence[PlacedLine],
     words: list[str],
@@ -419,7 +410,7 @@ def _new_row(
         confidence += ARITHMETIC_BONUS
     elif QUANTITY in numbers and UNIT_PRICE in numbers:
         confidence -= ARITHMETIC_PENALTY
-    box = _row_box(row)
+    box = row_box(row)
     return _Row(
         description=list(words),
         numbers=numbers,
@@ -478,8 +469,8 @@ def _table_rows(layout: PageLayout, header: int, columns: list[_Column]) -> list
         ):
             item = found[-1]
             item.description.extend(words)
-            item.boxes.append(_row_box(row))
-            item.bottom = _row_box(row)[3]
+            item.boxes.append(row_box(row))
+            item.bottom = row_box(row)[3]
     return found
 
 

@@ -7,29 +7,40 @@ new row checks and rule issues without a reload.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
-from reviewapp import line_items, selectors, services
+from reviewapp import line_items, services
 from reviewapp.forms import LineItemCellForm, LineItemRowForm
 from reviewapp.models import Document
 from reviewapp.permissions import document_for, review_rights
+from reviewapp.views.documents import checks_payload
+
+# A change to make: the document, the form's cleaned data and the user.
+Change = Callable[[Document, dict[str, Any], Any], object]
 
 
-def _form_error(form: LineItemCellForm | LineItemRowForm) -> JsonResponse:
-    problems = [error for errors in form.errors.values() for error in errors]
-    return JsonResponse({"error": " ".join(problems)}, status=400)
-
-
-def _answer(
-    request: HttpRequest, document: Document, change: Callable[[], object]
+def _change(
+    request: HttpRequest,
+    public_id: UUID,
+    form_class: type[LineItemCellForm] | type[LineItemRowForm],
+    change: Change,
 ) -> JsonResponse:
-    """Run `change`, then send the grid and checks as they are now."""
+    """Permission, form, one service call; then the grid and checks as they
+    are now (or the refusal with its reason)."""
+    document, can_write = document_for(request.user, public_id)
+    if not can_write:
+        return JsonResponse({"error": "You may not change this document."}, status=403)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        problems = [str(error) for errors in form.errors.values() for error in errors]
+        return JsonResponse({"error": " ".join(problems)}, status=400)
     try:
-        change()
+        change(document, form.cleaned_data, request.user)
     except services.ReviewRefused as refusal:
         return JsonResponse({"error": refusal.reason}, status=409)
     except line_items.LineItemMissing as missing:
@@ -37,83 +48,53 @@ def _answer(
     except line_items.LineItemRefused as refused:
         return JsonResponse({"error": refused.reason}, status=400)
     document.refresh_from_db()
-    issues = selectors.validation_issues_for(document)
     grid = line_items.line_grid(document)
+    context = {
+        "document": document,
+        "line_grid": grid,
+        "can_write": review_rights(request.user, document).can_edit_fields,
+    }
     return JsonResponse(
         {
             "grid_html": render_to_string(
-                "reviewapp/partials/line_items.html",
-                {
-                    "document": document,
-                    "line_grid": grid,
-                    "can_write": review_rights(request.user, document).can_edit_fields,
-                },
-                request=request,
+                "reviewapp/partials/line_items.html", context, request=request
             ),
-            "issues_html": render_to_string(
-                "reviewapp/partials/validation_issues.html",
-                {"issues": issues, "validation": selectors.validation_of(document)},
-                request=request,
-            ),
-            "field_issues": {
-                name: [
-                    {"severity": issue.severity, "message": issue.message}
-                    for issue in field_issues
-                ]
-                for name, field_issues in selectors.issues_by_field(issues).items()
-            },
             "rows": grid["rows"],
+            **checks_payload(request, document),
         }
     )
-
-
-def _writable(request: HttpRequest, public_id: UUID) -> Document | JsonResponse:
-    document, can_write = document_for(request.user, public_id)
-    if not can_write:
-        return JsonResponse({"error": "You may not change this document."}, status=403)
-    return document
 
 
 @require_POST
 def line_item_update(
     request: HttpRequest, public_id: UUID, line_id: int
 ) -> JsonResponse:
-    document = _writable(request, public_id)
-    if isinstance(document, JsonResponse):
-        return document
-    form = LineItemCellForm(request.POST)
-    if not form.is_valid():
-        return _form_error(form)
-    return _answer(
+    return _change(
         request,
-        document,
-        lambda: line_items.line_item_update(
+        public_id,
+        LineItemCellForm,
+        lambda document, data, user: line_items.line_item_update(
             document=document,
             line_id=line_id,
-            column=form.cleaned_data["column"],
-            value=form.cleaned_data["value"],
-            user=request.user,  # type: ignore[arg-type]
-            reason=form.cleaned_data["reason"],
+            column=data["column"],
+            value=data["value"],
+            user=user,
+            reason=data["reason"],
         ),
     )
 
 
 @require_POST
 def line_item_add(request: HttpRequest, public_id: UUID) -> JsonResponse:
-    document = _writable(request, public_id)
-    if isinstance(document, JsonResponse):
-        return document
-    form = LineItemRowForm(request.POST)
-    if not form.is_valid():
-        return _form_error(form)
-    return _answer(
+    return _change(
         request,
-        document,
-        lambda: line_items.line_item_add(
+        public_id,
+        LineItemRowForm,
+        lambda document, data, user: line_items.line_item_add(
             document=document,
-            user=request.user,  # type: ignore[arg-type]
-            after_line_id=form.cleaned_data["after"],
-            reason=form.cleaned_data["reason"],
+            user=user,
+            after_line_id=data["after"],
+            reason=data["reason"],
         ),
     )
 
@@ -122,20 +103,12 @@ def line_item_add(request: HttpRequest, public_id: UUID) -> JsonResponse:
 def line_item_delete(
     request: HttpRequest, public_id: UUID, line_id: int
 ) -> JsonResponse:
-    document = _writable(request, public_id)
-    if isinstance(document, JsonResponse):
-        return document
-    form = LineItemRowForm(request.POST)
-    if not form.is_valid():
-        return _form_error(form)
-    return _answer(
+    return _change(
         request,
-        document,
-        lambda: line_items.line_item_delete(
-            document=document,
-            line_id=line_id,
-            user=request.user,  # type: ignore[arg-type]
-            reason=form.cleaned_data["reason"],
+        public_id,
+        LineItemRowForm,
+        lambda document, data, user: line_items.line_item_delete(
+            document=document, line_id=line_id, user=user, reason=data["reason"]
         ),
     )
 
@@ -144,20 +117,15 @@ def line_item_delete(
 def line_item_split(
     request: HttpRequest, public_id: UUID, line_id: int
 ) -> JsonResponse:
-    document = _writable(request, public_id)
-    if isinstance(document, JsonResponse):
-        return document
-    form = LineItemRowForm(request.POST)
-    if not form.is_valid():
-        return _form_error(form)
-    return _answer(
+    return _change(
         request,
-        document,
-        lambda: line_items.line_item_split(
+        public_id,
+        LineItemRowForm,
+        lambda document, data, user: line_items.line_item_split(
             document=document,
             line_id=line_id,
-            user=request.user,  # type: ignore[arg-type]
-            first_quantity=form.cleaned_data["first_quantity"],
-            reason=form.cleaned_data["reason"],
+            user=user,
+            first_quantity=data["first_quantity"],
+            reason=data["reason"],
         ),
     )

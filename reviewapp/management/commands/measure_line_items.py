@@ -89,17 +89,17 @@ class Command(BaseCommand):
             result = compare_lines(path.name, read, expected)
             results.append(result)
             self.stdout.write(
-                f"{result.document[:70]:70} lines {result.read:>2}/"
+                f"{result.document[-60:]:60} lines {result.read:>2}/"
                 f"{result.expected:<2} amounts {result.amounts_matched}/"
                 f"{result.expected}"
             )
         if not results:
             raise CommandError(f"no PDF with XML line items in {folder}")
-        expected = sum(r.expected for r in results)
+        lines = sum(r.expected for r in results)
+        amounts = sum(r.amounts_matched for r in results)
         self.stdout.write(
             f"documents {len(results)}; line count right on "
             f"{sum(r.count_matches for r in results)}/{len(results)}; "
-            f"amounts read {sum(r.amounts_matched for r in results)}/{expected} "
-            f"({sum(r.amounts_matched for r in results) / expected:.0%}); "
-            f"quantities read {sum(r.quantities_matched for r in results)}/{expected}"
+            f"amounts read {amounts}/{lines} ({amounts / lines:.0%}); "
+            f"quantities read {sum(r.quantities_matched for r in results)}/{lines}"
         )
