@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
@@ -25,6 +26,7 @@ from pipeline.types import ExtractedLine
 from pipeline.validate.wording import line_field
 from reviewapp import audit, broadcast, services
 from reviewapp.exports import decimal_text, money_text
+from reviewapp.extraction_fields import DEFAULT_AUTO_ACCEPT
 from reviewapp.models import AuditEvent, Document, LineItem, Page
 
 EventType = AuditEvent.EventType
@@ -143,8 +145,11 @@ def row_values(line: LineItem) -> dict[str, str]:
     }
 
 
-def line_item_payload(line: LineItem, index: int) -> dict[str, Any]:
-    """One grid row as the page script and the JSON export read it."""
+def line_item_payload(
+    line: LineItem, index: int, *, flag_below: float = DEFAULT_AUTO_ACCEPT
+) -> dict[str, Any]:
+    """One grid row as the page script reads it; `flagged` when the machine
+    read it with less confidence than `flag_below`."""
     holds = arithmetic_holds(line)
     expected = (
         money_text(line.quantity * line.unit_price)
@@ -158,6 +163,9 @@ def line_item_payload(line: LineItem, index: int) -> dict[str, Any]:
         "position": line.position,
         **values,
         "confidence": line.confidence,
+        "flagged": line.set_by == LineItem.SetBy.MACHINE
+        and line.confidence is not None
+        and line.confidence < flag_below,
         "set_by": line.set_by,
         "page": line.page.number if line.page_id and line.page else None,
         "box": line.box,
@@ -176,7 +184,14 @@ def line_grid(document: Document) -> dict[str, Any]:
     """What the review page's grid shows: the rows with their checks, the sum
     of the line amounts and the subtotal it should equal."""
     lines = document.line_items.select_related("page").order_by("position", "id")
-    rows = [line_item_payload(line, index) for index, line in enumerate(lines)]
+    # Lines are flagged like fields without a calibrated threshold: below the
+    # default auto-accept confidence, or VOUCH_FLAG_BELOW_CONFIDENCE_PERCENT.
+    override = settings.VOUCH_FLAG_BELOW_CONFIDENCE
+    flag_below = float(override) if override is not None else DEFAULT_AUTO_ACCEPT
+    rows = [
+        line_item_payload(line, index, flag_below=flag_below)
+        for index, line in enumerate(lines)
+    ]
     amounts = [line.amount for line in lines if line.amount is not None]
     subtotal = (
         document.fields.filter(name="subtotal_amount")

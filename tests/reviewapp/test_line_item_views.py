@@ -123,3 +123,15 @@ def test_rows_are_added_split_and_deleted_over_http(clerk: User) -> None:
         reverse("line-item-delete", args=[document.public_id, new_line])
     )
     assert [row["position"] for row in deleted.json()["rows"]] == [1, 2, 3]
+
+
+def test_a_line_read_with_low_confidence_is_flagged(clerk: User) -> None:
+    document, gadget = invoice(clerk)
+    LineItem.objects.filter(pk=gadget.pk).update(confidence=0.55)
+    html = (
+        logged_in(clerk)
+        .get(reverse("document-detail", args=[document.public_id]))
+        .content.decode()
+    )
+    assert html.count("line-flagged") == 1
+    assert "read with confidence 0.55, please check" in html
