@@ -457,6 +457,16 @@ def line_item_split(
             if first_quantity.strip():
                 wanted = parse_cell("quantity", first_quantity)
                 assert isinstance(wanted, Decimal)
+                if (
+                    wanted == 0
+                    or abs(wanted) >= abs(line.quantity)
+                    or (wanted > 0) != (line.quantity > 0)
+                ):
+                    raise LineItemRefused(
+                        f"The first line keeps part of the quantity "
+                        f"{decimal_text(line.quantity)}: a smaller amount, "
+                        f"same sign."
+                    )
                 first_part, second_part = wanted, line.quantity - wanted
             else:
                 first_part, second_part = _split_quantities(line.quantity)
@@ -465,6 +475,10 @@ def line_item_split(
             total = line.amount
             if line.quantity is not None and line.unit_price is not None:
                 first_amount = _stored("amount", line.quantity * line.unit_price)
+            elif line.quantity is not None and second.quantity is not None:
+                # No price printed: the amount is shared by quantity.
+                share = line.quantity / (line.quantity + second.quantity)
+                first_amount = _stored("amount", total * share)
             else:
                 first_amount = _stored("amount", total / 2)
             assert first_amount is not None

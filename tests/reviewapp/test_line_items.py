@@ -276,3 +276,21 @@ def test_extracted_lines_are_matched_line_by_line_with_the_purchase_order(
     }
     assert issues["po_price_mismatch"].details["ordered_price"] == "90.00"
     assert issues["goods_not_received"].details["received"] == "10"
+
+
+def test_a_split_keeps_part_of_the_quantity_on_each_line(clerk: User) -> None:
+    document = make_document(uploaded_by=clerk)
+    line = LineItem.objects.create(
+        document=document, position=1, quantity=Decimal(3), amount=Decimal(30)
+    )
+    for first in ("3", "0", "-1", "7"):
+        with pytest.raises(line_services.LineItemRefused):
+            line_services.line_item_split(
+                document=document, line_id=line.pk, user=clerk, first_quantity=first
+            )
+    one, two = line_services.line_item_split(
+        document=document, line_id=line.pk, user=clerk
+    )
+    # No unit price: the amount is shared by quantity, and still adds up.
+    assert (one.quantity, two.quantity) == (Decimal(1), Decimal(2))
+    assert (one.amount, two.amount) == (Decimal(10), Decimal(20))
