@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from reviewapp import services
 from reviewapp.models import Document, LineItem
 from tests.browser.conftest import LoginAs
-from tests.conftest import make_document
+from tests.conftest import make_document, make_line_item
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -23,22 +23,22 @@ def invoice_with_a_misread_line(clerk: User) -> Document:
         uploaded_by=clerk,
         fields={"subtotal_amount": ("1509.00", 0.99), "currency": ("EUR", 0.99)},
     )
-    LineItem.objects.create(
-        document=document,
-        position=1,
-        description="Whiteboard Pen",
-        quantity=Decimal(15),
-        unit_price=Decimal(100),
-        amount=Decimal(1500),
+    make_line_item(
+        document,
+        1,
+        "Whiteboard Pen",
+        quantity="15",
+        unit_price="100",
+        amount="1500",
         confidence=0.95,
     )
-    LineItem.objects.create(
-        document=document,
-        position=2,
-        description="Screw",
-        quantity=Decimal(45),
-        unit_price=Decimal("0.20"),
-        amount=Decimal("90.00"),  # the reader dropped the decimal point
+    make_line_item(
+        document,
+        2,
+        "Screw",
+        quantity="45",
+        unit_price="0.20",
+        amount="90.00",  # the reader dropped the decimal point
         confidence=0.4,
         machine_confidence=0.4,
     )

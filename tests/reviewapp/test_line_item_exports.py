@@ -12,7 +12,8 @@ from django.urls import reverse
 from lxml import etree
 from openpyxl import load_workbook
 
-from reviewapp.models import Document, LineItem
+from reviewapp.models import Document
+from tests.conftest import make_line_item
 from tests.reviewapp.test_erp_api import EXPORTS, token_client
 from tests.reviewapp.test_export_views import (
     approved_invoice,
@@ -29,23 +30,23 @@ CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 
 def with_lines(document: Document) -> Document:
     # Stored out of order: exports follow the grid's positions.
-    LineItem.objects.create(
-        document=document,
-        position=2,
-        description="Toner cartridge black",
-        quantity=Decimal("3.000000"),
-        unit_price=Decimal("25.166667"),
-        amount=Decimal("75.5000"),
+    make_line_item(
+        document,
+        2,
+        "Toner cartridge black",
+        quantity="3.000000",
+        unit_price="25.166667",
+        amount="75.5000",
         tax_rate=Decimal("19.0000"),
     )
-    LineItem.objects.create(
-        document=document,
-        position=1,
-        description="Copy paper A4",
+    make_line_item(
+        document,
+        1,
+        "Copy paper A4",
+        quantity="10.000000",
+        unit_price="4.500000",
+        amount="45.0000",
         item_code="CP-500",
-        quantity=Decimal("10.000000"),
-        unit_price=Decimal("4.500000"),
-        amount=Decimal("45.0000"),
         tax_rate=Decimal("19.0000"),
     )
     return document

@@ -3,15 +3,13 @@ added, split and deleted, each answered with the grid and the checks."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
 from reviewapp import services
 from reviewapp.models import Document, LineItem
-from tests.conftest import logged_in, make_document
+from tests.conftest import logged_in, make_document, make_line_item
 
 pytestmark = pytest.mark.django_db
 
@@ -20,21 +18,11 @@ def invoice(clerk: User) -> tuple[Document, LineItem]:
     document = make_document(
         uploaded_by=clerk, fields={"subtotal_amount": ("24.50", 0.99)}
     )
-    LineItem.objects.create(
-        document=document,
-        position=1,
-        description="Widget",
-        quantity=Decimal(3),
-        unit_price=Decimal("4.50"),
-        amount=Decimal("13.50"),
+    make_line_item(
+        document, 1, "Widget", quantity="3", unit_price="4.50", amount="13.50"
     )
-    gadget = LineItem.objects.create(
-        document=document,
-        position=2,
-        description="Gadget",
-        quantity=Decimal(2),
-        unit_price=Decimal("5.00"),
-        amount=Decimal("11.00"),
+    gadget = make_line_item(
+        document, 2, "Gadget", quantity="2", unit_price="5.00", amount="11.00"
     )
     services.document_validate(document=document)
     return document, gadget

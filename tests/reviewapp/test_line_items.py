@@ -22,7 +22,7 @@ from reviewapp.models import (
     ValidationIssue,
     Vendor,
 )
-from tests.conftest import DATASETS, make_document
+from tests.conftest import DATASETS, make_document, make_line_item
 
 pytestmark = pytest.mark.django_db
 
@@ -157,7 +157,7 @@ def test_only_the_claimant_may_edit_lines(
     clerk: User, other_clerk: User, outsider: User
 ) -> None:
     document = make_document(uploaded_by=clerk)
-    line = LineItem.objects.create(document=document, position=1, amount=Decimal(5))
+    line = make_line_item(document, 1, amount="5")
     services.document_claim(document=document, user=clerk)
     for user in (other_clerk, outsider):
         with pytest.raises(services.ReviewRefused):
@@ -176,7 +176,7 @@ def test_only_the_claimant_may_edit_lines(
 
 def test_a_bad_number_is_refused(clerk: User) -> None:
     document = make_document(uploaded_by=clerk)
-    line = LineItem.objects.create(document=document, position=1)
+    line = make_line_item(document, 1)
     with pytest.raises(line_services.LineItemRefused):
         line_services.line_item_update(
             document=document,
@@ -197,15 +197,10 @@ def test_a_bad_number_is_refused(clerk: User) -> None:
 
 def test_add_split_and_delete_keep_positions_and_amounts(clerk: User) -> None:
     document = make_document(uploaded_by=clerk)
-    first = LineItem.objects.create(
-        document=document,
-        position=1,
-        description="Bolts",
-        quantity=Decimal(10),
-        unit_price=Decimal("1.50"),
-        amount=Decimal("15.00"),
+    first = make_line_item(
+        document, 1, "Bolts", quantity="10", unit_price="1.50", amount="15.00"
     )
-    LineItem.objects.create(document=document, position=2, description="Nuts")
+    make_line_item(document, 2, "Nuts")
     added = line_services.line_item_add(
         document=document, user=clerk, after_line_id=first.pk
     )
@@ -261,14 +256,14 @@ def test_extracted_lines_are_matched_line_by_line_with_the_purchase_order(
             "subtotal_amount": ("1500.00", 0.9),
         },
     )
-    LineItem.objects.create(
-        document=document,
-        position=1,
-        description="Whiteboard Pen",
+    make_line_item(
+        document,
+        1,
+        "Whiteboard Pen",
+        quantity="15",
+        unit_price="100",
+        amount="1500",
         item_code="CONS_0001",
-        quantity=Decimal(15),
-        unit_price=Decimal(100),
-        amount=Decimal(1500),
     )
     services.document_validate(document=document)
     issues = {
@@ -280,9 +275,7 @@ def test_extracted_lines_are_matched_line_by_line_with_the_purchase_order(
 
 def test_a_split_keeps_part_of_the_quantity_on_each_line(clerk: User) -> None:
     document = make_document(uploaded_by=clerk)
-    line = LineItem.objects.create(
-        document=document, position=1, quantity=Decimal(3), amount=Decimal(30)
-    )
+    line = make_line_item(document, 1, quantity="3", amount="30")
     for first in ("3", "0", "-1", "7"):
         with pytest.raises(line_services.LineItemRefused):
             line_services.line_item_split(
