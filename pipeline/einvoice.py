@@ -18,6 +18,7 @@ import facturx
 from lxml import etree
 
 from pipeline.classify import CREDIT_NOTE, INVOICE, Classification
+from pipeline.extract.line_items import plain_decimal
 from pipeline.extract.normalize import (
     compact_identifier,
     find_amounts,
@@ -26,7 +27,7 @@ from pipeline.extract.normalize import (
     iban_is_valid,
     vat_id_is_valid,
 )
-from pipeline.types import Box, Extraction, FieldValue, PageText
+from pipeline.types import Box, ExtractedLine, Extraction, FieldValue, PageText
 
 logger = logging.getLogger(__name__)
 
@@ -344,3 +345,82 @@ def _printed_across_lines(name: str, value: str, pages: Sequence[PageText]) -> b
         return False
     texts = " ".join(line.text for page in pages for line in page.lines)
     return _compact(value) in _compact(texts)
+
+
+# --- line items ----------------------------------------------------------------
+
+
+def read_einvoice_lines(xml: bytes) -> tuple[ExtractedLine, ...]:
+    """The IncludedSupplyChainTradeLineItem lines of a CII invoice (ZUGFeRD 1
+    or 2, Factur-X) at confidence 1.0, without page positions. Malformed XML,
+    or a line without a readable amount, gives no line."""
+    try:
+        root = etree.fromstring(xml, parser=_SAFE_PARSER)
+    except etree.XMLSyntaxError:
+        return ()
+    lines: list[ExtractedLine] = []
+    for element in root.xpath(_xpath_by_local_name("IncludedSupplyChainTradeLineItem")):
+        amount = _line_decimal(element, "LineTotalAmount")
+        if amount is None:
+            continue
+        price = _line_decimal(element, "NetPriceProductTradePrice/ChargeAmount")
+        basis = _line_decimal(element, "NetPriceProductTradePrice/BasisQuantity")
+        if price is not None and basis not in (None, Decimal(0), Decimal(1)):
+            # A price per 100 pieces is a unit price of a hundredth of it.
+            price = price / basis
+        rate = _line_decimal(element, "ApplicableTradeTax/RateApplicablePercent")
+        if rate is None:
+            rate = _line_decimal(element, "ApplicableTradeTax/ApplicablePercent")
+        code = next(
+            (
+                text
+                for path in ("SellerAssignedID", "BuyerAssignedID", "GlobalID")
+                if (text := _line_text(element, f"SpecifiedTradeProduct/{path}"))
+            ),
+            "",
+        )
+        lines.append(
+            ExtractedLine(
+                position=len(lines) + 1,
+                description=_line_text(element, "SpecifiedTradeProduct/Name"),
+                quantity=_line_decimal(element, "BilledQuantity"),
+                unit_price=price,
+                amount=amount,
+                tax_rate=plain_decimal(rate),
+                item_code=code,
+                confidence=1.0,
+                source="xml",
+                explanation=XML_EXPLANATION,
+            )
+        )
+    return tuple(lines)
+
+
+def place_xml_lines(
+    xml_lines: Sequence[ExtractedLine], printed: Sequence[ExtractedLine]
+) -> tuple[ExtractedLine, ...]:
+    """XML lines with the page and box of the printed line of the same amount,
+    taken in order, so the review page can point at each one."""
+    unused = list(printed)
+    placed = []
+    for line in xml_lines:
+        match = next((p for p in unused if p.amount == line.amount), None)
+        if match is not None:
+            unused.remove(match)
+            line = replace(line, page_number=match.page_number, box=match.box)
+        placed.append(line)
+    return tuple(placed)
+
+
+def _line_text(element: etree._Element, path: str) -> str:
+    found = element.xpath(_xpath_by_local_name(path))
+    return " ".join((found[0].text or "").split()) if found else ""
+
+
+def _line_decimal(element: etree._Element, path: str) -> Decimal | None:
+    text = _line_text(element, path)
+    try:
+        value = Decimal(text) if text else None
+    except InvalidOperation:
+        return None
+    return value if value is not None and value.is_finite() else None

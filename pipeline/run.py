@@ -18,12 +18,17 @@ from pipeline.einvoice import (
     declared_classification,
     embedded_xml,
     merge_with_page,
+    place_xml_lines,
+    read_einvoice_lines,
     read_einvoice_xml,
 )
 from pipeline.extract import FieldExtractor
+from pipeline.extract.line_items import extract_line_items
 from pipeline.extract.vendor_memory import VendorLayoutHint, apply_hints
 from pipeline.ocr import OcrEngine
-from pipeline.types import Extraction, PageImage, PageText
+from pipeline.types import ExtractedLine, Extraction, PageImage, PageText
+from pipeline.validate.purchase_orders import invoice_net
+from pipeline.validate.types import InvoiceData
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ class PipelineResult:
     read_einvoice_xml: bool = False
     # What kind of document this is (invoice, receipt, credit note ...).
     classification: Classification | None = None
+    # The invoice's lines: from the XML when it has them, else from the page.
+    line_items: tuple[ExtractedLine, ...] = ()
 
 
 def page_text(page: PageImage, ocr: OcrEngine) -> ProcessedPage:
@@ -98,6 +105,7 @@ def run_pipeline(
     with stage("classify"):
         classification = classify([page.text for page in pages])
     einvoice: Extraction | None = None
+    xml: bytes | None = None
     if limits.use_text_layer:
         # Digital sources come first; `use_text_layer=False` (--ocr-only) reads
         # the document as a scan would be read and ignores the XML too.
@@ -120,6 +128,8 @@ def run_pipeline(
             extraction = apply_hints(
                 extraction, [page.text for page in pages], layout_hints
             )
+    with stage("line_items"):
+        line_items = document_line_items([page.text for page in pages], extraction, xml)
     seconds["total"] = round(sum(seconds.values()), 4)
     return PipelineResult(
         pages=pages,
@@ -129,6 +139,7 @@ def run_pipeline(
         stage_seconds=seconds,
         read_einvoice_xml=einvoice is not None,
         classification=classification,
+        line_items=line_items,
     )
 
 
@@ -148,3 +159,15 @@ def with_layout_hints(
     seconds = {**result.stage_seconds}
     seconds["vendor_memory"] = round(time.perf_counter() - started, 4)
     return replace(result, extraction=extraction, stage_seconds=seconds)
+
+
+def document_line_items(
+    pages: list[PageText], extraction: Extraction, xml: bytes | None
+) -> tuple[ExtractedLine, ...]:
+    """The XML's lines (placed on the page where printed) when it carries any,
+    else the lines read from the page layout, checked against the net amount."""
+    fields = {field.name: field.value for field in extraction.fields}
+    net = invoice_net(InvoiceData(document_type="invoice", fields=fields))
+    printed = extract_line_items(pages, subtotal=net)
+    from_xml = read_einvoice_lines(xml) if xml is not None else ()
+    return place_xml_lines(from_xml, printed) if from_xml else printed

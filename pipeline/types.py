@@ -6,6 +6,7 @@ Coordinates are pixels of the page image the stage saw, origin top-left.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Literal
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1
@@ -65,6 +66,25 @@ class FieldValue:
     page_number: int | None = None
     box: Box | None = None
     explanation: str = ""  # why this candidate: label, pattern, position
+
+
+@dataclass(frozen=True)
+class ExtractedLine:
+    """One invoice line: the numbers as Decimals (None when not printed), how
+    sure we are of the row, and where it is printed."""
+
+    position: int  # 1-based, in reading order
+    description: str
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    amount: Decimal | None = None
+    tax_rate: Decimal | None = None  # percent: Decimal("19") for 19 %
+    item_code: str = ""
+    confidence: float = 0.0  # 0..1
+    page_number: int | None = None
+    box: Box | None = None
+    source: TextSource = "pdf_text"
+    explanation: str = ""
 
 
 @dataclass(frozen=True)

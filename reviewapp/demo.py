@@ -66,6 +66,13 @@ def render(spec: dict[str, Any]) -> DemoDocument:
         y += 36
     y += 40
     right = size[0] - 70
+    if not receipt:
+        # Column headings, as invoices print them: the line reader finds the
+        # item table by them.
+        draw.text((x, y), "Description", font=normal, fill="#444")
+        draw.text((right - 380, y), "Qty x Unit price", font=normal, fill="#444")
+        _right_text(draw, right, y, "Amount", normal)
+        y += 40
     draw.line((x, y, right, y), fill="#888", width=2)
     y += 16
     subtotal = Decimal("0.00")

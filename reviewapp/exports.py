@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from lxml import etree
@@ -47,6 +47,23 @@ class ExportLine:
     unit_price: str = ""
     amount: str = ""
     tax_rate: str = ""
+    item_code: str = ""
+
+
+def decimal_text(value: Decimal | None) -> str:
+    """A stored quantity, price or rate as plain text: 3, 4.5, 0.025, 19."""
+    if value is None:
+        return ""
+    if value == value.to_integral():
+        return f"{value.quantize(Decimal(1)):f}"
+    return f"{value.normalize():f}"
+
+
+def money_text(value: Decimal | None) -> str:
+    """An amount with two decimals: 13.5 -> "13.50"."""
+    if value is None:
+        return ""
+    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,7 @@ LINE_COLUMNS = [
     "line_unit_price",
     "line_amount",
     "line_tax_rate",
+    "line_item_code",
 ]
 
 
@@ -120,6 +138,7 @@ def table_rows(documents: Iterable[ExportDocument]) -> Iterator[list[str]]:
                 line.unit_price,
                 line.amount,
                 line.tax_rate,
+                line.item_code,
             ]
 
 
@@ -172,6 +191,7 @@ def as_json(document: ExportDocument) -> dict[str, Any]:
                 "unit_price": line.unit_price,
                 "amount": line.amount,
                 "tax_rate": line.tax_rate,
+                "item_code": line.item_code,
             }
             for line in document.lines
         ],
@@ -221,6 +241,7 @@ def xlsx_bytes(documents: Iterable[ExportDocument]) -> bytes:
                     _number_or_text(line.unit_price),
                     _number_or_text(line.amount),
                     _number_or_text(line.tax_rate),
+                    _text_cell(lines_sheet, line.item_code),
                 ]
             )
     buffer = io.BytesIO()
@@ -346,6 +367,8 @@ def ubl_xml(document: ExportDocument) -> bytes:
         _amount(element, "LineExtensionAmount", line.amount, currency)
         item = _cac(element, "Item")
         _cbc(item, "Name", line.description)
+        if line.item_code:
+            _cbc(_cac(item, "SellersItemIdentification"), "ID", line.item_code)
         if line.tax_rate:
             category = _cac(item, "ClassifiedTaxCategory")
             _cbc(category, "Percent", line.tax_rate)

@@ -39,6 +39,35 @@ class FieldCorrectionForm(forms.Form):
         return cleaned
 
 
+class LineItemCellForm(forms.Form):
+    """One cell of the line-item grid; the service parses the value."""
+
+    column = forms.ChoiceField(
+        choices=[
+            (name, name)
+            for name in (
+                "description",
+                "item_code",
+                "quantity",
+                "unit_price",
+                "amount",
+                "tax_rate",
+            )
+        ]
+    )
+    value = forms.CharField(max_length=2000, strip=True, required=False)
+    reason = forms.CharField(max_length=500, strip=True, required=False)
+
+
+class LineItemRowForm(forms.Form):
+    """Add, delete or split a row: an optional reason, and for a split the
+    quantity the first row keeps."""
+
+    reason = forms.CharField(max_length=500, strip=True, required=False)
+    first_quantity = forms.CharField(max_length=40, strip=True, required=False)
+    after = forms.IntegerField(required=False, min_value=1)
+
+
 class EscalateForm(forms.Form):
     reason = forms.ChoiceField(
         choices=[("", "Choose a reason…"), *Document.EscalationReason.choices]

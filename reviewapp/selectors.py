@@ -38,7 +38,7 @@ from pipeline.validate.fields import label as rule_field_label
 from pipeline.validate.vendors import match_vendor
 from reviewapp import review_reasons, routing
 from reviewapp.audit import canonical_json, is_envelope, masked_details
-from reviewapp.exports import ExportDocument
+from reviewapp.exports import ExportDocument, ExportLine, decimal_text, money_text
 from reviewapp.extraction_fields import FIELD_LABELS
 from reviewapp.masking import (
     document_mask,
@@ -479,10 +479,26 @@ def invoice_data_for(document: Document) -> validation.InvoiceData:
     return validation.InvoiceData(
         document_type=document_type,
         fields=values,
+        line_items=validation_lines(document),
         document_id=str(document.public_id),
         channel=document.get_channel_display(),
         text=document_text(document),
         image_fingerprint=document_image_fingerprint(document),
+    )
+
+
+def validation_lines(document: Document) -> tuple[validation.LineItem, ...]:
+    """The document's line items in grid order, as the rules read them."""
+    return tuple(
+        validation.LineItem(
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=line.amount,
+            tax_rate=line.tax_rate,
+            item_code=line.item_code,
+        )
+        for line in document.line_items.order_by("position", "id")
     )
 
 
@@ -789,7 +805,7 @@ def exportable_documents(
 def _with_export_data(documents: QuerySet[Document]) -> QuerySet[Document]:
     return documents.select_related(
         "decided_by", "validation__vendor", "validation__purchase_order"
-    ).prefetch_related("fields")
+    ).prefetch_related("fields", "line_items")
 
 
 def export_document(
@@ -819,6 +835,18 @@ def export_document(
         document_type=document_type,
         approved_at=document.decided_at.isoformat() if document.decided_at else "",
         fields=values,
+        lines=tuple(
+            ExportLine(
+                description=line.description,
+                quantity=decimal_text(line.quantity),
+                unit_price=decimal_text(line.unit_price),
+                amount=money_text(line.amount),
+                tax_rate=decimal_text(line.tax_rate),
+                item_code=line.item_code,
+            )
+            # Sorted here: the prefetched rows keep the model's ordering.
+            for line in sorted(document.line_items.all(), key=lambda row: row.position)
+        ),
         vendor_id=vendor.number if vendor else "",
         vendor_name=vendor.name if vendor else "",
         purchase_order=order.number if order else "",

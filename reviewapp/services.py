@@ -33,6 +33,7 @@ from reviewapp import (
     audit,
     broadcast,
     exports,
+    line_items,
     permissions,
     retention,
     review_reasons,
@@ -224,6 +225,9 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
         pages_by_number = _store_pages(document, result)
         _store_fields(document, result, pages_by_number)
         _store_classification(document, result)
+        line_items.line_items_store(
+            document=document, lines=result.line_items, pages=pages_by_number
+        )
         # In the same transaction: a ready document always has its checks.
         document_validate(document=document)
         document_refresh_review_columns(document=document)
@@ -928,6 +932,12 @@ def _hold_for_editing(document: Document, user: AbstractBaseUser) -> None:
     _require(user, permissions.REVIEW, "correct")
     if _claim_update(document.pk, user) != 1:
         raise _why_not(document.pk, user, "correct")
+
+
+def document_hold_for_editing(*, document: Document, user: AbstractBaseUser) -> None:
+    """`_hold_for_editing` for other edit services (line items). Raises
+    ReviewRefused when `user` may not edit the document now."""
+    _hold_for_editing(document, user)
 
 
 def field_correct(

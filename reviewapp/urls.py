@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from reviewapp.views import audit, documents, exports, review
+from reviewapp.views import audit, documents, exports, line_items, review
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="document-list"), name="home"),
@@ -84,6 +84,26 @@ urlpatterns = [
         "documents/<uuid:public_id>/history/<int:sequence>/reveal/<slug:name>/",
         documents.history_reveal,
         name="history-reveal",
+    ),
+    path(
+        "documents/<uuid:public_id>/lines/add/",
+        line_items.line_item_add,
+        name="line-item-add",
+    ),
+    path(
+        "documents/<uuid:public_id>/lines/<int:line_id>/",
+        line_items.line_item_update,
+        name="line-item-update",
+    ),
+    path(
+        "documents/<uuid:public_id>/lines/<int:line_id>/delete/",
+        line_items.line_item_delete,
+        name="line-item-delete",
+    ),
+    path(
+        "documents/<uuid:public_id>/lines/<int:line_id>/split/",
+        line_items.line_item_split,
+        name="line-item-split",
     ),
     path("audit/export/", audit.audit_log_export, name="audit-export"),
     path(

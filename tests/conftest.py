@@ -6,7 +6,9 @@ import io
 import os
 import secrets
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -21,7 +23,7 @@ from pipeline.ocr import ocr_engines
 from pipeline.ocr.recorded import RecordedOcrEngine
 from pipeline.types import OcrLine
 from reviewapp import roles, services
-from reviewapp.models import Document, Field
+from reviewapp.models import Document, Field, LineItem
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -220,3 +222,30 @@ def shared_database_url() -> str:
             f":{settings['PORT'] or 5432}/{settings['NAME']}"
         )
     raise RuntimeError(f"tests do not know how to share a {connection.vendor} DB")
+
+
+def make_line_item(
+    document: Document,
+    position: int,
+    description: str = "",
+    *,
+    quantity: str | None = None,
+    unit_price: str | None = None,
+    amount: str | None = None,
+    **extra: Any,
+) -> LineItem:
+    """A line on `document`; numbers as plain decimals ("4.50"), None when
+    not printed."""
+
+    def number(text: str | None) -> Decimal | None:
+        return None if text is None else Decimal(text)
+
+    return LineItem.objects.create(
+        document=document,
+        position=position,
+        description=description,
+        quantity=number(quantity),
+        unit_price=number(unit_price),
+        amount=number(amount),
+        **extra,
+    )

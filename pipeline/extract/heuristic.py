@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from pipeline.extract import invoice_fields
 from pipeline.extract.candidates import Candidate, amounts_in, choose, id_token
-from pipeline.extract.layout import PageLayout, PlacedLine, layout_pages
+from pipeline.extract.layout import PageLayout, PlacedLine, layout_pages, row_box
 from pipeline.extract.normalize import (
     AmountMatch,
     currency_marks,
@@ -735,15 +735,6 @@ def _row_text(row: Sequence[PlacedLine]) -> str:
     return " ".join(" ".join(placed.line.text.split()) for placed in row)
 
 
-def _row_box(row: Sequence[PlacedLine]) -> Box:
-    return (
-        min(p.box[0] for p in row),
-        min(p.box[1] for p in row),
-        max(p.box[2] for p in row),
-        max(p.box[3] for p in row),
-    )
-
-
 def _is_name_like(text: str) -> bool:
     """Could this row be (part of) a business name, rather than a title, an
     address, contact details, a registration number or boilerplate?"""
@@ -795,7 +786,7 @@ def _vendor_candidate(
     score -= 0.04 * row_index
     if row_index <= 1:
         reasons.append("top of page")
-    box = _row_box(row)
+    box = row_box(row)
     wrapped = _wrapped_name(layout, row_index, name)
     if wrapped is not None:
         name, box = wrapped
@@ -836,7 +827,7 @@ def _wrapped_name(
             and not _ADDRESS_OR_CONTACT.search(next_text)
         ):
             return f"{name} {next_text}", _union(
-                _row_box(rows[row_index]), _row_box(rows[row_index + 1])
+                row_box(rows[row_index]), row_box(rows[row_index + 1])
             )
         return None
     head = name[: suffix.start()].split()
@@ -862,9 +853,9 @@ def _wrapped_name(
     if first == row_index:
         return None
     texts = [_row_text(rows[index]) for index in range(first, row_index)]
-    box = _row_box(rows[first])
+    box = row_box(rows[first])
     for index in range(first + 1, row_index + 1):
-        box = _union(box, _row_box(rows[index]))
+        box = _union(box, row_box(rows[index]))
     return " ".join([*texts, name]), box
 
 

@@ -77,6 +77,16 @@ def _vertical_overlap_ratio(a: Box, b: Box) -> float:
     return overlap / shorter if shorter > 0 else 0.0
 
 
+def row_box(row: Sequence[PlacedLine]) -> Box:
+    """The box around every line of a row."""
+    return (
+        min(p.box[0] for p in row),
+        min(p.box[1] for p in row),
+        max(p.box[2] for p in row),
+        max(p.box[3] for p in row),
+    )
+
+
 def layout_page(page: PageText) -> PageLayout:
     """Group a page's lines into rows: boxes whose vertical extents mostly overlap
     (half the shorter box) share a row."""

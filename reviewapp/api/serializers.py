@@ -109,6 +109,7 @@ class ExportLineSerializer(serializers.Serializer[Any]):
     unit_price = serializers.CharField(allow_blank=True)
     amount = serializers.CharField(allow_blank=True)
     tax_rate = serializers.CharField(allow_blank=True)
+    item_code = serializers.CharField(allow_blank=True)
 
 
 class MatchedVendorSerializer(serializers.Serializer[Any]):

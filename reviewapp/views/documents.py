@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from reviewapp import audit, selectors, services
+from reviewapp import audit, line_items, selectors, services
 from reviewapp.extraction_fields import FIELD_NAMES
 from reviewapp.forms import EscalateForm, FieldCorrectionForm, RevealForm, UploadForm
 from reviewapp.masking import redact_image
@@ -136,6 +136,7 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 else ""
             ),
             "can_write": rights.can_edit_fields,
+            "line_grid": line_items.line_grid(document),
             "next_document": following,
             "escalate_form": EscalateForm(),
             "history": selectors.document_history(document=document),
@@ -230,24 +231,29 @@ def field_correct(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
     except services.ReviewRefused as refusal:
         return JsonResponse({"error": refusal.reason}, status=409)
     # The correction re-ran the checks: send them back so the page shows them.
-    issues = selectors.validation_issues_for(document)
     return JsonResponse(
-        {
-            **selectors.field_payload(field),
-            "issues_html": render_to_string(
-                "reviewapp/partials/validation_issues.html",
-                {"issues": issues, "validation": selectors.validation_of(document)},
-                request=request,
-            ),
-            "field_issues": {
-                name: [
-                    {"severity": issue.severity, "message": issue.message}
-                    for issue in field_issues
-                ]
-                for name, field_issues in selectors.issues_by_field(issues).items()
-            },
-        }
+        {**selectors.field_payload(field), **checks_payload(request, document)}
     )
+
+
+def checks_payload(request: HttpRequest, document: Document) -> dict[str, object]:
+    """The document's checks as the review page updates them after a change:
+    the panel re-rendered, and each field's own messages."""
+    issues = selectors.validation_issues_for(document)
+    return {
+        "issues_html": render_to_string(
+            "reviewapp/partials/validation_issues.html",
+            {"issues": issues, "validation": selectors.validation_of(document)},
+            request=request,
+        ),
+        "field_issues": {
+            name: [
+                {"severity": issue.severity, "message": issue.message}
+                for issue in field_issues
+            ]
+            for name, field_issues in selectors.issues_by_field(issues).items()
+        },
+    }
 
 
 @require_POST

@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from reviewapp import jobs, roles, services
-from reviewapp.models import Document, Field
+from reviewapp.models import Document, Field, LineItem
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +55,17 @@ def doc_url(name: str, *extra: object) -> Callable[[Document], str]:
 
 def fixed(name: str, *args: object) -> Callable[[Document], str]:
     return lambda document: reverse(name, args=args)
+
+
+def line_url(name: str) -> Callable[[Document], str]:
+    """A line on the document (made inside the cell's rolled-back transaction)
+    and the URL acting on it."""
+
+    def url(document: Document) -> str:
+        line = LineItem.objects.create(document=document, position=1)
+        return reverse(name, args=[document.public_id, line.pk])
+
+    return url
 
 
 def approved_url(name: str, *extra: object) -> Callable[[Document], str]:
@@ -137,6 +148,24 @@ MATRIX: dict[str, list[Case]] = {
         Case("POST", doc_url("field-correct", "total_amount"),
              (302, 404, 200, 200, 200, 200), (302, 404, 404, 404, 409, 409),
              {"value": "99.00"}),
+    ],
+    # Line-item edits need the same rights as field corrections.
+    "line-item-add": [
+        Case("POST", doc_url("line-item-add"),
+             (302, 404, 200, 200, 200, 200), (302, 404, 404, 404, 409, 409)),
+    ],
+    "line-item-update": [
+        Case("POST", line_url("line-item-update"),
+             (302, 404, 200, 200, 200, 200), (302, 404, 404, 404, 409, 409),
+             {"column": "amount", "value": "5.00"}),
+    ],
+    "line-item-delete": [
+        Case("POST", line_url("line-item-delete"),
+             (302, 404, 200, 200, 200, 200), (302, 404, 404, 404, 409, 409)),
+    ],
+    "line-item-split": [
+        Case("POST", line_url("line-item-split"),
+             (302, 404, 200, 200, 200, 200), (302, 404, 404, 404, 409, 409)),
     ],
     "audit-export": [
         Case("GET", fixed("audit-export"), (302, 403, 403, 403, 403, 200),

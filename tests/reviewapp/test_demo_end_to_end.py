@@ -5,6 +5,7 @@ case says, to be handled by the role that case needs."""
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from pathlib import Path
 
 import django_rq
@@ -52,6 +53,13 @@ def test_the_demo_shows_each_case_handled_by_the_right_role(
     assert einvoice.document_type == "invoice"
     assert einvoice.document_type_confidence == 1.0
     assert einvoice.fields.get(name="total_amount").value == "756.60"
+    lines = list(einvoice.line_items.order_by("position"))
+    assert [(line.quantity, line.amount) for line in lines] == [
+        (12, Decimal("298.80")),
+        (3, Decimal("267.00")),
+        (4, Decimal("70.00")),
+    ]
+    assert all(line.confidence == 1.0 for line in lines)  # from the XML
     assert issue_codes(einvoice) == set()
 
     # The scan of the same invoice, uploaded later, is caught as its duplicate.
@@ -60,11 +68,15 @@ def test_the_demo_shows_each_case_handled_by_the_right_role(
     assert scan.escalation_reason == "duplicate"
     assert "duplicate_invoice_number" in issue_codes(scan)
 
-    # The PO mismatch goes to the supervisors with the PO's figures.
+    # The PO mismatch goes to the supervisors with the PO's figures, line by
+    # line: ten cases of gloves billed, eight ordered and eight received.
     mismatch = demo["harbor-supply-invoice-88412.pdf"]
     assert mismatch.status == Document.Status.ESCALATED
     assert mismatch.escalation_reason == "rule_exception"
-    assert {"po_amount_exceeded", "goods_not_received"} <= issue_codes(mismatch)
+    assert {"po_quantity_mismatch", "goods_not_received"} <= issue_codes(mismatch)
+    quantity = mismatch.validation_issues.get(code="po_quantity_mismatch")
+    assert (quantity.details["ordered"], quantity.details["invoiced"]) == ("8", "10")
+    assert mismatch.line_items.count() == 2
     assert mismatch.fields.get(name="po_number").value == "PO-55120"
 
     # The new IBAN is a bank-detail change: a clerk cannot approve it ...

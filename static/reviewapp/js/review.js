@@ -466,6 +466,9 @@
 
   /* ---------- wiring ---------- */
 
+  // The line-item grid (line_items.js) re-runs the checks too.
+  document.addEventListener("vouch:issues", (event) => showIssues(event.detail));
+
   review.addEventListener("click", (event) => {
     const control = event.target.closest("[data-action]");
     if (control && actions[control.dataset.action]) actions[control.dataset.action]();
