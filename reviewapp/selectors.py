@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -43,7 +44,6 @@ from reviewapp.extraction_fields import FIELD_LABELS
 from reviewapp.masking import (
     document_mask,
     mask_value,
-    masked_line_text,
     page_mask,
     scrub,
     sensitive_field_names,
@@ -61,6 +61,7 @@ from reviewapp.models import (
     ValidationRuleSetting,
     Vendor,
 )
+from reviewapp.ocr_evidence import line_words
 from reviewapp.permissions import (
     HANDLE_EXCEPTIONS,
     AnyUser,
@@ -379,10 +380,34 @@ def review_page(
     pages = list(document.pages.all())
     for page in pages:
         mask = page_mask(fields, page.pk, sensitive)
+        # A line showing a sensitive value is not sent at all (its pixels are
+        # blacked out too): nothing on the page could fill a field from it.
         page.shown_lines = [  # type: ignore[attr-defined]
-            (line, masked_line_text(line, mask)) for line in page.lines.all()
+            ShownLine(line=line, words_json=_words_json(line))
+            for line in page.lines.all()
+            if not mask.hides(line)
         ]
     return {"fields": rows, "pages": pages}
+
+
+@dataclass(frozen=True)
+class ShownLine:
+    """An OCR line on the review page, with its approximate word boxes for
+    click-to-fill (see ocr_evidence)."""
+
+    line: TextLine
+    words_json: str
+
+
+def _words_json(line: TextLine) -> str:
+    return json.dumps(
+        [
+            [word.text, *word.box]
+            for word in line_words(line.text, line.box, line_order=line.order)
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
 
 
 def redaction_boxes(page: Page) -> list[tuple[int, int, int, int]]:
