@@ -10,7 +10,8 @@ from reviewapp.extraction_fields import (
     InvalidValue,
     normalise_human_value,
 )
-from reviewapp.models import AuditEvent, Document
+from reviewapp.models import AuditEvent, Document, FieldCorrection
+from reviewapp.training_data import TYPED, CorrectionEvidence, box_of
 
 
 class UploadForm(forms.Form):
@@ -21,6 +22,11 @@ class FieldCorrectionForm(forms.Form):
     value = forms.CharField(max_length=500, strip=True, required=False)
     # Optional: why the person changed the value; kept in the audit trail.
     reason = forms.CharField(max_length=500, strip=True, required=False)
+    # Where the value came from on the page (training data): typed, or the
+    # text of a clicked line or word or of a drawn box, with that box.
+    source = forms.ChoiceField(choices=FieldCorrection.Source.choices, required=False)
+    evidence_page = forms.IntegerField(min_value=1, required=False)
+    evidence_box = forms.CharField(max_length=100, required=False)
 
     def __init__(self, *args: Any, field_name: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -36,7 +42,24 @@ class FieldCorrectionForm(forms.Form):
             )
         except InvalidValue as invalid:
             self.add_error("value", str(invalid))
+        cleaned["evidence"] = self._evidence(cleaned)
         return cleaned
+
+    def _evidence(self, cleaned: dict[str, Any]) -> CorrectionEvidence:
+        source = cleaned.get("source") or FieldCorrection.Source.TYPED
+        page, box_text = cleaned.get("evidence_page"), cleaned.get("evidence_box")
+        if source == FieldCorrection.Source.TYPED:
+            return TYPED
+        try:
+            edges = [round(float(edge)) for edge in (box_text or "").split(",")]
+        except ValueError:
+            edges = []
+        if page is None or len(edges) != 4:
+            self.add_error(
+                "evidence_box", "A value taken from the page needs its page and box."
+            )
+            return TYPED
+        return CorrectionEvidence(source=source, page_number=page, box=box_of(edges))
 
 
 class EscalateForm(forms.Form):

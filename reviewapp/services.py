@@ -38,6 +38,7 @@ from reviewapp import (
     routing,
     selectors,
     thresholds,
+    training_data,
     webhooks,
 )
 from reviewapp.models import (
@@ -901,12 +902,14 @@ def field_correct(
     value: str,
     user: AbstractBaseUser,
     reason: str = "",
+    evidence: training_data.CorrectionEvidence = training_data.TYPED,
 ) -> Field:
     """A person sets a field's value (already normalised, see
     `extraction_fields.normalise_human_value`). It is never overwritten by a later
     machine run; the machine's own value stays in machine_value. The change is
     audited with the old and new value (encrypted for sensitive fields), the
-    machine's confidence, the person, their role and `reason`.
+    machine's confidence, the person, their role and `reason`; `evidence` (the
+    box the person took the value from) is kept as training data.
 
     Only the claimant (or a supervisor on an escalated document) may: editing
     an unclaimed document claims it. Raises ReviewRefused otherwise."""
@@ -923,6 +926,7 @@ def field_correct(
         field.corrected_at = timezone.now()
         field.confidence = 1.0
         field.save()
+        training_data.correction_record(field=field, evidence=evidence, user=user)
         document_validate(document=document)
         document_refresh_review_columns(document=document)
         document.refresh_from_db()
