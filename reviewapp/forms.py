@@ -145,6 +145,7 @@ class QueueFilterForm(forms.Form):
     vendor = forms.CharField(max_length=200, required=False, strip=True)
     reason = forms.CharField(max_length=30, required=False)
     status = forms.CharField(max_length=30, required=False)
+    document_type = forms.CharField(max_length=30, required=False)
     sort = forms.CharField(max_length=20, required=False)
 
 

@@ -207,11 +207,20 @@ def queues_containing(
     return queues
 
 
+# The kinds of document the classifier tells apart, and "not classified yet".
+UNCLASSIFIED = "unclassified"
+DOCUMENT_TYPE_LABELS = {
+    **{kind: kind.replace("_", " ").capitalize() for kind in validation.DOCUMENT_TYPES},
+    UNCLASSIFIED: "Not classified",
+}
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     vendor: str = ""
     reason: str = ""
     status: str = ""
+    document_type: str = ""
     sort: str = "oldest"
 
 
@@ -266,6 +275,12 @@ def queue_documents(
         documents = documents.filter(status=filters.status)
     if filters.reason in REVIEW_REASONS:
         documents = documents.filter(reason=filters.reason)  # type: ignore[misc]
+    if filters.document_type in DOCUMENT_TYPE_LABELS:
+        documents = documents.filter(
+            document_type=""
+            if filters.document_type == UNCLASSIFIED
+            else filters.document_type
+        )
     return documents.select_related(
         "claimed_by", "uploaded_by", "escalated_by"
     ).order_by(*SORTS.get(filters.sort, SORTS["oldest"]))
@@ -302,10 +317,13 @@ def page_of(
 
 
 def queue_counts(documents: QuerySet[Document], column: str) -> dict[str, int]:
-    """How many documents per value of `column` ("reason" or "status"): one
-    query."""
+    """How many documents per value of `column` ("reason", "status" or
+    "document_type", whose "" counts as UNCLASSIFIED): one query."""
     rows = documents.order_by().values(column).annotate(count=Count("pk"))
-    return {row[column]: row["count"] for row in rows}
+    counts = {row[column]: row["count"] for row in rows}
+    if column == "document_type" and "" in counts:
+        counts[UNCLASSIFIED] = counts.pop("")
+    return counts
 
 
 def next_in_queue(*, user: AnyUser, queue: str, after: Document) -> Document | None:
