@@ -15,6 +15,7 @@ import traceback
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.safestring import SafeString, mark_safe
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 # Country code, check digits, then 11-30 letters or digits in groups of four
@@ -88,8 +89,9 @@ class SensitiveExceptionReporter(ExceptionReporter):
     """The technical 500 page and the admins' error email, masked last: the
     exception's own message and the request's headers can hold a value too."""
 
-    def get_traceback_html(self) -> str:
-        return mask_sensitive_text(str(super().get_traceback_html()))
+    # Masking swaps letters and digits for "•": the HTML stays as safe as it was.
+    def get_traceback_html(self) -> SafeString:
+        return mark_safe(mask_sensitive_text(super().get_traceback_html()))  # noqa: S308
 
-    def get_traceback_text(self) -> str:
-        return mask_sensitive_text(str(super().get_traceback_text()))
+    def get_traceback_text(self) -> SafeString:
+        return mark_safe(mask_sensitive_text(super().get_traceback_text()))  # noqa: S308

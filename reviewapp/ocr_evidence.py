@@ -46,7 +46,7 @@ def line_words(text: str, box: Sequence[int], *, line_order: int = 0) -> list[Wo
     if not text:
         return []
     per_character = (x1 - x0) / len(text)
-    words = []
+    words: list[Word] = []
     start = None
     for position, character in enumerate([*text, " "]):
         if character.isspace():

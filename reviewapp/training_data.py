@@ -19,6 +19,7 @@ from typing import Any, Literal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from reviewapp import audit
 from reviewapp.log_masking import mask_sensitive_text
@@ -124,7 +125,7 @@ def correction_record(
         corrected_box=list(evidence.box) if page is not None and evidence.box else None,
         source=evidence.source if page is not None else Source.TYPED,
         sealed=sealed,
-        user=user,
+        user=user,  # type: ignore[misc]
         username=user.get_username(),
         role=audit.roles_of(user),
         **{
@@ -135,10 +136,13 @@ def correction_record(
 
 
 def clear_text(correction: FieldCorrection, column: str, *, reveal: bool) -> str:
-    """A value or OCR text of `correction`: masked, or in clear with `reveal`.
-    Raises audit.SecretUnavailable when the key changed since it was sealed."""
+    """A value or OCR text of `correction`: masked, or in clear with `reveal`
+    (still masked when it was sealed under an audit key no longer in use)."""
     if reveal and column in correction.sealed:
-        return audit.unseal(correction.sealed[column])
+        try:
+            return audit.unseal(correction.sealed[column])
+        except audit.SecretUnavailable:
+            pass
     return str(getattr(correction, column))
 
 
@@ -147,10 +151,14 @@ def clear_text(correction: FieldCorrection, column: str, *, reveal: bool) -> str
 
 @dataclass(frozen=True)
 class TrainingFilters:
-    since: date | None = None
+    since: date | None = None  # from this day on (the server's time zone)
+    corrected_by: str = ""  # username
 
     def as_details(self) -> dict[str, Any]:
-        return {"since": self.since.isoformat() if self.since else None}
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "corrected_by": self.corrected_by or None,
+        }
 
 
 def matching_corrections(filters: TrainingFilters) -> QuerySet[FieldCorrection]:
@@ -158,8 +166,10 @@ def matching_corrections(filters: TrainingFilters) -> QuerySet[FieldCorrection]:
         "document", "page", "machine_page"
     )
     if filters.since:
-        start = datetime.combine(filters.since, time.min).astimezone()
+        start = timezone.make_aware(datetime.combine(filters.since, time.min))
         corrections = corrections.filter(created_at__gte=start)
+    if filters.corrected_by:
+        corrections = corrections.filter(username=filters.corrected_by)
     return corrections.order_by("created_at", "id")
 
 
@@ -255,13 +265,12 @@ def _kie_lines(
     OCR line of the page; the words inside a corrected box are a segment
     labelled with the field, the rest of the text is "other"."""
     labelled: dict[int, dict[str, Box]] = {}
-    for correction in corrections.filter(page__isnull=False).exclude(
-        corrected_box=None
+    boxed = corrections.filter(page__isnull=False, corrected_box__isnull=False)
+    for page_id, name, box in boxed.values_list(
+        "page_id", "field_name", "corrected_box"
     ):
         # A field corrected twice on a page: the latest box wins.
-        labelled.setdefault(correction.page_id, {})[correction.field_name] = tuple(
-            correction.corrected_box
-        )
+        labelled.setdefault(page_id, {})[name] = box_of(box or ())
     pages = Page.objects.filter(pk__in=labelled).prefetch_related(
         "lines",
         Prefetch("document__fields", queryset=Field.objects.all()),

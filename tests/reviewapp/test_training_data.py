@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from pipeline.ocr.recorded import RecordedOcrEngine
 from reviewapp import audit, jobs, services
@@ -311,11 +312,24 @@ def test_an_admin_reveals_with_a_reason_and_it_is_recorded(
     assert exported.details["masked"] is False
 
 
-def test_since_and_output(corrected: Document, tmp_path: Path) -> None:
+def test_since_corrected_by_and_output(
+    corrected: Document, tmp_path: Path, other_clerk: User
+) -> None:
     output = tmp_path / "corrections.jsonl"
     assert export("--output", str(output)) == ""
     assert len(output.read_text().splitlines()) == 2
     assert export("--since", "2999-01-01") == ""
+    assert len(export("--since", "2020-01-01").splitlines()) == 2
+    assert len(export("--corrected-by", "clerk").splitlines()) == 2
+    assert export("--corrected-by", "other_clerk") == ""
+
+
+def test_a_value_sealed_under_an_old_key_is_exported_masked(
+    corrected: Document, admin_user: User, settings: SettingsWrapper
+) -> None:
+    settings.VOUCH_AUDIT_KEY = "a key from after a rotation"
+    text = export("--user", "admin", "--reveal", "--reason", "retrain the reader")
+    assert "5698" not in text.replace(" ", "")
 
 
 def test_kie_labels_every_line_of_a_corrected_page(corrected: Document) -> None:

@@ -46,6 +46,9 @@ class Command(BaseCommand):
             "permission and --reason)",
         )
         parser.add_argument("--reason", default="", help="why values are revealed")
+        parser.add_argument(
+            "--corrected-by", default="", help="only corrections by this username"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor = None
@@ -69,7 +72,9 @@ class Command(BaseCommand):
         output: Path | None = options["output"]
         lines = training_export(
             export_format=options["format"],
-            filters=TrainingFilters(since=options["since"]),
+            filters=TrainingFilters(
+                since=options["since"], corrected_by=options["corrected_by"]
+            ),
             actor=actor,
             reveal_reason=reason if options["reveal"] else "",
             destination=(
