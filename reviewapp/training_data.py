@@ -226,6 +226,15 @@ def _page_json(page: Page | None) -> dict[str, Any] | None:
     }
 
 
+def _evidence_json(
+    correction: FieldCorrection, side: str, *, reveal: bool
+) -> dict[str, str]:
+    return {
+        "value": clear_text(correction, f"{side}_value", reveal=reveal),
+        "ocr_text": clear_text(correction, f"{side}_ocr_text", reveal=reveal),
+    }
+
+
 def _jsonl_lines(
     corrections: QuerySet[FieldCorrection], *, reveal: bool
 ) -> Iterator[str]:
@@ -236,18 +245,16 @@ def _jsonl_lines(
             "document_name": correction.document.original_name,
             "field": correction.field_name,
             "machine": {
-                "value": clear_text(correction, "machine_value", reveal=reveal),
+                **_evidence_json(correction, "machine", reveal=reveal),
                 "confidence": correction.machine_confidence,
                 "page": _page_json(correction.machine_page),
                 "box": correction.machine_box,
-                "ocr_text": clear_text(correction, "machine_ocr_text", reveal=reveal),
             },
             "corrected": {
-                "value": clear_text(correction, "corrected_value", reveal=reveal),
+                **_evidence_json(correction, "corrected", reveal=reveal),
                 "source": correction.source,
                 "page": _page_json(correction.page),
                 "box": correction.corrected_box,
-                "ocr_text": clear_text(correction, "corrected_ocr_text", reveal=reveal),
             },
             "user": correction.username,
             "role": correction.role,

@@ -18,22 +18,23 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 NUMBER_PART = "R0000"
 
 
-def number_line(page: Page) -> str:
-    """The text of the OCR line holding the receipt number."""
+def review_with_number_selected(login_as: LoginAs, clerk: User) -> tuple[Page, str]:
+    """The clerk on a read receipt's page, the invoice number field selected;
+    and the text of the OCR line holding the receipt number."""
+    page = login_as(clerk)
+    page.goto(ready_document(page))
     texts = page.locator("polygon.ocr-line").evaluate_all(
         "(lines) => lines.map((line) => line.dataset.text)"
     )
     [text] = [text for text in texts if NUMBER_PART in text]
-    return str(text)
+    page.locator("#field-invoice_number").focus()
+    return page, str(text)
 
 
 def test_a_clerk_fills_the_invoice_number_by_clicking_its_line(
     login_as: LoginAs, clerk: User
 ) -> None:
-    page = login_as(clerk)
-    page.goto(ready_document(page))
-    text = number_line(page)
-    page.locator("#field-invoice_number").focus()
+    page, text = review_with_number_selected(login_as, clerk)
     line = page.locator(f'polygon.ocr-line[data-text="{text}"]')
     line.click()
 
@@ -56,10 +57,7 @@ def test_a_clerk_fills_the_invoice_number_by_clicking_its_line(
 def test_a_clerk_draws_a_box_around_the_number_alone(
     login_as: LoginAs, clerk: User
 ) -> None:
-    page = login_as(clerk)
-    page.goto(ready_document(page))
-    text = number_line(page)
-    page.locator("#field-invoice_number").focus()
+    page, text = review_with_number_selected(login_as, clerk)
     line = page.locator(f'polygon.ocr-line[data-text="{text}"]')
     line.scroll_into_view_if_needed()
     # The number's word box, in screen pixels, from the page's own word boxes.

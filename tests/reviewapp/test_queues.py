@@ -95,15 +95,19 @@ def test_the_queue_filters_by_vendor_and_reason_and_counts_reasons(
     assert response.context["page_obj"].paginator.count == 3
 
 
-def test_the_exception_queue_is_for_supervisors(clerk: User, supervisor: User) -> None:
-    document = make_document(name="odd.pdf")
-    services.document_claim(document=document, user=clerk)
+def escalated(document: Document, *, by: User) -> Document:
+    services.document_claim(document=document, user=by)
     services.document_escalate(
         document=document,
-        user=clerk,
+        user=by,
         reason=Document.EscalationReason.BANK_DETAILS,
         note="",
     )
+    return document
+
+
+def test_the_exception_queue_is_for_supervisors(clerk: User, supervisor: User) -> None:
+    escalated(make_document(name="odd.pdf"), by=clerk)
     assert queue_names(logged_in(supervisor), "exceptions") == ["odd.pdf"]
     assert (
         logged_in(clerk).get(reverse("queue", args=["exceptions"])).status_code == 403
@@ -266,14 +270,7 @@ def test_a_live_row_follows_the_page_filters(clerk: User) -> None:
 
 def test_the_exception_queue_filters_by_type(clerk: User, supervisor: User) -> None:
     for name, kind in (("bank.pdf", "invoice"), ("till.pdf", "receipt")):
-        document = typed(make_document(name=name), kind)
-        services.document_claim(document=document, user=clerk)
-        services.document_escalate(
-            document=document,
-            user=clerk,
-            reason=Document.EscalationReason.BANK_DETAILS,
-            note="",
-        )
+        escalated(typed(make_document(name=name), kind), by=clerk)
     client = logged_in(supervisor)
     assert queue_names(client, "exceptions", document_type="receipt") == ["till.pdf"]
     response = client.get(reverse("queue", args=["exceptions"]))

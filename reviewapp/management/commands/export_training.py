@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reviewapp.management.commands.export_audit import _os_user
+from reviewapp.management.commands.export_audit import _os_user, write_export
 from reviewapp.permissions import can_reveal_sensitive
 from reviewapp.training_data import FORMATS, TrainingFilters, training_export
 
@@ -82,10 +82,4 @@ class Command(BaseCommand):
                 f"{output.resolve() if output else 'standard output'}"
             ),
         )
-        if output is None:
-            for line in lines:
-                self.stdout.write(line, ending="")
-            return
-        with output.open("w", encoding="utf-8", newline="") as file:
-            file.writelines(lines)
-        self.stderr.write(f"training data written to {output}")
+        write_export(self, lines, output, what="training data")
