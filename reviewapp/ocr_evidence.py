@@ -96,14 +96,13 @@ def in_reading_order(words: Iterable[Word]) -> list[Word]:
     remaining = sorted(words, key=lambda word: (_centre(word.box)[1], word.box[0]))
     ordered: list[Word] = []
     while remaining:
-        first = remaining[0]
-        row = [
-            word
-            for word in remaining
-            if first.box[1] <= _centre(word.box)[1] <= first.box[3]
-        ]
+        top, bottom = remaining[0].box[1], remaining[0].box[3]
+        in_row = [top <= _centre(word.box)[1] <= bottom for word in remaining]
+        row = [word for word, inside in zip(remaining, in_row, strict=True) if inside]
         ordered += sorted(row, key=lambda word: (word.box[0], word.index))
-        remaining = [word for word in remaining if word not in row]
+        remaining = [
+            word for word, inside in zip(remaining, in_row, strict=True) if not inside
+        ]
     return ordered
 
 
