@@ -11,7 +11,12 @@ from reviewapp.extraction_fields import (
     normalise_human_value,
 )
 from reviewapp.models import AuditEvent, Document, FieldCorrection
-from reviewapp.training_data import TYPED, CorrectionEvidence, box_of
+from reviewapp.training_data import (
+    TYPED,
+    CorrectionEvidence,
+    TrainingFilters,
+    box_of,
+)
 
 
 class UploadForm(forms.Form):
@@ -127,6 +132,42 @@ class AuditExportForm(forms.Form):
             document_public_id=data["document"],
             event_type=data["event_type"],
         )
+
+
+class TrainingExportForm(forms.Form):
+    """What the training data download holds; values in clear need a reason."""
+
+    format = forms.ChoiceField(
+        choices=[("jsonl", "JSON Lines"), ("kie", "PaddleOCR KIE (SER) labels")],
+        initial="jsonl",
+    )
+    since = forms.DateField(
+        label="Corrected from",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    corrected_by = forms.CharField(max_length=150, required=False, help_text="Username")
+    reveal = forms.BooleanField(
+        label="Sensitive values in clear", required=False, help_text="Recorded"
+    )
+    reason = forms.CharField(
+        label="Why in clear?", max_length=500, required=False, strip=True
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("reveal") and len(cleaned.get("reason", "")) < 5:
+            self.add_error("reason", "Say why you need the values in clear.")
+        return cleaned
+
+    def filters(self) -> TrainingFilters:
+        return TrainingFilters(
+            since=self.cleaned_data["since"],
+            corrected_by=self.cleaned_data["corrected_by"],
+        )
+
+    def reveal_reason(self) -> str:
+        return self.cleaned_data["reason"] if self.cleaned_data["reveal"] else ""
 
 
 class RevealForm(forms.Form):

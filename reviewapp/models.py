@@ -951,6 +951,9 @@ class FieldCorrection(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        permissions = [
+            ("export_fieldcorrection", "Can export corrections as training data"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.field_name} of {self.document_id} ({self.source})"

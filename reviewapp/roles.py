@@ -63,6 +63,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "reviewapp.view_webhookattempt",
         "reviewapp.view_auditevent",
         "reviewapp.export_auditevent",
+        "reviewapp.export_fieldcorrection",
         "reviewapp.reveal_sensitive",
         "auth.view_user",
         "auth.add_user",

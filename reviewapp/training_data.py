@@ -38,6 +38,7 @@ from reviewapp.ocr_evidence import (
     lines_under,
     text_in_box,
 )
+from reviewapp.permissions import can_reveal_sensitive
 
 Source = FieldCorrection.Source
 SEALED_COLUMNS = (
@@ -49,6 +50,10 @@ SEALED_COLUMNS = (
 OTHER = "other"  # the KIE label of text that is no field
 TrainingFormat = Literal["jsonl", "kie"]
 FORMATS: tuple[TrainingFormat, ...] = ("jsonl", "kie")
+
+
+class RevealRefused(Exception):
+    """Values in clear need someone allowed to reveal them, and a reason."""
 
 
 @dataclass(frozen=True)
@@ -183,13 +188,16 @@ def training_export(
 ) -> Iterator[str]:
     """Record the export (and, with `reveal_reason`, the reveal) as audit
     events, then return the export's lines. Values are masked unless
-    `reveal_reason` is given: the caller checks that `actor` may reveal.
-    Raises ValueError on an unknown format or a reveal without an actor."""
+    `reveal_reason` is given. Raises ValueError on an unknown format and
+    RevealRefused when `actor` may not reveal sensitive values."""
     if export_format not in FORMATS:
         raise ValueError(f"{export_format!r} is not a training data format")
-    reveal = bool(reveal_reason)
-    if reveal and actor is None:
-        raise ValueError("only a named person may export values in clear")
+    reveal = bool(reveal_reason.strip())
+    if reveal and (actor is None or not can_reveal_sensitive(actor)):
+        raise RevealRefused(
+            "Only someone allowed to reveal sensitive values (an administrator "
+            "or supervisor) may export them in clear."
+        )
     corrections = matching_corrections(filters)
     with transaction.atomic():
         audit.record_event(

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from reviewapp.views import audit, documents, exports, review
+from reviewapp.views import audit, documents, exports, review, training
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="document-list"), name="home"),
@@ -86,6 +86,7 @@ urlpatterns = [
         name="history-reveal",
     ),
     path("audit/export/", audit.audit_log_export, name="audit-export"),
+    path("training/export/", training.training_export_page, name="training-export"),
     path(
         "documents/<uuid:public_id>/export/<slug:fmt>/",
         exports.document_export,

@@ -291,7 +291,7 @@ def test_jsonl_has_one_correction_a_line_masked_by_default(
 def test_a_clerk_cannot_reveal_and_a_reveal_needs_a_reason(
     corrected: Document, clerk: User, admin_user: User
 ) -> None:
-    with pytest.raises(CommandError, match="may not reveal"):
+    with pytest.raises(CommandError, match="allowed to reveal"):
         export("--user", "clerk", "--reveal", "--reason", "training run")
     with pytest.raises(CommandError, match="--reason"):
         export("--user", "admin", "--reveal")
@@ -350,3 +350,52 @@ def test_kie_labels_every_line_of_a_corrected_page(corrected: Document) -> None:
     # The IBAN line is there, masked.
     masked = [a for a in annotations if a["transcription"].startswith("IBAN")]
     assert len(masked) == 1 and "0532" not in masked[0]["transcription"]
+
+
+# --- the browser download ------------------------------------------------------------
+
+
+def download(user: User, **data: str) -> tuple[int, str]:
+    response = logged_in(user).post(reverse("training-export"), data)
+    if response.streaming:
+        body = b"".join(response.streaming_content).decode()  # type: ignore[arg-type]
+    else:
+        body = response.content.decode()
+    return response.status_code, body
+
+
+def test_an_admin_downloads_training_data_masked(
+    corrected: Document, admin_user: User
+) -> None:
+    status, body = download(admin_user, format="jsonl")
+    assert status == 200
+    assert len(body.splitlines()) == 2
+    assert "5698" not in body.replace(" ", "")
+    exported = AuditEvent.objects.get(event_type="training_exported")
+    assert (exported.actor_username, exported.details["destination"]) == (
+        "admin",
+        "browser download",
+    )
+
+
+def test_an_admin_reveals_in_the_browser_only_with_a_reason(
+    corrected: Document, admin_user: User
+) -> None:
+    status, body = download(admin_user, format="kie", reveal="on", reason="")
+    assert status == 400
+    assert "Say why" in body
+    assert not AuditEvent.objects.filter(event_type="training_exported").exists()
+    status, body = download(
+        admin_user, format="jsonl", reveal="on", reason="retrain the IBAN reader"
+    )
+    assert status == 200
+    assert "GB82WEST12345698765432" in body
+    assert AuditEvent.objects.filter(event_type="sensitive_revealed").count() == 1
+
+
+def test_supervisors_and_clerks_may_not_download_training_data(
+    corrected: Document, supervisor: User, clerk: User
+) -> None:
+    for user in (supervisor, clerk):
+        assert download(user, format="jsonl")[0] == 403
+    assert not AuditEvent.objects.filter(event_type="training_exported").exists()

@@ -11,8 +11,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reviewapp.management.commands.export_audit import _os_user, write_export
-from reviewapp.permissions import can_reveal_sensitive
-from reviewapp.training_data import FORMATS, TrainingFilters, training_export
+from reviewapp.training_data import (
+    FORMATS,
+    RevealRefused,
+    TrainingFilters,
+    training_export,
+)
 
 
 class Command(BaseCommand):
@@ -61,25 +65,24 @@ class Command(BaseCommand):
             if actor is None:
                 raise CommandError(f"There is no user {options['user']!r}.")
         reason = options["reason"].strip()
-        if options["reveal"]:
-            if actor is None or not can_reveal_sensitive(actor):
-                raise CommandError(
-                    "This user may not reveal sensitive values: pass --user with "
-                    "someone allowed (admin or supervisor), or leave out --reveal."
-                )
-            if not reason:
-                raise CommandError("Say why values are revealed: --reason '...'.")
+        if options["reveal"] and not reason:
+            raise CommandError("Say why values are revealed: --reason '...'.")
         output: Path | None = options["output"]
-        lines = training_export(
-            export_format=options["format"],
-            filters=TrainingFilters(
-                since=options["since"], corrected_by=options["corrected_by"]
-            ),
-            actor=actor,
-            reveal_reason=reason if options["reveal"] else "",
-            destination=(
-                f"command line ({_os_user()}) to "
-                f"{output.resolve() if output else 'standard output'}"
-            ),
-        )
+        try:
+            lines = training_export(
+                export_format=options["format"],
+                filters=TrainingFilters(
+                    since=options["since"], corrected_by=options["corrected_by"]
+                ),
+                actor=actor,
+                reveal_reason=reason if options["reveal"] else "",
+                destination=(
+                    f"command line ({_os_user()}) to "
+                    f"{output.resolve() if output else 'standard output'}"
+                ),
+            )
+        except RevealRefused as refused:
+            raise CommandError(
+                f"{refused} Pass --user with such a person, or leave out --reveal."
+            ) from None
         write_export(self, lines, output, what="training data")
