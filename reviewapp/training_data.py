@@ -102,10 +102,19 @@ def correction_record(
         )
     page = None
     corrected_ocr_text = ""
+    corrected_box: list[int] | None = None
     if evidence.box is not None and evidence.page_number is not None:
         page = document.pages.filter(number=evidence.page_number).first()
-        if page is not None:
-            corrected_ocr_text = text_in_box(page.lines.all(), evidence.box)
+    if page is not None and evidence.box is not None:
+        # A box dragged past the image's edge ends at the edge.
+        x0, y0, x1, y1 = evidence.box
+        corrected_box = [
+            max(0, min(x0, page.width)),
+            max(0, min(y0, page.height)),
+            max(0, min(x1, page.width)),
+            max(0, min(y1, page.height)),
+        ]
+        corrected_ocr_text = text_in_box(page.lines.all(), corrected_box)
     sensitive = sensitive_names()
     secrets = document_mask(document.fields.all(), sensitive)
     texts = {
@@ -127,7 +136,7 @@ def correction_record(
         machine_page=machine_page,
         machine_box=machine_box,
         page=page,
-        corrected_box=list(evidence.box) if page is not None and evidence.box else None,
+        corrected_box=corrected_box,
         source=evidence.source if page is not None else Source.TYPED,
         sealed=sealed,
         user=user,  # type: ignore[misc]

@@ -178,6 +178,32 @@ def test_a_clicked_word_and_a_drawn_box_keep_the_words_inside(
     assert drawn.machine_value == "16.09.2019"
 
 
+def test_a_box_dragged_past_the_edge_ends_at_the_edge(
+    clerk: User, invoice: Document
+) -> None:
+    correct(
+        clerk, invoice, "invoice_number", "INV-1001", source="drawn_box",
+        evidence_page="1", evidence_box="270,95,950,-20",
+    )  # fmt: skip
+    correction = FieldCorrection.objects.get()
+    assert correction.corrected_box == [270, 0, 800, 95]
+
+
+def test_a_box_on_a_page_the_document_lacks_is_kept_as_typed(
+    clerk: User, invoice: Document
+) -> None:
+    correct(
+        clerk, invoice, "invoice_number", "INV-1001", source="drawn_box",
+        evidence_page="7", evidence_box="270,95,450,140",
+    )  # fmt: skip
+    correction = FieldCorrection.objects.get()
+    assert (correction.source, correction.page, correction.corrected_box) == (
+        "typed",
+        None,
+        None,
+    )
+
+
 def test_a_typed_correction_has_no_box(clerk: User, invoice: Document) -> None:
     correct(clerk, invoice, "invoice_number", "INV-1001")
     correction = FieldCorrection.objects.get()
