@@ -11,11 +11,13 @@ never disagree.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in page-image pixels
+_WORD = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
@@ -46,28 +48,20 @@ def line_words(text: str, box: Sequence[int], *, line_order: int = 0) -> list[Wo
     if not text:
         return []
     per_character = (x1 - x0) / len(text)
-    words: list[Word] = []
-    start = None
-    for position, character in enumerate([*text, " "]):
-        if character.isspace():
-            if start is not None:
-                words.append(
-                    Word(
-                        text=text[start:position],
-                        box=(
-                            x0 + round(start * per_character),
-                            y0,
-                            x0 + round(position * per_character),
-                            y1,
-                        ),
-                        line_order=line_order,
-                        index=len(words),
-                    )
-                )
-                start = None
-        elif start is None:
-            start = position
-    return words
+    return [
+        Word(
+            text=match[0],
+            box=(
+                x0 + round(match.start() * per_character),
+                y0,
+                x0 + round(match.end() * per_character),
+                y1,
+            ),
+            line_order=line_order,
+            index=index,
+        )
+        for index, match in enumerate(_WORD.finditer(text))
+    ]
 
 
 def page_words(lines: Iterable[LineText]) -> list[Word]:

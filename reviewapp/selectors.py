@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -324,6 +325,36 @@ def queue_counts(documents: QuerySet[Document], column: str) -> dict[str, int]:
     if column == "document_type" and "" in counts:
         counts[UNCLASSIFIED] = counts.pop("")
     return counts
+
+
+def queue_facet_counts(
+    *, user: AnyUser, queue: str, filters: QueueFilters
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The per-reason and per-type counts of a queue, each over the documents
+    the other filters leave: one grouped query while neither is filtered (the
+    usual page), one each otherwise."""
+    by_reason = queue_documents(
+        user=user, queue=queue, filters=replace(filters, reason="")
+    )
+    if (
+        filters.reason not in REVIEW_REASONS
+        and filters.document_type not in DOCUMENT_TYPE_LABELS
+    ):
+        reasons: Counter[str] = Counter()
+        kinds: Counter[str] = Counter()
+        rows = (
+            by_reason.order_by()
+            .values("reason", "document_type")
+            .annotate(count=Count("pk"))
+        )
+        for row in rows:
+            reasons[row["reason"]] += row["count"]
+            kinds[row["document_type"] or UNCLASSIFIED] += row["count"]
+        return dict(reasons), dict(kinds)
+    by_type = queue_documents(
+        user=user, queue=queue, filters=replace(filters, document_type="")
+    )
+    return queue_counts(by_reason, "reason"), queue_counts(by_type, "document_type")
 
 
 def next_in_queue(*, user: AnyUser, queue: str, after: Document) -> Document | None:

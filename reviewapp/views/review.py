@@ -43,16 +43,11 @@ def queue(request: HttpRequest, queue: str) -> HttpResponse:
     documents = selectors.queue_documents(
         user=request.user, queue=queue, filters=filters
     )
-    # Each facet counts what the other filters leave.
     facets = selectors.queue_documents(
         user=request.user, queue=queue, filters=replace(filters, reason="")
     )
-    reason_counts = selectors.queue_counts(facets, "reason")
-    type_counts = selectors.queue_counts(
-        selectors.queue_documents(
-            user=request.user, queue=queue, filters=replace(filters, document_type="")
-        ),
-        "document_type",
+    reason_counts, type_counts = selectors.queue_facet_counts(
+        user=request.user, queue=queue, filters=filters
     )
     page, rows = selectors.page_of(
         documents,
