@@ -155,7 +155,22 @@ def mask(value: str) -> str:
 
 def _seal(value: str) -> tuple[Envelope, str]:
     envelope = Envelope(mask=mask(value), digest=sensitive_digest(value))
-    return envelope, _fernet().encrypt(value.encode()).decode()
+    return envelope, seal(value)
+
+
+def seal(value: str) -> str:
+    """`value` encrypted under the audit key, for sensitive values kept outside
+    the trail (training data): the same key, rotation and redaction story."""
+    return _fernet().encrypt(value.encode()).decode()
+
+
+def unseal(ciphertext: str) -> str:
+    """The clear text of `seal`'s ciphertext. Raises SecretUnavailable when it
+    was encrypted under another audit key."""
+    try:
+        return _fernet().decrypt(ciphertext.encode()).decode()
+    except InvalidToken:
+        raise SecretUnavailable("encrypted under another audit key") from None
 
 
 def reveal_value(event: AuditEvent, name: str) -> str:
@@ -173,10 +188,7 @@ def reveal_value(event: AuditEvent, name: str) -> str:
     ).first()
     if secret is None:
         raise SecretUnavailable("this value was redacted")
-    try:
-        value = _fernet().decrypt(secret.ciphertext.encode()).decode()
-    except InvalidToken:
-        raise SecretUnavailable("encrypted under another audit key") from None
+    value = unseal(secret.ciphertext)
     if not hmac.compare_digest(sensitive_digest(value), envelope["digest"]):
         raise SecretUnavailable("the stored ciphertext does not match the event")
     return value

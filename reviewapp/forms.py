@@ -10,7 +10,13 @@ from reviewapp.extraction_fields import (
     InvalidValue,
     normalise_human_value,
 )
-from reviewapp.models import AuditEvent, Document
+from reviewapp.models import AuditEvent, Document, FieldCorrection
+from reviewapp.training_data import (
+    TYPED,
+    CorrectionEvidence,
+    TrainingFilters,
+    box_of,
+)
 
 
 class UploadForm(forms.Form):
@@ -21,6 +27,11 @@ class FieldCorrectionForm(forms.Form):
     value = forms.CharField(max_length=500, strip=True, required=False)
     # Optional: why the person changed the value; kept in the audit trail.
     reason = forms.CharField(max_length=500, strip=True, required=False)
+    # Where the value came from on the page (training data): typed, or the
+    # text of a clicked line or word or of a drawn box, with that box.
+    source = forms.ChoiceField(choices=FieldCorrection.Source.choices, required=False)
+    evidence_page = forms.IntegerField(min_value=1, required=False)
+    evidence_box = forms.CharField(max_length=100, required=False)
 
     def __init__(self, *args: Any, field_name: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -36,7 +47,24 @@ class FieldCorrectionForm(forms.Form):
             )
         except InvalidValue as invalid:
             self.add_error("value", str(invalid))
+        cleaned["evidence"] = self._evidence(cleaned)
         return cleaned
+
+    def _evidence(self, cleaned: dict[str, Any]) -> CorrectionEvidence:
+        source = cleaned.get("source") or FieldCorrection.Source.TYPED
+        page, box_text = cleaned.get("evidence_page"), cleaned.get("evidence_box")
+        if source == FieldCorrection.Source.TYPED:
+            return TYPED
+        try:
+            edges = [round(float(edge)) for edge in (box_text or "").split(",")]
+        except ValueError:
+            edges = []
+        if page is None or len(edges) != 4:
+            self.add_error(
+                "evidence_box", "A value taken from the page needs its page and box."
+            )
+            return TYPED
+        return CorrectionEvidence(source=source, page_number=page, box=box_of(edges))
 
 
 class LineItemCellForm(forms.Form):
@@ -135,6 +163,42 @@ class AuditExportForm(forms.Form):
         )
 
 
+class TrainingExportForm(forms.Form):
+    """What the training data download holds; values in clear need a reason."""
+
+    format = forms.ChoiceField(
+        choices=[("jsonl", "JSON Lines"), ("kie", "PaddleOCR KIE (SER) labels")],
+        initial="jsonl",
+    )
+    since = forms.DateField(
+        label="Corrected from",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    corrected_by = forms.CharField(max_length=150, required=False, help_text="Username")
+    reveal = forms.BooleanField(
+        label="Sensitive values in clear", required=False, help_text="Recorded"
+    )
+    reason = forms.CharField(
+        label="Why in clear?", max_length=500, required=False, strip=True
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("reveal") and len(cleaned.get("reason", "")) < 5:
+            self.add_error("reason", "Say why you need the values in clear.")
+        return cleaned
+
+    def filters(self) -> TrainingFilters:
+        return TrainingFilters(
+            since=self.cleaned_data["since"],
+            corrected_by=self.cleaned_data["corrected_by"],
+        )
+
+    def reveal_reason(self) -> str:
+        return self.cleaned_data["reason"] if self.cleaned_data["reveal"] else ""
+
+
 class RevealForm(forms.Form):
     """A reason to see a masked value, on the review page or in the history;
     recorded with the reveal."""
@@ -151,6 +215,7 @@ class QueueFilterForm(forms.Form):
     vendor = forms.CharField(max_length=200, required=False, strip=True)
     reason = forms.CharField(max_length=30, required=False)
     status = forms.CharField(max_length=30, required=False)
+    document_type = forms.CharField(max_length=30, required=False)
     sort = forms.CharField(max_length=20, required=False)
 
 

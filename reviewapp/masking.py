@@ -85,10 +85,6 @@ def page_mask(
     return PageMask(clear_values=tuple(sorted(values)), boxes=tuple(boxes))  # type: ignore[arg-type]
 
 
-def masked_line_text(line: TextLine, mask: PageMask) -> str:
-    return mask_value(line.text) if mask.hides(line) else line.text
-
-
 def scrub(text: str, mask: PageMask) -> str:
     """`text` masked whole when a sensitive value appears in it, spaced or not:
     an address that ran into the IBAN line must not show the IBAN."""

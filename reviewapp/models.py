@@ -868,6 +868,7 @@ class AuditEvent(models.Model):
         VENDOR_MEMORY_LEARNED = "vendor_memory_learned", "Vendor memory learned"
         VENDOR_MEMORY_DELETED = "vendor_memory_deleted", "Vendor memory deleted"
         DOCUMENT_PURGED = "document_purged", "Document purged (retention)"
+        TRAINING_EXPORTED = "training_exported", "Training data exported"
 
     sequence = models.PositiveBigIntegerField(unique=True)
     occurred_at = models.DateTimeField(db_index=True)
@@ -963,6 +964,75 @@ class FieldThreshold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} >= {self.threshold:.3f}"
+
+
+class FieldCorrection(models.Model):
+    """One person's correction of one field, with the evidence on the page: the
+    machine's value and box and the OCR text under it, the corrected value and
+    the box the person clicked or drew and the OCR text under that. Training
+    data for the extractor (`manage.py export_training`).
+
+    Values and texts that are or hold a sensitive value are kept masked in
+    their column; the clear text is only in `sealed`, encrypted under the
+    audit key (reviewapp.training_data)."""
+
+    class Source(models.TextChoices):
+        TYPED = "typed", "Typed"
+        CLICKED_LINE = "clicked_line", "Clicked a line"
+        CLICKED_WORD = "clicked_word", "Clicked a word"
+        DRAWN_BOX = "drawn_box", "Drew a box"
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="corrections"
+    )
+    field_name = models.CharField(max_length=50)
+    machine_value = models.TextField(blank=True)
+    machine_confidence = models.FloatField(null=True, blank=True)
+    machine_page = models.ForeignKey(
+        Page, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    machine_box = models.JSONField(null=True, blank=True, help_text="[x0, y0, x1, y1]")
+    machine_ocr_text = models.TextField(
+        blank=True, help_text="The OCR lines under the machine's box"
+    )
+    corrected_value = models.TextField(blank=True)
+    source = models.CharField(
+        max_length=20, choices=Source.choices, default=Source.TYPED
+    )
+    page = models.ForeignKey(
+        Page,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="corrections",
+        help_text="The page of the box the person chose",
+    )
+    corrected_box = models.JSONField(
+        null=True, blank=True, help_text="[x0, y0, x1, y1]"
+    )
+    corrected_ocr_text = models.TextField(
+        blank=True, help_text="The OCR words inside the chosen box"
+    )
+    sealed = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Column name -> ciphertext of its clear text (sensitive only)",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    username = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        permissions = [
+            ("export_fieldcorrection", "Can export corrections as training data"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field_name} of {self.document_id} ({self.source})"
 
 
 # Models kept beside the logic they serve; imported here so Django finds them.

@@ -21,6 +21,7 @@ HANDLE_EXCEPTIONS = "reviewapp.handle_exceptions"
 REVEAL_SENSITIVE = "reviewapp.reveal_sensitive"
 EXPORT_DOCUMENTS = "reviewapp.export_documents"
 EXPORT_AUDIT = "reviewapp.export_auditevent"
+EXPORT_TRAINING = "reviewapp.export_fieldcorrection"
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -150,6 +151,11 @@ def review_rights(
             and document.claim_is_live(now)
         ),
     )
+
+
+def can_export_training(user: AnyUser) -> bool:
+    """Every correction of every document, as training data: administrators."""
+    return bool(user.is_authenticated and user.has_perm(EXPORT_TRAINING))
 
 
 def can_export_audit(user: AnyUser) -> bool:

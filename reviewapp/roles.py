@@ -70,6 +70,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "reviewapp.add_retentionpolicy",
         "reviewapp.change_retentionpolicy",
         "reviewapp.delete_retentionpolicy",
+        "reviewapp.export_fieldcorrection",
         "reviewapp.reveal_sensitive",
         "auth.view_user",
         "auth.add_user",

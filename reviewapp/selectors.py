@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -43,7 +45,6 @@ from reviewapp.extraction_fields import FIELD_LABELS
 from reviewapp.masking import (
     document_mask,
     mask_value,
-    masked_line_text,
     page_mask,
     scrub,
     sensitive_field_names,
@@ -61,6 +62,7 @@ from reviewapp.models import (
     ValidationRuleSetting,
     Vendor,
 )
+from reviewapp.ocr_evidence import line_words
 from reviewapp.permissions import (
     HANDLE_EXCEPTIONS,
     AnyUser,
@@ -208,11 +210,20 @@ def queues_containing(
     return queues
 
 
+# The kinds of document the classifier tells apart, and "not classified yet".
+UNCLASSIFIED = "unclassified"
+DOCUMENT_TYPE_LABELS = {
+    **{kind: kind.replace("_", " ").capitalize() for kind in validation.DOCUMENT_TYPES},
+    UNCLASSIFIED: "Not classified",
+}
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     vendor: str = ""
     reason: str = ""
     status: str = ""
+    document_type: str = ""
     sort: str = "oldest"
 
 
@@ -267,6 +278,12 @@ def queue_documents(
         documents = documents.filter(status=filters.status)
     if filters.reason in REVIEW_REASONS:
         documents = documents.filter(reason=filters.reason)  # type: ignore[misc]
+    if filters.document_type in DOCUMENT_TYPE_LABELS:
+        documents = documents.filter(
+            document_type=""
+            if filters.document_type == UNCLASSIFIED
+            else filters.document_type
+        )
     return documents.select_related(
         "claimed_by", "uploaded_by", "escalated_by"
     ).order_by(*SORTS.get(filters.sort, SORTS["oldest"]))
@@ -303,10 +320,43 @@ def page_of(
 
 
 def queue_counts(documents: QuerySet[Document], column: str) -> dict[str, int]:
-    """How many documents per value of `column` ("reason" or "status"): one
-    query."""
+    """How many documents per value of `column` ("reason", "status" or
+    "document_type", whose "" counts as UNCLASSIFIED): one query."""
     rows = documents.order_by().values(column).annotate(count=Count("pk"))
-    return {row[column]: row["count"] for row in rows}
+    counts = {row[column]: row["count"] for row in rows}
+    if column == "document_type" and "" in counts:
+        counts[UNCLASSIFIED] = counts.pop("")
+    return counts
+
+
+def queue_facet_counts(
+    *, user: AnyUser, queue: str, filters: QueueFilters
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The per-reason and per-type counts of a queue, each over the documents
+    the other filters leave: one grouped query while neither is filtered (the
+    usual page), one each otherwise."""
+    by_reason = queue_documents(
+        user=user, queue=queue, filters=replace(filters, reason="")
+    )
+    if (
+        filters.reason not in REVIEW_REASONS
+        and filters.document_type not in DOCUMENT_TYPE_LABELS
+    ):
+        reasons: Counter[str] = Counter()
+        kinds: Counter[str] = Counter()
+        rows = (
+            by_reason.order_by()
+            .values("reason", "document_type")
+            .annotate(count=Count("pk"))
+        )
+        for row in rows:
+            reasons[row["reason"]] += row["count"]
+            kinds[row["document_type"] or UNCLASSIFIED] += row["count"]
+        return dict(reasons), dict(kinds)
+    by_type = queue_documents(
+        user=user, queue=queue, filters=replace(filters, document_type="")
+    )
+    return queue_counts(by_reason, "reason"), queue_counts(by_type, "document_type")
 
 
 def next_in_queue(*, user: AnyUser, queue: str, after: Document) -> Document | None:
@@ -381,10 +431,34 @@ def review_page(
     pages = list(document.pages.all())
     for page in pages:
         mask = page_mask(fields, page.pk, sensitive)
+        # A line showing a sensitive value is not sent at all (its pixels are
+        # blacked out too): nothing on the page could fill a field from it.
         page.shown_lines = [  # type: ignore[attr-defined]
-            (line, masked_line_text(line, mask)) for line in page.lines.all()
+            ShownLine(line=line, words_json=_words_json(line))
+            for line in page.lines.all()
+            if not mask.hides(line)
         ]
     return {"fields": rows, "pages": pages}
+
+
+@dataclass(frozen=True)
+class ShownLine:
+    """An OCR line on the review page, with its approximate word boxes for
+    click-to-fill (see ocr_evidence)."""
+
+    line: TextLine
+    words_json: str
+
+
+def _words_json(line: TextLine) -> str:
+    return json.dumps(
+        [
+            [word.text, *word.box]
+            for word in line_words(line.text, line.box, line_order=line.order)
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
 
 
 def redaction_boxes(page: Page) -> list[tuple[int, int, int, int]]:

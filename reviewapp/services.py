@@ -40,6 +40,7 @@ from reviewapp import (
     routing,
     selectors,
     thresholds,
+    training_data,
     vendor_memory,
     webhooks,
 )
@@ -947,15 +948,17 @@ def field_correct(
     value: str,
     user: AbstractBaseUser,
     reason: str = "",
-    box: tuple[int, int, int, int] | None = None,
+    evidence: training_data.CorrectionEvidence = training_data.TYPED,
 ) -> Field:
     """A person sets a field's value (already normalised, see
     `extraction_fields.normalise_human_value`). It is never overwritten by a later
     machine run; the machine's own value stays in machine_value. The change is
     audited with the old and new value (encrypted for sensitive fields), the
-    machine's confidence, the person, their role and `reason`. When the vendor
-    is known, where the value is printed (under `box`, if the person pointed
-    at it) is remembered for the vendor's next documents (vendor_memory).
+    machine's confidence, the person, their role and `reason`; `evidence` (the
+    box the person took the value from) is kept as training data. When the
+    vendor is known, where the value is printed (under the evidence box, if the
+    person pointed at it) is remembered for the vendor's next documents
+    (vendor_memory).
 
     Only the claimant (or a supervisor on an escalated document) may: editing
     an unclaimed document claims it. Raises ReviewRefused otherwise."""
@@ -972,6 +975,7 @@ def field_correct(
         field.corrected_at = timezone.now()
         field.confidence = 1.0
         field.save()
+        training_data.correction_record(field=field, evidence=evidence, user=user)
         document_validate(document=document)
         document_refresh_review_columns(document=document)
         document.refresh_from_db()
@@ -991,7 +995,9 @@ def field_correct(
             },
             sensitive=values if sensitive else None,
         )
-        vendor_memory.memory_learn_from_correction(field=field, user=user, box=box)
+        vendor_memory.memory_learn_from_correction(
+            field=field, user=user, box=evidence.box
+        )
     return field
 
 

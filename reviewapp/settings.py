@@ -344,16 +344,48 @@ VOUCH_DUPLICATE_WINDOW_DAYS = env_int("VOUCH_DUPLICATE_WINDOW_DAYS", 14)
 VOUCH_PO_PRICE_TOLERANCE_PERCENT = env_int("VOUCH_PO_PRICE_TOLERANCE_PERCENT", 2)
 VOUCH_PO_QUANTITY_TOLERANCE_PERCENT = env_int("VOUCH_PO_QUANTITY_TOLERANCE_PERCENT", 0)
 
+# Every handler masks IBAN- and VAT-id-shaped values (reviewapp.log_masking);
+# "django" gets our handlers instead of Django's default unfiltered ones.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "mask_sensitive": {"()": "reviewapp.log_masking.SensitiveValueFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_sensitive"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "mask_sensitive"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"ppocr": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        # runserver's request lines carry query strings: through the filter too.
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+        },
+        "ppocr": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
+# The technical 500 page (DEBUG) and the admins' error email, masked the same way.
+DEFAULT_EXCEPTION_REPORTER = "reviewapp.log_masking.SensitiveExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = (
+    "reviewapp.log_masking.SensitiveExceptionReporterFilter"
+)
 
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True

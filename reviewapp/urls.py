@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from reviewapp.views import audit, documents, exports, line_items, review
+from reviewapp.views import audit, documents, exports, line_items, review, training
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="document-list"), name="home"),
@@ -106,6 +106,7 @@ urlpatterns = [
         name="line-item-split",
     ),
     path("audit/export/", audit.audit_log_export, name="audit-export"),
+    path("training/export/", training.training_export_page, name="training-export"),
     path(
         "documents/<uuid:public_id>/export/<slug:fmt>/",
         exports.document_export,

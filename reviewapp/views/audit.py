@@ -31,19 +31,30 @@ def audit_log_export(request: HttpRequest) -> HttpResponse | StreamingHttpRespon
             request=request,
             destination="browser download",
         )
-        # Django buffers a whole iterator of the other kind than its server
-        # expects: under daphne (ASGI) the chunks must come asynchronously.
-        stream = _pulled_async(chunks) if isinstance(request, ASGIRequest) else chunks
-        response = StreamingHttpResponse(
-            stream, content_type=CONTENT_TYPES[export_format]
+        return streamed_download(
+            request,
+            chunks,
+            content_type=CONTENT_TYPES[export_format],
+            filename=f"vouch-audit-{{stamp}}.{export_format}",
         )
-        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-        response["Content-Disposition"] = (
-            f'attachment; filename="vouch-audit-{stamp}.{export_format}"'
-        )
-        return response
     status = 400 if request.method == "POST" else 200
     return render(request, "reviewapp/audit_export.html", {"form": form}, status=status)
+
+
+def streamed_download(
+    request: HttpRequest, chunks: Iterator[str], *, content_type: str, filename: str
+) -> StreamingHttpResponse:
+    """`chunks` as a file download, streamed as they are made; "{stamp}" in
+    `filename` becomes the UTC time."""
+    # Django buffers a whole iterator of the other kind than its server
+    # expects: under daphne (ASGI) the chunks must come asynchronously.
+    stream = _pulled_async(chunks) if isinstance(request, ASGIRequest) else chunks
+    response = StreamingHttpResponse(stream, content_type=content_type)
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{filename.format(stamp=stamp)}"'
+    )
+    return response
 
 
 async def _pulled_async(chunks: Iterator[str]) -> AsyncIterator[str]:

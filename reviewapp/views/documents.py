@@ -227,6 +227,7 @@ def field_correct(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
             value=form.cleaned_data["value"],
             user=request.user,  # type: ignore[arg-type]
             reason=form.cleaned_data["reason"],
+            evidence=form.cleaned_data["evidence"],
         )
     except services.ReviewRefused as refusal:
         return JsonResponse({"error": refusal.reason}, status=409)

@@ -4,11 +4,12 @@ permissions, one service or selector, and a redirect."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -29,6 +30,7 @@ def _filters(request: HttpRequest) -> selectors.QueueFilters:
         vendor=data.get("vendor", ""),
         reason=data.get("reason", ""),
         status=data.get("status", ""),
+        document_type=data.get("document_type", ""),
         sort=data.get("sort") or "oldest",
     )
 
@@ -42,11 +44,11 @@ def queue(request: HttpRequest, queue: str) -> HttpResponse:
         user=request.user, queue=queue, filters=filters
     )
     facets = selectors.queue_documents(
-        user=request.user,
-        queue=queue,
-        filters=selectors.QueueFilters(vendor=filters.vendor, status=filters.status),
+        user=request.user, queue=queue, filters=replace(filters, reason="")
     )
-    reason_counts = selectors.queue_counts(facets, "reason")
+    reason_counts, type_counts = selectors.queue_facet_counts(
+        user=request.user, queue=queue, filters=filters
+    )
     page, rows = selectors.page_of(
         documents,
         request.GET.get("page"),
@@ -84,6 +86,13 @@ def queue(request: HttpRequest, queue: str) -> HttpResponse:
                 if queue == selectors.OVERVIEW
                 else []
             ),
+            "type_counts": [
+                (kind, label, type_counts[kind], _query_with(query, document_type=kind))
+                for kind, label in selectors.DOCUMENT_TYPE_LABELS.items()
+                if kind in type_counts
+            ],
+            "any_type_query": _query_with(query, document_type=""),
+            "document_types": selectors.DOCUMENT_TYPE_LABELS,
             "reasons": selectors.REVIEW_REASONS,
             "statuses": Document.Status.choices,
             "sorts": [("oldest", "Oldest first"), ("newest", "Newest first"),
@@ -91,6 +100,17 @@ def queue(request: HttpRequest, queue: str) -> HttpResponse:
             "query": query.urlencode(),
         },
     )  # fmt: skip
+
+
+def _query_with(query: QueryDict, **values: str) -> str:
+    """The page's query string with `values` set (or dropped when empty)."""
+    changed = query.copy()
+    for key, value in values.items():
+        if value:
+            changed[key] = value
+        else:
+            changed.pop(key, None)
+    return changed.urlencode()
 
 
 def _labelled(counts: dict[str, int]) -> list[tuple[str, str, int]]:
@@ -103,9 +123,12 @@ def _labelled(counts: dict[str, int]) -> list[tuple[str, str, int]]:
 
 @require_GET
 def queue_row(request: HttpRequest, queue: str, public_id: UUID) -> HttpResponse:
-    """One row, for the queue page to insert a document that just arrived."""
+    """One row, for the queue page to insert a document that just arrived; the
+    page sends its filters, so a row it does not show is not found."""
     document = (
-        selectors.queue_documents(user=request.user, queue=queue)
+        selectors.queue_documents(
+            user=request.user, queue=queue, filters=_filters(request)
+        )
         .filter(public_id=public_id)
         .first()
     )

@@ -171,6 +171,12 @@ MATRIX: dict[str, list[Case]] = {
         Case("GET", fixed("audit-export"), (302, 403, 403, 403, 403, 200),
              (302, 403, 403, 403, 403, 200)),
     ],
+    "training-export": [
+        Case("GET", fixed("training-export"), (302, 403, 403, 403, 403, 200),
+             (302, 403, 403, 403, 403, 200)),
+        Case("POST", fixed("training-export"), (302, 403, 403, 403, 403, 200),
+             (302, 403, 403, 403, 403, 200), data={"format": "jsonl"}),
+    ],
     # Event 1 holds no IBAN of the document: allowed revealers get 404, others
     # are refused before the event is looked up.
     "history-reveal": [

@@ -95,15 +95,19 @@ def test_the_queue_filters_by_vendor_and_reason_and_counts_reasons(
     assert response.context["page_obj"].paginator.count == 3
 
 
-def test_the_exception_queue_is_for_supervisors(clerk: User, supervisor: User) -> None:
-    document = make_document(name="odd.pdf")
-    services.document_claim(document=document, user=clerk)
+def escalated(document: Document, *, by: User) -> Document:
+    services.document_claim(document=document, user=by)
     services.document_escalate(
         document=document,
-        user=clerk,
+        user=by,
         reason=Document.EscalationReason.BANK_DETAILS,
         note="",
     )
+    return document
+
+
+def test_the_exception_queue_is_for_supervisors(clerk: User, supervisor: User) -> None:
+    escalated(make_document(name="odd.pdf"), by=clerk)
     assert queue_names(logged_in(supervisor), "exceptions") == ["odd.pdf"]
     assert (
         logged_in(clerk).get(reverse("queue", args=["exceptions"])).status_code == 403
@@ -210,3 +214,67 @@ def test_the_migration_fills_the_review_columns_of_documents_read_before_it(
         "Globex",
         "missing_fields",
     )
+
+
+def typed(document: Document, kind: str) -> Document:
+    Document.objects.filter(pk=document.pk).update(document_type=kind)
+    return document
+
+
+def test_the_queue_filters_by_document_type_and_counts_types(clerk: User) -> None:
+    typed(make_document(name="invoice-1.pdf", fields=CONFIDENT), "invoice")
+    typed(make_document(name="invoice-2.pdf"), "invoice")
+    typed(make_document(name="receipt.pdf"), "receipt")
+    make_document(name="unknown.pdf")
+    client = logged_in(clerk)
+    assert queue_names(client, document_type="invoice") == [
+        "invoice-1.pdf",
+        "invoice-2.pdf",
+    ]
+    assert queue_names(client, document_type="unclassified") == ["unknown.pdf"]
+    # An unknown type filters nothing out rather than hiding the queue.
+    assert len(queue_names(client, document_type="poem")) == 4
+
+    response = client.get(reverse("queue", args=["mine"]), {"document_type": "invoice"})
+    counts = {kind: count for kind, _, count, _ in response.context["type_counts"]}
+    # The type counts cover the whole queue; the reason counts the invoices.
+    assert counts == {"invoice": 2, "receipt": 1, "unclassified": 1}
+    assert sum(count for _, _, count in response.context["reason_counts"]) == 2
+    assert response.context["page_obj"].paginator.count == 2
+    html = response.content.decode()
+    assert 'href="?document_type=receipt"' in html
+    assert '<option value="invoice" selected>Invoice</option>' in html
+
+
+def test_the_type_filter_keeps_the_other_filters_in_its_links(clerk: User) -> None:
+    typed(make_document(name="a.pdf", fields=CONFIDENT), "receipt")
+    response = logged_in(clerk).get(
+        reverse("queue", args=["mine"]), {"vendor": "acme", "status": "ready"}
+    )
+    [(kind, label, count, query)] = response.context["type_counts"]
+    assert (kind, label, count) == ("receipt", "Receipt", 1)
+    assert query == "vendor=acme&status=ready&document_type=receipt"
+
+
+def test_a_live_row_follows_the_page_filters(clerk: User) -> None:
+    receipt = typed(make_document(name="receipt.pdf"), "receipt")
+    url = reverse("queue-row", args=["mine", receipt.public_id])
+    client = logged_in(clerk)
+    row = client.get(url, {"document_type": "receipt"})
+    assert row.status_code == 200
+    assert 'data-document-type="receipt"' in row.content.decode()
+    # A page filtered to invoices does not get the receipt inserted live.
+    assert client.get(url, {"document_type": "invoice"}).status_code == 404
+    assert client.get(url, {"vendor": "nobody"}).status_code == 404
+
+
+def test_the_exception_queue_filters_by_type(clerk: User, supervisor: User) -> None:
+    for name, kind in (("bank.pdf", "invoice"), ("till.pdf", "receipt")):
+        escalated(typed(make_document(name=name), kind), by=clerk)
+    client = logged_in(supervisor)
+    assert queue_names(client, "exceptions", document_type="receipt") == ["till.pdf"]
+    response = client.get(reverse("queue", args=["exceptions"]))
+    assert {kind for kind, *_ in response.context["type_counts"]} == {
+        "invoice",
+        "receipt",
+    }

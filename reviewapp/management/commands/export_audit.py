@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -55,14 +56,20 @@ class Command(BaseCommand):
                 f"{output.resolve() if output else 'standard output'}"
             ),
         )
-        if output is None:
-            for chunk in chunks:
-                self.stdout.write(chunk, ending="")
-            return
-        with output.open("w", encoding="utf-8", newline="") as file:
-            for chunk in chunks:
-                file.write(chunk)
-        self.stderr.write(f"audit log written to {output}")
+        write_export(self, chunks, output, what="audit log")
+
+
+def write_export(
+    command: BaseCommand, chunks: Iterable[str], output: Path | None, *, what: str
+) -> None:
+    """An export's text to `output`, or to standard output without one."""
+    if output is None:
+        for chunk in chunks:
+            command.stdout.write(chunk, ending="")
+        return
+    with output.open("w", encoding="utf-8", newline="") as file:
+        file.writelines(chunks)
+    command.stderr.write(f"{what} written to {output}")
 
 
 def _os_user() -> str:

@@ -20,14 +20,21 @@
     notice.hidden = false;
   }
 
-  // The per-reason counts follow the rows this page adds and drops.
-  function count(reason, step) {
-    const cell = document.querySelector('#reason-counts [data-reason="' + reason + '"]');
-    if (cell) cell.textContent = String(Math.max(0, Number(cell.textContent) + step));
+  // The per-reason and per-type counts follow the rows this page adds and drops.
+  function count(row, step) {
+    const cells = [
+      document.querySelector('#reason-counts [data-reason="' + row.dataset.reason + '"]'),
+      document.querySelector('#type-counts [data-document-type="' + row.dataset.documentType + '"]'),
+    ];
+    cells.forEach((cell) => {
+      if (cell) cell.textContent = String(Math.max(0, Number(cell.textContent) + step));
+    });
   }
 
+  // With the page's own filters (vendor, reason, type ...): the server answers
+  // 404 for a document this page would not list.
   function rowUrl(id) {
-    return rowUrlTemplate.replace("00000000-0000-0000-0000-000000000000", encodeURIComponent(id));
+    return rowUrlTemplate.replace("00000000-0000-0000-0000-000000000000", encodeURIComponent(id)) + window.location.search;
   }
 
   function showEmptyIfNeeded() {
@@ -48,12 +55,12 @@
         if (!row) return;
         const current = document.getElementById("doc-" + doc.id);
         if (current) {
-          count(current.dataset.reason, -1);
-          count(row.dataset.reason, 1);
+          count(current, -1);
+          count(row, 1);
           current.replaceWith(row);
           return;
         }
-        count(row.dataset.reason, 1);
+        count(row, 1);
         announce(doc.name + " is waiting in the queue.");
         const empty = body.querySelector("tr.empty");
         if (empty) empty.remove();
@@ -71,7 +78,7 @@
     const inQueue = Array.isArray(doc.queues) && doc.queues.includes(queue);
     if (existing && !inQueue) {
       existing.remove();
-      count(existing.dataset.reason, -1);
+      count(existing, -1);
       announce(
         doc.status === "claimed" && doc.claimed_by
           ? doc.name + " was claimed by " + doc.claimed_by + "."

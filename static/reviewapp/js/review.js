@@ -117,12 +117,181 @@
     if (hint) hint.textContent = hintText;
   }
 
-  function useLine(polygon) {
+  /* ---------- filling a field from the page (click, word, drawn box, keys) ---------- */
+
+  // Word boxes come from the server (selectors.review_page, ocr_evidence):
+  // each line's box cut in proportion to its characters, as [text, x0, y0, x1, y1].
+  function wordsOf(polygon) {
+    return JSON.parse(polygon.dataset.words || "[]").map(([text, x0, y0, x1, y1]) => ({
+      text: text,
+      box: [x0, y0, x1, y1],
+    }));
+  }
+
+  function boxOf(polygon) {
+    return polygon.dataset.box.split(",").map(Number);
+  }
+
+  // A point on the page image, in page pixels, from a mouse event.
+  function pagePoint(svg, event) {
+    const point = svg.createSVGPoint();
+    point.x = event.clientX;
+    point.y = event.clientY;
+    return point.matrixTransform(svg.getScreenCTM().inverse());
+  }
+
+  function centre(box) {
+    return [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2];
+  }
+
+  // Top to bottom by rows, left to right within a row (as ocr_evidence.in_reading_order).
+  function inReadingOrder(words) {
+    let remaining = words.slice().sort((a, b) => centre(a.box)[1] - centre(b.box)[1] || a.box[0] - b.box[0]);
+    const ordered = [];
+    while (remaining.length) {
+      const first = remaining[0];
+      const row = remaining.filter((word) => centre(word.box)[1] >= first.box[1] && centre(word.box)[1] <= first.box[3]);
+      ordered.push(...row.slice().sort((a, b) => a.box[0] - b.box[0]));
+      remaining = remaining.filter((word) => !row.includes(word));
+    }
+    return ordered;
+  }
+
+  function fill(text, source, pageNumber, box) {
     if (!selected) {
       if (hint) hint.textContent = "Select a field first, then click the text to use for it.";
       return;
     }
-    openEditor(selected, polygon.dataset.text);
+    if (!editorOf(selected) || review.dataset.canWrite !== "true") return;
+    openEditor(selected, text);
+    const form = editorOf(selected);
+    form.elements.source.value = source;
+    form.elements.evidence_page.value = String(pageNumber);
+    form.elements.evidence_box.value = box.map(Math.round).join(",");
+    const status = document.getElementById("fields-status");
+    if (status) status.textContent = "Filled from the page: " + text;
+  }
+
+  function pageNumberOf(element) {
+    return Number(element.closest("figure.page").dataset.page);
+  }
+
+  function useLine(polygon, event) {
+    const page = pageNumberOf(polygon);
+    if (event && (event.altKey || event.shiftKey)) {
+      // Alt- or Shift-click: just the word under the pointer.
+      const point = pagePoint(polygon.ownerSVGElement, event);
+      const words = wordsOf(polygon);
+      if (!words.length) return;
+      const distance = (word) => (point.x < word.box[0] ? word.box[0] - point.x : point.x > word.box[2] ? point.x - word.box[2] : 0);
+      const word = words.reduce((best, candidate) => (distance(candidate) < distance(best) ? candidate : best));
+      fill(word.text, "clicked_word", page, word.box);
+      return;
+    }
+    fill(polygon.dataset.text, "clicked_line", page, boxOf(polygon));
+  }
+
+  function useDrawnBox(figure, box) {
+    const inside = [];
+    figure.querySelectorAll("polygon.ocr-line").forEach((polygon) => {
+      wordsOf(polygon).forEach((word) => {
+        const [x, y] = centre(word.box);
+        if (x >= box[0] && x <= box[2] && y >= box[1] && y <= box[3]) inside.push(word);
+      });
+    });
+    if (!inside.length) {
+      if (hint) hint.textContent = "No text was read inside that box: type the value instead.";
+      return;
+    }
+    fill(
+      inReadingOrder(inside)
+        .map((word) => word.text)
+        .join(" "),
+      "drawn_box",
+      Number(figure.dataset.page),
+      box
+    );
+  }
+
+  // Dragging on the image draws a box (with a field selected); a short drag is a click.
+  const DRAG_THRESHOLD = 4;
+  let drawing = null;
+  let suppressClick = false;
+
+  function startDrawing(event) {
+    if (event.button !== 0 || !selected || review.dataset.canWrite !== "true") return;
+    const canvas = event.target.closest(".page-canvas");
+    if (!canvas) return;
+    const svg = canvas.querySelector("svg.overlay");
+    event.preventDefault();
+    drawing = { svg: svg, rect: svg.querySelector(".draw-box"), start: pagePoint(svg, event), x: event.clientX, y: event.clientY, moved: false };
+  }
+
+  function drawnBox(start, end) {
+    return [Math.min(start.x, end.x), Math.min(start.y, end.y), Math.max(start.x, end.x), Math.max(start.y, end.y)];
+  }
+
+  function moveDrawing(event) {
+    if (!drawing) return;
+    if (!drawing.moved && Math.hypot(event.clientX - drawing.x, event.clientY - drawing.y) < DRAG_THRESHOLD) return;
+    drawing.moved = true;
+    const [x0, y0, x1, y1] = drawnBox(drawing.start, pagePoint(drawing.svg, event));
+    drawing.rect.setAttribute("x", String(x0));
+    drawing.rect.setAttribute("y", String(y0));
+    drawing.rect.setAttribute("width", String(x1 - x0));
+    drawing.rect.setAttribute("height", String(y1 - y0));
+    drawing.rect.setAttribute("visibility", "visible");
+  }
+
+  function endDrawing(event) {
+    if (!drawing) return;
+    const finished = drawing;
+    drawing = null;
+    if (!finished.moved) return;
+    const box = drawnBox(finished.start, pagePoint(finished.svg, event));
+    // The click that follows this mouseup (if any) ends the drag, not a line click.
+    suppressClick = true;
+    window.setTimeout(() => (suppressClick = false), 0);
+    window.setTimeout(() => finished.rect.setAttribute("visibility", "hidden"), 600);
+    useDrawnBox(finished.svg.closest("figure.page"), box);
+  }
+
+  // Keyboard: l / L step through the lines nearest the selected field, u takes one.
+  let activeLine = null;
+
+  function linesNear(field) {
+    const figure = currentFigure();
+    if (!figure) return [];
+    const lines = Array.from(figure.querySelectorAll("polygon.ocr-line"));
+    if (!field || !field.dataset.box || field.dataset.page !== figure.dataset.page) return lines;
+    const [fx, fy] = centre(field.dataset.box.split(",").map(Number));
+    const distance = (polygon) => {
+      const [x, y] = centre(boxOf(polygon));
+      return Math.hypot(x - fx, (y - fy) * 2); // rows matter more than columns
+    };
+    return lines.sort((a, b) => distance(a) - distance(b));
+  }
+
+  function stepLine(step) {
+    const lines = linesNear(selected);
+    if (!lines.length) return;
+    const index = activeLine ? lines.indexOf(activeLine) : -1;
+    const next = lines[(index + step + lines.length) % lines.length];
+    if (activeLine) activeLine.classList.remove("is-active");
+    activeLine = next;
+    next.classList.add("is-active");
+    showTip(next);
+    const status = document.getElementById("fields-status");
+    if (status) status.textContent = "Line: " + next.dataset.text + ". Press u to use it.";
+  }
+
+  function takeActiveLine() {
+    if (!activeLine || activeLine.closest("figure.page").hidden) return;
+    const line = activeLine;
+    activeLine.classList.remove("is-active");
+    activeLine = null;
+    hideTip(line);
+    useLine(line, null);
   }
 
   /* ---------- fields ---------- */
@@ -175,6 +344,10 @@
     form.hidden = false;
     field.classList.add("is-editing");
     input.value = value === undefined ? input.defaultValue : value;
+    // Typed unless fill() says it came from the page.
+    form.elements.source.value = "typed";
+    form.elements.evidence_page.value = "";
+    form.elements.evidence_box.value = "";
     input.focus();
     input.select();
   }
@@ -499,9 +672,16 @@
     if (polygon) hideTip(polygon);
   });
   review.addEventListener("click", (event) => {
+    if (suppressClick) {
+      suppressClick = false;
+      return;
+    }
     const polygon = event.target.closest && event.target.closest("polygon.ocr-line");
-    if (polygon) useLine(polygon);
+    if (polygon) useLine(polygon, event);
   });
+  if (viewport) viewport.addEventListener("mousedown", startDrawing);
+  document.addEventListener("mousemove", moveDrawing);
+  document.addEventListener("mouseup", endDrawing);
 
   fieldList.addEventListener("focusin", (event) => {
     const field = event.target.closest("li.field");
@@ -552,6 +732,12 @@
     } else if (event.key === "v" && field.querySelector("form.field-reveal")) {
       event.preventDefault();
       openReveal(field);
+    } else if (event.key === "l" || event.key === "L") {
+      event.preventDefault();
+      stepLine(event.key === "l" ? 1 : -1);
+    } else if (event.key === "u" && activeLine) {
+      event.preventDefault();
+      takeActiveLine();
     }
   });
 

@@ -1,0 +1,61 @@
+"""A queue filtered by document type stays filtered while it updates live."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import expect
+
+from reviewapp.models import Document
+from tests.browser.conftest import LoginAs
+from tests.conftest import make_document
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+
+def typed_document(name: str, kind: str) -> Document:
+    document = make_document(name=name)
+    Document.objects.filter(pk=document.pk).update(document_type=kind)
+    return document
+
+
+def test_a_type_filtered_queue_gains_only_its_type_live(
+    login_as: LoginAs, clerk: User, other_clerk: User
+) -> None:
+    receipt = typed_document("till-receipt.pdf", "receipt")
+    invoice = typed_document("supplier-invoice.pdf", "invoice")
+    receipt_row, invoice_row = (f"#doc-{doc.public_id}" for doc in (receipt, invoice))
+
+    watcher = login_as(other_clerk)
+    watcher.goto("/queue/mine/")
+    watcher.locator("#type-counts").get_by_role("link", name="Receipt").click()
+    watcher.wait_for_url("**/queue/mine/?document_type=receipt")
+    expect(watcher.locator(receipt_row)).to_be_visible()
+    expect(watcher.locator(invoice_row)).to_have_count(0)
+    receipts = watcher.locator('#type-counts [data-document-type="receipt"]')
+    expect(receipts).to_have_text("1")
+    expect(watcher.locator('#type-counts [data-document-type="invoice"]')).to_have_text(
+        "1"
+    )
+    expect(watcher.locator("#filter-type")).to_have_value("receipt")
+    expect(watcher.locator("#live-indicator")).to_have_attribute("data-state", "live")
+    watcher.evaluate("window.__notReloaded = true")
+
+    # Both documents are claimed and released again by the other clerk.
+    reviewer = login_as(clerk)
+    for document in (receipt, invoice):
+        reviewer.goto(f"/documents/{document.public_id}/")
+        reviewer.get_by_role("button", name="Claim").click()
+        expect(reviewer.locator("#claim-holder")).to_contain_text("claimed by you")
+    expect(watcher.locator(receipt_row)).to_have_count(0)
+    expect(receipts).to_have_text("0")
+    for document in (invoice, receipt):
+        reviewer.goto(f"/documents/{document.public_id}/")
+        reviewer.keyboard.press("x")
+        reviewer.wait_for_url("**/queue/mine/")
+
+    # The receipt comes back; the invoice, released first, was never added.
+    expect(watcher.locator(receipt_row)).to_be_visible()
+    expect(receipts).to_have_text("1")
+    expect(watcher.locator(invoice_row)).to_have_count(0)
+    assert watcher.evaluate("window.__notReloaded") is True
