@@ -63,6 +63,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "reviewapp.view_webhookattempt",
         "reviewapp.view_auditevent",
         "reviewapp.export_auditevent",
+        "reviewapp.view_extractorversion",
+        "reviewapp.manage_extractor",
         "reviewapp.reveal_sensitive",
         "auth.view_user",
         "auth.add_user",

@@ -232,25 +232,39 @@ def _feature_names(prepared: Sequence[_Prepared], name: str) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+# Text the product's own OCR read (and people corrected) is what the model
+# meets in production; annotators' typed lines are cleaner and far more
+# numerous, so they would otherwise decide every weight.
+PRODUCT_TEXT_WEIGHT = 4.0
+
+
+def _weight(document: LabelledDocument) -> float:
+    product_text = document.source.endswith(":ocr") or document.source == "corrections"
+    return PRODUCT_TEXT_WEIGHT if product_text else 1.0
+
+
 def _fit_field(
     prepared: Sequence[_Prepared], name: str, features: tuple[str, ...]
 ) -> FieldModel | None:
     rows: list[list[float]] = []
     targets: list[int] = []
+    weights: list[float] = []
     for item in prepared:
         label = item.document.labels.get(name)
         if label is None:
             continue
         wanted = comparable(name, label)
+        weight = _weight(item.document)
         for candidate in item.candidates.get(name, []):
             rows.append([candidate.features.get(f, 0.0) for f in features])
             targets.append(int(comparable(name, candidate.value) == wanted))
+            weights.append(weight)
     if len(set(targets)) < 2:
         return None
     x = np.array(rows)
     scaler = StandardScaler().fit(x)
     model = LogisticRegression(C=1.0, max_iter=2000).fit(
-        scaler.transform(x), np.array(targets)
+        scaler.transform(x), np.array(targets), sample_weight=np.array(weights)
     )
     return FieldModel(
         features=features,
