@@ -319,6 +319,7 @@ def extractor_retrain(
     }
     with transaction.atomic():
         version = ExtractorVersion.objects.create(
+            content_hash=artefact["content_hash"],
             **_version_fields(
                 artefact,
                 ExtractorVersion.Decision.PROMOTED

@@ -67,6 +67,8 @@ class GateDecision:
 
     @property
     def reasons(self) -> list[str]:
+        if not self.comparisons:
+            return ["no field was measured on the same documents for both versions"]
         return [c.reason() for c in self.comparisons]
 
 
@@ -94,16 +96,16 @@ def compare(slice_name: str, live: Counts, new: Counts) -> list[FieldComparison]
 
 
 def decide(slices: Mapping[str, tuple[Counts, Counts]]) -> GateDecision:
-    """Promote unless some field on some slice got worse beyond noise.
-    `slices` maps a slice's name to (live counts, candidate counts)."""
+    """Promote unless some field on some slice got worse beyond noise, or
+    nothing could be compared at all (an unmeasured candidate never goes
+    live). `slices` maps a slice's name to (live counts, candidate counts)."""
     comparisons = [
         comparison
         for name, (live, new) in sorted(slices.items())
         for comparison in compare(name, live, new)
     ]
-    return GateDecision(
-        promote=not any(c.worse for c in comparisons), comparisons=tuple(comparisons)
-    )
+    promote = bool(comparisons) and not any(c.worse for c in comparisons)
+    return GateDecision(promote=promote, comparisons=tuple(comparisons))
 
 
 def cross_validated_counts(

@@ -66,6 +66,14 @@ def test_fields_measured_on_different_documents_are_not_compared() -> None:
     )
 
 
+def test_a_candidate_that_could_not_be_compared_is_refused() -> None:
+    decision = decide({"dev": (counts(total_amount=(9, 10)), {})})
+    assert not decision.promote
+    assert decision.reasons == [
+        "no field was measured on the same documents for both versions"
+    ]
+
+
 def test_cross_validated_counts_follow_what_the_extractor_uses() -> None:
     scores = {
         "vendor_name": {
