@@ -28,7 +28,6 @@ from reviewapp.models import (
     Field,
     Page,
     ProcessingRun,
-    TextLine,
 )
 from tests.conftest import DATASETS, logged_in, make_document
 
@@ -90,20 +89,7 @@ def corrected_document(
         dpi=150,
         text_source="ocr",
     )
-    TextLine.objects.bulk_create(
-        TextLine(
-            page=stored,
-            order=order,
-            text=line.text,
-            confidence=line.confidence,
-            polygon=[list(point) for point in line.polygon],
-            x0=line.box[0],
-            y0=line.box[1],
-            x1=line.box[2],
-            y1=line.box[3],
-        )
-        for order, line in enumerate(page.lines)
-    )
+    services.page_lines_store(page=stored, lines=page.lines)
     for name, value in labels.items():
         Field.objects.create(
             document=document,
