@@ -404,6 +404,11 @@ def train(
         raise ValueError("no labelled documents to train on")
     picks = _heuristic_picks(documents)
     outcomes = cross_validate(documents, picks, folds)
+    if not outcomes:
+        raise ValueError(
+            f"too few documents for {folds}-fold cross-validation: every fold "
+            "needs documents both to train on and to hold out"
+        )
     vocabulary = build_vocabulary(documents)
     prepared = _prepare(documents, picks, vocabulary)
     scores = field_scores(outcomes)

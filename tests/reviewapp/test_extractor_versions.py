@@ -51,8 +51,9 @@ def receipts() -> list[LabelledDocument]:
 
 @pytest.fixture(scope="module")
 def base(receipts: list[LabelledDocument]) -> list[LabelledDocument]:
-    """The dev data of these tests: 24 recorded receipts."""
-    return [d for d in receipts if fold_of(d.doc_id, 5) == 1][:24]
+    """The dev data of these tests: 24 recorded receipts (none of the
+    corrected documents below, which come from other folds of 5)."""
+    return [d for d in receipts if fold_of(d.doc_id, 5) in (0, 1)][:24]
 
 
 @pytest.fixture(scope="module")
