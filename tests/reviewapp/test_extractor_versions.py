@@ -263,7 +263,7 @@ def test_without_an_active_version_the_configured_extractor_reads(
 ) -> None:
     extractor, version = extractor_versions.extractor_for_processing()
     assert version is None
-    assert extractor.name == "heuristic-calibrated"
+    assert extractor.name == "scored"
     document = services.document_ingest(
         content=invoice_png,
         original_name="invoice.png",
