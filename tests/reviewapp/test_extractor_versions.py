@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import django_rq
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
@@ -349,3 +352,28 @@ def test_the_retrain_button_runs_a_job_whose_progress_the_page_polls(
         client.get(reverse("extractor-retrain-status", args=["nope"])).status_code
         == 404
     )
+
+
+def test_the_retrain_command_reports_the_gate_s_decision(
+    admin_user: User, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mini"
+    folder.mkdir()
+    entries = [json.loads(line) for line in TRAIN_TEXT.read_text().splitlines()[:15]]
+    for entry in entries:
+        entry["ocr_boxes_file"] = str(TRAIN_TEXT.parent / entry["ocr_boxes_file"])
+    (folder / "manifest.jsonl").write_text(
+        "\n".join(json.dumps(entry) for entry in entries) + "\n"
+    )
+    out = StringIO()
+    call_command(
+        "retrain", str(folder / "manifest.jsonl"), "--user", "admin", stdout=out
+    )
+    # Nothing to compare with the checked-in model on: never promoted blind.
+    assert "no field was measured on the same documents" in out.getvalue()
+    assert "Rejected by the gate: vouch-field-scorer@" in out.getvalue()
+    version = ExtractorVersion.objects.get(decision=ExtractorVersion.Decision.REJECTED)
+    assert version.created_by == admin_user
+    assert version.training_summary["documents"] == 15
+    with pytest.raises(CommandError, match="no user"):
+        call_command("retrain", str(folder / "manifest.jsonl"), "--user", "nobody")
