@@ -293,7 +293,10 @@ def test_the_page_lists_versions_with_scores_for_admins_only(
     assert page.status_code == 200
     html = page.content.decode()
     assert good_artefact["content_hash"][:12] in html and "live" in html
-    assert "vendor_address" in html
+    address = good_artefact["scores"]["vendor_address"]
+    assert f"{address['scorer_cv']:.3f} / {address['heuristic']:.3f}" in html
+    # The live version cannot be "rolled back to".
+    assert "Roll back to this version" not in html
     assert logged_in(supervisor).get(reverse("extractor-versions")).status_code == 403
 
 
