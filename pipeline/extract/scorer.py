@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pipeline.classify import classify
 from pipeline.extract import heuristic, invoice_fields
 from pipeline.extract.calibration import CalibratedExtractor, FieldCalibration
 from pipeline.extract.candidates import amounts_in
@@ -601,6 +602,12 @@ class FieldModel:
     intercept: float
     calibration: FieldCalibration
     use_scorer: bool
+    # Document types (as pipeline.classify names them) the scorer beat the
+    # rules on in cross-validation; other types keep the rules' pick.
+    use_for: tuple[str, ...] = ()
+
+    def trusted_for(self, document_type: str) -> bool:
+        return self.use_scorer and document_type in self.use_for
 
     def probability(self, features: Mapping[str, float]) -> float:
         score = self.intercept
@@ -633,6 +640,7 @@ class FieldModel:
                 "calibrated": list(self.calibration.calibrated),
             },
             "use_scorer": self.use_scorer,
+            "use_for": list(self.use_for),
         }
 
     @classmethod
@@ -648,6 +656,7 @@ class FieldModel:
                 calibrated=tuple(float(v) for v in data["calibration"]["calibrated"]),
             ),
             use_scorer=bool(data["use_scorer"]),
+            use_for=tuple(str(t) for t in data["use_for"]),
         )
 
 
@@ -728,20 +737,32 @@ class ScoredExtractor:
 
     def extract(self, pages: Sequence[PageText]) -> Extraction:
         picked = self.base.extract(pages)
-        if not any(model.use_scorer for model in self.model.fields.values()):
+        document_type = classify(pages).document_type
+        if not any(m.trusted_for(document_type) for m in self.model.fields.values()):
             return picked
-        return self.pick(pages, picked, field_candidates(pages, picked, self.respacer))
+        return self.pick(
+            pages,
+            picked,
+            field_candidates(pages, picked, self.respacer),
+            document_type=document_type,
+        )
 
     def pick(
         self,
         pages: Sequence[PageText],
         picked: Extraction,
         candidates: Mapping[str, list[FieldCandidate]],
+        *,
+        document_type: str | None = None,
     ) -> Extraction:
         """`picked` (the calibrated heuristic's extraction) with each field the
-        scorer is trusted for replaced by its best candidate."""
+        scorer is trusted for on this type of document (every type when None)
+        replaced by its best candidate."""
         active = {
-            name: model for name, model in self.model.fields.items() if model.use_scorer
+            name: model
+            for name, model in self.model.fields.items()
+            if model.use_scorer
+            and (document_type is None or model.trusted_for(document_type))
         }
         candidates = dict(candidates)
         chosen: dict[str, FieldValue] = {}

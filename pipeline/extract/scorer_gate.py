@@ -112,17 +112,16 @@ def cross_validated_counts(
     scores: Mapping[str, Any], sources: set[str] | None = None
 ) -> dict[str, dict[str, int]]:
     """An artefact's k-fold figures as counts per field, for the sources given
-    (all when None): the scorer's for fields it is used for, else the
-    heuristic's, since that is what the extractor then reads."""
+    (all when None): the accuracy of what the extractor reads ("effective":
+    the scorer's pick on the document types it is used for, else the rules')."""
     counts: dict[str, dict[str, int]] = {}
     for name, row in scores.items():
-        rate_key = "scorer_cv" if row.get("use_scorer") else "heuristic"
         right = labelled = 0
         for source, part in row.get("by_source", {}).items():
             if sources is not None and source not in sources:
                 continue
             labelled += int(part["documents"])
-            right += round(float(part[rate_key] or 0.0) * int(part["documents"]))
+            right += round(float(part["effective"] or 0.0) * int(part["documents"]))
         if labelled:
             counts[name] = {"right": right, "labelled": labelled}
     return counts

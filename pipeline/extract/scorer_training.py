@@ -25,6 +25,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from pipeline.classify import classify
 from pipeline.classify_training import read_pdf_text
 from pipeline.decode import DecodeLimits, decode_document
 from pipeline.errors import UnreadableDocument
@@ -192,6 +193,7 @@ class _Prepared:
 
     document: LabelledDocument
     picked: Extraction
+    document_type: str
     candidates: dict[str, list[FieldCandidate]] = field(default_factory=dict)
 
 
@@ -207,20 +209,31 @@ def build_vocabulary(documents: Sequence[LabelledDocument]) -> dict[str, int]:
     return {word: len(ids) for word, ids in sorted(seen.items()) if len(ids) >= 2}
 
 
-def _heuristic_picks(documents: Sequence[LabelledDocument]) -> list[Extraction]:
+def _heuristic_picks(
+    documents: Sequence[LabelledDocument],
+) -> list[tuple[Extraction, str]]:
+    """Each document's calibrated heuristic extraction and classified type."""
     base = CalibratedExtractor()
-    return [base.extract(document.pages) for document in documents]
+    return [
+        (base.extract(document.pages), classify(document.pages).document_type)
+        for document in documents
+    ]
 
 
 def _prepare(
     documents: Sequence[LabelledDocument],
-    picks: Sequence[Extraction],
+    picks: Sequence[tuple[Extraction, str]],
     vocabulary: Mapping[str, int],
 ) -> list[_Prepared]:
     respacer = Respacer(vocabulary)
     return [
-        _Prepared(document, picked, field_candidates(document.pages, picked, respacer))
-        for document, picked in zip(documents, picks, strict=True)
+        _Prepared(
+            document,
+            picked,
+            document_type,
+            field_candidates(document.pages, picked, respacer),
+        )
+        for document, (picked, document_type) in zip(documents, picks, strict=True)
     ]
 
 
@@ -302,6 +315,7 @@ class FieldOutcome:
 
     doc_id: str
     source: str
+    document_type: str
     field: str
     heuristic_correct: bool
     scorer_correct: bool
@@ -323,6 +337,7 @@ def _outcomes(item: _Prepared, extractor: ScoredExtractor) -> list[FieldOutcome]
             FieldOutcome(
                 doc_id=document.doc_id,
                 source=document.source,
+                document_type=item.document_type,
                 field=name,
                 heuristic_correct=heuristic_value is not None
                 and comparable(name, heuristic_value.value) == wanted,
@@ -339,7 +354,9 @@ def _outcomes(item: _Prepared, extractor: ScoredExtractor) -> list[FieldOutcome]
 
 
 def cross_validate(
-    documents: Sequence[LabelledDocument], picks: Sequence[Extraction], folds: int
+    documents: Sequence[LabelledDocument],
+    picks: Sequence[tuple[Extraction, str]],
+    folds: int,
 ) -> list[FieldOutcome]:
     """Every document's fields read by a model (weights and vocabulary) built
     from the other folds only."""
@@ -364,28 +381,64 @@ def _rate(flags: Sequence[bool]) -> float | None:
     return round(sum(flags) / len(flags), 4) if flags else None
 
 
+def scorer_types(outcomes: Sequence[FieldOutcome], name: str) -> tuple[str, ...]:
+    """The document types on which the scorer's cross-validated accuracy for
+    field `name` beat the heuristic's (the gate in miniature)."""
+    group = [o for o in outcomes if o.field == name]
+    return tuple(
+        sorted(
+            document_type
+            for document_type in {o.document_type for o in group}
+            if sum(o.scorer_correct for o in group if o.document_type == document_type)
+            > sum(
+                o.heuristic_correct for o in group if o.document_type == document_type
+            )
+        )
+    )
+
+
 def field_scores(outcomes: Sequence[FieldOutcome]) -> dict[str, dict[str, Any]]:
     """Per field: documents, heuristic accuracy, cross-validated scorer
-    accuracy and the share of documents where some candidate was right."""
+    accuracy, the share of documents where some candidate was right, which
+    document types the scorer is used for, and the accuracy of what the
+    extractor then reads ("effective"), overall, per source and per type."""
     scores: dict[str, dict[str, Any]] = {}
     for name in SCORED_FIELDS:
         group = [o for o in outcomes if o.field == name]
         if not group:
             continue
-        by_source: dict[str, dict[str, Any]] = {}
-        for source in sorted({o.source for o in group}):
-            part = [o for o in group if o.source == source]
-            by_source[source] = {
+        use_for = scorer_types(outcomes, name)
+
+        def figures(
+            part: list[FieldOutcome], use_for: tuple[str, ...] = use_for
+        ) -> dict[str, Any]:
+            return {
                 "documents": len(part),
                 "heuristic": _rate([o.heuristic_correct for o in part]),
                 "scorer_cv": _rate([o.scorer_correct for o in part]),
+                "effective": _rate(
+                    [
+                        o.scorer_correct
+                        if o.document_type in use_for
+                        else o.heuristic_correct
+                        for o in part
+                    ]
+                ),
             }
+
         scores[name] = {
-            "documents": len(group),
-            "heuristic": _rate([o.heuristic_correct for o in group]),
-            "scorer_cv": _rate([o.scorer_correct for o in group]),
+            **figures(group),
             "candidate_recall": _rate([o.candidate_found for o in group]),
-            "by_source": by_source,
+            "use_scorer": bool(use_for),
+            "use_for": list(use_for),
+            "by_source": {
+                source: figures([o for o in group if o.source == source])
+                for source in sorted({o.source for o in group})
+            },
+            "by_type": {
+                kind: figures([o for o in group if o.document_type == kind])
+                for kind in sorted({o.document_type for o in group})
+            },
         }
     return scores
 
@@ -423,8 +476,7 @@ def train(
     fields: dict[str, Any] = {}
     for name, model in _fit_all(prepared).items():
         figures = scores.get(name, {})
-        better = (figures.get("scorer_cv") or 0.0) > (figures.get("heuristic") or 0.0)
-        figures["use_scorer"] = better
+        use_for = tuple(figures.get("use_for", ()))
         fields[name] = FieldModel(
             features=model.features,
             means=model.means,
@@ -432,7 +484,8 @@ def train(
             coefficients=model.coefficients,
             intercept=model.intercept,
             calibration=calibration.fields.get(name, model.calibration),
-            use_scorer=better,
+            use_scorer=bool(use_for),
+            use_for=use_for,
         ).to_json()
     body: dict[str, Any] = {
         "format": FORMAT,
@@ -448,8 +501,9 @@ def train(
             "data_digest": data_digest(documents),
             "folds": folds,
             "method": "logistic regression per field over candidate features, "
-            f"{folds}-fold cross-validated by document id; isotonic confidence "
-            "fitted on out-of-fold scores",
+            f"{folds}-fold cross-validated by document id; used per field and "
+            "document type only where its cross-validated accuracy beat the "
+            "rules'; isotonic confidence fitted on out-of-fold scores",
             **(training_summary or {}),
         },
         "scores": scores,

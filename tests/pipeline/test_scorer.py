@@ -88,8 +88,32 @@ def test_the_checked_in_artefact_loads_and_its_hash_matches() -> None:
     for name in SCORED_FIELDS:
         row = data["scores"][name]
         assert row["use_scorer"] == model.fields[name].use_scorer
+        assert row["use_for"] == list(model.fields[name].use_for)
         assert 0 <= row["scorer_cv"] <= 1 and 0 <= row["heuristic"] <= 1
     assert data["training"]["documents"] > 500
+
+
+def rehashed(data: dict) -> dict:
+    data = {k: v for k, v in data.items() if k != "content_hash"}
+    return {**data, "content_hash": content_hash(data)}
+
+
+def test_the_scorer_reads_only_the_document_types_it_beat_the_rules_on() -> None:
+    pages = recorded_receipt()
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    # A vendor model that picks the worst candidate, trusted for invoices only.
+    vendor = data["fields"]["vendor_name"]
+    vendor["coefficients"] = [-c for c in vendor["coefficients"]]
+    vendor["use_scorer"], vendor["use_for"] = True, ["invoice"]
+    rules = CalibratedExtractor().extract(pages).get("vendor_name")
+    assert rules is not None
+    on_invoices = ScoredExtractor(scorer_from_json(rehashed(data)))
+    assert on_invoices.extract(pages).get("vendor_name") == rules
+    vendor["use_for"] = ["receipt"]
+    on_receipts = ScoredExtractor(scorer_from_json(rehashed(data)))
+    picked = on_receipts.extract(pages).get("vendor_name")
+    assert picked is not None and picked.value != rules.value
+    assert picked.explanation.startswith("learned scorer")
 
 
 def test_an_altered_artefact_is_refused(tmp_path: Path) -> None:

@@ -74,19 +74,15 @@ def test_a_candidate_that_could_not_be_compared_is_refused() -> None:
     ]
 
 
-def test_cross_validated_counts_follow_what_the_extractor_uses() -> None:
+def test_cross_validated_counts_follow_what_the_extractor_reads() -> None:
     scores = {
         "vendor_name": {
-            "use_scorer": True,
             "by_source": {
-                "a": {"documents": 10, "heuristic": 0.5, "scorer_cv": 0.8},
-                "b": {"documents": 5, "heuristic": 0.2, "scorer_cv": 0.4},
+                "a": {"documents": 10, "effective": 0.8},
+                "b": {"documents": 5, "effective": 0.4},
             },
         },
-        "total_amount": {
-            "use_scorer": False,
-            "by_source": {"a": {"documents": 10, "heuristic": 0.9, "scorer_cv": 0.1}},
-        },
+        "total_amount": {"by_source": {"a": {"documents": 10, "effective": 0.9}}},
     }
     assert cross_validated_counts(scores, {"a"}) == counts(
         vendor_name=(8, 10), total_amount=(9, 10)

@@ -128,6 +128,7 @@ def broken(artefact: dict[str, Any]) -> dict[str, Any]:
     vendor = data["fields"]["vendor_name"]
     vendor["coefficients"] = [-c for c in vendor["coefficients"]]
     vendor["use_scorer"] = True
+    vendor["use_for"] = ["receipt"]
     data["version"] = "broken"
     data["content_hash"] = content_hash(data)
     return data

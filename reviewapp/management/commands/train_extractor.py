@@ -25,23 +25,25 @@ def dev_manifests(given: list[Path]) -> list[Path]:
 
 
 def render_scores(scores: dict[str, Any]) -> str:
-    """The cross-validated table: per field, heuristic vs scorer accuracy."""
+    """The cross-validated table: per field, heuristic vs scorer accuracy;
+    per source and document type also what the extractor then reads."""
     out = [
         f"{'field':<16}{'docs':>6}{'heuristic%':>12}{'scorer CV%':>12}"
-        f"{'cand.recall%':>14}  used"
+        f"{'cand.recall%':>14}  read by"
     ]
     for name, row in scores.items():
         out.append(
             f"{name:<16}{row['documents']:>6}{100 * (row['heuristic'] or 0):>12.1f}"
             f"{100 * (row['scorer_cv'] or 0):>12.1f}"
             f"{100 * (row['candidate_recall'] or 0):>14.1f}  "
-            f"{'scorer' if row.get('use_scorer') else 'heuristic'}"
+            + (f"scorer on {', '.join(row['use_for'])}" if row["use_for"] else "rules")
         )
-        for source, part in row["by_source"].items():
+        for source, part in [*row["by_source"].items(), *row["by_type"].items()]:
             out.append(
                 f"  {source:<36}{part['documents']:>5}"
                 f"{100 * (part['heuristic'] or 0):>8.1f}"
                 f"{100 * (part['scorer_cv'] or 0):>8.1f}"
+                f"{100 * (part['effective'] or 0):>8.1f}"
             )
     return "\n".join(out)
 
