@@ -9,15 +9,15 @@ import time
 import traceback
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from rq import get_current_job
 from rq.job import Job
 
 from pipeline.errors import UnreadableDocument
-from pipeline.extract import extractors
 from pipeline.ocr import ocr_engines
 from pipeline.run import run_pipeline
-from reviewapp import audit, services, vendor_memory, webhooks
-from reviewapp.models import WebhookDelivery
+from reviewapp import audit, extractor_versions, services, vendor_memory, webhooks
+from reviewapp.models import ProcessingRun, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def _process_document(document_id: int, job: Job | None) -> str:
         # first job shows where its time went.
         loading_started = time.perf_counter()
         ocr = ocr_engines.get(settings.VOUCH_OCR_ENGINE)
-        extractor = extractors.get(settings.VOUCH_EXTRACTOR)
+        extractor, version = extractor_versions.extractor_for_processing()
         engine_seconds = round(time.perf_counter() - loading_started, 4)
         result = run_pipeline(
             data, ocr=ocr, extractor=extractor, limits=services.decode_limits()
@@ -73,6 +73,8 @@ def _process_document(document_id: int, job: Job | None) -> str:
         )
         raise
     services.document_record_result(run=run, result=result)
+    if version is not None:
+        ProcessingRun.objects.filter(pk=run.pk).update(extractor_version=version)
     return f"ready: {document.public_id}"
 
 
@@ -101,3 +103,24 @@ def deliver_webhook(delivery_id: int) -> str:
     if delivery.status == WebhookDelivery.Status.FAILED:
         return f"gave up after {delivery.attempts} attempts: {attempt.error}"
     raise webhooks.DeliveryFailed(attempt.error)
+
+
+def retrain_extractor(requested_by_id: int | None) -> str:
+    """Train a candidate extractor and let the gate decide (see
+    extractor_versions.extractor_retrain); progress goes to the job's meta
+    for the admin page to poll. Safe to run twice: the same data trains the
+    same model, which is then found already recorded."""
+    job = get_current_job()
+
+    def progress(message: str) -> None:
+        if job is not None:
+            job.meta["progress"] = message
+            job.save_meta()
+
+    actor = get_user_model().objects.filter(pk=requested_by_id).first()
+    with audit.origin(request_id=job.id if job else ""):
+        outcome = extractor_versions.extractor_retrain(actor=actor, progress=progress)
+    version = outcome.version
+    if not outcome.created:
+        return f"unchanged: {version.label} was trained from the same data before"
+    return f"{version.decision}: {version.label}"

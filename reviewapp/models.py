@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from pipeline.extract.scorer import SCORED_FIELDS
 from pipeline.registry import validation_rules
 from pipeline.validate.identifiers import check_iban, check_vat_id
 
@@ -231,6 +232,14 @@ class ProcessingRun(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     ocr_engine = models.CharField(max_length=100, blank=True)
     extractor = models.CharField(max_length=100, blank=True)
+    # The trained version that read the document, when one was active.
+    extractor_version = models.ForeignKey(
+        "ExtractorVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="runs",
+    )
     outcome = models.CharField(
         max_length=20, choices=Outcome.choices, default=Outcome.RUNNING
     )
@@ -869,6 +878,8 @@ class AuditEvent(models.Model):
         VENDOR_MEMORY_DELETED = "vendor_memory_deleted", "Vendor memory deleted"
         DOCUMENT_PURGED = "document_purged", "Document purged (retention)"
         TRAINING_EXPORTED = "training_exported", "Training data exported"
+        MODEL_REJECTED = "model_rejected", "Model rejected"
+        MODEL_ROLLED_BACK = "model_rolled_back", "Model rolled back"
 
     sequence = models.PositiveBigIntegerField(unique=True)
     occurred_at = models.DateTimeField(db_index=True)
@@ -1033,6 +1044,68 @@ class FieldCorrection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field_name} of {self.document_id} ({self.source})"
+
+
+class ExtractorVersion(models.Model):
+    """One trained version of the learned field scorer, with the scores that
+    decided whether it went live (see reviewapp.extractor_versions).
+
+    At most one version is active; when none is, documents are read by
+    `settings.VOUCH_EXTRACTOR`. The artefact is small JSON and lives in the row,
+    so every worker loads the same bytes without shared files.
+    """
+
+    class Decision(models.TextChoices):
+        BASELINE = "baseline", "Checked-in model"
+        PROMOTED = "promoted", "Promoted"
+        REJECTED = "rejected", "Rejected by the gate"
+
+    name = models.CharField(max_length=100)
+    content_hash = models.CharField(max_length=64, unique=True)
+    artefact = models.JSONField(help_text="The model as written by train_extractor")
+    training_summary = models.JSONField(default=dict)
+    scores = models.JSONField(default=dict, help_text="Cross-validated, per field")
+    evaluation = models.JSONField(
+        default=dict, help_text="The gate's comparison with the version live then"
+    )
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    decision_reasons = models.JSONField(default=list)
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    promoted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [
+            ("manage_extractor", "Can retrain, promote and roll back the extractor"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=models.Q(is_active=True),
+                name="one_active_extractor_version",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """name@hash, as processing runs record it."""
+        return f"{self.name}@{self.content_hash[:12]}"
+
+    @property
+    def field_scores(self) -> list[tuple[str, dict[str, Any] | None]]:
+        """Cross-validated scores per scored field, in the pipeline's order."""
+        return [(name, self.scores.get(name)) for name in SCORED_FIELDS]
 
 
 # Models kept beside the logic they serve; imported here so Django finds them.

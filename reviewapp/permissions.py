@@ -161,3 +161,11 @@ def can_export_training(user: AnyUser) -> bool:
 def can_export_audit(user: AnyUser) -> bool:
     """The whole audit log, every user and document: administrators only."""
     return bool(user.is_authenticated and user.has_perm(EXPORT_AUDIT))
+
+
+MANAGE_EXTRACTOR = "reviewapp.manage_extractor"
+
+
+def can_manage_extractor(user: AnyUser) -> bool:
+    """Extractor versions: list, retrain and roll back. Administrators only."""
+    return bool(user.is_authenticated and user.has_perm(MANAGE_EXTRACTOR))

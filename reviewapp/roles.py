@@ -71,6 +71,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "reviewapp.change_retentionpolicy",
         "reviewapp.delete_retentionpolicy",
         "reviewapp.export_fieldcorrection",
+        "reviewapp.view_extractorversion",
+        "reviewapp.manage_extractor",
         "reviewapp.reveal_sensitive",
         "auth.view_user",
         "auth.add_user",

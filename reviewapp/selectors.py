@@ -53,6 +53,7 @@ from reviewapp.models import (
     AuditEvent,
     Document,
     DocumentValidation,
+    ExtractorVersion,
     Field,
     GoodsReceipt,
     Page,
@@ -1023,3 +1024,8 @@ def approval_refusal(document_id: int, user: AnyUser, *, escalated: bool) -> str
             "and its bank details changed: another supervisor must approve it."
         )
     return ""
+
+
+def extractor_versions_listed() -> list[ExtractorVersion]:
+    """Every extractor version, newest first, with who trained it."""
+    return list(ExtractorVersion.objects.select_related("created_by").defer("artefact"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,6 +28,7 @@ from pipeline.errors import UnreadableDocument
 from pipeline.filetypes import PDF, SNIFF_BYTES, describe_accepted, sniff
 from pipeline.registry import validate
 from pipeline.run import PipelineResult
+from pipeline.types import OcrLine
 from pipeline.validate.types import ValidationResult
 from pipeline.validate.vendors import find_purchase_order
 from reviewapp import (
@@ -393,25 +395,30 @@ def _store_pages(document: Document, result: PipelineResult) -> dict[int, Page]:
         page.image.save("page.jpg", ContentFile(image.image_bytes), save=False)
         page.save()
         page.lines.all().delete()
-        TextLine.objects.bulk_create(
-            TextLine(
-                page=page,
-                order=order,
-                text=line.text,
-                confidence=line.confidence,
-                polygon=[list(point) for point in line.polygon],
-                x0=line.box[0],
-                y0=line.box[1],
-                x1=line.box[2],
-                y1=line.box[3],
-            )
-            for order, line in enumerate(processed.text.lines)
-        )
+        page_lines_store(page=page, lines=processed.text.lines)
         pages[image.number] = page
     for stale_page in existing.values():  # the document now has fewer pages
         stale_page.image.delete(save=False)
         stale_page.delete()
     return pages
+
+
+def page_lines_store(*, page: Page, lines: Sequence[OcrLine]) -> None:
+    """Store a page's text lines in reading order, with their boxes."""
+    TextLine.objects.bulk_create(
+        TextLine(
+            page=page,
+            order=order,
+            text=line.text,
+            confidence=line.confidence,
+            polygon=[list(point) for point in line.polygon],
+            x0=line.box[0],
+            y0=line.box[1],
+            x1=line.box[2],
+            y1=line.box[3],
+        )
+        for order, line in enumerate(lines)
+    )
 
 
 def _store_fields(

@@ -309,11 +309,12 @@ VOUCH_RETENTION_DEFAULT_DAYS = env_int("VOUCH_RETENTION_DEFAULT_DAYS", 3653)
 
 # Engines, by dotted path (see pipeline/ocr and pipeline/extract).
 VOUCH_OCR_ENGINE = env_str("VOUCH_OCR_ENGINE", "pipeline.ocr.paddle.PaddleOcrEngine")
-# The heuristic extractor with calibrated confidences; the raw one
-# (pipeline.extract.heuristic.HeuristicExtractor) is what calibration is fitted on.
-VOUCH_EXTRACTOR = env_str(
-    "VOUCH_EXTRACTOR", "pipeline.extract.calibration.CalibratedExtractor"
-)
+# The calibrated heuristic extractor with the fields the trained scorer reads
+# better replaced by its picks (pipeline/models/field_scorer.json); an active
+# extractor version (admin page, `retrain`) replaces this setting's model.
+# pipeline.extract.calibration.CalibratedExtractor is the rules alone, and the
+# raw pipeline.extract.heuristic.HeuristicExtractor is what calibration is fitted on.
+VOUCH_EXTRACTOR = env_str("VOUCH_EXTRACTOR", "pipeline.extract.scorer.ScoredExtractor")
 
 # REST API: tokens for machines (an ERP, scripts), the session for the browser.
 REST_FRAMEWORK = {

@@ -4,7 +4,15 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from reviewapp.views import audit, documents, exports, line_items, review, training
+from reviewapp.views import (
+    audit,
+    documents,
+    exports,
+    extractor,
+    line_items,
+    review,
+    training,
+)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="document-list"), name="home"),
@@ -114,6 +122,26 @@ urlpatterns = [
     ),
     path("export/", exports.export_page, name="export"),
     path("export/batch.<slug:fmt>", exports.export_batch, name="export-batch"),
+    path(
+        "extractor/versions/",
+        extractor.extractor_versions_page,
+        name="extractor-versions",
+    ),
+    path(
+        "extractor/versions/retrain/",
+        extractor.extractor_retrain,
+        name="extractor-retrain",
+    ),
+    path(
+        "extractor/versions/retrain/<str:job_id>/",
+        extractor.extractor_retrain_status,
+        name="extractor-retrain-status",
+    ),
+    path(
+        "extractor/versions/<int:pk>/activate/",
+        extractor.extractor_version_activate,
+        name="extractor-version-activate",
+    ),
     path("api/", include("reviewapp.api.urls")),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),

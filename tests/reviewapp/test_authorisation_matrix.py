@@ -96,6 +96,9 @@ BATCH_EXPORTERS = (302, 403, 403, 403, 200, 200)
 API_ANY_USER = (401, 200, 200, 200, 200, 200)
 API_EXPORTERS = (401, 403, 403, 403, 200, 200)
 API_MASTER_DATA = (401, 403, 403, 403, 403, 400)
+ADMIN_ONLY_PAGE = (302, 403, 403, 403, 403, 200)
+ADMIN_ONLY_ACTION = (302, 403, 403, 403, 403, 302)
+ADMIN_ONLY_MISSING = (302, 403, 403, 403, 403, 404)
 
 MATRIX: dict[str, list[Case]] = {
     "home": [Case("GET", fixed("home"), REDIRECTS, REDIRECTS)],
@@ -176,6 +179,22 @@ MATRIX: dict[str, list[Case]] = {
              (302, 403, 403, 403, 403, 200)),
         Case("POST", fixed("training-export"), (302, 403, 403, 403, 403, 200),
              (302, 403, 403, 403, 403, 200), data={"format": "jsonl"}),
+    ],
+    # Extractor versions: administrators only. The status of an unknown job and
+    # an unknown version are 404 for them, refused before the lookup for others.
+    "extractor-versions": [
+        Case("GET", fixed("extractor-versions"), ADMIN_ONLY_PAGE, ADMIN_ONLY_PAGE),
+    ],
+    "extractor-retrain": [
+        Case("POST", fixed("extractor-retrain"), ADMIN_ONLY_ACTION, ADMIN_ONLY_ACTION),
+    ],
+    "extractor-retrain-status": [
+        Case("GET", fixed("extractor-retrain-status", "no-such-job"),
+             ADMIN_ONLY_MISSING, ADMIN_ONLY_MISSING),
+    ],
+    "extractor-version-activate": [
+        Case("POST", fixed("extractor-version-activate", 999_999),
+             ADMIN_ONLY_MISSING, ADMIN_ONLY_MISSING),
     ],
     # Event 1 holds no IBAN of the document: allowed revealers get 404, others
     # are refused before the event is looked up.

@@ -33,6 +33,7 @@ from pipeline.extract.normalize import (
     normalize_date,
 )
 from pipeline.ocr import OcrEngine, ocr_engines
+from pipeline.ocr.cache import CachingOcrEngine
 from pipeline.ocr.recorded import page_text_from_boxes
 from pipeline.run import run_pipeline
 from pipeline.types import Extraction
@@ -112,6 +113,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--limit", type=int, default=None, help="only the first N documents"
         )
+        parser.add_argument(
+            "--ocr-cache",
+            type=Path,
+            default=None,
+            metavar="DIR",
+            help="remember OCR lines per page image in DIR (e.g. var/ocr-cache) "
+            "so a second run skips OCR; seconds per page then measure the cache",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         limit: int | None = options["limit"]
@@ -122,7 +131,9 @@ class Command(BaseCommand):
         # for every plain PDF); the table is this command's output.
         logging.getLogger("factur-x").setLevel(logging.ERROR)
         extractor = extractors.get(settings.VOUCH_EXTRACTOR)
-        evaluator = Evaluator(extractor=extractor, ocr_only=ocr_only)
+        evaluator = Evaluator(
+            extractor=extractor, ocr_only=ocr_only, ocr_cache=options["ocr_cache"]
+        )
         reports = []
         for manifest in options["manifests"]:
             entries = read_manifest(manifest)[:limit]
@@ -172,8 +183,15 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
 class Evaluator:
     """Runs one manifest entry through the pipeline and scores its fields."""
 
-    def __init__(self, *, extractor: FieldExtractor, ocr_only: bool) -> None:
+    def __init__(
+        self,
+        *,
+        extractor: FieldExtractor,
+        ocr_only: bool,
+        ocr_cache: Path | None = None,
+    ) -> None:
         self.extractor = extractor
+        self.ocr_cache = ocr_cache
         self.ocr_only = ocr_only
         self.limits = services.decode_limits(use_text_layer=not ocr_only)
         self._ocr: OcrEngine | None = None
@@ -183,6 +201,8 @@ class Evaluator:
         # Loaded on first use: a text-only manifest needs no OCR engine.
         if self._ocr is None:
             self._ocr = ocr_engines.get(settings.VOUCH_OCR_ENGINE)
+            if self.ocr_cache is not None:
+                self._ocr = CachingOcrEngine(self._ocr, self.ocr_cache)
         return self._ocr
 
     @property

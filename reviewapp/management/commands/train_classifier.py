@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pipeline.classify import MODEL_PATH
 from pipeline.classify_training import train
+from reviewapp.management.commands.train_extractor import dev_manifests
 
 
 class Command(BaseCommand):
@@ -27,13 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--folds", type=int, default=5)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        manifests: list[Path] = options["manifests"] or sorted(
-            Path(settings.VOUCH_DATASETS).glob("*/manifest.jsonl")
-        )
-        if not manifests:
-            raise CommandError(
-                f"no manifests given and none under {settings.VOUCH_DATASETS}"
-            )
+        manifests = dev_manifests(options["manifests"])
         try:
             artefact = train(manifests, folds=options["folds"])
         except ValueError as error:

@@ -1,0 +1,127 @@
+"""The promotion gate: a newly trained extractor replaces the live one only if
+no field reads worse beyond noise, on any evaluation slice.
+
+Noise, for one field on one slice of n documents where the live version reads
+a share p_live right and the candidate p_new: two binomial standard errors of
+the pooled rate, sqrt(p(1 - p) / n) with p = (p_live + p_new) / 2, plus one
+document (1 / n), so that on a small slice a single document flipping is never
+called a regression. A field is worse beyond noise when
+p_new < p_live - noise. A field a slice does not label is not judged there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Counts = Mapping[str, Mapping[str, int]]  # field -> {"right": n, "labelled": n}
+
+
+def noise_margin(live_rate: float, new_rate: float, documents: int) -> float:
+    """How far below the live accuracy a candidate may fall by chance."""
+    if documents <= 0:
+        return 1.0
+    pooled = (live_rate + new_rate) / 2
+    return 2 * math.sqrt(pooled * (1 - pooled) / documents) + 1 / documents
+
+
+@dataclass(frozen=True)
+class FieldComparison:
+    slice: str
+    field: str
+    documents: int
+    live_rate: float
+    new_rate: float
+    noise: float
+
+    @property
+    def worse(self) -> bool:
+        return self.new_rate < self.live_rate - self.noise
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "slice": self.slice,
+            "field": self.field,
+            "documents": self.documents,
+            "live": round(self.live_rate, 4),
+            "candidate": round(self.new_rate, 4),
+            "noise": round(self.noise, 4),
+            "worse": self.worse,
+        }
+
+    def reason(self) -> str:
+        verdict = "worse beyond noise" if self.worse else "within noise or better"
+        return (
+            f"{self.slice}: {self.field} {100 * self.new_rate:.1f}% vs live "
+            f"{100 * self.live_rate:.1f}% on {self.documents} documents "
+            f"(noise ±{100 * self.noise:.1f} points): {verdict}"
+        )
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    promote: bool
+    comparisons: tuple[FieldComparison, ...]
+
+    @property
+    def reasons(self) -> list[str]:
+        if not self.comparisons:
+            return ["no field was measured on the same documents for both versions"]
+        return [c.reason() for c in self.comparisons]
+
+
+def compare(slice_name: str, live: Counts, new: Counts) -> list[FieldComparison]:
+    """Per field both versions were measured on: the two accuracies and the
+    noise margin. Both must have been measured on the same documents."""
+    comparisons = []
+    for name in sorted(set(live) & set(new)):
+        documents = int(live[name]["labelled"])
+        if documents == 0 or int(new[name]["labelled"]) != documents:
+            continue
+        live_rate = live[name]["right"] / documents
+        new_rate = new[name]["right"] / documents
+        comparisons.append(
+            FieldComparison(
+                slice_name,
+                name,
+                documents,
+                live_rate,
+                new_rate,
+                noise_margin(live_rate, new_rate, documents),
+            )
+        )
+    return comparisons
+
+
+def decide(slices: Mapping[str, tuple[Counts, Counts]]) -> GateDecision:
+    """Promote unless some field on some slice got worse beyond noise, or
+    nothing could be compared at all (an unmeasured candidate never goes
+    live). `slices` maps a slice's name to (live counts, candidate counts)."""
+    comparisons = [
+        comparison
+        for name, (live, new) in sorted(slices.items())
+        for comparison in compare(name, live, new)
+    ]
+    promote = bool(comparisons) and not any(c.worse for c in comparisons)
+    return GateDecision(promote=promote, comparisons=tuple(comparisons))
+
+
+def cross_validated_counts(
+    scores: Mapping[str, Any], sources: set[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """An artefact's k-fold figures as counts per field, for the sources given
+    (all when None): the accuracy of what the extractor reads ("effective":
+    the scorer's pick on the document types it is used for, else the rules')."""
+    counts: dict[str, dict[str, int]] = {}
+    for name, row in scores.items():
+        right = labelled = 0
+        for source, part in row.get("by_source", {}).items():
+            if sources is not None and source not in sources:
+                continue
+            labelled += int(part["documents"])
+            right += round(float(part["effective"] or 0.0) * int(part["documents"]))
+        if labelled:
+            counts[name] = {"right": right, "labelled": labelled}
+    return counts
