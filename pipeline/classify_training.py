@@ -14,13 +14,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pypdfium2 as pdfium
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.preprocessing import StandardScaler
 
 from pipeline.classify import (
     CREDIT_NOTE,
@@ -36,6 +33,10 @@ from pipeline.extract.calibration_fit import expected_calibration_error
 from pipeline.ocr.recorded import page_text_from_boxes
 from pipeline.pdftext import text_layer_lines
 from pipeline.types import PageText
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
 
 MAX_PDF_PAGES = 5
 
@@ -105,6 +106,11 @@ def _matrix(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> tuple[StandardScaler, LogisticRegression]:
+    # scikit-learn is imported only to train: web processes import this module
+    # (through the extractor pages) and need not carry its ~200 MB.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
     scaler = StandardScaler().fit(x)
     # Balanced: the dev data holds four receipts per invoice, a supplier-invoice
     # product sees the opposite; neither share should become the model's prior.
@@ -140,6 +146,8 @@ def train(manifests: Sequence[Path], *, folds: int = 5) -> dict[str, Any]:
         raise ValueError("training needs receipts and invoices")
 
     out_of_fold = np.zeros(len(y))
+    from sklearn.model_selection import StratifiedKFold
+
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     for train_index, test_index in splitter.split(x, y):
         scaler, model = _fit(x[train_index], y[train_index])

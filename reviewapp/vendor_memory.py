@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -20,12 +21,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from pipeline.extract.vendor_memory import MEMORY_MARK, VendorLayoutHint, learn_hint
-from pipeline.run import PipelineResult, with_layout_hints
 from pipeline.types import Box, OcrLine, PageText
 from pipeline.validate import types as validation
 from pipeline.validate.vendors import match_vendor
 from reviewapp import audit
 from reviewapp.extraction_fields import FIELD_KINDS
+
+if TYPE_CHECKING:
+    from pipeline.run import PipelineResult
+
 from reviewapp.models import (
     AuditEvent,
     Document,
@@ -215,6 +219,10 @@ def with_vendor_memory(result: PipelineResult) -> PipelineResult:
     memories = list(vendor.field_memories.all())
     if not memories:
         return result
+    # Imported here: the pipeline runner pulls in every engine's libraries,
+    # which the models module (and so every management command) need not load.
+    from pipeline.run import with_layout_hints
+
     remembered = with_layout_hints(result, [m.layout_hint for m in memories])
     used = [
         field.name

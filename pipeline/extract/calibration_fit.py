@@ -16,8 +16,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.isotonic import IsotonicRegression
-
 from pipeline.extract.calibration import Calibration, FieldCalibration
 
 POOLED = "(pooled)"
@@ -63,6 +61,8 @@ def fold_of(document: str, folds: int) -> int:
 def _fit(samples: Sequence[Sample]) -> FieldCalibration:
     # Capped below 1.0: a read value is never certain the way a value from
     # e-invoice XML is, so confidence 1.0 stays the XML's alone.
+    from sklearn.isotonic import IsotonicRegression  # heavy: only when fitting
+
     model = IsotonicRegression(
         y_min=0.0, y_max=MAX_CALIBRATED, increasing=True, out_of_bounds="clip"
     )

@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
 from pipeline.classify import classify
 from pipeline.classify_training import read_pdf_text
@@ -275,6 +273,11 @@ def _fit_field(
     if len(set(targets)) < 2:
         return None
     x = np.array(rows)
+    # Imported here: scikit-learn costs ~200 MB and a second at import, and
+    # every web process imports this module (the extractor admin pages).
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
     scaler = StandardScaler().fit(x)
     model = LogisticRegression(C=1.0, max_iter=2000).fit(
         scaler.transform(x), np.array(targets), sample_weight=np.array(weights)

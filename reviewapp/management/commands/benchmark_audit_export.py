@@ -5,6 +5,7 @@ deleted, so the command refuses a trail that already has events."""
 from __future__ import annotations
 
 import resource
+import subprocess
 import sys
 import threading
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reviewapp import audit
@@ -96,6 +98,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--verify", action="store_true", help="also time verify_audit"
         )
+        parser.add_argument(
+            "--own-process",
+            action="store_true",
+            help="also run export_audit in a fresh process and report its peak RSS",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         count: int = options["events"]
@@ -140,6 +147,8 @@ class Command(BaseCommand):
             f"peak RSS during export: {peak.peak / MB:.1f} MB "
             f"(at start {baseline / MB:.1f} MB)"
         )
+        if options["own_process"]:
+            self.export_in_own_process(options["format"], options["output"])
         if options["verify"]:
             started = time.perf_counter()
             report = audit.verify_chain()
@@ -152,3 +161,27 @@ class Command(BaseCommand):
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         process_peak = peak_kib / 1024 if sys.platform != "darwin" else peak_kib / MB
         self.stdout.write(f"process peak RSS (whole run): {process_peak:.1f} MB")
+
+    def export_in_own_process(self, export_format: str, output: Path) -> None:
+        """What an administrator's `export_audit` process holds at its peak: a
+        fresh process, without the memory this one kept from filling the trail.
+        It reads the configured database, so run it on a real scratch one."""
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                str(Path(settings.BASE_DIR) / "manage.py"),
+                "export_audit",
+                "--format",
+                export_format,
+                "--output",
+                str(output.with_suffix(output.suffix + ".own-process")),
+            ],
+            check=True,
+        )
+        child_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        child_peak = child_kib / 1024 if sys.platform != "darwin" else child_kib / MB
+        self.stdout.write(
+            f"export_audit in its own process: peak RSS {child_peak:.1f} MB, "
+            f"{time.perf_counter() - started:.1f} s"
+        )
