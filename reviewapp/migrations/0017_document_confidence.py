@@ -28,7 +28,7 @@ def fill_confidence(apps, schema_editor):  # type: ignore[no-untyped-def]
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviewapp', '0018_audit_event_types'),
+        ('reviewapp', '0016_merge_branches'),
     ]
 
     operations = [
