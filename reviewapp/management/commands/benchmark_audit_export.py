@@ -167,7 +167,9 @@ class Command(BaseCommand):
         fresh process, without the memory this one kept from filling the trail.
         It reads the configured database, so run it on a real scratch one."""
         started = time.perf_counter()
-        subprocess.run(
+        # Sampled rather than read from RUSAGE_CHILDREN, which would count the
+        # memory the child shared with this process before it exec'd.
+        child = subprocess.Popen(
             [
                 sys.executable,
                 str(Path(settings.BASE_DIR) / "manage.py"),
@@ -176,12 +178,18 @@ class Command(BaseCommand):
                 export_format,
                 "--output",
                 str(output.with_suffix(output.suffix + ".own-process")),
-            ],
-            check=True,
+            ]
         )
-        child_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        child_peak = child_kib / 1024 if sys.platform != "darwin" else child_kib / MB
+        watched, peak_bytes = psutil.Process(child.pid), 0
+        while child.poll() is None:
+            try:
+                peak_bytes = max(peak_bytes, watched.memory_info().rss)
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.01)
+        if child.wait() != 0:
+            raise CommandError(f"export_audit failed with status {child.returncode}")
         self.stdout.write(
-            f"export_audit in its own process: peak RSS {child_peak:.1f} MB, "
+            f"export_audit in its own process: peak RSS {peak_bytes / MB:.1f} MB, "
             f"{time.perf_counter() - started:.1f} s"
         )
