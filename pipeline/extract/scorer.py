@@ -674,11 +674,27 @@ class ScorerModel:
 def content_hash(body: Mapping[str, Any]) -> str:
     """SHA-256 of the artefact's canonical JSON, without its own hash."""
     canonical = json.dumps(
-        {k: v for k, v in body.items() if k != "content_hash"},
+        _canonical_numbers({k: v for k, v in body.items() if k != "content_hash"}),
         sort_keys=True,
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _canonical_numbers(value: Any) -> Any:
+    """Numbers as they come back from any JSON store: PostgreSQL's jsonb keeps
+    decimals exactly but has no negative zero and writes 1e+20 as an integer,
+    so an artefact read back from the database must hash as it was written."""
+    if isinstance(value, Mapping):
+        return {key: _canonical_numbers(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical_numbers(item) for item in value]
+    if isinstance(value, float):
+        if value == 0.0:
+            return 0.0
+        if value.is_integer() and abs(value) >= 1e16:
+            return int(value)
+    return value
 
 
 def scorer_from_json(data: Mapping[str, Any]) -> ScorerModel:

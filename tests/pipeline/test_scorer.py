@@ -195,3 +195,12 @@ def test_confidence_rises_with_correctness_on_a_held_out_fold(
     wrong = [c for c, right in outcomes if not right]
     right = [c for c, ok in outcomes if ok]
     assert not wrong or sum(wrong) / len(wrong) < sum(right) / len(right)
+
+
+def test_an_artefact_hashes_the_same_after_a_postgresql_round_trip() -> None:
+    """jsonb has no negative zero and writes 1e+20 as an integer: a version
+    stored in the database must still match the hash it was written with."""
+    written = {"format": "x", "weights": [-0.0, 1e20, 0.1, 2.0], "n": 3}
+    read_back = {"format": "x", "weights": [0.0, 10**20, 0.1, 2.0], "n": 3}
+    assert content_hash(read_back) == content_hash(written)
+    assert content_hash({**written, "n": 4}) != content_hash(written)
