@@ -5,37 +5,31 @@ Expired documents still being read or reviewed are held until decided."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.utils import timezone
 
 from reviewapp import retention
+from reviewapp.management.periodic import PeriodicCommand
 
 
-class Command(BaseCommand):
+class Command(PeriodicCommand):
     help = __doc__
+    every_help = "keep running, purging every N seconds (what `make run` does)"
 
     def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
         parser.add_argument(
             "--dry-run",
             action="store_true",
             help="list what would be purged, and change nothing",
         )
-        parser.add_argument(
-            "--every",
-            type=int,
-            default=0,
-            help="keep running, purging every N seconds (what `make run` does)",
-        )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        while True:
-            self.purge_once(dry_run=options["dry_run"])
-            if not options["every"]:
-                return
-            time.sleep(options["every"])
+    def run_once(self, **options: Any) -> str:
+        # Reported on every round, not just a single run: a purge deletes data.
+        self.purge_once(dry_run=options["dry_run"])
+        return ""
 
     def purge_once(self, *, dry_run: bool) -> None:
         now = timezone.now()

@@ -4,33 +4,18 @@ makes the document reappear in everyone's queue live."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
-
 from reviewapp import services
+from reviewapp.management.periodic import PeriodicCommand
 
 
-class Command(BaseCommand):
+class Command(PeriodicCommand):
     help = __doc__
+    every_help = "keep running, checking every N seconds (what `make run` does)"
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--every",
-            type=int,
-            default=0,
-            help="keep running, checking every N seconds (what `make run` does)",
-        )
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        while True:
-            released = services.documents_release_expired_claims()
-            for document in released:
-                self.stdout.write(
-                    f"released {document.public_id} {document.original_name}"
-                )
-            if not options["every"]:
-                self.stdout.write(f"{len(released)} expired claim(s) released")
-                return
-            time.sleep(options["every"])
+    def run_once(self, **options: Any) -> str:
+        released = services.documents_release_expired_claims()
+        for document in released:
+            self.stdout.write(f"released {document.public_id} {document.original_name}")
+        return f"{len(released)} expired claim(s) released"

@@ -2,45 +2,35 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from reviewapp import services
+from reviewapp.management.periodic import PeriodicCommand
 
 
-class Command(BaseCommand):
+class Command(PeriodicCommand):
     help = __doc__
+    every_help = "keep running, checking every N seconds (what `make run` does)"
 
     def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
         parser.add_argument(
             "--older-than",
             type=int,
             default=None,
             help="seconds without a status change (default VOUCH_STALE_AFTER_SECONDS)",
         )
-        parser.add_argument(
-            "--every",
-            type=int,
-            default=0,
-            help="keep running, checking every N seconds (what `make run` does)",
-        )
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def run_once(self, **options: Any) -> str:
         older_than = (
             timedelta(seconds=options["older_than"])
             if options["older_than"] is not None
             else None
         )
-        while True:
-            requeued = services.documents_requeue_stale(older_than=older_than)
-            for document in requeued:
-                self.stdout.write(
-                    f"requeued {document.public_id} {document.original_name}"
-                )
-            if not options["every"]:
-                self.stdout.write(f"{len(requeued)} document(s) requeued")
-                return
-            time.sleep(options["every"])
+        requeued = services.documents_requeue_stale(older_than=older_than)
+        for document in requeued:
+            self.stdout.write(f"requeued {document.public_id} {document.original_name}")
+        return f"{len(requeued)} document(s) requeued"
