@@ -22,7 +22,7 @@ from pipeline.extract import extractors
 from pipeline.ocr import ocr_engines
 from pipeline.ocr.recorded import RecordedOcrEngine
 from pipeline.types import OcrLine
-from reviewapp import roles, services
+from reviewapp import jobs, roles, services
 from reviewapp.models import Document, Field, LineItem
 
 REPO = Path(__file__).resolve().parent.parent
@@ -119,6 +119,21 @@ def make_document(
             machine_confidence=confidence,
         )
     services.document_refresh_review_columns(document=document)
+    document.refresh_from_db()
+    return document
+
+
+def processed_upload(
+    content: bytes, *, name: str = "acme.png", uploaded_by: User | None
+) -> Document:
+    """A browser upload of `content`, read by the processing job in-process."""
+    document = services.document_ingest(
+        content=content,
+        original_name=name,
+        channel=Document.Channel.UPLOAD,
+        uploaded_by=uploaded_by,
+    ).document
+    jobs.process_document(document.pk)
     document.refresh_from_db()
     return document
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from pipeline.ocr.recorded import RecordedOcrEngine
 from reviewapp import audit, jobs, services
 from reviewapp.models import AuditEvent, Document, Field
-from tests.conftest import PASSWORD, logged_in
+from tests.conftest import PASSWORD, logged_in, processed_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +31,7 @@ def events(event_type: str) -> list[AuditEvent]:
 
 @pytest.fixture
 def processed(clerk: User, media_root: Path, invoice_png: bytes) -> Document:
-    document = services.document_ingest(
-        content=invoice_png,
-        original_name="acme.png",
-        channel="upload",
-        uploaded_by=clerk,
-    ).document
-    jobs.process_document(document.pk)
-    document.refresh_from_db()
+    document = processed_upload(invoice_png, name="acme.png", uploaded_by=clerk)
     return document
 
 

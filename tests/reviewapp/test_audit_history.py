@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from reviewapp import audit, jobs, services
+from reviewapp import audit, services
 from reviewapp.models import AuditEvent, AuditSecret, Document
-from tests.conftest import logged_in
+from tests.conftest import logged_in, processed_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -21,13 +21,7 @@ MASK = "DE****************3000"
 @pytest.fixture
 def corrected(clerk: User, media_root: Path, invoice_png: bytes) -> Document:
     """A processed document whose IBAN and total a clerk corrected."""
-    document = services.document_ingest(
-        content=invoice_png,
-        original_name="acme.png",
-        channel="upload",
-        uploaded_by=clerk,
-    ).document
-    jobs.process_document(document.pk)
+    document = processed_upload(invoice_png, name="acme.png", uploaded_by=clerk)
     services.field_correct(document=document, name="iban", value=IBAN, user=clerk)
     services.field_correct(
         document=document, name="total_amount", value="99.00", user=clerk,

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from reviewapp import jobs, services
 from reviewapp.models import Document
-from tests.conftest import RECEIPT, logged_in
+from tests.conftest import RECEIPT, logged_in, processed_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +25,7 @@ def upload(client: Client, content: bytes, name: str):
 
 @pytest.fixture
 def processed(clerk: User, media_root: Path, invoice_png: bytes) -> Document:
-    document = services.document_ingest(
-        content=invoice_png,
-        original_name="acme.png",
-        channel="upload",
-        uploaded_by=clerk,
-    ).document
-    jobs.process_document(document.pk)
-    document.refresh_from_db()
+    document = processed_upload(invoice_png, name="acme.png", uploaded_by=clerk)
     return document
 
 

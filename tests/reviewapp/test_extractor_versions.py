@@ -32,7 +32,7 @@ from reviewapp.models import (
     Page,
     ProcessingRun,
 )
-from tests.conftest import DATASETS, logged_in, make_document
+from tests.conftest import DATASETS, logged_in, make_document, processed_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -268,13 +268,7 @@ def test_without_an_active_version_the_configured_extractor_reads(
     extractor, version = extractor_versions.extractor_for_processing()
     assert version is None
     assert extractor.name == "scored"
-    document = services.document_ingest(
-        content=invoice_png,
-        original_name="invoice.png",
-        channel="upload",
-        uploaded_by=None,
-    ).document
-    jobs.process_document(document.pk)
+    document = processed_upload(invoice_png, name="invoice.png", uploaded_by=None)
     assert ProcessingRun.objects.get(document=document).extractor_version is None
 
 

@@ -22,7 +22,7 @@ from reviewapp.models import (
     ValidationIssue,
     Vendor,
 )
-from tests.conftest import DATASETS, make_document, make_line_item
+from tests.conftest import DATASETS, make_document, make_line_item, processed_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -33,14 +33,7 @@ PHYSIO = next(
 
 
 def processed(path: Path, user: User) -> Document:
-    document = services.document_ingest(
-        content=path.read_bytes(),
-        original_name=path.name,
-        channel="upload",
-        uploaded_by=user,
-    ).document
-    jobs.process_document(document.pk)
-    document.refresh_from_db()
+    document = processed_upload(path.read_bytes(), name=path.name, uploaded_by=user)
     return document
 
 

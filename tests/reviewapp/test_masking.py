@@ -13,11 +13,10 @@ from django.urls import reverse
 from PIL import Image, ImageStat
 
 from pipeline.ocr.recorded import RecordedOcrEngine
-from reviewapp import jobs, services
 from reviewapp.masking import mask_value
 from reviewapp.models import Document, Field, SensitiveField, SensitiveReveal
 from reviewapp.selectors import status_payload
-from tests.conftest import logged_in, recorded_line, text_image
+from tests.conftest import logged_in, processed_upload, recorded_line, text_image
 
 pytestmark = pytest.mark.django_db
 
@@ -41,10 +40,7 @@ def with_iban(
         ),
     )
     content = text_image(["ACME GMBH", "Total EUR 120,50", "", "", f"IBAN {IBAN}"])
-    document = services.document_ingest(
-        content=content, original_name="bank.png", channel="upload", uploaded_by=clerk
-    ).document
-    jobs.process_document(document.pk)
+    document = processed_upload(content, name="bank.png", uploaded_by=clerk)
     page = document.pages.get(number=1)
     # The extractor reads this IBAN too; pin its box and wording for the tests.
     Field.objects.update_or_create(

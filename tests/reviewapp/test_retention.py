@@ -29,7 +29,7 @@ from reviewapp.models import (
     WebhookEndpoint,
 )
 from reviewapp.retention import RetentionPolicy
-from tests.conftest import logged_in, recorded_text_image, text_image
+from tests.conftest import logged_in, processed_upload, recorded_text_image, text_image
 
 pytestmark = pytest.mark.django_db
 
@@ -70,11 +70,7 @@ def approved_invoice(clerk: User, capture: Callable[..., Any]) -> Document:
 
 
 def read(content: bytes, user: User, name: str = "a.png") -> Document:
-    document = services.document_ingest(
-        content=content, original_name=name, channel="upload", uploaded_by=user
-    ).document
-    jobs.process_document(document.pk)
-    document.refresh_from_db()
+    document = processed_upload(content, name=name, uploaded_by=user)
     return document
 
 

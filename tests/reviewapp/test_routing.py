@@ -14,7 +14,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from pipeline.ocr.recorded import RecordedOcrEngine
-from reviewapp import jobs, review_reasons, routing, services
+from reviewapp import review_reasons, routing, services
 from reviewapp.models import (
     AuditEvent,
     Document,
@@ -24,7 +24,7 @@ from reviewapp.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from tests.conftest import make_document, recorded_line, text_image
+from tests.conftest import make_document, processed_upload, recorded_line, text_image
 
 pytestmark = pytest.mark.django_db
 
@@ -153,11 +153,7 @@ def _trust_the_heuristic_extractor(settings: SettingsWrapper) -> None:
 
 
 def process(content: bytes, clerk: User) -> Document:
-    document = services.document_ingest(
-        content=content, original_name="acme.png", channel="upload", uploaded_by=clerk
-    ).document
-    jobs.process_document(document.pk)
-    document.refresh_from_db()
+    document = processed_upload(content, name="acme.png", uploaded_by=clerk)
     return document
 
 

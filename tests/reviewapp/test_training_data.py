@@ -16,11 +16,11 @@ from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from pipeline.ocr.recorded import RecordedOcrEngine
-from reviewapp import audit, jobs, services
+from reviewapp import audit, services
 from reviewapp.models import AuditEvent, Document, Field, FieldCorrection
 from reviewapp.ocr_evidence import Word, in_reading_order, line_words, text_in_box
 from reviewapp.training_data import CorrectionEvidence, clear_text
-from tests.conftest import logged_in, recorded_line, text_image
+from tests.conftest import logged_in, processed_upload, recorded_line, text_image
 
 pytestmark = pytest.mark.django_db
 
@@ -48,10 +48,7 @@ def invoice(
     content = text_image(
         ["ACME", "Invoice No: INV-1001", "Date: 16.09.2019", "", f"IBAN {IBAN}"]
     )
-    document = services.document_ingest(
-        content=content, original_name="bank.png", channel="upload", uploaded_by=clerk
-    ).document
-    jobs.process_document(document.pk)
+    document = processed_upload(content, name="bank.png", uploaded_by=clerk)
     page = document.pages.get(number=1)
     for name, value, box in (
         ("invoice_number", "16.09.2019", [40, 150, 360, 180]),

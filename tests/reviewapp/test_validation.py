@@ -21,7 +21,7 @@ from django.utils import timezone
 from PIL import Image
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from reviewapp import jobs, services
+from reviewapp import services
 from reviewapp.models import (
     Document,
     DocumentValidation,
@@ -33,7 +33,7 @@ from reviewapp.models import (
     ValidationRuleSetting,
     Vendor,
 )
-from tests.conftest import make_document
+from tests.conftest import make_document, processed_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -56,11 +56,7 @@ def acme(db: None) -> Vendor:
 
 
 def process(content: bytes, name: str, clerk: User) -> Document:
-    document = services.document_ingest(
-        content=content, original_name=name, channel="upload", uploaded_by=clerk
-    ).document
-    jobs.process_document(document.pk)
-    document.refresh_from_db()
+    document = processed_upload(content, name=name, uploaded_by=clerk)
     return document
 
 
