@@ -16,7 +16,7 @@ from typing import Any
 
 import facturx
 from lxml import etree
-from PIL import ImageDraw
+from PIL import Image, ImageDraw
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
@@ -44,8 +44,6 @@ class PdfCanvas:
     _operators: list[str] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
-        from PIL import Image
-
         self._measure = ImageDraw.Draw(Image.new("1", (1, 1)))
 
     def textlength(self, text: str, font: Any) -> float:

@@ -535,6 +535,16 @@ def document_image_fingerprint(document: Document) -> int | None:
         return None
 
 
+def document_type_unsure(document: Document) -> bool:
+    """The classifier's confidence is below VOUCH_CLASSIFY_MIN_CONFIDENCE: a
+    person says what kind of document this is before anything is approved,
+    and until then it is checked as an invoice."""
+    confidence = document.document_type_confidence
+    return (
+        confidence is not None and confidence < settings.VOUCH_CLASSIFY_MIN_CONFIDENCE
+    )
+
+
 def invoice_data_for(document: Document) -> validation.InvoiceData:
     """The document as the validation rules see it: each field's current value
     (a person's correction wins, since it is what `Field.value` holds), its
@@ -546,9 +556,7 @@ def invoice_data_for(document: Document) -> validation.InvoiceData:
     # invoice, the strictest set.
     document_type = values.pop("document_type", "") or (
         document.document_type
-        if document.document_type
-        and (document.document_type_confidence or 0.0)
-        >= settings.VOUCH_CLASSIFY_MIN_CONFIDENCE
+        if document.document_type and not document_type_unsure(document)
         else DEFAULT_DOCUMENT_TYPE
     )
     return validation.InvoiceData(

@@ -295,15 +295,6 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
     return document
 
 
-def _type_is_unsure(document: Document) -> bool:
-    """The classifier's confidence is below VOUCH_CLASSIFY_MIN_CONFIDENCE: a
-    person says what kind of document this is before anything is approved."""
-    confidence = document.document_type_confidence
-    return (
-        confidence is not None and confidence < settings.VOUCH_CLASSIFY_MIN_CONFIDENCE
-    )
-
-
 def _route(document: Document, *, now: datetime) -> routing.Route:
     """Apply routing.route_for to a document just read (it is ready): approve
     it straight through, leave it for the clerks, or escalate it to the
@@ -317,7 +308,7 @@ def _route(document: Document, *, now: datetime) -> routing.Route:
         flag_below=thresholds.review_thresholds(),
         straight_through_types=settings.VOUCH_STRAIGHT_THROUGH_DOCUMENT_TYPES,
         straight_through_max_amount=Decimal(settings.VOUCH_STRAIGHT_THROUGH_MAX_AMOUNT),
-        document_type_sure=not _type_is_unsure(document),
+        document_type_sure=not selectors.document_type_unsure(document),
     )
     if route.destination == routing.APPROVE:
         document.status = Document.Status.APPROVED
@@ -458,7 +449,7 @@ def document_refresh_review_columns(*, document: Document) -> None:
         review_reason=review_reasons.reason_for(
             fields,
             flag_below=thresholds.review_thresholds(),
-            type_unsure=_type_is_unsure(document),
+            type_unsure=selectors.document_type_unsure(document),
         ),
     )
 
