@@ -84,11 +84,13 @@ def line_items_store(
     current = list(document.line_items.order_by("position", "id"))
     if any(line.set_by == LineItem.SetBy.HUMAN for line in current):
         by_position = {line.position: line for line in current}
+        updated = []
         for extracted in lines:
             row = by_position.get(extracted.position)
             if row is not None:
                 _copy_machine(row, extracted)
-                row.save()
+                updated.append(row)
+        LineItem.objects.bulk_update(updated, MACHINE_COLUMNS)
         return
     LineItem.objects.filter(document=document).delete()
     rows = []
@@ -111,6 +113,16 @@ def line_items_store(
         _copy_machine(row, extracted)
         rows.append(row)
     LineItem.objects.bulk_create(rows)
+
+
+MACHINE_COLUMNS = (
+    "machine_description",
+    "machine_quantity",
+    "machine_unit_price",
+    "machine_amount",
+    "machine_tax_rate",
+    "machine_confidence",
+)
 
 
 def _copy_machine(row: LineItem, extracted: ExtractedLine) -> None:
