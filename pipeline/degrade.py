@@ -45,8 +45,9 @@ def rotate(image: Image.Image, strength: int, _: random.Random) -> Image.Image:
 def skew(image: Image.Image, strength: int, rng: random.Random) -> Image.Image:
     """A page fed crooked: 3° or 7° either way, the corners filled with paper."""
     angle = {1: 3.0, 2: 7.0}.get(strength, 12.0) * rng.choice((-1, 1))
-    return image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True,
-                        fillcolor=(255, 255, 255))
+    return image.rotate(
+        angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(255, 255, 255)
+    )
 
 
 def blur(image: Image.Image, strength: int, _: random.Random) -> Image.Image:
@@ -105,15 +106,21 @@ def perspective(image: Image.Image, strength: int, rng: random.Random) -> Image.
     ]
     jitter = 0.02 * max(width, height)
     target = np.float32(
-        [(x + rng.uniform(-jitter, jitter), y + rng.uniform(-jitter, jitter))
-         for x, y in corners]
+        [
+            (x + rng.uniform(-jitter, jitter), y + rng.uniform(-jitter, jitter))
+            for x, y in corners
+        ]
     )
     source = np.float32([(0, 0), (width, 0), (width, height), (0, height)])
     matrix = cv2.getPerspectiveTransform(source, target)
     desk = (96 + rng.randrange(40), 82 + rng.randrange(30), 64 + rng.randrange(20))
     warped = cv2.warpPerspective(
-        pixels, matrix, (canvas_w, canvas_h), flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=desk,
+        pixels,
+        matrix,
+        (canvas_w, canvas_h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=desk,
     )
     return _image(warped)
 
@@ -144,10 +151,10 @@ KINDS: tuple[DegradationKind, ...] = (
     DegradationKind("blurred", "out of focus", blur),
     DegradationKind("dark", "dim light, uneven", darken),
     DegradationKind("noisy", "sensor noise and specks", noise),
-    DegradationKind("low_resolution", "sent at 45 % or 30 % of its size",
-                    low_resolution),
-    DegradationKind("perspective", "photographed at an angle on a desk",
-                    perspective),
+    DegradationKind(
+        "low_resolution", "sent at 45 % or 30 % of its size", low_resolution
+    ),
+    DegradationKind("perspective", "photographed at an angle on a desk", perspective),
     DegradationKind("cut_off", "bottom 12 % or 25 % outside the frame", cut_off),
     DegradationKind("glare", "a lamp reflected on the page", glare),
 )
@@ -157,4 +164,5 @@ BY_NAME = {kind.name: kind for kind in KINDS}
 def degrade(image: Image.Image, kind: str, strength: int, seed: str) -> Image.Image:
     """`image` damaged by `kind` at `strength`; the same seed gives the same
     image. Raises KeyError for an unknown kind."""
-    return BY_NAME[kind].apply(image.convert("RGB"), strength, random.Random(seed))
+    rng = random.Random(seed)  # noqa: S311 - reproducible damage, not secrecy
+    return BY_NAME[kind].apply(image.convert("RGB"), strength, rng)

@@ -136,11 +136,11 @@ def _text_height(boxes: np.ndarray) -> float:
 
 
 def find_characters(mask: np.ndarray) -> Characters:
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(
         mask.astype(np.uint8), connectivity=8
     )
     height, width = mask.shape
-    x, y, w, h, area = (stats[1:, i] for i in range(5))
+    w, h, area = stats[1:, 2], stats[1:, 3], stats[1:, 4]
     fill = area / np.maximum(1, w * h)
     plausible = (
         (h >= 3)
@@ -244,9 +244,7 @@ def glare_share(gray: np.ndarray, characters: Characters) -> float:
         # A scan's paper is already white: nothing can be brighter than it.
         return 0.0
     blown = (gray >= 248).astype(np.uint8)
-    blown = cv2.morphologyEx(
-        blown, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)
-    )
+    blown = cv2.morphologyEx(blown, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     x0, y0 = characters.boxes[:, :2].min(axis=0)
     x1 = int((characters.boxes[:, 0] + characters.boxes[:, 2]).max())
     y1 = int((characters.boxes[:, 1] + characters.boxes[:, 3]).max())
@@ -300,15 +298,17 @@ def assess_measures(
         )
     else:
         dark = _shortfall(
-            measures.paper_brightness, limits.min_paper_brightness,
+            measures.paper_brightness,
+            limits.min_paper_brightness,
             limits.min_paper_brightness / 2,
         )
         if dark:
             issues.append(
                 QualityIssue("dark", "too dark: retake in better light", 0.5 + dark / 2)
             )
-        faint = _shortfall(measures.contrast, limits.min_contrast,
-                           limits.min_contrast / 3)
+        faint = _shortfall(
+            measures.contrast, limits.min_contrast, limits.min_contrast / 3
+        )
         if faint and not dark:
             issues.append(
                 QualityIssue(
@@ -317,8 +317,9 @@ def assess_measures(
                     0.5 + faint / 2,
                 )
             )
-        blurred = _shortfall(measures.sharpness, limits.min_sharpness,
-                             limits.min_sharpness / 4)
+        blurred = _shortfall(
+            measures.sharpness, limits.min_sharpness, limits.min_sharpness / 4
+        )
         if blurred:
             issues.append(
                 QualityIssue(
@@ -327,8 +328,9 @@ def assess_measures(
                     0.5 + blurred / 2,
                 )
             )
-        small = _shortfall(measures.text_height, limits.min_text_height,
-                           limits.min_text_height / 2)
+        small = _shortfall(
+            measures.text_height, limits.min_text_height, limits.min_text_height / 2
+        )
         if small:
             issues.append(
                 QualityIssue(
