@@ -14,7 +14,7 @@ from pipeline.quality import assess_page
 from pipeline.types import PageImage
 from tests.conftest import RECEIPT, SROIE
 
-# A larger scan than RECEIPT (1697 × 2400 after decoding), for the damage
+# A larger scan than RECEIPT (1697 x 2400 after decoding), for the damage
 # that needs room to show.
 LARGE_RECEIPT = SROIE / "images" / "X51006414718.jpg"
 
