@@ -10,6 +10,7 @@ text regions are the characters grown into their lines. Thresholds come from
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -407,3 +408,41 @@ def assess_page(
 ) -> QualityReport:
     """The quality of one page image as it was received."""
     return assess_measures(page.number, measure(gray_pixels(page)), thresholds)
+
+
+@dataclass(frozen=True)
+class DocumentQuality:
+    """A document's worst page score and every page's issues, in the
+    sender's words (prefixed with the page when there are several)."""
+
+    score: float
+    acceptable: bool
+    issues: tuple[dict[str, object], ...]  # {"page", "code", "advice"}
+
+    @property
+    def advice(self) -> tuple[str, ...]:
+        return tuple(str(issue["advice"]) for issue in self.issues)
+
+
+def assess_document(
+    pages: Sequence[PageImage], thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> DocumentQuality:
+    reports = [assess_page(page, thresholds) for page in pages]
+    several = len(reports) > 1
+    return DocumentQuality(
+        score=min((report.score for report in reports), default=0.0),
+        acceptable=bool(reports) and all(report.acceptable for report in reports),
+        issues=tuple(
+            {
+                "page": report.page_number,
+                "code": issue.code,
+                "advice": (
+                    f"page {report.page_number}: {issue.advice}"
+                    if several
+                    else issue.advice
+                ),
+            }
+            for report in reports
+            for issue in report.issues
+        ),
+    )

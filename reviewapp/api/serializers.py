@@ -47,6 +47,12 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
     url = serializers.HyperlinkedIdentityField(
         view_name="api-document-detail", lookup_field="public_id"
     )
+    quality_advice = serializers.SerializerMethodField(
+        help_text="What the capture check asks of the sender (images only)"
+    )
+
+    def get_quality_advice(self, instance: Document) -> list[str]:
+        return [str(issue["advice"]) for issue in instance.quality_issues]
 
     def to_representation(self, instance: Document) -> dict[str, Any]:
         """Sensitive values are masked for every reader, as on the review page
@@ -75,6 +81,8 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
             "size_bytes",
             "sha256",
             "pages",
+            "quality_score",
+            "quality_advice",
             "channel",
             "created_at",
             "processed_at",

@@ -71,6 +71,8 @@ def document_as_json(
         "status": document.status,
         "failure_reason": document.failure_reason,
         "pages": document.page_count,
+        "quality_score": document.quality_score,
+        "quality_advice": [issue["advice"] for issue in document.quality_issues],
         "fields": {
             field.name: {
                 "value": shown(field),
@@ -82,6 +84,16 @@ def document_as_json(
             for field in fields
         },
     }
+
+
+def quality_summary(document: Document) -> str:
+    """One sentence for a channel's reply: what to do about the image."""
+    advice = [str(issue["advice"]) for issue in document.quality_issues]
+    if document.status == Document.Status.NEEDS_NEW_COPY:
+        return "It will not read well enough: " + "; ".join(advice) + "."
+    if advice:
+        return "It will be read; next time: " + "; ".join(advice) + "."
+    return ""
 
 
 def status_payload(document: Document) -> dict[str, Any]:

@@ -53,6 +53,7 @@ from reviewapp.selectors.review_page import (
     validation_issues_for,
     validation_of,
 )
+from reviewapp.services.capture import document_read_despite_quality
 from reviewapp.services.fields import field_confirm as services_field_confirm
 from reviewapp.services.fields import field_correct as services_field_correct
 from reviewapp.services.ingest import IngestRefused, document_ingest
@@ -231,6 +232,25 @@ def document_retry(request: HttpRequest, public_id: UUID) -> HttpResponse:
         messages.success(request, f"{document.original_name} is queued again.")
     else:
         messages.info(request, f"{document.original_name} was not failed any more.")
+    return redirect("document-detail", public_id=document.public_id)
+
+
+@require_POST
+def document_read_anyway(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    document, can_write = document_for(request.user, public_id)
+    if not can_write:
+        raise Http404("No such document")
+    reason = request.POST.get("reason", "").strip()[:2000]
+    if not reason:
+        messages.error(request, "Say why it should be read as it is.")
+    elif document_read_despite_quality(
+        document=document,
+        user=request.user,  # type: ignore[arg-type]
+        reason=reason,
+    ):
+        messages.success(request, f"{document.original_name} will be read as it is.")
+    else:
+        messages.info(request, f"{document.original_name} no longer waits for a copy.")
     return redirect("document-detail", public_id=document.public_id)
 
 
