@@ -75,17 +75,8 @@ class IntakeOutcome:
         quality = quality_summary(self.document)
         if self.needs_new_copy:
             return f"{self.name}: received but not read. {quality} ({link})"
-        return (
-            " ".join(
-                part
-                for part in (
-                    f"{self.name}: received, it will be read shortly.",
-                    quality,
-                )
-                if part
-            )
-            + f" ({link})"
-        )
+        received = f"{self.name}: received, it will be read shortly ({link})"
+        return f"{received}. {quality}" if quality else received
 
 
 def document_link(document: Document) -> str:

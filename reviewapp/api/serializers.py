@@ -9,6 +9,7 @@ from rest_framework import serializers
 from reviewapp.masking import document_mask, mask_value, scrub, sensitive_field_names
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import Field
+from reviewapp.selectors.documents import quality_advice
 
 
 class FieldSerializer(serializers.ModelSerializer[Field]):
@@ -52,7 +53,7 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
     )
 
     def get_quality_advice(self, instance: Document) -> list[str]:
-        return [str(issue["advice"]) for issue in instance.quality_issues]
+        return quality_advice(instance)
 
     def to_representation(self, instance: Document) -> dict[str, Any]:
         """Sensitive values are masked for every reader, as on the review page
