@@ -270,7 +270,7 @@ def _reply(sender: str, subject: str, files: tuple[IntakeOutcome, ...]) -> None:
     else:
         body = (
             "No document was attached. Attach the invoices or receipts as PDF, "
-            "PNG, JPEG or TIFF files and send the message again."
+            "PNG, JPEG, TIFF, WebP or HEIC files and send the message again."
         )
     send_mail(
         subject=f"Re: {subject}" if subject else "Your documents",

@@ -94,7 +94,7 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
 
 class UploadSerializer(serializers.Serializer[Any]):
     file = serializers.FileField(
-        help_text="PDF, PNG, JPEG or TIFF; the type is decided by content."
+        help_text="PDF, PNG, JPEG, TIFF, WebP or HEIC; the type is decided by content."
     )
 
 
