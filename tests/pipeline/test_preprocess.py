@@ -3,15 +3,12 @@ and left alone where it does not."""
 
 from __future__ import annotations
 
-import io
-
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
 from pipeline.decode import DecodeLimits, decode_document
-from pipeline.degrade import degrade
 from pipeline.preprocess import (
     ALL_STEPS,
     DENOISE,
@@ -26,20 +23,10 @@ from pipeline.preprocess import (
 from pipeline.quality import gray_pixels, measure, noise_level
 from pipeline.types import PageImage
 from tests.conftest import RECEIPT, SROIE
+from tests.pipeline.degraded_pages import damaged
 
 # Mixed-case print (tops at two heights), which is what tells up from down.
 UPRIGHT_RECEIPT = SROIE / "images" / "X51005676539.jpg"
-
-
-def page_of(image: Image.Image) -> PageImage:
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=90)
-    return decode_document(buffer.getvalue(), DecodeLimits())[0]
-
-
-def damaged(kind: str, strength: int, source: object = RECEIPT) -> PageImage:
-    with Image.open(source) as image:  # type: ignore[call-overload]
-        return page_of(degrade(image, kind, strength, seed=f"test-{kind}"))
 
 
 def similarity(page: PageImage, source: object) -> float:

@@ -3,31 +3,17 @@ phones and scanners damage pages (pipeline.degrade)."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from PIL import Image
 
 from pipeline.decode import DecodeLimits, decode_document
-from pipeline.degrade import degrade
 from pipeline.quality import assess_page
-from pipeline.types import PageImage
 from tests.conftest import RECEIPT, SROIE
+from tests.pipeline.degraded_pages import damaged, page_of
 
 # A larger scan than RECEIPT (1697 x 2400 after decoding), for the damage
 # that needs room to show.
 LARGE_RECEIPT = SROIE / "images" / "X51006414718.jpg"
-
-
-def page_of(image: Image.Image) -> PageImage:
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=90)
-    return decode_document(buffer.getvalue(), DecodeLimits())[0]
-
-
-def damaged(kind: str, strength: int, source: object = RECEIPT) -> PageImage:
-    with Image.open(source) as image:  # type: ignore[call-overload]
-        return page_of(degrade(image, kind, strength, seed=f"test-{kind}"))
 
 
 def test_a_clean_scan_is_accepted_without_advice() -> None:
@@ -39,10 +25,17 @@ def test_a_clean_scan_is_accepted_without_advice() -> None:
     assert abs(report.measures.skew_degrees) < 1
 
 
-def test_a_dark_photo_is_refused_with_advice_to_retake_in_better_light() -> None:
-    report = assess_page(damaged("dark", 2))
+def test_a_very_dark_photo_is_refused_with_advice_to_retake_in_better_light() -> None:
+    report = assess_page(damaged("dark", 3))
     assert not report.acceptable
     assert report.advice[0] == "too dark: retake in better light"
+
+
+def test_a_dim_photo_is_read_but_the_sender_is_told() -> None:
+    # Evening out the light brings such pages within 5 points of clean ones.
+    report = assess_page(damaged("dark", 1))
+    assert report.acceptable
+    assert report.advice == ("too dark: retake in better light",)
 
 
 def test_a_cut_off_bottom_edge_is_named() -> None:

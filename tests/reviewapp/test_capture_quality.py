@@ -4,7 +4,6 @@ person may still have it read, and that is audited."""
 
 from __future__ import annotations
 
-import io
 import mailbox
 import os
 import time
@@ -17,15 +16,14 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from pipeline.degrade import degrade
 from reviewapp.intake import mailbox_fetch, watch_folder_scan
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from tests.conftest import RECEIPT, logged_in
+from tests.pipeline.degraded_pages import damaged_image, jpeg_of
 
 pytestmark = pytest.mark.django_db
 
@@ -33,12 +31,8 @@ TOO_DARK = "too dark: retake in better light"
 
 
 def dark_receipt() -> bytes:
-    """The real receipt scan as if photographed in a dim room."""
-    with Image.open(RECEIPT) as image:
-        dark = degrade(image, "dark", 2, seed="capture-test")
-    buffer = io.BytesIO()
-    dark.save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
+    """The real receipt scan as if photographed in a very dim room."""
+    return jpeg_of(damaged_image("dark", 3))
 
 
 def api_upload(user: User, content: bytes, name: str) -> dict:
