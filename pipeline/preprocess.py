@@ -41,13 +41,21 @@ ALL_STEPS: tuple[str, ...] = (
     DESKEW,
     UPSCALE,
 )
-DEFAULT_STEPS: frozenset[str] = frozenset(ALL_STEPS)
+# The production set: the steps that raised exact field accuracy on the
+# degraded dev set when run alone (6 receipts x 7 kinds of damage, 168
+# labelled fields; `evaluate --preprocess STEP`), from 53.6 % with none:
+# orientation 59.5 %, deskew 54.8 %, illumination 54.8 %; together 61.9 %
+# (clean copies: 66.7 %). Left out, each measured worse than none:
+# perspective 51.8 %, denoise 51.2 %, upscale 53.0 %.
+DEFAULT_STEPS: frozenset[str] = frozenset({ORIENTATION, DESKEW, ILLUMINATION})
 
 # Text smaller than this (median character height, px) is enlarged: clean
 # receipts at 14-17 px read well, damaged copies at 6-12 px do not.
 UPSCALE_BELOW_TEXT_HEIGHT = 13.0
 UPSCALE_TARGET_TEXT_HEIGHT = 24.0
 MAX_UPSCALED_SIDE = 3600
+# Paper (the page's 90th percentile of grey) darker than this is dim light.
+DIM_PAPER = 200
 
 
 @dataclass(frozen=True)
@@ -266,9 +274,13 @@ def correct_perspective(pixels: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def normalise_illumination(pixels: np.ndarray) -> tuple[np.ndarray, str]:
-    """Divide out uneven or dim light, then stretch paper to white and ink to
-    black. Only where the paper is not already evenly white."""
+    """Divide out dim and uneven light, then stretch paper to white and ink
+    to black. Only where the paper itself is dim: on a bright page, what looks
+    uneven is a desk around it or a reflection, and evening those out cost
+    accuracy on the degraded set (perspective 70.8 -> 54.2 %)."""
     gray = _gray(pixels)
+    if np.percentile(gray, 90) >= DIM_PAPER:
+        return pixels, ""
     scale = min(1.0, 400 / max(gray.shape))
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     # Wider than any character: print is 1-2 % of a page's long side.
@@ -279,8 +291,6 @@ def normalise_illumination(pixels: np.ndarray) -> tuple[np.ndarray, str]:
     )
     background = cv2.GaussianBlur(background, (0, 0), kernel)
     low, high = np.percentile(background, (5, 95))
-    if high >= 200 and high - low < 25:
-        return pixels, ""  # evenly lit, bright paper
     background = cv2.resize(
         background, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR
     ).astype(np.float32)
