@@ -137,6 +137,13 @@ class PaddleOcrEngine:
             recognizer.postprocess_op = SpacingCtcDecoder(recognizer.postprocess_op)
 
     def recognize(self, page: PageImage) -> tuple[OcrLine, ...]:
+        return self.recognize_timed(page)[0]
+
+    def recognize_timed(
+        self, page: PageImage
+    ) -> tuple[tuple[OcrLine, ...], dict[str, float]]:
+        """`recognize`, plus the seconds spent in detection ("det"), the angle
+        classifier ("cls", 0 when off) and recognition ("rec")."""
         try:
             with Image.open(io.BytesIO(page.image_bytes)) as image:
                 # PaddleOCR expects OpenCV's BGR channel order.
@@ -145,16 +152,16 @@ class PaddleOcrEngine:
             raise UnreadableDocument(
                 f"page {page.number} could not be decoded ({error})"
             ) from None
-        result = self._ocr.ocr(pixels, cls=self._use_angle_cls)
-        found = result[0] if result else None
-        if not found:
-            return ()
+        # TextSystem's own call, which `PaddleOCR.ocr` wraps for paths, PDFs and
+        # alpha channels (none of which reach here), is what reports stage times.
+        boxes, texts, seconds = self._ocr(pixels, cls=self._use_angle_cls)
+        stages = {stage: float(seconds[stage]) for stage in ("det", "cls", "rec")}
         lines = []
-        for polygon, (text, confidence) in found:
+        for polygon, (text, confidence) in zip(boxes or (), texts or (), strict=True):
             text = str(text).strip()
             if not text:
                 continue
-            points = tuple((float(x), float(y)) for x, y in polygon)
+            points = tuple((float(x), float(y)) for x, y in polygon.tolist())
             lines.append(
                 OcrLine(
                     text=text,
@@ -163,7 +170,7 @@ class PaddleOcrEngine:
                     page_number=page.number,
                 )
             )
-        return tuple(lines)
+        return tuple(lines), stages
 
 
 class _ReleasingInput:
