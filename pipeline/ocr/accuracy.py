@@ -77,7 +77,8 @@ class PageReading:
 
     name: str
     score: TextScore
-    # "ocr" (the whole call) plus the engine's own stages when it reports them.
+    # "ocr" (the whole call, wall) and "cpu" (its CPU time), plus the engine's
+    # own stages when it reports them.
     seconds: dict[str, float]
     lines: int
 
@@ -89,13 +90,19 @@ def read_and_score(
     when the engine has it (PaddleOcrEngine does)."""
     timed = getattr(engine, "recognize_timed", None)
     for page in pages:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         stages: dict[str, float] = {}
         if timed is not None:
             lines, stages = timed(page.image)
         else:
             lines = engine.recognize(page.image)
-        seconds = {**stages, "ocr": time.perf_counter() - started}
+        seconds = {
+            **stages,
+            "ocr": time.perf_counter() - started,
+            # CPU seconds of all threads: steadier than wall time when other
+            # processes share the cores.
+            "cpu": time.process_time() - cpu_started,
+        }
         yield PageReading(page.name, score_page(page.truth, lines), seconds, len(lines))
 
 

@@ -6,6 +6,9 @@ Page types and their truth:
 - dense A4: DeepForm ad-buy invoices rendered at 200 dpi, their text layer;
 - e-invoice: ZUGFeRD / Factur-X PDFs (German, French) rendered, their text layer.
 
+Under load, compare settings by the cpu column (CPU seconds of the OCR call):
+wall time then says more about the neighbours than about the engine.
+
 `--option NAME=VALUE` passes engine options (det_limit_side_len, rec_batch_num,
 cpu_threads ...), so two settings can be compared on the same pages.
 """
@@ -34,7 +37,7 @@ from pipeline.ocr.accuracy import (
 from reviewapp.management.commands.benchmark_ocr import peak_rss_mb, percentile
 
 PAGE_TYPES = ("receipt", "dense-a4", "e-invoice")
-STAGES = ("det", "cls", "rec", "ocr")
+STAGES = ("det", "cls", "rec", "ocr", "cpu")
 
 
 class Command(BaseCommand):
@@ -59,6 +62,11 @@ class Command(BaseCommand):
             help="the dev datasets folder (default: VOUCH_DATASETS)",
         )
         parser.add_argument(
+            "--engine",
+            default=None,
+            help="dotted path of the OCR engine (default: VOUCH_OCR_ENGINE)",
+        )
+        parser.add_argument(
             "--option",
             action="append",
             default=[],
@@ -78,7 +86,9 @@ class Command(BaseCommand):
             raise CommandError("--limit must be at least 1")
         datasets = options["datasets"] or Path(settings.VOUCH_DATASETS)
         engine_options = dict(parse_option(text) for text in options["option"])
-        engine = ocr_engines.get(settings.VOUCH_OCR_ENGINE, **engine_options)
+        engine = ocr_engines.get(
+            options["engine"] or settings.VOUCH_OCR_ENGINE, **engine_options
+        )
         verbose = options["verbosity"] >= 2
 
         summary: dict[str, Any] = {
@@ -184,7 +194,7 @@ def render_table(summary: dict[str, Any]) -> str:
         "",
         "CER: edits per truth character; words: share of truth words read exactly.",
         "Seconds per page: det(ection), cls (angle classifier), rec(ognition), "
-        "ocr (the whole engine call).",
+        "ocr (the whole engine call), cpu (its CPU seconds, all threads).",
         f"Peak RSS     {summary['peak_rss_mb']:.0f} MB (whole process)",
     ]
     return "\n".join(out)

