@@ -34,7 +34,10 @@ from pipeline.ocr.accuracy import (
     sroie_pages,
     text_layer_pages,
 )
-from reviewapp.management.commands.benchmark_ocr import peak_rss_mb, percentile
+from reviewapp.measurement.management.commands.benchmark_ocr import (
+    peak_rss_mb,
+    percentile,
+)
 
 PAGE_TYPES = ("receipt", "dense-a4", "e-invoice")
 STAGES = ("det", "cls", "rec", "ocr", "cpu")
