@@ -42,6 +42,9 @@ class TruthPage:
     name: str  # document file name, with the page number for PDFs
     image: PageImage  # no text layer: the engine must read it
     truth: tuple[OcrLine, ...]
+    # SROIE's annotators wrote much of what is printed in mixed case in capitals,
+    # which would charge a right reading one error per letter.
+    case_sensitive: bool = True
 
 
 @dataclass(frozen=True)
@@ -103,14 +106,19 @@ def read_and_score(
             # processes share the cores.
             "cpu": time.process_time() - cpu_started,
         }
-        yield PageReading(page.name, score_page(page.truth, lines), seconds, len(lines))
+        score = score_page(page.truth, lines, case_sensitive=page.case_sensitive)
+        yield PageReading(page.name, score, seconds, len(lines))
 
 
-def score_page(truth: Sequence[OcrLine], read: Sequence[OcrLine]) -> TextScore:
+def score_page(
+    truth: Sequence[OcrLine], read: Sequence[OcrLine], *, case_sensitive: bool = True
+) -> TextScore:
     """Compare an engine's lines with the truth's on one page (same pixels)."""
     total = TextScore()
     for truth_group, read_group in _overlap_groups(truth, read):
         expected, got = _reading_text(truth_group), _reading_text(read_group)
+        if not case_sensitive:
+            expected, got = expected.casefold(), got.casefold()
         expected_words, got_words = Counter(expected.split()), Counter(got.split())
         total += TextScore(
             characters=len(expected),
@@ -195,7 +203,9 @@ def sroie_pages(
             for line in truth.lines
         )
         served += 1
-        yield TruthPage(Path(str(entry["file"])).name, image, scaled)
+        yield TruthPage(
+            Path(str(entry["file"])).name, image, scaled, case_sensitive=False
+        )
 
 
 def text_layer_pages(

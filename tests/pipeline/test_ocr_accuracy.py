@@ -62,10 +62,17 @@ def test_rows_above_and_below_are_not_joined() -> None:
     assert score.errors == 0
 
 
+def test_case_counts_unless_the_truth_ignores_it() -> None:
+    read = (line("Total", 10, 100, 60, 120),)
+    assert score_page(TRUTH[:1], read).errors == 4
+    assert score_page(TRUTH[:1], read, case_sensitive=False).errors == 0
+
+
 @pytest.mark.skipif(not DATASETS.is_dir(), reason="dev datasets not present")
 def test_sroie_truth_boxes_are_scaled_to_the_decoded_page() -> None:
     page = next(sroie_pages(DATASETS / "sroie2019-receipts" / "manifest.jsonl"))
     assert page.truth and page.image.text_lines is None
+    assert not page.case_sensitive  # the annotators wrote in capitals
     right = max(truth_line.box[2] for truth_line in page.truth)
     bottom = max(truth_line.box[3] for truth_line in page.truth)
     assert right <= page.image.width and bottom <= page.image.height

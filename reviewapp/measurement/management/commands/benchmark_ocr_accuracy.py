@@ -2,7 +2,8 @@
 accuracy, and seconds per page for each engine stage.
 
 Page types and their truth:
-- receipt: SROIE scans, the annotators' line transcriptions (`ocr_boxes/`);
+- receipt: SROIE scans, the annotators' line transcriptions (`ocr_boxes/`),
+  compared ignoring case (the annotators wrote mixed case in capitals);
 - dense A4: DeepForm ad-buy invoices rendered at 200 dpi, their text layer;
 - e-invoice: ZUGFeRD / Factur-X PDFs (German, French) rendered, their text layer.
 
@@ -195,7 +196,8 @@ def render_table(summary: dict[str, Any]) -> str:
         out.append(row + f"{figures['lines_p50']:>7.0f}")
     out += [
         "",
-        "CER: edits per truth character; words: share of truth words read exactly.",
+        "CER: edits per truth character; words: share of truth words read exactly"
+        " (receipts: ignoring case, as their annotators wrote in capitals).",
         "Seconds per page: det(ection), cls (angle classifier), rec(ognition), "
         "ocr (the whole engine call), cpu (its CPU seconds, all threads).",
         f"Peak RSS     {summary['peak_rss_mb']:.0f} MB (whole process)",
