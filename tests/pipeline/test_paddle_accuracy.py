@@ -18,8 +18,8 @@ pytestmark = [
 def test_paddle_reads_a_receipt_within_the_benchmark_s_error_rate() -> None:
     pages = sroie_pages(DATASETS / "sroie2019-receipts" / "manifest.jsonl", limit=1)
     (reading,) = read_and_score(pages, PaddleOcrEngine())
-    # About 0.07 when measured; a broken matcher or scaling gives 0.5 and more.
-    assert reading.score.cer < 0.15
+    # Measured: CER 0.043, words 0.74; a broken matcher or scaling gives 0.5+.
+    assert reading.score.cer < 0.1
     assert reading.score.word_accuracy > 0.6
     assert set(reading.seconds) == {"det", "cls", "rec", "ocr", "cpu"}
     assert reading.seconds["cls"] == 0.0  # the angle classifier is off by default
