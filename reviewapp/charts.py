@@ -66,9 +66,7 @@ def nice_ticks(top: float, *, count: int = 5) -> list[float]:
         return [0.0, 1.0]
     raw_step = top / count
     magnitude = 10 ** math.floor(math.log10(raw_step))
-    step = next(
-        m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw_step
-    )
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw_step)
     ticks = [0.0]
     while ticks[-1] < top - 1e-12:
         ticks.append(round(ticks[-1] + step, 10))
@@ -135,7 +133,7 @@ def line_chart(
         )
     step = _label_step(count, plot_width)
     for index, label in enumerate(x_labels):
-        if index % step == 0 or index == count - 1 and count - 1 - index < step:
+        if index % step == 0 or (index == count - 1 and count - 1 - index < step):
             anchor = "end" if index == count - 1 and count > 1 else "middle"
             anchor = "start" if index == 0 and count > 1 else anchor
             parts.append(
