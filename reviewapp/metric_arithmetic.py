@@ -28,13 +28,14 @@ def share(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0..100) by linear interpolation between closest
-    ranks (numpy's default), of values in any order; None for no values."""
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """The percentile at `fraction` (0.9 for p90) by linear interpolation
+    between closest ranks (numpy's default), of values in any order; None for
+    no values."""
     if not values:
         return None
     ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
+    rank = (len(ordered) - 1) * fraction
     low = math.floor(rank)
     high = math.ceil(rank)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
@@ -70,9 +71,14 @@ def sla_state(age_seconds: float | None, sla_seconds: float) -> str:
     return WARNING if age_seconds <= sla_seconds else LATE
 
 
+# Added before flooring so 0.57 x 1000 = 569.9999... lands in bucket 570.
+BUCKET_EPSILON = 1e-6
+
+
 def confidence_bucket(confidence: float) -> int:
     """The bucket a confidence falls in: floor(confidence x 1000), clamped."""
-    return min(CONFIDENCE_BUCKETS, max(0, math.floor(confidence * CONFIDENCE_BUCKETS)))
+    raw = math.floor(confidence * CONFIDENCE_BUCKETS + BUCKET_EPSILON)
+    return min(CONFIDENCE_BUCKETS, max(0, raw))
 
 
 @dataclass(frozen=True)

@@ -32,12 +32,12 @@ def test_share_is_none_without_a_whole() -> None:
 
 def test_percentile_interpolates_between_ranks_like_numpy() -> None:
     values = [10.0, 1.0, 4.0, 7.0]  # unsorted on purpose
-    assert percentile(values, 50) == pytest.approx(5.5)
-    assert percentile(values, 90) == pytest.approx(9.1)  # 7 + 0.7 * 3
-    assert percentile(values, 0) == 1.0
-    assert percentile(values, 100) == 10.0
-    assert percentile([42.0], 90) == 42.0
-    assert percentile([], 50) is None
+    assert percentile(values, 0.5) == pytest.approx(5.5)
+    assert percentile(values, 0.9) == pytest.approx(9.1)  # 7 + 0.7 * 3
+    assert percentile(values, 0.0) == 1.0
+    assert percentile(values, 1.0) == 10.0
+    assert percentile([42.0], 0.9) == 42.0
+    assert percentile([], 0.5) is None
 
 
 def test_days_between_includes_both_ends() -> None:
