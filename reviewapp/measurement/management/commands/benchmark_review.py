@@ -54,7 +54,7 @@ class Command(BaseCommand):
         count, repeats = options["documents"], options["requests"]
         with transaction.atomic():
             started = time.perf_counter()
-            users = _users()
+            users = users_for()
             review_id = _fill(count, users["clerk"], users["supervisor"])
             self.stdout.write(
                 f"Documents      {count} created in "
@@ -73,7 +73,7 @@ class Command(BaseCommand):
                 ("clerk", "review page", reverse("document-detail", args=[review_id])),
             ]  # fmt: skip
             timings = [
-                _time(users[persona], label, url, repeats)
+                time_page(users[persona], label, url, repeats)
                 for persona, label, url in pages
             ]
             transaction.set_rollback(True)
@@ -89,7 +89,7 @@ class Command(BaseCommand):
             )
 
 
-def _users() -> dict[str, User]:
+def users_for() -> dict[str, User]:
     roles.sync_roles(Group, Permission)
     users = {}
     for role in (roles.CLERK, roles.SUPERVISOR, roles.ADMIN):
@@ -185,7 +185,7 @@ def _field_values(index: int) -> dict[str, tuple[str, float]]:
     return values
 
 
-def _time(user: User, label: str, url: str, repeats: int) -> Timing:
+def time_page(user: User, label: str, url: str, repeats: int) -> Timing:
     host = next((h for h in settings.ALLOWED_HOSTS if h not in ("*", "")), "localhost")
     client = Client(HTTP_HOST=host.lstrip("."))
     client.force_login(user)
