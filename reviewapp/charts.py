@@ -19,7 +19,7 @@ from html import escape
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
-WIDTH = 720
+WIDTH = 600
 LINE_HEIGHT = 280
 MARGIN_LEFT = 56
 MARGIN_RIGHT = 16
@@ -27,7 +27,7 @@ MARGIN_TOP = 16
 MARGIN_BOTTOM = 44
 LEGEND_ROW = 20
 BAR_ROW = 26
-BAR_LABEL_WIDTH = 200
+BAR_LABEL_WIDTH = 170
 
 Formatter = Callable[[float], str]
 
@@ -131,15 +131,16 @@ def line_chart(
             f'<text x="{plot_left - 6}" y="{y + 4:.1f}" text-anchor="end">'
             f"{escape(y_format(tick))}</text>"
         )
-    step = _label_step(count, plot_width)
-    for index, label in enumerate(x_labels):
-        if index % step == 0 or (index == count - 1 and count - 1 - index < step):
-            anchor = "end" if index == count - 1 and count > 1 else "middle"
-            anchor = "start" if index == 0 and count > 1 else anchor
-            parts.append(
-                f'<text x="{x_at(index):.1f}" y="{plot_top + plot_height + 18}" '
-                f'text-anchor="{anchor}">{escape(label)}</text>'
-            )
+    for index in _labelled(count, _label_step(count, plot_width)):
+        anchor = "middle"
+        if count > 1 and index == 0:
+            anchor = "start"
+        elif count > 1 and index == count - 1:
+            anchor = "end"
+        parts.append(
+            f'<text x="{x_at(index):.1f}" y="{plot_top + plot_height + 18}" '
+            f'text-anchor="{anchor}">{escape(x_labels[index])}</text>'
+        )
     parts.append(
         f'<line x1="{plot_left}" x2="{plot_left + plot_width}" '
         f'y1="{plot_top + plot_height}" y2="{plot_top + plot_height}" '
@@ -147,11 +148,15 @@ def line_chart(
     )
     if marker is not None and 0 <= marker.index < count:
         x = x_at(marker.index)
+        # The label sits on the side with room, so it is never cut at an edge.
+        right_half = x > plot_left + plot_width / 2
+        label_x, anchor = (x - 4, "end") if right_half else (x + 4, "start")
         parts.append(
             f'<g class="chart-marker"><line x1="{x:.1f}" x2="{x:.1f}" '
             f'y1="{plot_top}" y2="{plot_top + plot_height}" stroke="#111827" '
-            f'stroke-dasharray="4 3"/><text x="{x + 4:.1f}" y="{plot_top + 10}" '
-            f'font-size="11" fill="#111827">{escape(marker.label)}</text></g>'
+            f'stroke-dasharray="4 3"/><text x="{label_x:.1f}" y="{plot_top + 10}" '
+            f'text-anchor="{anchor}" font-size="11" fill="#111827">'
+            f"{escape(marker.label)}</text></g>"
         )
     for number, line in enumerate(series):
         colour = PALETTE[number % len(PALETTE)]
@@ -184,6 +189,18 @@ def line_chart(
         parts.append("</g>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _labelled(count: int, step: int) -> list[int]:
+    """Which x positions get a label: every `step`-th and the last, which
+    replaces the one before it when the two would touch."""
+    indices = list(range(0, count, step))
+    if indices and indices[-1] != count - 1:
+        if count - 1 - indices[-1] < step / 2 and len(indices) > 1:
+            indices[-1] = count - 1
+        else:
+            indices.append(count - 1)
+    return indices
 
 
 def _segments(
@@ -228,7 +245,7 @@ def bar_chart(
         y = MARGIN_TOP + row * BAR_ROW
         length = plot_width * max(0.0, value) / top
         colour = colours[row] if colours else PALETTE[0]
-        shown = label if len(label) <= 30 else label[:29] + "…"
+        shown = label if len(label) <= 26 else label[:25] + "…"
         parts.append(
             f'<text x="{plot_left - 8}" y="{y + 15}" text-anchor="end">'
             f"{escape(shown)}</text>"
