@@ -26,6 +26,7 @@ from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document, ProcessingRun
 from reviewapp.models.review import ReviewTime
 from reviewapp.runtime.local_redis import PrivateRedis, start_private_redis
+from reviewapp.runtime.runstack import stop_processes
 from reviewapp.selectors.health import health_report, ready_workers
 from tests.conftest import (
     RECORDED_OCR,
@@ -75,11 +76,7 @@ def ready_worker(private_redis: PrivateRedis, tmp_path: Path) -> Iterator[str]:
             time.sleep(0.2)
         yield name
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_processes([process])
         log.close()
 
 

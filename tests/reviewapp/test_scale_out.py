@@ -23,6 +23,7 @@ from rq import Queue
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document, ProcessingRun
 from reviewapp.runtime.local_redis import PrivateRedis, start_private_redis
+from reviewapp.runtime.runstack import stop_processes
 from reviewapp.selectors.health import ready_workers
 from reviewapp.services.ingest import PROCESS_JOB, document_ingest
 from tests.conftest import (
@@ -116,13 +117,7 @@ def test_two_workers_process_each_of_50_documents_exactly_once(
         _wait(all_finished, "all 50 documents processed", logs, 180)
         _wait(lambda: len(queue) == 0, "the queue drained", logs, 30)
     finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        stop_processes(workers)
 
     runs = Counter(ProcessingRun.objects.values_list("document_id", flat=True))
     assert sorted(runs) == sorted(d.pk for d in documents)

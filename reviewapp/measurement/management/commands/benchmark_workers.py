@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reviewapp.runtime.local_redis import start_private_redis
+from reviewapp.runtime.runstack import stop_processes
 from reviewapp.selectors.health import ready_workers
 
 SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
@@ -136,13 +137,7 @@ def _round(files: list[Path], workers: int, timeout: float) -> tuple[int, int, f
             ).fetchone()
         return int(documents), int(pages), seconds
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes, timeout=20)
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
 
