@@ -67,7 +67,7 @@ class DocumentWorker(SimpleWorker):
 
     def register_death(self) -> None:
         self.connection.delete(READY_KEY_PREFIX + self.name)
-        super().register_death()
+        super().register_death()  # type: ignore[no-untyped-call]
 
     def execute_job(self, *args: Any, **kwargs: Any) -> None:
         # Jobs share this long-lived process: drop connections the database

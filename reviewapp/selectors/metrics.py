@@ -171,5 +171,5 @@ class VouchCollector:
 def metrics_text() -> bytes:
     """Every metric, in the Prometheus text exposition format."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(VouchCollector())  # type: ignore[arg-type]
+    registry.register(VouchCollector())
     return generate_latest(registry)

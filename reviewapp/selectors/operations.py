@@ -311,10 +311,13 @@ def field_accuracy(filters: DashboardFilters) -> tuple[Chart, Chart, Chart]:
         "values": Count("id"),
         "kept": Count("id", filter=Q(value=F("machine_value"))),
     }
-    per_field = list(fields.values("name").annotate(**counted).order_by("name"))
-    per_vendor = list(
-        fields.values(vendor=F("document__vendor_name")).annotate(**counted)
-    )
+    per_field: list[dict[str, Any]] = [
+        dict(row) for row in fields.values("name").annotate(**counted).order_by("name")
+    ]
+    per_vendor: list[dict[str, Any]] = [
+        dict(row)
+        for row in fields.values(vendor=F("document__vendor_name")).annotate(**counted)
+    ]
     for row in (*per_field, *per_vendor):
         row["accuracy"] = share(row["kept"], row["values"])
         row["changed"] = row["values"] - row["kept"]
@@ -412,7 +415,7 @@ def cycle_times(filters: DashboardFilters) -> Chart:
         for number, seconds in enumerate(row):
             if seconds is not None:  # a step whose end has not happened yet
                 durations[number].append(seconds)
-    table = [
+    table: list[list[Any]] = [
         [label, len(values), percentile(values, 0.5), percentile(values, 0.9)]
         for (label, _, _), values in zip(CYCLE_STEPS, durations, strict=True)
     ]

@@ -67,7 +67,7 @@ def review_time_record(
     }
     page_view = hashlib.sha256(token.encode()).hexdigest()[:32]
     with transaction.atomic():
-        spent, created = ReviewTime.objects.select_for_update().get_or_create(
+        spent, created = ReviewTime.objects.select_for_update().get_or_create(  # type: ignore[misc]
             page_view=page_view,
             defaults={
                 "document": document,

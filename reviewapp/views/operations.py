@@ -224,16 +224,16 @@ def threshold_apply(request: HttpRequest) -> HttpResponse:
     form = ThresholdApplyForm(request.POST)
     if not form.is_valid():
         messages.error(
-            request, " ".join(e for errors in form.errors.values() for e in errors)
+            request, " ".join(str(e) for errors in form.errors.values() for e in errors)
         )
         return redirect("threshold-simulator")
     name, threshold = form.cleaned_data["field"], form.cleaned_data["threshold"]
     field_threshold_set(
         name=name,
         threshold=threshold,
-        actor=request.user,
+        actor=request.user,  # type: ignore[arg-type]
         note=form.cleaned_data["note"],
-    )  # type: ignore[arg-type]
+    )
     messages.success(
         request, f"{name} is now auto-accepted at {threshold:.3f} and above."
     )

@@ -17,7 +17,7 @@ import random
 import secrets
 import statistics
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -156,9 +156,9 @@ def _fill(count: int, clerk: User, supervisor: User) -> int:
         )
         read = status != Document.Status.QUEUED
         processed = created + timedelta(seconds=rng.uniform(2, 600)) if read else None
-        decided = None
-        if status in (Document.Status.APPROVED, Document.Status.REJECTED):
-            decided = processed + timedelta(minutes=rng.expovariate(1 / 600))  # type: ignore[operator]
+        decided: datetime | None = None
+        if processed and status in (Document.Status.APPROVED, Document.Status.REJECTED):
+            decided = processed + timedelta(minutes=rng.expovariate(1 / 600))
         straight = status == Document.Status.APPROVED and rng.random() < 0.4
         exported = (
             decided + timedelta(hours=rng.uniform(1, 48))
