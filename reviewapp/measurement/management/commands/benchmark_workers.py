@@ -114,7 +114,8 @@ def _round(files: list[Path], workers: int, timeout: float) -> tuple[int, int, f
             [*manage, "ingest", *map(str, files)],
             env=env,
             check=True,
-            stdout=subprocess.DEVNULL,
+            # Its per-file lines would bury the table; a failure still raises.
+            capture_output=True,
         )
         database = scratch / "db.sqlite3"
 
