@@ -20,10 +20,8 @@ from django.urls import URLPattern, path
 
 from pipeline.registry import validation_rules
 from pipeline.validate.types import DOCUMENT_TYPES
-from reviewapp.audit.trail import record_event
 from reviewapp.extraction_fields import FIELD_LABELS, auto_accept_threshold
 from reviewapp.learning.vendor_memory import memories_delete
-from reviewapp.models.audit import AuditEvent
 from reviewapp.models.configuration import (
     FieldThreshold,
     RetentionPolicy,
@@ -48,6 +46,7 @@ from reviewapp.services.master_data import (
     read_master_data,
 )
 from reviewapp.services.retention import policy_changed
+from reviewapp.services.thresholds import field_threshold_set
 
 
 class MasterDataFileForm(forms.Form):
@@ -322,31 +321,22 @@ class FieldThresholdAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def save_model(
         self, request: HttpRequest, obj: FieldThreshold, form: Any, change: bool
     ) -> None:
+        # Through the service the threshold simulator uses: one audited way.
         with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            record_event(
-                AuditEvent.EventType.SETTINGS_CHANGED,
+            if change and "name" in form.changed_data:
+                field_threshold_set(
+                    name=form.initial["name"], threshold=None, actor=request.user
+                )
+            saved = field_threshold_set(
+                name=obj.name,
+                threshold=obj.threshold,
                 actor=request.user,
-                details={
-                    "setting": f"threshold:{obj.name}",
-                    "value": obj.threshold,
-                    "calibrated": auto_accept_threshold(obj.name),
-                    "note": obj.note,
-                },
+                note=obj.note,
             )
+            obj.pk = saved.pk if saved else obj.pk
 
     def delete_model(self, request: HttpRequest, obj: FieldThreshold) -> None:
-        with transaction.atomic():
-            super().delete_model(request, obj)
-            record_event(
-                AuditEvent.EventType.SETTINGS_CHANGED,
-                actor=request.user,
-                details={
-                    "setting": f"threshold:{obj.name}",
-                    "value": None,
-                    "calibrated": auto_accept_threshold(obj.name),
-                },
-            )
+        field_threshold_set(name=obj.name, threshold=None, actor=request.user)
 
 
 @admin.register(VendorFieldMemory)

@@ -6,6 +6,7 @@ from django import forms
 
 from reviewapp.audit.export import ExportFilters
 from reviewapp.extraction_fields import (
+    FIELD_LABELS,
     FIELD_NAMES,
     InvalidValue,
     normalise_human_value,
@@ -248,3 +249,49 @@ class ExportFilterForm(forms.Form):
                 "“Approved from” is after “Approved until”: swap the dates."
             )
         return cleaned
+
+
+class DashboardFilterForm(forms.Form):
+    """The dashboard's date range (days, both included) and document type."""
+
+    start = forms.DateField(label="From", widget=forms.DateInput({"type": "date"}))
+    end = forms.DateField(label="Until", widget=forms.DateInput({"type": "date"}))
+    document_type = forms.ChoiceField(label="Document type", required=False)
+
+    MAX_DAYS = 732
+
+    def __init__(self, *args: Any, document_types: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["document_type"].choices = [  # type: ignore[attr-defined]
+            ("", "Every type"),
+            *((name, name.replace("_", " ").capitalize()) for name in document_types),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            raise forms.ValidationError("“From” is after “Until”: swap the dates.")
+        if start and end and (end - start).days >= self.MAX_DAYS:
+            raise forms.ValidationError("Choose at most two years at a time.")
+        return cleaned
+
+
+class SimulatorForm(forms.Form):
+    """Which field to simulate, and a candidate threshold to compare."""
+
+    field = forms.ChoiceField(label="Field", choices=list(FIELD_LABELS.items()))
+    threshold = forms.FloatField(
+        label="Candidate threshold",
+        required=False,
+        min_value=0.0,
+        max_value=1.0,
+        widget=forms.NumberInput({"step": "0.001", "min": "0", "max": "1"}),
+    )
+    document_type = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class ThresholdApplyForm(forms.Form):
+    field = forms.ChoiceField(choices=list(FIELD_LABELS.items()))
+    threshold = forms.FloatField(min_value=0.0, max_value=1.0)
+    note = forms.CharField(max_length=300, strip=True)

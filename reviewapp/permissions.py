@@ -3,13 +3,16 @@ websocket consumer alike."""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from reviewapp.models.documents import REVIEW_STATUSES, Document
@@ -169,3 +172,35 @@ MANAGE_EXTRACTOR = "reviewapp.manage_extractor"
 def can_manage_extractor(user: AnyUser) -> bool:
     """Extractor versions: list, retrain and roll back. Administrators only."""
     return bool(user.is_authenticated and user.has_perm(MANAGE_EXTRACTOR))
+
+
+def can_view_operations(user: AnyUser) -> bool:
+    """The dashboard and the threshold simulator: supervisors and admins."""
+    return can_handle_exceptions(user)
+
+
+def can_apply_thresholds(user: AnyUser) -> bool:
+    """Changing a field's auto-accept threshold: administrators."""
+    return user.has_perm("reviewapp.change_fieldthreshold")
+
+
+def can_manage_failed_jobs(user: AnyUser) -> bool:
+    """Failed jobs, requeues and the health details: administrators."""
+    return user.has_perm("reviewapp.change_document")
+
+
+def metrics_allowed(request: HttpRequest) -> bool:
+    """/metrics for a scraper: the bearer token (VOUCH_METRICS_TOKEN) or an
+    address in VOUCH_METRICS_ALLOWED_IPS. Neither configured: nobody."""
+    token = settings.VOUCH_METRICS_TOKEN
+    header = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(header.encode(), f"Bearer {token}".encode()):
+        return True
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(
+        address in ipaddress.ip_network(allowed, strict=False)
+        for allowed in settings.VOUCH_METRICS_ALLOWED_IPS
+    )

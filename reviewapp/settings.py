@@ -7,6 +7,7 @@ ImproperlyConfigured on values they cannot parse, so a typo fails at start-up.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -298,6 +299,27 @@ VOUCH_WEBHOOK_RETRY_DELAYS = [30, 120, 600, 1800, 7200]
 # working on it renews the claim. Fields below their threshold are flagged (a
 # document's stored review reason follows at its next field change).
 VOUCH_CLAIM_MINUTES = env_int("VOUCH_CLAIM_MINUTES", 30)
+
+# Operations: /health/ answers 503 once this many jobs wait; /metrics answers
+# a request carrying `Authorization: Bearer <VOUCH_METRICS_TOKEN>` or coming
+# from an address in VOUCH_METRICS_ALLOWED_IPS (addresses or networks, e.g.
+# 10.0.0.0/8); with neither set, nobody.
+VOUCH_HEALTH_MAX_QUEUE_DEPTH = env_int("VOUCH_HEALTH_MAX_QUEUE_DEPTH", 500)
+VOUCH_METRICS_TOKEN = env_str("VOUCH_METRICS_TOKEN", "")
+VOUCH_METRICS_ALLOWED_IPS = env_list("VOUCH_METRICS_ALLOWED_IPS", [])
+for _network in VOUCH_METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"VOUCH_METRICS_ALLOWED_IPS: {_network!r} is not an address or network"
+        ) from None
+# Dashboard SLAs: how long a document may wait in each queue before its age
+# shows amber (three quarters used) and then red.
+VOUCH_SLA_PROCESSING_MINUTES = env_int("VOUCH_SLA_PROCESSING_MINUTES", 15)
+VOUCH_SLA_REVIEW_HOURS = env_int("VOUCH_SLA_REVIEW_HOURS", 24)
+VOUCH_SLA_EXCEPTIONS_HOURS = env_int("VOUCH_SLA_EXCEPTIONS_HOURS", 48)
+VOUCH_SLA_EXPORT_HOURS = env_int("VOUCH_SLA_EXPORT_HOURS", 24)
 # Set, one threshold for every field instead of the per-field ones (calibrated,
 # or set by an administrator; see reviewapp.thresholds); unset or 0, per field.
 VOUCH_FLAG_BELOW_CONFIDENCE = (

@@ -7,7 +7,6 @@ installed package, and a missing one is reported by `missing_model_files`
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 from dataclasses import dataclass
@@ -15,11 +14,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
-
-from pipeline.errors import UnreadableDocument
 from pipeline.ocr.ctc_spacing import SpacingCtcDecoder
+from pipeline.ocr.page_io import bgr_pixels, lines_from_boxes
 from pipeline.types import OcrLine, PageImage
 
 logger = logging.getLogger(__name__)
@@ -137,33 +133,19 @@ class PaddleOcrEngine:
             recognizer.postprocess_op = SpacingCtcDecoder(recognizer.postprocess_op)
 
     def recognize(self, page: PageImage) -> tuple[OcrLine, ...]:
-        try:
-            with Image.open(io.BytesIO(page.image_bytes)) as image:
-                # PaddleOCR expects OpenCV's BGR channel order.
-                pixels = np.asarray(image.convert("RGB"))[:, :, ::-1].copy()
-        except OSError as error:
-            raise UnreadableDocument(
-                f"page {page.number} could not be decoded ({error})"
-            ) from None
-        result = self._ocr.ocr(pixels, cls=self._use_angle_cls)
-        found = result[0] if result else None
-        if not found:
-            return ()
-        lines = []
-        for polygon, (text, confidence) in found:
-            text = str(text).strip()
-            if not text:
-                continue
-            points = tuple((float(x), float(y)) for x, y in polygon)
-            lines.append(
-                OcrLine(
-                    text=text,
-                    confidence=float(confidence),
-                    polygon=(points[0], points[1], points[2], points[3]),
-                    page_number=page.number,
-                )
-            )
-        return tuple(lines)
+        return self.recognize_timed(page)[0]
+
+    def recognize_timed(
+        self, page: PageImage
+    ) -> tuple[tuple[OcrLine, ...], dict[str, float]]:
+        """`recognize`, plus the seconds spent in detection ("det"), the angle
+        classifier ("cls", 0 when off) and recognition ("rec")."""
+        pixels = bgr_pixels(page)
+        # TextSystem's own call, which `PaddleOCR.ocr` wraps for paths, PDFs and
+        # alpha channels (none of which reach here), is what reports stage times.
+        boxes, texts, seconds = self._ocr(pixels, cls=self._use_angle_cls)
+        stages = {stage: float(seconds[stage]) for stage in ("det", "cls", "rec")}
+        return lines_from_boxes(boxes or (), texts or (), page.number), stages
 
 
 class _ReleasingInput:

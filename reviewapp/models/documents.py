@@ -172,6 +172,11 @@ class Document(models.Model):
             models.Index(fields=["status", "status_changed_at"]),
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["status", "review_reason"]),
+            # The operations dashboard's date ranges.
+            models.Index(fields=["created_at"]),
+            models.Index(fields=["processed_at"]),
+            models.Index(fields=["decided_at"]),
+            models.Index(fields=["exported_at"]),
         ]
         permissions = [
             ("view_all_documents", "Can see every document, not only own uploads"),

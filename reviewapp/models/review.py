@@ -1,4 +1,5 @@
-"""What people did in review beyond editing values: reveals of sensitive values."""
+"""What people did in review beyond editing values: reveals of sensitive values,
+and the active time they spent on review pages."""
 
 from __future__ import annotations
 
@@ -24,3 +25,37 @@ class SensitiveReveal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} revealed {self.field_name} of {self.document_id}"
+
+
+class ReviewTime(models.Model):
+    """Active review time of one opening of a document's review page: seconds
+    with the page visible and the person active (idle excluded), in total and
+    per field, as the page reported them (reviewapp.views.operations)."""
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="review_times"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Kept apart from `user` so the figures outlive a deleted account.
+    username = models.CharField(max_length=150, blank=True)
+    page_view = models.CharField(
+        max_length=32, unique=True, help_text="One per opening of the review page"
+    )
+    active_seconds = models.FloatField(default=0.0)
+    field_seconds = models.JSONField(
+        default=dict, blank=True, help_text="Field name -> active seconds"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.username} on {self.document_id}: {self.active_seconds:.0f} s"

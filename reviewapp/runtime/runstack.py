@@ -25,7 +25,7 @@ from reviewapp.runtime.local_secrets import (
     ensure_secret,
 )
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("VOUCH_VAR_DIR", BASE_DIR / "var"))
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
@@ -92,16 +92,25 @@ def main() -> int:
         print("\nStopping Vouch ...")
         return 0
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop_processes(children)
         if redis_server is not None:
             redis_server.stop()
+
+
+def stop_processes(
+    processes: list[subprocess.Popen[bytes]], *, timeout: float = 15.0
+) -> None:
+    """Ask every process to stop (SIGTERM: RQ workers finish their job), then
+    kill whichever has not stopped within `timeout` seconds."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
 
 
 def manage(*arguments: str) -> None:

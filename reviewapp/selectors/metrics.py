@@ -1,0 +1,175 @@
+"""`/metrics` in Prometheus text format, read from the database, the audit trail
+and Redis at scrape time.
+
+Nothing is counted in process memory: web servers and workers run as many
+processes on many machines, and a per-process counter would show whichever
+one the scrape happened to reach. The database and Redis are shared, so every
+scrape sees the same numbers, and a restart loses none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import redis
+from django.db.models import Count, Sum
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document, ProcessingRun
+from reviewapp.models.review import ReviewTime
+from reviewapp.selectors.health import (
+    QUEUE_NAME,
+    queue_depth,
+    ready_workers,
+    redis_client,
+)
+
+# Seconds; a page of OCR takes about 1-6 s, a long document a minute or more.
+STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+# Keys of ProcessingRun.stage_seconds that are not stages.
+NOT_STAGES = frozenset({"current"})
+
+
+def stage_histograms(
+    runs: Iterator[dict[str, float]],
+) -> dict[str, tuple[list[int], float]]:
+    """Per stage: counts per bucket (not yet cumulative, the last one is +Inf)
+    and the sum of seconds, from each run's stage_seconds."""
+    histograms: dict[str, tuple[list[int], float]] = {}
+    for stages in runs:
+        for stage, seconds in stages.items():
+            if stage in NOT_STAGES or not isinstance(seconds, int | float):
+                continue
+            counts, total = histograms.get(stage, ([0] * (len(STAGE_BUCKETS) + 1), 0.0))
+            index = next(
+                (i for i, bound in enumerate(STAGE_BUCKETS) if seconds <= bound),
+                len(STAGE_BUCKETS),
+            )
+            counts[index] += 1
+            histograms[stage] = (counts, total + float(seconds))
+    return histograms
+
+
+class VouchCollector:
+    """Collects every Vouch metric on each scrape."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._documents()
+        yield from self._processing()
+        yield from self._review()
+        yield from self._redis()
+
+    def _documents(self) -> Iterator[Metric]:
+        by_state = GaugeMetricFamily(
+            "vouch_documents", "Documents by state", labels=["state"]
+        )
+        counts = dict(
+            Document.objects.order_by()
+            .values_list("status")
+            .annotate(n=Count("id"))
+            .values_list("status", "n")
+        )
+        for state in Document.Status.values:
+            by_state.add_metric([state], counts.get(state, 0))
+        yield by_state
+        straight = CounterMetricFamily(
+            "vouch_straight_through",
+            "Documents approved by routing, without a person",
+        )
+        straight.add_metric([], Document.objects.filter(straight_through=True).count())
+        yield straight
+
+    def _processing(self) -> Iterator[Metric]:
+        runs = (
+            ProcessingRun.objects.filter(outcome=ProcessingRun.Outcome.SUCCEEDED)
+            .order_by()
+            .values_list("stage_seconds", flat=True)
+        )
+        durations = HistogramMetricFamily(
+            "vouch_job_stage_seconds",
+            "Seconds per pipeline stage of successful processing runs",
+            labels=["stage"],
+        )
+        for stage, (counts, total) in sorted(
+            stage_histograms(runs.iterator(chunk_size=2000)).items()
+        ):
+            cumulative, buckets = 0, []
+            for bound, count in zip(
+                (*STAGE_BUCKETS, float("inf")), counts, strict=True
+            ):
+                cumulative += count
+                buckets.append(
+                    ("+Inf" if bound == float("inf") else str(bound), cumulative)
+                )
+            durations.add_metric([stage], buckets, total)
+        yield durations
+        failures = CounterMetricFamily(
+            "vouch_job_failures",
+            "Failed processing attempts by reason (from the audit trail)",
+            labels=["reason"],
+        )
+        for reason, count in (
+            AuditEvent.objects.filter(event_type=AuditEvent.EventType.JOB_FAILED)
+            .order_by()
+            .values_list("details__reason")
+            .annotate(n=Count("id"))
+            .values_list("details__reason", "n")
+        ):
+            failures.add_metric([str(reason or "unknown")[:120]], count)
+        yield failures
+
+    def _review(self) -> Iterator[Metric]:
+        totals = ReviewTime.objects.aggregate(
+            seconds=Sum("active_seconds"), documents=Count("document", distinct=True)
+        )
+        seconds = CounterMetricFamily(
+            "vouch_review_active_seconds",
+            "Active review time: page visible and the person active, idle excluded",
+        )
+        seconds.add_metric([], float(totals["seconds"] or 0.0))
+        yield seconds
+        documents = CounterMetricFamily(
+            "vouch_reviewed_documents",
+            "Documents with recorded active review time",
+        )
+        documents.add_metric([], totals["documents"] or 0)
+        yield documents
+
+    def _redis(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("vouch_redis_up", "1 when Redis answers, else 0")
+        client = redis_client()
+        try:
+            depth, workers = queue_depth(client), len(ready_workers(client))
+        except redis.RedisError:
+            # The other figures still come from the database; Redis's are unknown.
+            up.add_metric([], 0)
+            yield up
+            return
+        finally:
+            client.close()
+        up.add_metric([], 1)
+        yield up
+        queue = GaugeMetricFamily(
+            "vouch_queue_depth", "Jobs waiting in the queue", labels=["queue"]
+        )
+        queue.add_metric([QUEUE_NAME], depth)
+        yield queue
+        ready = GaugeMetricFamily(
+            "vouch_workers_ready", "Workers alive with their OCR models loaded"
+        )
+        ready.add_metric([], workers)
+        yield ready
+
+
+def metrics_text() -> bytes:
+    """Every metric, in the Prometheus text exposition format."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(VouchCollector())
+    return generate_latest(registry)
