@@ -12,13 +12,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import pillow_heif
 import pypdfium2 as pdfium
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from pipeline.errors import UnreadableDocument
-from pipeline.filetypes import PDF, FileType, sniff
+from pipeline.filetypes import PDF, FileType, describe_accepted, sniff
 from pipeline.pdftext import text_layer_lines
 from pipeline.types import PageImage
+
+# Pillow opens HEIC/HEIF photos through pillow-heif, which applies the
+# photo's rotation as it decodes and reports EXIF orientation 1, so the
+# `ImageOps.exif_transpose` every format goes through never turns it twice.
+pillow_heif.register_heif_opener()
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ def read_image_header(data: bytes, limits: DecodeLimits) -> ImageHeader:
 
 
 def decode_document(data: bytes, limits: DecodeLimits) -> tuple[PageImage, ...]:
-    """Render every page of a PDF, PNG, JPEG or (multi-page) TIFF.
+    """Render every page of a PDF, PNG, JPEG, WebP, HEIC or (multi-page) TIFF.
 
     Raises UnreadableDocument with a reason the sender can act on.
     """
@@ -79,7 +85,7 @@ def decode_document(data: bytes, limits: DecodeLimits) -> tuple[PageImage, ...]:
         raise UnreadableDocument("the file is empty")
     file_type = sniff(data[:1024])
     if file_type is None:
-        raise UnreadableDocument("the file is not a PDF, PNG, JPEG or TIFF")
+        raise UnreadableDocument(f"the file is not a {describe_accepted(last='or')}")
     if file_type is PDF:
         return _decode_pdf(data, limits)
     return _decode_image(data, file_type, limits)

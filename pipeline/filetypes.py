@@ -16,8 +16,13 @@ PDF = FileType("application/pdf", ".pdf", "PDF")
 PNG = FileType("image/png", ".png", "PNG image")
 JPEG = FileType("image/jpeg", ".jpg", "JPEG image")
 TIFF = FileType("image/tiff", ".tif", "TIFF image")
+WEBP = FileType("image/webp", ".webp", "WebP image")
+HEIC = FileType("image/heic", ".heic", "HEIC image")
 
-ACCEPTED: tuple[FileType, ...] = (PDF, PNG, JPEG, TIFF)
+ACCEPTED: tuple[FileType, ...] = (PDF, PNG, JPEG, TIFF, WEBP, HEIC)
+# ISO base media "ftyp" brands of still HEIF images: what iPhones and most
+# Android phones save photos as.
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1")
 BY_CONTENT_TYPE = {file_type.content_type: file_type for file_type in ACCEPTED}
 
 # How many leading bytes `sniff` needs: PDF readers accept "%PDF-" anywhere in the
@@ -33,10 +38,19 @@ def sniff(head: bytes) -> FileType | None:
         return JPEG
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return TIFF
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return WEBP
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return HEIC
     if b"%PDF-" in head[:SNIFF_BYTES]:
         return PDF
     return None
 
 
-def describe_accepted() -> str:
-    return ", ".join(file_type.label.split()[0] for file_type in ACCEPTED)
+def describe_accepted(*, last: str = "") -> str:
+    """The accepted formats for a message: "PDF, PNG, ..., HEIC", or with
+    `last="or"`: "PDF, PNG, ... or HEIC"."""
+    names = [file_type.label.split()[0] for file_type in ACCEPTED]
+    if not last:
+        return ", ".join(names)
+    return ", ".join(names[:-1]) + f" {last} {names[-1]}"

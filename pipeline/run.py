@@ -8,7 +8,7 @@ UnreadableDocument to end the run with a reason for the sender.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -26,6 +26,7 @@ from pipeline.extract import FieldExtractor
 from pipeline.extract.line_items import extract_line_items
 from pipeline.extract.vendor_memory import VendorLayoutHint, apply_hints
 from pipeline.ocr import OcrEngine
+from pipeline.preprocess import DEFAULT_STEPS, AppliedStep, preprocess_page
 from pipeline.types import ExtractedLine, Extraction, PageImage, PageText
 from pipeline.validate.purchase_orders import invoice_net
 from pipeline.validate.types import InvoiceData
@@ -36,6 +37,10 @@ class ProcessedPage:
     image: PageImage
     text: PageText
     text_seconds: float  # OCR time, or ~0 for a PDF text layer
+    # What preprocessing did to the image before OCR (`image` is the result).
+    preprocessing: tuple[AppliedStep, ...] = ()
+    preprocess_seconds: float = 0.0
+    preprocess_cpu_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -78,10 +83,12 @@ def run_pipeline(
     limits: DecodeLimits,
     on_stage: Callable[[str], None] | None = None,
     layout_hints: Sequence[VendorLayoutHint] = (),
+    preprocessing: Collection[str] = DEFAULT_STEPS,
 ) -> PipelineResult:
     """Run every stage on one document's bytes. `layout_hints` (the vendor's
     memory, when the caller knows the vendor) win over the extractor wherever
-    they locate a value of the learned shape.
+    they locate a value of the learned shape. `preprocessing` names the
+    image steps (pipeline.preprocess) scanned pages go through before OCR.
 
     Raises UnreadableDocument (bad input, with a reason); anything else is a bug
     or an engine failure and propagates.
@@ -100,8 +107,18 @@ def run_pipeline(
 
     with stage("decode"):
         images = decode_document(data, limits)
+    with stage("preprocess"):
+        prepared = [preprocess_page(image, preprocessing) for image in images]
     with stage("text"):
-        pages = tuple(page_text(image, ocr) for image in images)
+        pages = tuple(
+            replace(
+                page_text(done.page, ocr),
+                preprocessing=done.applied,
+                preprocess_seconds=done.seconds,
+                preprocess_cpu_seconds=done.cpu_seconds,
+            )
+            for done in prepared
+        )
     with stage("classify"):
         classification = classify([page.text for page in pages])
     einvoice: Extraction | None = None

@@ -27,12 +27,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reviewapp.models.documents import Document
+from reviewapp.selectors.documents import quality_summary
 from reviewapp.services.ingest import IngestRefused, document_ingest
 
 logger = logging.getLogger(__name__)
 
 PROCESSED = "processed"
 REFUSED = "refused"
+# Kept by Vouch, not read: the image will not read well enough (the reason
+# file says what to do about it).
+NEW_COPY_NEEDED = "needs-new-copy"
 CLAIMED_PREFIX = ".claimed-"
 # Names that editors, browsers and copy tools give files still being written.
 UNFINISHED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".filepart")
@@ -51,6 +55,14 @@ class IntakeOutcome:
     def accepted(self) -> bool:
         return self.document is not None
 
+    @property
+    def needs_new_copy(self) -> bool:
+        return (
+            self.document is not None
+            and not self.duplicate
+            and self.document.status == Document.Status.NEEDS_NEW_COPY
+        )
+
     def describe(self) -> str:
         if self.document is None:
             return f"{self.name}: not accepted. {self.refused_reason}"
@@ -60,7 +72,11 @@ class IntakeOutcome:
                 f"{self.name}: already received earlier as "
                 f"{self.document.original_name} ({link})"
             )
-        return f"{self.name}: received, it will be read shortly ({link})"
+        quality = quality_summary(self.document)
+        if self.needs_new_copy:
+            return f"{self.name}: received but not read. {quality} ({link})"
+        received = f"{self.name}: received, it will be read shortly ({link})"
+        return f"{received}. {quality}" if quality else received
 
 
 def document_link(document: Document) -> str:
@@ -94,7 +110,7 @@ def watch_folder_scan(
     scanner still writing it is left alone. Each file is first claimed by an
     atomic rename, so watchers on several machines never take the same file.
     """
-    for folder in (inbox / PROCESSED, inbox / REFUSED):
+    for folder in (inbox / PROCESSED, inbox / REFUSED, inbox / NEW_COPY_NEEDED):
         folder.mkdir(parents=True, exist_ok=True)
     claim_dir = inbox / f"{CLAIMED_PREFIX}{socket.gethostname()}-{os.getpid()}"
     outcomes = []
@@ -131,18 +147,23 @@ def _looks_finished(path: Path, now: float, settle_seconds: float) -> bool:
 
 
 def _file_away(claimed: Path, inbox: Path, outcome: IntakeOutcome) -> None:
-    if outcome.accepted:
+    reason = ""
+    if outcome.needs_new_copy:
+        target_dir = inbox / NEW_COPY_NEEDED
+        reason = outcome.describe()
+    elif outcome.accepted:
         target_dir = inbox / PROCESSED / date.today().isoformat()
     else:
         target_dir = inbox / REFUSED
+        reason = outcome.refused_reason
     target_dir.mkdir(parents=True, exist_ok=True)
     target = _free_name(target_dir / claimed.name)
     claimed.rename(target)
-    if not outcome.accepted:
+    if reason:
         # The sender of a watched folder reads the folder: the reason sits
         # next to the file it is about.
         target.with_name(target.name + ".reason.txt").write_text(
-            outcome.refused_reason + "\n", encoding="utf-8"
+            reason + "\n", encoding="utf-8"
         )
 
 
@@ -249,7 +270,7 @@ def _reply(sender: str, subject: str, files: tuple[IntakeOutcome, ...]) -> None:
     else:
         body = (
             "No document was attached. Attach the invoices or receipts as PDF, "
-            "PNG, JPEG or TIFF files and send the message again."
+            "PNG, JPEG, TIFF, WebP or HEIC files and send the message again."
         )
     send_mail(
         subject=f"Re: {subject}" if subject else "Your documents",

@@ -13,9 +13,11 @@ LOW_CONFIDENCE = "low_confidence"
 UNSURE_TYPE = "unsure_type"
 ROUTINE = "routine"
 ESCALATED = "escalated"
+NEW_COPY = "new_copy"  # the image will not read (from the status, like escalated)
 
 LABELS = {
     ESCALATED: "Escalated",
+    NEW_COPY: "Needs a new copy",
     MISSING_FIELDS: "Key field missing",
     UNSURE_TYPE: "Document type unsure",
     LOW_CONFIDENCE: "Low confidence",

@@ -250,6 +250,9 @@ RQ = {
 VOUCH_MAX_UPLOAD_BYTES = env_int("VOUCH_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
 VOUCH_MAX_PAGES = env_int("VOUCH_MAX_PAGES", 50)
 VOUCH_MAX_PIXELS = env_int("VOUCH_MAX_PIXELS", 60_000_000)
+# An image scoring below this (0-100, pipeline.quality) at capture waits for a
+# new copy instead of being read; 0 reads everything.
+VOUCH_CAPTURE_MIN_QUALITY = env_int("VOUCH_CAPTURE_MIN_QUALITY", 50)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

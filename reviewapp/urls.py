@@ -50,6 +50,11 @@ urlpatterns = [
         name="document-retry",
     ),
     path(
+        "documents/<uuid:public_id>/read-anyway/",
+        documents.document_read_anyway,
+        name="document-read-anyway",
+    ),
+    path(
         "documents/<uuid:public_id>/fields/<slug:name>/",
         documents.field_correct,
         name="field-correct",

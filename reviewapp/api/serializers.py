@@ -9,6 +9,7 @@ from rest_framework import serializers
 from reviewapp.masking import document_mask, mask_value, scrub, sensitive_field_names
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import Field
+from reviewapp.selectors.documents import quality_advice
 
 
 class FieldSerializer(serializers.ModelSerializer[Field]):
@@ -47,6 +48,12 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
     url = serializers.HyperlinkedIdentityField(
         view_name="api-document-detail", lookup_field="public_id"
     )
+    quality_advice = serializers.SerializerMethodField(
+        help_text="What the capture check asks of the sender (images only)"
+    )
+
+    def get_quality_advice(self, instance: Document) -> list[str]:
+        return quality_advice(instance)
 
     def to_representation(self, instance: Document) -> dict[str, Any]:
         """Sensitive values are masked for every reader, as on the review page
@@ -75,6 +82,8 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
             "size_bytes",
             "sha256",
             "pages",
+            "quality_score",
+            "quality_advice",
             "channel",
             "created_at",
             "processed_at",
@@ -85,7 +94,7 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
 
 class UploadSerializer(serializers.Serializer[Any]):
     file = serializers.FileField(
-        help_text="PDF, PNG, JPEG or TIFF; the type is decided by content."
+        help_text="PDF, PNG, JPEG, TIFF, WebP or HEIC; the type is decided by content."
     )
 
 

@@ -46,6 +46,10 @@ class AuditEvent(models.Model):
         DOCUMENTS_EXPORTED = "documents_exported", "Approved data exported"
         DOCUMENT_MARKED_EXPORTED = "document_marked_exported", "Marked exported"
         DOCUMENT_RETRY = "document_retry", "Retry requested"
+        DOCUMENT_READ_DESPITE_QUALITY = (
+            "document_read_despite_quality",
+            "Read despite poor image quality",
+        )
         DOCUMENT_REPROCESS = "document_reprocess", "Reprocess requested"
         DOCUMENT_REQUEUED = "document_requeued", "Requeued after a lost job"
         JOB_STARTED = "job_started", "Processing started"

@@ -25,6 +25,9 @@ class Document(models.Model):
     """A file someone sent, kept untouched, and what the pipeline made of it.
 
     Status moves only through services:
+        needs_new_copy                 (at ingest: the image will not read;
+                                        the sender is told why, nothing is read)
+        needs_new_copy -> queued       (a person has it read anyway; audited)
         queued -> processing           (a worker claims it)
         processing -> ready            (fields extracted; it needs review)
         processing -> approved         (straight through: every field sure, every
@@ -50,6 +53,7 @@ class Document(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
+        NEEDS_NEW_COPY = "needs_new_copy", "Needs a new copy"
         PROCESSING = "processing", "Processing"
         READY = "ready", "Ready for review"
         FAILED = "failed", "Failed"
@@ -152,6 +156,11 @@ class Document(models.Model):
     # so that queues filter, sort and count without a subquery per document.
     vendor_name = models.CharField(max_length=255, blank=True)
     review_reason = models.CharField(max_length=20, blank=True)
+    # The capture check (pipeline.quality) of an image as received: 0-100,
+    # and what the sender was told, [{"page", "code", "advice"}]. Empty for
+    # a PDF, which is checked by reading it.
+    quality_score = models.FloatField(null=True, blank=True)
+    quality_issues = models.JSONField(default=list, blank=True)
     # Retention (reviewapp.services.retention): the content is deleted after this day;
     # the row, emptied, and its audit trail stay.
     retain_until = models.DateField(null=True, blank=True, db_index=True)
@@ -199,8 +208,10 @@ class Document(models.Model):
         )
 
 
-# Read documents: the review workflow's states. Reviewers share these.
+# Read documents: the review workflow's states. Reviewers share these, and
+# also what waits for a new copy (one of them may have it read anyway).
 REVIEW_STATUSES = (
+    Document.Status.NEEDS_NEW_COPY,
     Document.Status.READY,
     Document.Status.CLAIMED,
     Document.Status.ESCALATED,

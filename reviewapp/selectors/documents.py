@@ -71,6 +71,8 @@ def document_as_json(
         "status": document.status,
         "failure_reason": document.failure_reason,
         "pages": document.page_count,
+        "quality_score": document.quality_score,
+        "quality_advice": quality_advice(document),
         "fields": {
             field.name: {
                 "value": shown(field),
@@ -84,6 +86,21 @@ def document_as_json(
     }
 
 
+def quality_advice(document: Document) -> list[str]:
+    """What the capture check asked of the sender, page by page."""
+    return [str(issue["advice"]) for issue in document.quality_issues]
+
+
+def quality_summary(document: Document) -> str:
+    """One sentence for a channel's reply: what to do about the image."""
+    advice = quality_advice(document)
+    if document.status == Document.Status.NEEDS_NEW_COPY:
+        return "It will not read well enough: " + "; ".join(advice) + "."
+    if advice:
+        return "It will be read; next time: " + "; ".join(advice) + "."
+    return ""
+
+
 def status_payload(document: Document) -> dict[str, Any]:
     """What a browser needs to update one document's status in place."""
     return {
@@ -93,6 +110,8 @@ def status_payload(document: Document) -> dict[str, Any]:
         "status_display": document.get_status_display(),
         "failure_reason": document.failure_reason,
         "pages": document.page_count,
+        "quality_score": document.quality_score,
+        "quality_advice": quality_advice(document),
         "claimed_by": (
             document.claimed_by.get_username() if document.claimed_by else None
         ),

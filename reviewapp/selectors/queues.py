@@ -40,10 +40,12 @@ logger = logging.getLogger(__name__)
 
 MY_QUEUE = "mine"
 EXCEPTION_QUEUE = "exceptions"
+NEW_COPY_QUEUE = "new-copy"
 OVERVIEW = "overview"
 QUEUE_TITLES = {
     MY_QUEUE: "My queue",
     EXCEPTION_QUEUE: "Exceptions",
+    NEW_COPY_QUEUE: "Needs a new copy",
     OVERVIEW: "Overview",
 }
 REVIEW_REASONS = review_reasons.LABELS
@@ -65,6 +67,8 @@ def queues_for(user: AnyUser) -> list[str]:
         is_reviewer(user) or can_view_all_documents(user)
     ):
         queues.append(EXCEPTION_QUEUE)
+    if is_reviewer(user):
+        queues.append(NEW_COPY_QUEUE)
     if can_view_all_documents(user):
         queues.append(OVERVIEW)
     return queues
@@ -93,6 +97,8 @@ def queues_containing(
         queues.append(MY_QUEUE)
     if status == Document.Status.ESCALATED and can_handle_exceptions(user):
         queues.append(EXCEPTION_QUEUE)
+    if status == Document.Status.NEEDS_NEW_COPY and is_reviewer(user):
+        queues.append(NEW_COPY_QUEUE)
     if can_view_all_documents(user):
         queues.append(OVERVIEW)
     return queues
@@ -122,6 +128,10 @@ def _with_review_columns(documents: QuerySet[Document]) -> QuerySet[Document]:
         reason=Case(
             When(
                 status=Document.Status.ESCALATED, then=Value(review_reasons.ESCALATED)
+            ),
+            When(
+                status=Document.Status.NEEDS_NEW_COPY,
+                then=Value(review_reasons.NEW_COPY),
             ),
             default=F("review_reason"),
             output_field=CharField(),
@@ -159,6 +169,8 @@ def queue_documents(
         )
     elif queue == EXCEPTION_QUEUE:
         documents = documents.filter(status=Document.Status.ESCALATED)
+    elif queue == NEW_COPY_QUEUE:
+        documents = documents.filter(status=Document.Status.NEEDS_NEW_COPY)
     documents = _with_review_columns(documents)
     if filters.vendor:
         documents = documents.filter(vendor_name__icontains=filters.vendor)

@@ -13,9 +13,10 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from rq import Retry
 
-from pipeline.decode import DecodeLimits, read_image_header
+from pipeline.decode import DecodeLimits, decode_document, read_image_header
 from pipeline.errors import UnreadableDocument
 from pipeline.filetypes import PDF, SNIFF_BYTES, describe_accepted, sniff
+from pipeline.quality import DocumentQuality, Thresholds, assess_document
 from reviewapp import (
     broadcast,
 )
@@ -53,6 +54,10 @@ def decode_limits(*, use_text_layer: bool = True) -> DecodeLimits:
     )
 
 
+def quality_thresholds() -> Thresholds:
+    return Thresholds(min_score=settings.VOUCH_CAPTURE_MIN_QUALITY)
+
+
 def document_ingest(
     *,
     content: bytes,
@@ -63,8 +68,10 @@ def document_ingest(
     """Store a file and queue it for processing, or say why it was refused.
 
     Cheap checks happen here (size, type by content, image pixel count); PDFs
-    are parsed only in the worker. The same bytes sent twice are recognised by
-    SHA-256 and return the first document with `duplicate=True`.
+    are parsed only in the worker. An image's quality is assessed here, so the
+    sender hears at once: one that will not read is kept, marked "needs a new
+    copy" with the advice, and not read. The same bytes sent twice are
+    recognised by SHA-256 and return the first document with `duplicate=True`.
     Raises IngestRefused.
     """
     name = (original_name or "unnamed").replace("\x00", "")[-255:]
@@ -81,11 +88,16 @@ def document_ingest(
         raise IngestRefused(
             f"{name} is not a file Vouch can read: send {describe_accepted()}"
         )
+    quality: DocumentQuality | None = None
     if file_type is not PDF:
         try:
             read_image_header(content, decode_limits())
+            quality = assess_document(
+                decode_document(content, decode_limits()), quality_thresholds()
+            )
         except UnreadableDocument as refusal:
             raise IngestRefused(f"{name}: {refusal.reason}") from None
+    needs_new_copy = quality is not None and not quality.acceptable
 
     sha256 = hashlib.sha256(content).hexdigest()
     existing = Document.objects.filter(sha256=sha256).first()
@@ -100,13 +112,26 @@ def document_ingest(
                 size_bytes=len(content),
                 channel=channel,
                 uploaded_by=uploaded_by,
+                quality_score=None if quality is None else quality.score,
+                quality_issues=[] if quality is None else list(quality.issues),
+                status=(
+                    Document.Status.NEEDS_NEW_COPY
+                    if needs_new_copy
+                    else Document.Status.QUEUED
+                ),
+                failure_reason=(
+                    "Needs a new copy: " + "; ".join(quality.advice)
+                    if quality is not None and needs_new_copy
+                    else ""
+                ),
             )
             document.original.save(
                 f"original{file_type.extension}", ContentFile(content), save=False
             )
             document.save()
             document_set_retention(document=document)
-            document_enqueue_processing(document)
+            if not needs_new_copy:
+                document_enqueue_processing(document)
             broadcast.document_changed(document)
             record_event(
                 EventType.DOCUMENT_INGESTED,
@@ -118,6 +143,8 @@ def document_ingest(
                     "sha256": sha256,
                     "size_bytes": len(content),
                     "content_type": file_type.content_type,
+                    "quality_score": None if quality is None else quality.score,
+                    "quality_advice": [] if quality is None else list(quality.advice),
                 },
             )
     except IntegrityError:

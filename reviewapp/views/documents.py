@@ -54,6 +54,7 @@ from reviewapp.selectors.review_page import (
     validation_issues_for,
     validation_of,
 )
+from reviewapp.services.capture import document_read_despite_quality
 from reviewapp.services.fields import field_confirm as services_field_confirm
 from reviewapp.services.fields import field_correct as services_field_correct
 from reviewapp.services.ingest import IngestRefused, document_ingest
@@ -140,7 +141,7 @@ def document_statuses(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    document, _ = document_for(request.user, public_id)
+    document, can_change = document_for(request.user, public_id)
     document = document_for_review(document=document)
     issues = validation_issues_for(document)
     rights = review_rights(request.user, document)
@@ -168,6 +169,8 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 else ""
             ),
             "can_write": rights.can_edit_fields,
+            # Outside the review workflow: have a poor image read anyway.
+            "can_change": can_change,
             "line_grid": line_grid(document),
             "next_document": following,
             "escalate_form": EscalateForm(),
@@ -249,6 +252,25 @@ def document_retry(request: HttpRequest, public_id: UUID) -> HttpResponse:
         messages.success(request, f"{document.original_name} is queued again.")
     else:
         messages.info(request, f"{document.original_name} was not failed any more.")
+    return redirect("document-detail", public_id=document.public_id)
+
+
+@require_POST
+def document_read_anyway(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    document, can_write = document_for(request.user, public_id)
+    if not can_write:
+        raise Http404("No such document")
+    reason = request.POST.get("reason", "").strip()[:2000]
+    if not reason:
+        messages.error(request, "Say why it should be read as it is.")
+    elif document_read_despite_quality(
+        document=document,
+        user=request.user,  # type: ignore[arg-type]
+        reason=reason,
+    ):
+        messages.success(request, f"{document.original_name} will be read as it is.")
+    else:
+        messages.info(request, f"{document.original_name} no longer waits for a copy.")
     return redirect("document-detail", public_id=document.public_id)
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
 from pipeline.decode import DecodeLimits, decode_document, read_image_header
 from pipeline.errors import UnreadableDocument
-from pipeline.filetypes import JPEG, PDF, PNG, TIFF, sniff
+from pipeline.filetypes import HEIC, JPEG, PDF, PNG, TIFF, WEBP, FileType, sniff
+from pipeline.types import PageImage
 from tests.conftest import DATASETS, RECEIPT, text_image
 
 DATASETS_INVOICE = DATASETS / "invoice2data-tests" / "files" / "AmazonWebServices.pdf"
@@ -107,7 +109,7 @@ def test_pdf_text_layer_is_used_when_present() -> None:
         (pdf_bytes(password="s3cret"), "password-protected"),
         (image_bytes("JPEG")[:120], "truncated or damaged"),
         (image_bytes("PNG")[:60], "truncated or damaged"),
-        (b"GIF89a not accepted", "not a PDF, PNG, JPEG or TIFF"),
+        (b"GIF89a not accepted", "not a PDF, PNG, JPEG, TIFF, WebP or HEIC"),
     ],
     ids=["empty", "truncated-pdf", "corrupt-pdf", "password-pdf", "truncated-jpeg",
          "truncated-png", "gif"],
@@ -140,3 +142,40 @@ def test_page_limit_applies_to_pdf_and_tiff() -> None:
 
 def test_text_image_helper_makes_a_decodable_page() -> None:
     assert decode_document(text_image(["hello"]), LIMITS)[0].width == 800
+
+
+def phone_photo(fmt: str) -> tuple[bytes, Image.Image]:
+    """The receipt as a phone stores a photo taken sideways: pixels turned a
+    quarter, EXIF orientation 6 ("turn 90° clockwise to view")."""
+    with Image.open(RECEIPT) as image:
+        upright = image.convert("RGB")
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    stored.save(buffer, format=fmt, exif=exif.tobytes(), quality=90)
+    return buffer.getvalue(), upright
+
+
+def same_picture(page: PageImage, upright: Image.Image) -> float:
+    with Image.open(io.BytesIO(page.image_bytes)) as decoded:
+        ours = np.asarray(decoded.convert("L").resize((100, 200)), np.float32)
+    theirs = np.asarray(upright.convert("L").resize((100, 200)), np.float32)
+    return float(np.corrcoef(ours.ravel(), theirs.ravel())[0, 1])
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [("WEBP", WEBP), ("HEIF", HEIC)])
+def test_phone_photos_in_webp_and_heic_are_read_upright(
+    fmt: str, expected: FileType
+) -> None:
+    data, upright = phone_photo(fmt)
+    assert sniff(data[:1024]) is expected
+    (page,) = decode_document(data, LIMITS)
+    assert (page.width, page.height) == upright.size
+    assert same_picture(page, upright) > 0.9
+
+
+def test_a_damaged_heic_is_refused_with_a_reason() -> None:
+    data, _ = phone_photo("HEIF")
+    with pytest.raises(UnreadableDocument, match="truncated or damaged"):
+        decode_document(data[: len(data) // 2], LIMITS)

@@ -17,7 +17,8 @@ from reviewapp.services.ingest import IngestRefused, document_ingest
 
 class Command(BaseCommand):
     help = (
-        "Ingest PDF, PNG, JPEG or TIFF files (or every such file in a folder). "
+        "Ingest PDF, PNG, JPEG, TIFF, WebP or HEIC files (or every such file in a "
+        "folder). "
         "With --wait, block until processed and print one JSON line per document."
     )
 

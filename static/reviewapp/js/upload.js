@@ -50,9 +50,20 @@
     name.replaceChildren(anchor);
   }
 
+  function qualityMessage(doc) {
+    const advice = doc.quality_advice || [];
+    if (!advice.length) return "";
+    const prefix = doc.status === "needs_new_copy"
+      ? "Please send a new copy (image quality " + Math.round(doc.quality_score) + "/100): "
+      : "Image quality " + Math.round(doc.quality_score) + "/100, it will be read; next time: ";
+    return prefix + advice.join("; ") + ".";
+  }
+
   function showDocument(item, doc) {
     setStatus(item, doc.status, doc.status_display);
-    setMessage(item, doc.status === "failed" ? doc.failure_reason : "");
+    // The capture check's advice stays beside the file whatever happens next.
+    if (doc.quality_advice !== undefined) item.dataset.quality = qualityMessage(doc);
+    setMessage(item, doc.status === "failed" ? doc.failure_reason : item.dataset.quality || "");
   }
 
   function addItem(file) {

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
+import statistics
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -35,6 +37,7 @@ from pipeline.extract.normalize import (
 from pipeline.ocr import OcrEngine, ocr_engines
 from pipeline.ocr.cache import CachingOcrEngine
 from pipeline.ocr.recorded import page_text_from_boxes
+from pipeline.preprocess import DEFAULT_STEPS, parse_steps
 from pipeline.run import run_pipeline
 from pipeline.types import Extraction
 from reviewapp.extraction_fields import (
@@ -78,6 +81,10 @@ class DocumentResult:
     pages: int = 0
     seconds: float = 0.0
     text_sources: list[str] = field(default_factory=list)
+    # Per page: seconds spent preprocessing, and the steps that changed it.
+    preprocess_seconds: list[float] = field(default_factory=list)
+    preprocess_cpu_seconds: list[float] = field(default_factory=list)
+    preprocessing: list[str] = field(default_factory=list)
     error: str = ""
     fields: list[FieldResult] = field(default_factory=list)
     unevaluated_labels: list[str] = field(default_factory=list)
@@ -121,6 +128,13 @@ class Command(BaseCommand):
             help="remember OCR lines per page image in DIR (e.g. var/ocr-cache) "
             "so a second run skips OCR; seconds per page then measure the cache",
         )
+        parser.add_argument(
+            "--preprocess",
+            default=None,
+            metavar="STEPS",
+            help="image steps before OCR: comma-separated names, 'all' or 'none' "
+            f"(default: the production set, {','.join(sorted(DEFAULT_STEPS))})",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         limit: int | None = options["limit"]
@@ -131,8 +145,19 @@ class Command(BaseCommand):
         # for every plain PDF); the table is this command's output.
         logging.getLogger("factur-x").setLevel(logging.ERROR)
         extractor = extractors.get(settings.VOUCH_EXTRACTOR)
+        try:
+            steps = (
+                DEFAULT_STEPS
+                if options["preprocess"] is None
+                else parse_steps(options["preprocess"])
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from None
         evaluator = Evaluator(
-            extractor=extractor, ocr_only=ocr_only, ocr_cache=options["ocr_cache"]
+            extractor=extractor,
+            ocr_only=ocr_only,
+            ocr_cache=options["ocr_cache"],
+            preprocessing=steps,
         )
         reports = []
         for manifest in options["manifests"]:
@@ -152,6 +177,7 @@ class Command(BaseCommand):
                 ocr_engine=evaluator.ocr_name,
                 extractor=f"{extractor.name} {extractor.version}",
                 limit=limit,
+                preprocessing=steps,
             )
             reports.append(report)
             self.stdout.write(render_report(report))
@@ -189,8 +215,10 @@ class Evaluator:
         extractor: FieldExtractor,
         ocr_only: bool,
         ocr_cache: Path | None = None,
+        preprocessing: frozenset[str] = DEFAULT_STEPS,
     ) -> None:
         self.extractor = extractor
+        self.preprocessing = preprocessing
         self.ocr_cache = ocr_cache
         self.ocr_only = ocr_only
         self.limits = decode_limits(use_text_layer=not ocr_only)
@@ -250,9 +278,20 @@ class Evaluator:
     def _run_pipeline(self, path: Path, result: DocumentResult) -> Extraction:
         data = path.read_bytes()
         outcome = run_pipeline(
-            data, ocr=self.ocr, extractor=self.extractor, limits=self.limits
+            data,
+            ocr=self.ocr,
+            extractor=self.extractor,
+            limits=self.limits,
+            preprocessing=self.preprocessing,
         )
         result.pages = len(outcome.pages)
+        result.preprocess_seconds = [page.preprocess_seconds for page in outcome.pages]
+        result.preprocess_cpu_seconds = [
+            page.preprocess_cpu_seconds for page in outcome.pages
+        ]
+        result.preprocessing = [
+            step.name for page in outcome.pages for step in page.preprocessing
+        ]
         result.seconds = outcome.stage_seconds["total"]
         sources = {page.text.source for page in outcome.pages}
         if outcome.read_einvoice_xml:
@@ -378,6 +417,7 @@ def manifest_report(
     ocr_engine: str,
     extractor: str,
     limit: int | None,
+    preprocessing: Collection[str] = (),
 ) -> dict[str, Any]:
     by_type: dict[str, list[DocumentResult]] = {}
     for document in documents:
@@ -410,9 +450,28 @@ def manifest_report(
     unreadable = [
         f"{d.doc_id}: {label}" for d in documents for label in d.unreadable_labels
     ]
+    page_seconds = [s for d in documents for s in d.preprocess_seconds]
+    cpu_seconds = [s for d in documents for s in d.preprocess_cpu_seconds]
     return {
         "manifest": str(manifest),
         "mode": mode,
+        "preprocessing": {
+            "steps": sorted(preprocessing),
+            "seconds_per_page_p50": round(statistics.median(page_seconds), 3)
+            if page_seconds
+            else None,
+            "seconds_per_page_p95": round(
+                statistics.quantiles(page_seconds, n=20)[-1], 3
+            )
+            if len(page_seconds) >= 2
+            else None,
+            "cpu_seconds_per_page_p50": round(statistics.median(cpu_seconds), 3)
+            if cpu_seconds
+            else None,
+            "applied": dict(
+                sorted(Counter(n for d in documents for n in d.preprocessing).items())
+            ),
+        },
         "ocr_engine": ocr_engine,
         "extractor": extractor,
         "limit": limit,
@@ -446,6 +505,18 @@ def render_report(report: dict[str, Any]) -> str:
         f"OCR engine   {report['ocr_engine']}",
         f"Extractor    {report['extractor']}",
     ]
+    preprocessing = report["preprocessing"]
+    if preprocessing["seconds_per_page_p50"] is not None:
+        applied = ", ".join(
+            f"{name} {count}" for name, count in preprocessing["applied"].items()
+        )
+        out.append(
+            f"Preprocess   {','.join(preprocessing['steps']) or 'none'}: "
+            f"p50 {preprocessing['seconds_per_page_p50']:.2f} s/page, "
+            f"p95 {preprocessing['seconds_per_page_p95'] or 0:.2f} "
+            f"(processor p50 {preprocessing['cpu_seconds_per_page_p50']:.2f}); "
+            f"pages changed by {applied or 'no step'}"
+        )
     if report["unevaluated_labels"]:
         out.append(
             "Not scored   "
