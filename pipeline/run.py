@@ -192,6 +192,29 @@ def confirm_with_evidence(
     return Confirmed(extraction, evidence, finder)
 
 
+def read_text_pages(
+    pages: Sequence[PageText],
+    *,
+    extractor: FieldExtractor,
+    evidence_context: EvidenceContext | None = None,
+) -> tuple[Classification, Confirmed]:
+    """The stages after text for pages whose text is already known (recorded
+    OCR lines): classify, extract, line items, evidence, as `run_pipeline`
+    runs them, so a text-only measurement sees the product's confidences."""
+    classification = classify(pages)
+    extraction = extractor.extract(pages)
+    line_items = document_line_items(list(pages), extraction, None)
+    confirmed = confirm_with_evidence(
+        extraction,
+        pages,
+        extractor=extractor,
+        line_items=line_items,
+        document_type=classification.document_type,
+        context=evidence_context,
+    )
+    return classification, confirmed
+
+
 def with_layout_hints(
     result: PipelineResult, layout_hints: Sequence[VendorLayoutHint]
 ) -> PipelineResult:

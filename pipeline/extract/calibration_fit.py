@@ -568,3 +568,44 @@ def fit_evidence_calibration(
         threshold_support={name: c.as_dict() for name, c in choices.items()},
     )
     return calibration, figures
+
+
+def cross_validated_confidences(
+    samples: Sequence[EvidenceSample],
+    *,
+    folds: int = 5,
+    extra: Sequence[EvidenceSample] = (),
+    min_samples: int = 30,
+    max_error: float = DEFAULT_MAX_ERROR,
+    confidence: float = DEFAULT_BOUND_CONFIDENCE,
+) -> list[tuple[float, float, int]]:
+    """For each sample, in order: its confidence from an evidence stage fitted
+    without its fold (on the other folds plus `extra`), the threshold chosen
+    on that training data's own held-out predictions, and the number of
+    held-out values behind that threshold."""
+    judged: list[tuple[float, float, int] | None] = [None] * len(samples)
+    for fold in range(folds):
+        inside = [
+            i for i, s in enumerate(samples) if fold_of(s.document, folds) == fold
+        ]
+        if not inside:
+            continue
+        train = [
+            *extra,
+            *(s for s in samples if fold_of(s.document, folds) != fold),
+        ]
+        models = fit_evidence_models(train, min_samples)
+        choices = choose_thresholds(
+            held_out_predictions(train, folds, min_samples),
+            max_error=max_error,
+            confidence=confidence,
+        )
+        for i in inside:
+            sample = samples[i]
+            choice = choices.get(sample.field)
+            judged[i] = (
+                _predict_evidence(models, sample),
+                choice.threshold if choice else 1.0,
+                choice.samples if choice else 0,
+            )
+    return [j if j is not None else (0.0, 1.0, 0) for j in judged]
