@@ -227,6 +227,10 @@ DEFAULT_BOUND_CONFIDENCE = 0.90
 DEFAULT_MAX_ERROR = 0.01
 
 
+# A value's confidence, its field's threshold, the held-out values behind it.
+Judgement = tuple[float, float, int]
+
+
 @dataclass(frozen=True)
 class EvidenceSample:
     """One extracted, labelled field: the finder's confidence, the evidence,
@@ -575,18 +579,21 @@ def cross_validated_confidences(
     *,
     folds: int = 5,
     extra: Sequence[EvidenceSample] = (),
+    unlabelled: Sequence[EvidenceSample] = (),
     min_samples: int = 30,
     max_error: float = DEFAULT_MAX_ERROR,
     confidence: float = DEFAULT_BOUND_CONFIDENCE,
-) -> list[tuple[float, float, int]]:
+) -> tuple[list[Judgement], list[Judgement]]:
     """For each sample, in order: its confidence from an evidence stage fitted
     without its fold (on the other folds plus `extra`), the threshold chosen
     on that training data's own held-out predictions, and the number of
-    held-out values behind that threshold."""
-    judged: list[tuple[float, float, int] | None] = [None] * len(samples)
+    held-out values behind it. `unlabelled` values (no label to learn from;
+    their `correct` is ignored) are judged by their document's fold too."""
+    everything = [*samples, *unlabelled]
+    judged: list[Judgement] = [(0.0, 1.0, 0)] * len(everything)
     for fold in range(folds):
         inside = [
-            i for i, s in enumerate(samples) if fold_of(s.document, folds) == fold
+            i for i, s in enumerate(everything) if fold_of(s.document, folds) == fold
         ]
         if not inside:
             continue
@@ -601,11 +608,11 @@ def cross_validated_confidences(
             confidence=confidence,
         )
         for i in inside:
-            sample = samples[i]
+            sample = everything[i]
             choice = choices.get(sample.field)
             judged[i] = (
                 _predict_evidence(models, sample),
                 choice.threshold if choice else 1.0,
                 choice.samples if choice else 0,
             )
-    return [j if j is not None else (0.0, 1.0, 0) for j in judged]
+    return judged[: len(samples)], judged[len(samples) :]

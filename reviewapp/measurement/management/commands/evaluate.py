@@ -53,6 +53,7 @@ from reviewapp.extraction_fields import (
     auto_accept_support,
     auto_accept_threshold,
 )
+from reviewapp.review_reasons import ROUTINE, reason_for
 from reviewapp.services.ingest import decode_limits
 
 FUZZY_THRESHOLD = 0.9
@@ -89,6 +90,20 @@ class FieldResult:
 
 
 @dataclass
+class ExtractedField:
+    """A value read from the document, labelled or not: routing looks at
+    every one of them, so touchless does too."""
+
+    name: str
+    value: str
+    confidence: float
+    threshold: float
+    explanation: str = ""
+    finder_confidence: float | None = None
+    evidence: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class DocumentResult:
     doc_id: str
     doc_type: str
@@ -101,14 +116,20 @@ class DocumentResult:
     fields: list[FieldResult] = field(default_factory=list)
     unevaluated_labels: list[str] = field(default_factory=list)
     unreadable_labels: list[str] = field(default_factory=list)
+    extracted: list[ExtractedField] = field(default_factory=list)
 
     @property
     def touchless(self) -> bool:
-        """Every labelled field was accepted without review, and was right."""
+        """Nobody would look at it: every value read passes its threshold, as
+        the routing judges it (review_reasons, the same function), and every
+        labelled one was right."""
+        fields = [(e.name, e.value, e.confidence) for e in self.extracted]
+        thresholds = {e.name: e.threshold for e in self.extracted}
         return (
             not self.error
             and bool(self.fields)
             and all(f.auto_accepted and f.exact for f in self.fields)
+            and reason_for(fields, flag_below=thresholds) == ROUTINE
         )
 
 
@@ -261,45 +282,102 @@ def evidence_samples(report: dict[str, Any]) -> list[EvidenceSample]:
     return samples
 
 
+def _sample(
+    manifest: Path,
+    document: DocumentResult,
+    name: str,
+    finder_confidence: float,
+    evidence: dict[str, int],
+    correct: bool,
+) -> EvidenceSample:
+    return EvidenceSample(
+        document=document_key(manifest, document.doc_id),
+        source=manifest.parent.name,
+        document_type=document.read_as or document.doc_type,
+        field=name,
+        finder_confidence=finder_confidence,
+        signals=evidence,
+        correct=correct,
+    )
+
+
 def rescore_out_of_fold(
     scored: Sequence[tuple[Path, Sequence[DocumentResult]]],
     *,
     folds: int,
     extra: Sequence[EvidenceSample],
 ) -> None:
-    """Replace each field's confidence, threshold and verdict with those of an
+    """Replace each value's confidence, threshold and verdict with those of an
     evidence stage fitted without its fold (plus `extra`, minus any sample of
-    a scored document)."""
-    keyed: list[tuple[EvidenceSample, FieldResult]] = []
+    a scored document). Labelled values train the other folds; unlabelled
+    ones are only judged."""
+    labelled: list[tuple[EvidenceSample, FieldResult, ExtractedField | None]] = []
+    unlabelled: list[tuple[EvidenceSample, ExtractedField]] = []
     for manifest, documents in scored:
         for document in documents:
+            by_name = {e.name: e for e in document.extracted}
+            label_names = {r.name for r in document.fields}
+
             for result in document.fields:
-                if result.predicted is None or result.finder_confidence is None:
+                finder = result.finder_confidence
+                if result.predicted is None or finder is None:
                     continue
-                if not takes_evidence(result.explanation, result.finder_confidence):
+                if takes_evidence(result.explanation, finder):
+                    labelled.append(
+                        (
+                            _sample(
+                                manifest,
+                                document,
+                                result.name,
+                                finder,
+                                result.evidence,
+                                result.exact,
+                            ),
+                            result,
+                            by_name.get(result.name),
+                        )
+                    )
+            for extracted in document.extracted:
+                finder = extracted.finder_confidence
+                if extracted.name in label_names or finder is None:
                     continue
-                sample = EvidenceSample(
-                    document=document_key(manifest, document.doc_id),
-                    source=manifest.parent.name,
-                    document_type=document.read_as or document.doc_type,
-                    field=result.name,
-                    finder_confidence=result.finder_confidence,
-                    signals=result.evidence,
-                    correct=result.exact,
-                )
-                keyed.append((sample, result))
-    scored_keys = {sample.document for sample, _ in keyed}
+                if takes_evidence(extracted.explanation, finder):
+                    unlabelled.append(
+                        (
+                            _sample(
+                                manifest,
+                                document,
+                                extracted.name,
+                                finder,
+                                extracted.evidence,
+                                False,
+                            ),
+                            extracted,
+                        )
+                    )
+    scored_keys = {s.document for s, _, _ in labelled} | {
+        s.document for s, _ in unlabelled
+    }
     training = [s for s in extra if s.document not in scored_keys]
-    judged = cross_validated_confidences(
-        [sample for sample, _ in keyed], folds=folds, extra=training
+    judged, judged_unlabelled = cross_validated_confidences(
+        [s for s, _, _ in labelled],
+        folds=folds,
+        extra=training,
+        unlabelled=[s for s, _ in unlabelled],
     )
-    for (_, result), (confidence, threshold, support) in zip(
-        keyed, judged, strict=True
+    for (_, result, extracted), (confidence, threshold, support) in zip(
+        labelled, judged, strict=True
     ):
         result.confidence = confidence
         result.threshold = threshold
         result.threshold_samples = support
         result.auto_accepted = confidence >= threshold
+        if extracted is not None:
+            extracted.confidence, extracted.threshold = confidence, threshold
+    for (_, extracted), (confidence, threshold, _) in zip(
+        unlabelled, judged_unlabelled, strict=True
+    ):
+        extracted.confidence, extracted.threshold = confidence, threshold
 
 
 def read_manifest(path: Path) -> list[dict[str, Any]]:
@@ -385,6 +463,18 @@ class Evaluator:
             result.error = f"could not read the file ({error})"
         result.fields = [
             score_field(name, label, read) for name, label in labels.items()
+        ]
+        result.extracted = [
+            ExtractedField(
+                name=found.name,
+                value=found.value,
+                confidence=found.confidence,
+                threshold=auto_accept_threshold(found.name),
+                explanation=found.explanation,
+                finder_confidence=read.finder_confidences.get(found.name),
+                evidence=read.evidence.get(found.name, {}),
+            )
+            for found in read.extraction.fields
         ]
         return result
 
