@@ -97,6 +97,13 @@ class EvidenceModel:
         )
 
 
+def type_key(document_type: str, name: str) -> str:
+    """The key of a field's model on one type of document: evidence weighs
+    differently on a receipt than on an invoice ("largest after the total
+    label" is nearly proof on one, a hint on the other)."""
+    return f"{document_type}:{name}"
+
+
 def recalibrated(
     models: Mapping[str, EvidenceModel],
     name: str,
@@ -104,9 +111,12 @@ def recalibrated(
     document_type: str,
     evidence: FieldEvidence | None,
 ) -> float:
-    """Field `name`'s confidence given its evidence, by its own model or the
-    pooled one; capped below 1.0, and at VETO_CAP when vetoed."""
-    model = models.get(name) or models[POOLED]
+    """Field `name`'s confidence given its evidence, by the model of its
+    field on this type of document, else of its field, else the pooled one;
+    capped below 1.0, and at VETO_CAP when vetoed."""
+    model = (
+        models.get(type_key(document_type, name)) or models.get(name) or models[POOLED]
+    )
     probability = model.probability(
         evidence_features(finder_confidence, document_type, evidence)
     )

@@ -26,6 +26,7 @@ from pipeline.extract.calibration import (
     FieldCalibration,
     evidence_features,
     recalibrated,
+    type_key,
 )
 from pipeline.extract.evidence import FieldEvidence
 
@@ -368,8 +369,9 @@ def _fit_logistic(samples: Sequence[EvidenceSample]) -> EvidenceModel | None:
 def fit_evidence_models(
     samples: Sequence[EvidenceSample], min_samples: int = 30
 ) -> dict[str, EvidenceModel]:
-    """One model per field with at least `min_samples` values of both
-    outcomes, and a pooled one for the rest."""
+    """One model per field and one per field and document type, each with at
+    least `min_samples` values of both outcomes, and a pooled one for the
+    rest."""
     pooled = _fit_logistic(samples)
     if pooled is None:
         raise ValueError("the samples hold one outcome only; nothing to learn")
@@ -377,6 +379,7 @@ def fit_evidence_models(
     by_field: dict[str, list[EvidenceSample]] = defaultdict(list)
     for sample in samples:
         by_field[sample.field].append(sample)
+        by_field[type_key(sample.document_type, sample.field)].append(sample)
     for name, group in by_field.items():
         if len(group) >= min_samples:
             model = _fit_logistic(group)
