@@ -453,6 +453,24 @@ def choose_thresholds(
     return choices
 
 
+def _fit_and_choose(
+    samples: Sequence[EvidenceSample],
+    folds: int,
+    min_samples: int,
+    max_error: float,
+    confidence: float,
+) -> tuple[dict[str, EvidenceModel], dict[str, ThresholdChoice]]:
+    """Models fitted on `samples`, and thresholds chosen on their own k-fold
+    held-out predictions (never on the fitted models' in-sample output)."""
+    models = fit_evidence_models(samples, min_samples)
+    choices = choose_thresholds(
+        held_out_predictions(samples, folds, min_samples),
+        max_error=max_error,
+        confidence=confidence,
+    )
+    return models, choices
+
+
 @dataclass(frozen=True)
 class HeldOutFigures:
     """Per field: values, right, auto-accepted and wrong among those, each
@@ -485,11 +503,8 @@ def cross_validated_figures(
         test = [s for s in samples if group_of(s) == group]
         if len({s.correct for s in train}) < 2:
             continue
-        models = fit_evidence_models(train, min_samples)
-        thresholds = choose_thresholds(
-            held_out_predictions(train, folds, min_samples),
-            max_error=max_error,
-            confidence=confidence,
+        models, thresholds = _fit_and_choose(
+            train, folds, min_samples, max_error, confidence
         )
         for sample in test:
             row = counts[sample.field]
@@ -522,11 +537,8 @@ def fit_evidence_calibration(
         raise ValueError("cross-validation needs at least two folds")
     if len({s.correct for s in samples}) < 2:
         raise ValueError("the samples hold one outcome only; nothing to learn")
-    models = fit_evidence_models(samples, min_samples)
-    choices = choose_thresholds(
-        held_out_predictions(samples, folds, min_samples),
-        max_error=max_error,
-        confidence=confidence,
+    models, choices = _fit_and_choose(
+        samples, folds, min_samples, max_error, confidence
     )
     figures = [
         cross_validated_figures(
@@ -604,11 +616,8 @@ def cross_validated_confidences(
             *extra,
             *(s for s in samples if fold_of(s.document, folds) != fold),
         ]
-        models = fit_evidence_models(train, min_samples)
-        choices = choose_thresholds(
-            held_out_predictions(train, folds, min_samples),
-            max_error=max_error,
-            confidence=confidence,
+        models, choices = _fit_and_choose(
+            train, folds, min_samples, max_error, confidence
         )
         for i in inside:
             sample = everything[i]

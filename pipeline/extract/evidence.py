@@ -339,28 +339,20 @@ def _vendor_evidence(
         collector.add(
             "vendor_vat_id", VENDOR_MASTER, same, f"the VAT id of the {source}"
         )
-    name = values.get("vendor_name")
-    if name is not None:
+    for field_name, known, cutoff, what in (
+        ("vendor_name", (vendor.name, *vendor.aliases), _NAME_AGREES, "name"),
+        ("vendor_address", (vendor.address,), _ADDRESS_AGREES, "address"),
+    ):
+        found = values.get(field_name)
+        if found is None or not any(known):
+            continue
         score = max(
-            fuzz.ratio(normalise_name(name.value), normalise_name(known))
-            for known in (vendor.name, *vendor.aliases)
+            fuzz.ratio(normalise_name(found.value), normalise_name(k))
+            for k in known
+            if k
         )
         collector.add(
-            "vendor_name",
-            VENDOR_MASTER,
-            score >= _NAME_AGREES,
-            f"the name of the {source}",
-        )
-    address = values.get("vendor_address")
-    if address is not None and vendor.address:
-        score = fuzz.ratio(
-            normalise_name(address.value), normalise_name(vendor.address)
-        )
-        collector.add(
-            "vendor_address",
-            VENDOR_MASTER,
-            score >= _ADDRESS_AGREES,
-            f"the address of the {source}",
+            field_name, VENDOR_MASTER, score >= cutoff, f"the {what} of the {source}"
         )
     currency = values.get("currency")
     if currency is not None and vendor.currency:

@@ -318,43 +318,30 @@ def rescore_out_of_fold(
             by_name = {e.name: e for e in document.extracted}
             label_names = {r.name for r in document.fields}
 
-            for result in document.fields:
-                finder = result.finder_confidence
-                if result.predicted is None or finder is None:
+            unlabelled_values = [
+                e for e in document.extracted if e.name not in label_names
+            ]
+            for value in [*document.fields, *unlabelled_values]:
+                finder = value.finder_confidence
+                if finder is None or not takes_evidence(value.explanation, finder):
                     continue
-                if takes_evidence(result.explanation, finder):
-                    labelled.append(
-                        (
-                            _sample(
-                                manifest,
-                                document,
-                                result.name,
-                                finder,
-                                result.evidence,
-                                result.exact,
-                            ),
-                            result,
-                            by_name.get(result.name),
-                        )
+                if isinstance(value, FieldResult):
+                    if value.predicted is None:
+                        continue
+                    sample = _sample(
+                        manifest,
+                        document,
+                        value.name,
+                        finder,
+                        value.evidence,
+                        value.exact,
                     )
-            for extracted in document.extracted:
-                finder = extracted.finder_confidence
-                if extracted.name in label_names or finder is None:
-                    continue
-                if takes_evidence(extracted.explanation, finder):
-                    unlabelled.append(
-                        (
-                            _sample(
-                                manifest,
-                                document,
-                                extracted.name,
-                                finder,
-                                extracted.evidence,
-                                False,
-                            ),
-                            extracted,
-                        )
+                    labelled.append((sample, value, by_name.get(value.name)))
+                else:
+                    sample = _sample(
+                        manifest, document, value.name, finder, value.evidence, False
                     )
+                    unlabelled.append((sample, value))
     scored_keys = {s.document for s, _, _ in labelled} | {
         s.document for s, _ in unlabelled
     }
