@@ -226,6 +226,10 @@ def fit_calibration(
 # optimistic threshold of its own.
 DEFAULT_BOUND_CONFIDENCE = 0.90
 DEFAULT_MAX_ERROR = 0.01
+# A field borrowing the pooled threshold must not contradict it on its own
+# record: a dozen IBANs above it, all right, prove nothing (one wrong IBAN
+# with valid check digits is exactly the error the pool hides).
+POOLED_FALLBACK_MAX_ERROR = 0.05
 
 
 # A value's confidence, its field's threshold, the held-out values behind it.
@@ -423,8 +427,9 @@ def choose_thresholds(
 ) -> dict[str, ThresholdChoice]:
     """Per field, the threshold its own held-out values support; a field
     whose values are too few falls back to the threshold every field's values
-    together support, but only if none of its own values at or above that
-    threshold was wrong."""
+    together support, but only if its own values at or above that threshold
+    keep the error under POOLED_FALLBACK_MAX_ERROR at the bound (no error
+    among some 30 of them), so a field seen a dozen times never borrows."""
     pooled = threshold_for_error(
         [(p, s.correct) for s, p in predictions],
         max_error=max_error,
@@ -439,7 +444,8 @@ def choose_thresholds(
             continue
         accepted = [c for p, c in pairs if p >= pooled.threshold]
         errors = sum(not c for c in accepted)
-        if errors:
+        bound = error_upper_bound(errors, len(accepted), confidence)
+        if bound > POOLED_FALLBACK_MAX_ERROR:
             choices[name] = own
             continue
         choices[name] = ThresholdChoice(
