@@ -22,7 +22,8 @@ from pipeline.einvoice import (
     read_einvoice_lines,
     read_einvoice_xml,
 )
-from pipeline.extract import FieldExtractor
+from pipeline.extract import ConfirmsWithEvidence, FieldExtractor
+from pipeline.extract.evidence import EvidenceContext, FieldEvidence, gather_evidence
 from pipeline.extract.line_items import extract_line_items
 from pipeline.extract.vendor_memory import VendorLayoutHint, apply_hints
 from pipeline.ocr import OcrEngine
@@ -56,6 +57,10 @@ class PipelineResult:
     classification: Classification | None = None
     # The invoice's lines: from the XML when it has them, else from the page.
     line_items: tuple[ExtractedLine, ...] = ()
+    # What the document says about each value, and each value's confidence
+    # before that evidence was weighed (what the evidence model is fitted on).
+    evidence: dict[str, FieldEvidence] = field(default_factory=dict)
+    finder_confidences: dict[str, float] = field(default_factory=dict)
 
 
 def page_text(page: PageImage, ocr: OcrEngine) -> ProcessedPage:
@@ -84,11 +89,15 @@ def run_pipeline(
     on_stage: Callable[[str], None] | None = None,
     layout_hints: Sequence[VendorLayoutHint] = (),
     preprocessing: Collection[str] = DEFAULT_STEPS,
+    evidence_context: EvidenceContext | None = None,
 ) -> PipelineResult:
     """Run every stage on one document's bytes. `layout_hints` (the vendor's
     memory, when the caller knows the vendor) win over the extractor wherever
     they locate a value of the learned shape. `preprocessing` names the
     image steps (pipeline.preprocess) scanned pages go through before OCR.
+    `evidence_context` (arrival date, known vendors) lets more evidence be
+    weighed; the worker and `evaluate` both go through here, so both see the
+    same confidences.
 
     Raises UnreadableDocument (bad input, with a reason); anything else is a bug
     or an engine failure and propagates.
@@ -147,17 +156,81 @@ def run_pipeline(
             )
     with stage("line_items"):
         line_items = document_line_items([page.text for page in pages], extraction, xml)
+    with stage("evidence"):
+        confirmed = confirm_with_evidence(
+            extraction,
+            [page.text for page in pages],
+            extractor=extractor,
+            line_items=line_items,
+            document_type=classification.document_type,
+            context=evidence_context,
+        )
     seconds["total"] = round(sum(seconds.values()), 4)
     return PipelineResult(
         pages=pages,
-        extraction=extraction,
+        extraction=confirmed.extraction,
         ocr_engine=f"{ocr.name} {ocr.version}",
         extractor=f"{extractor.name} {extractor.version}",
         stage_seconds=seconds,
         read_einvoice_xml=einvoice is not None,
         classification=classification,
         line_items=line_items,
+        evidence=confirmed.evidence,
+        finder_confidences=confirmed.finder_confidences,
     )
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    extraction: Extraction
+    evidence: dict[str, FieldEvidence]
+    finder_confidences: dict[str, float]
+
+
+def confirm_with_evidence(
+    extraction: Extraction,
+    pages: Sequence[PageText],
+    *,
+    extractor: FieldExtractor,
+    line_items: Sequence[ExtractedLine],
+    document_type: str,
+    context: EvidenceContext | None,
+) -> Confirmed:
+    """The evidence stage: what the document says about each value, weighed
+    by the extractor's evidence model when it has one (an extractor without
+    one keeps its confidences; the evidence is still recorded)."""
+    evidence = gather_evidence(
+        extraction, pages, line_items=line_items, context=context
+    )
+    finder = {value.name: value.confidence for value in extraction.fields}
+    if isinstance(extractor, ConfirmsWithEvidence):
+        extraction = extractor.confirm(
+            extraction, evidence, document_type=document_type
+        )
+    return Confirmed(extraction, evidence, finder)
+
+
+def read_text_pages(
+    pages: Sequence[PageText],
+    *,
+    extractor: FieldExtractor,
+    evidence_context: EvidenceContext | None = None,
+) -> tuple[Classification, Confirmed]:
+    """The stages after text for pages whose text is already known (recorded
+    OCR lines): classify, extract, line items, evidence, as `run_pipeline`
+    runs them, so a text-only measurement sees the product's confidences."""
+    classification = classify(pages)
+    extraction = extractor.extract(pages)
+    line_items = document_line_items(list(pages), extraction, None)
+    confirmed = confirm_with_evidence(
+        extraction,
+        pages,
+        extractor=extractor,
+        line_items=line_items,
+        document_type=classification.document_type,
+        context=evidence_context,
+    )
+    return classification, confirmed
 
 
 def with_layout_hints(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pipeline.extract.calibration import CalibrationError, load_calibration
 from pipeline.extract.normalize import (
@@ -81,6 +81,21 @@ def auto_accept_thresholds() -> dict[str, float]:
 def auto_accept_threshold(name: str) -> float:
     """The confidence at or above which field `name` is accepted unreviewed."""
     return _calibrated_thresholds().get(name, DEFAULT_AUTO_ACCEPT)
+
+
+def auto_accept_support(name: str) -> int | None:
+    """How many held-out values the calibrated threshold of `name` was chosen
+    on (None without an evidence stage): small counts mean a cautious one."""
+    support = _calibration_support().get(name)
+    return None if support is None else int(support["samples"])
+
+
+@lru_cache(maxsize=1)
+def _calibration_support() -> dict[str, dict[str, Any]]:
+    try:
+        return load_calibration().threshold_support
+    except CalibrationError:
+        return {}
 
 
 @lru_cache(maxsize=1)

@@ -25,6 +25,7 @@ from reviewapp.learning.extractor_versions import (
 from reviewapp.learning.vendor_memory import with_vendor_memory
 from reviewapp.models.documents import ProcessingRun
 from reviewapp.models.webhooks import WebhookDelivery
+from reviewapp.selectors.validation import evidence_context_for
 from reviewapp.services.ingest import decode_limits
 from reviewapp.services.processing import (
     document_claim_for_processing,
@@ -68,7 +69,11 @@ def _process_document(document_id: int, job: Job | None) -> str:
         extractor, version = extractor_for_processing()
         engine_seconds = round(time.perf_counter() - loading_started, 4)
         result = run_pipeline(
-            data, ocr=ocr, extractor=extractor, limits=decode_limits()
+            data,
+            ocr=ocr,
+            extractor=extractor,
+            limits=decode_limits(),
+            evidence_context=evidence_context_for(document),
         )
         result.stage_seconds["engine_load"] = engine_seconds
         # Second pass, once the first reading names the vendor: its memory.

@@ -11,15 +11,25 @@ for a target precision, and a report of held-out figures per field.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
-from pipeline.extract.calibration import Calibration, FieldCalibration
+from pipeline.extract.calibration import (
+    MAX_CALIBRATED,
+    POOLED,
+    Calibration,
+    EvidenceModel,
+    FieldCalibration,
+    evidence_features,
+    recalibrated,
+    type_key,
+)
+from pipeline.extract.evidence import FieldEvidence
 
-POOLED = "(pooled)"
-MAX_CALIBRATED = 0.999
 CALIBRATION_BINS = 10
 
 
@@ -206,3 +216,421 @@ def fit_calibration(
         "held_out": {r.field: r.as_dict() for r in reports},
     }
     return Calibration(fields=fields, thresholds=thresholds, summary=summary), reports
+
+
+# --- the evidence stage ----------------------------------------------------------
+
+# One-sided confidence for the upper bound on error behind a threshold: with
+# 90 %, a threshold for 1 % error needs at least 164 accepted held-out values
+# and no error among them, so a field seen a few dozen times never gets an
+# optimistic threshold of its own.
+DEFAULT_BOUND_CONFIDENCE = 0.90
+DEFAULT_MAX_ERROR = 0.01
+# A field borrowing the pooled threshold must not contradict it on its own
+# record: a dozen IBANs above it, all right, prove nothing (one wrong IBAN
+# with valid check digits is exactly the error the pool hides).
+POOLED_FALLBACK_MAX_ERROR = 0.05
+
+
+# A value's confidence, its field's threshold, the held-out values behind it.
+Judgement = tuple[float, float, int]
+
+
+@dataclass(frozen=True)
+class EvidenceSample:
+    """One extracted, labelled field: the finder's confidence, the evidence,
+    and whether the value was right."""
+
+    document: str  # folds split by document, never inside one
+    source: str  # the dataset it comes from, for leave-one-source-out
+    document_type: str
+    field: str
+    finder_confidence: float
+    signals: Mapping[str, int]
+    correct: bool
+
+    def features(self) -> dict[str, float]:
+        return evidence_features(
+            self.finder_confidence,
+            self.document_type,
+            FieldEvidence(signals=dict(self.signals)),
+        )
+
+
+def error_upper_bound(errors: int, accepted: int, confidence: float) -> float:
+    """Wilson score upper bound on the error rate, one-sided at `confidence`:
+    the error rate the data cannot rule out. 1.0 with nothing accepted."""
+    if accepted <= 0:
+        return 1.0
+    z = NormalDist().inv_cdf(confidence)
+    rate = errors / accepted
+    denominator = 1 + z * z / accepted
+    centre = rate + z * z / (2 * accepted)
+    spread = z * math.sqrt(
+        rate * (1 - rate) / accepted + z * z / (4 * accepted * accepted)
+    )
+    return min(1.0, (centre + spread) / denominator)
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    threshold: float
+    samples: int  # held-out values the choice was made on
+    accepted: int
+    errors: int
+    error_bound: float
+    basis: str  # "field" (its own values) or "pooled" (every field's)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "samples": self.samples,
+            "accepted": self.accepted,
+            "errors": self.errors,
+            "error_bound": round(self.error_bound, 4),
+            "basis": self.basis,
+        }
+
+
+def threshold_for_error(
+    predictions: Sequence[tuple[float, bool]],
+    *,
+    max_error: float = DEFAULT_MAX_ERROR,
+    confidence: float = DEFAULT_BOUND_CONFIDENCE,
+) -> ThresholdChoice:
+    """The lowest confidence at which the values at or above it are wrong at
+    most `max_error` of the time at the upper bound (`error_upper_bound`), so
+    that fewer samples need a cleaner record. 1.0 (nothing but XML passes)
+    when no confidence qualifies."""
+    ordered = sorted((p for p in predictions if p[0] < 1.0), reverse=True)
+    choice = ThresholdChoice(1.0, len(predictions), 0, 0, 1.0, "field")
+    errors = 0
+    for index, (value, is_correct) in enumerate(ordered, start=1):
+        errors += not is_correct
+        if index < len(ordered) and ordered[index][0] == value:
+            continue  # decide only at the end of a run of equal confidences
+        bound = error_upper_bound(errors, index, confidence)
+        if bound <= max_error:
+            choice = ThresholdChoice(
+                value, len(predictions), index, errors, bound, "field"
+            )
+    return choice
+
+
+# The weight each feature may take: evidence that agrees never lowers a
+# confidence and evidence that contradicts never raises it, whatever a small
+# sample suggests; the finder's confidence never counts against a value.
+def _weight_bounds(name: str) -> tuple[float | None, float | None]:
+    if name.endswith(":agrees") or name == "finder_logit":
+        return (0.0, None)
+    if name.endswith(":disagrees"):
+        return (None, 0.0)
+    return (None, None)
+
+
+# L2 penalty on the weights (not the intercept): shrinks what a field with few
+# samples learns towards nothing, i.e. towards its base rate.
+_L2 = 1.0
+
+
+def _fit_logistic(samples: Sequence[EvidenceSample]) -> EvidenceModel | None:
+    """Logistic regression with an L2 penalty and sign constraints
+    (`_weight_bounds`); None when the samples hold one outcome only."""
+    import numpy as np  # heavy: only when fitting
+    from scipy.optimize import minimize
+
+    if len({s.correct for s in samples}) < 2:
+        return None
+    names = tuple(samples[0].features())
+    x = np.array([[s.features()[n] for n in names] for s in samples])
+    y = np.array([float(s.correct) for s in samples])
+
+    def loss(params: Any) -> tuple[float, Any]:
+        weights, intercept = params[:-1], params[-1]
+        z = x @ weights + intercept
+        # log(1 + e^z) - y z, computed stably.
+        value = float(np.sum(np.logaddexp(0.0, z) - y * z))
+        value += 0.5 * _L2 * float(weights @ weights)
+        residual = 1.0 / (1.0 + np.exp(-z)) - y
+        gradient = np.append(x.T @ residual + _L2 * weights, residual.sum())
+        return value, gradient
+
+    result = minimize(
+        loss,
+        np.zeros(len(names) + 1),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[_weight_bounds(n) for n in names] + [(None, None)],
+    )
+    return EvidenceModel(
+        features=names,
+        coefficients=tuple(round(float(c), 5) + 0.0 for c in result.x[:-1]),
+        intercept=round(float(result.x[-1]), 5),
+        samples=len(samples),
+    )
+
+
+def fit_evidence_models(
+    samples: Sequence[EvidenceSample], min_samples: int = 30
+) -> dict[str, EvidenceModel]:
+    """One model per field and one per field and document type, each with at
+    least `min_samples` values of both outcomes, and a pooled one for the
+    rest."""
+    pooled = _fit_logistic(samples)
+    if pooled is None:
+        raise ValueError("the samples hold one outcome only; nothing to learn")
+    models = {POOLED: pooled}
+    by_field: dict[str, list[EvidenceSample]] = defaultdict(list)
+    for sample in samples:
+        by_field[sample.field].append(sample)
+        by_field[type_key(sample.document_type, sample.field)].append(sample)
+    for name, group in by_field.items():
+        if len(group) >= min_samples:
+            model = _fit_logistic(group)
+            if model is not None:
+                models[name] = model
+    return models
+
+
+def _predict_evidence(
+    models: Mapping[str, EvidenceModel], sample: EvidenceSample
+) -> float:
+    return recalibrated(
+        models,
+        sample.field,
+        sample.finder_confidence,
+        sample.document_type,
+        FieldEvidence(signals=dict(sample.signals)),
+    )
+
+
+def held_out_predictions(
+    samples: Sequence[EvidenceSample], folds: int, min_samples: int = 30
+) -> list[tuple[EvidenceSample, float]]:
+    """Each sample's confidence from models fitted on the other folds."""
+    out: list[tuple[EvidenceSample, float]] = []
+    for fold in range(folds):
+        train = [s for s in samples if fold_of(s.document, folds) != fold]
+        test = [s for s in samples if fold_of(s.document, folds) == fold]
+        if not test:
+            continue
+        models = fit_evidence_models(train, min_samples)
+        out.extend((s, _predict_evidence(models, s)) for s in test)
+    return out
+
+
+def choose_thresholds(
+    predictions: Sequence[tuple[EvidenceSample, float]],
+    *,
+    max_error: float = DEFAULT_MAX_ERROR,
+    confidence: float = DEFAULT_BOUND_CONFIDENCE,
+) -> dict[str, ThresholdChoice]:
+    """Per field, the threshold its own held-out values support; a field
+    whose values are too few falls back to the threshold every field's values
+    together support, but only if its own values at or above that threshold
+    keep the error under POOLED_FALLBACK_MAX_ERROR at the bound (no error
+    among some 30 of them), so a field seen a dozen times never borrows."""
+    pooled = threshold_for_error(
+        [(p, s.correct) for s, p in predictions],
+        max_error=max_error,
+        confidence=confidence,
+    )
+    choices = {}
+    for name in sorted({s.field for s, _ in predictions}):
+        pairs = [(p, s.correct) for s, p in predictions if s.field == name]
+        own = threshold_for_error(pairs, max_error=max_error, confidence=confidence)
+        if own.threshold < 1.0 or pooled.threshold >= 1.0:
+            choices[name] = own
+            continue
+        accepted = [c for p, c in pairs if p >= pooled.threshold]
+        errors = sum(not c for c in accepted)
+        bound = error_upper_bound(errors, len(accepted), confidence)
+        if bound > POOLED_FALLBACK_MAX_ERROR:
+            choices[name] = own
+            continue
+        choices[name] = ThresholdChoice(
+            pooled.threshold,
+            pooled.samples,
+            pooled.accepted,
+            pooled.errors,
+            pooled.error_bound,
+            "pooled",
+        )
+    return choices
+
+
+def _fit_and_choose(
+    samples: Sequence[EvidenceSample],
+    folds: int,
+    min_samples: int,
+    max_error: float,
+    confidence: float,
+) -> tuple[dict[str, EvidenceModel], dict[str, ThresholdChoice]]:
+    """Models fitted on `samples`, and thresholds chosen on their own k-fold
+    held-out predictions (never on the fitted models' in-sample output)."""
+    models = fit_evidence_models(samples, min_samples)
+    choices = choose_thresholds(
+        held_out_predictions(samples, folds, min_samples),
+        max_error=max_error,
+        confidence=confidence,
+    )
+    return models, choices
+
+
+@dataclass(frozen=True)
+class HeldOutFigures:
+    """Per field: values, right, auto-accepted and wrong among those, each
+    sample scored by a model and thresholds that never saw its group."""
+
+    scheme: str
+    counts: dict[str, dict[str, int]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"scheme": self.scheme, "fields": self.counts}
+
+
+def cross_validated_figures(
+    samples: Sequence[EvidenceSample],
+    group_of: Callable[[EvidenceSample], str],
+    *,
+    scheme: str,
+    folds: int = 5,
+    min_samples: int = 30,
+    max_error: float = DEFAULT_MAX_ERROR,
+    confidence: float = DEFAULT_BOUND_CONFIDENCE,
+) -> HeldOutFigures:
+    """For each group, models fitted on the other groups and thresholds chosen
+    on those groups' own held-out predictions, applied to the group."""
+    counts: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"values": 0, "right": 0, "accepted": 0, "wrong_accepted": 0}
+    )
+    for group in sorted({group_of(s) for s in samples}):
+        train = [s for s in samples if group_of(s) != group]
+        test = [s for s in samples if group_of(s) == group]
+        if len({s.correct for s in train}) < 2:
+            continue
+        models, thresholds = _fit_and_choose(
+            train, folds, min_samples, max_error, confidence
+        )
+        for sample in test:
+            row = counts[sample.field]
+            row["values"] += 1
+            row["right"] += sample.correct
+            choice = thresholds.get(sample.field)
+            if (
+                choice is not None
+                and _predict_evidence(models, sample) >= choice.threshold
+            ):
+                row["accepted"] += 1
+                row["wrong_accepted"] += not sample.correct
+    return HeldOutFigures(scheme, dict(sorted(counts.items())))
+
+
+def fit_evidence_calibration(
+    samples: Sequence[EvidenceSample],
+    base: Calibration,
+    *,
+    folds: int = 5,
+    min_samples: int = 30,
+    max_error: float = DEFAULT_MAX_ERROR,
+    confidence: float = DEFAULT_BOUND_CONFIDENCE,
+) -> tuple[Calibration, list[HeldOutFigures]]:
+    """`base` (its finder stage kept) with an evidence stage fitted on every
+    sample and thresholds chosen on out-of-fold predictions; plus held-out
+    figures k-fold by document and leave-one-source-out. Raises ValueError
+    without samples of both outcomes or with fewer than two folds."""
+    if folds < 2:
+        raise ValueError("cross-validation needs at least two folds")
+    if len({s.correct for s in samples}) < 2:
+        raise ValueError("the samples hold one outcome only; nothing to learn")
+    models, choices = _fit_and_choose(
+        samples, folds, min_samples, max_error, confidence
+    )
+    figures = [
+        cross_validated_figures(
+            samples,
+            lambda s: str(fold_of(s.document, folds)),
+            scheme=f"{folds}-fold by document",
+            folds=folds,
+            min_samples=min_samples,
+            max_error=max_error,
+            confidence=confidence,
+        )
+    ]
+    if len({s.source for s in samples}) > 1:
+        figures.append(
+            cross_validated_figures(
+                samples,
+                lambda s: s.source,
+                scheme="leave one source out",
+                folds=folds,
+                min_samples=min_samples,
+                max_error=max_error,
+                confidence=confidence,
+            )
+        )
+    summary = {
+        **base.summary,
+        "evidence": {
+            "method": "logistic regression per field (pooled below "
+            f"{min_samples} samples) on the finder's confidence and the "
+            f"evidence, {folds}-fold cross-validated by document",
+            "max_error": max_error,
+            "bound": f"Wilson upper bound, one-sided {100 * confidence:.0f}%",
+            "samples": len(samples),
+            "held_out": [f.as_dict() for f in figures],
+        },
+    }
+    calibration = Calibration(
+        fields=base.fields,
+        # A field the samples never showed is never auto-accepted.
+        thresholds={
+            **dict.fromkeys(base.thresholds, 1.0),
+            **{name: c.threshold for name, c in choices.items()},
+        },
+        summary=summary,
+        evidence=models,
+        threshold_support={name: c.as_dict() for name, c in choices.items()},
+    )
+    return calibration, figures
+
+
+def cross_validated_confidences(
+    samples: Sequence[EvidenceSample],
+    *,
+    folds: int = 5,
+    extra: Sequence[EvidenceSample] = (),
+    unlabelled: Sequence[EvidenceSample] = (),
+    min_samples: int = 30,
+    max_error: float = DEFAULT_MAX_ERROR,
+    confidence: float = DEFAULT_BOUND_CONFIDENCE,
+) -> tuple[list[Judgement], list[Judgement]]:
+    """For each sample, in order: its confidence from an evidence stage fitted
+    without its fold (on the other folds plus `extra`), the threshold chosen
+    on that training data's own held-out predictions, and the number of
+    held-out values behind it. `unlabelled` values (no label to learn from;
+    their `correct` is ignored) are judged by their document's fold too."""
+    everything = [*samples, *unlabelled]
+    judged: list[Judgement] = [(0.0, 1.0, 0)] * len(everything)
+    for fold in range(folds):
+        inside = [
+            i for i, s in enumerate(everything) if fold_of(s.document, folds) == fold
+        ]
+        if not inside:
+            continue
+        train = [
+            *extra,
+            *(s for s in samples if fold_of(s.document, folds) != fold),
+        ]
+        models, choices = _fit_and_choose(
+            train, folds, min_samples, max_error, confidence
+        )
+        for i in inside:
+            sample = everything[i]
+            choice = choices.get(sample.field)
+            judged[i] = (
+                _predict_evidence(models, sample),
+                choice.threshold if choice else 1.0,
+                choice.samples if choice else 0,
+            )
+    return judged[: len(samples)], judged[len(samples) :]

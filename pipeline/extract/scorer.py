@@ -35,6 +35,7 @@ from pipeline.classify import classify
 from pipeline.extract import heuristic, invoice_fields
 from pipeline.extract.calibration import CalibratedExtractor, FieldCalibration
 from pipeline.extract.candidates import amounts_in
+from pipeline.extract.evidence import FieldEvidence
 from pipeline.extract.layout import PageLayout, PlacedLine, layout_pages
 from pipeline.extract.normalize import find_dates, format_amount
 from pipeline.types import Box, Extraction, FieldValue, PageText
@@ -762,6 +763,17 @@ class ScoredExtractor:
             field_candidates(pages, picked, self.respacer),
             document_type=document_type,
         )
+
+    def confirm(
+        self,
+        extraction: Extraction,
+        evidence: Mapping[str, FieldEvidence],
+        *,
+        document_type: str,
+    ) -> Extraction:
+        """The evidence stage of the calibration this extractor's confidences
+        were fitted for (see pipeline.run)."""
+        return self.base.confirm(extraction, evidence, document_type=document_type)
 
     def pick(
         self,

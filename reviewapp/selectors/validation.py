@@ -14,7 +14,9 @@ from django.db.models import (
     Q,
     QuerySet,
 )
+from django.utils import timezone
 
+from pipeline.extract.evidence import EvidenceContext
 from pipeline.registry import validation_rules
 from pipeline.validate import types as validation
 from pipeline.validate.duplicates import (
@@ -95,6 +97,18 @@ def validation_lines(document: Document) -> tuple[validation.LineItem, ...]:
             item_code=line.item_code,
         )
         for line in document.line_items.order_by("position", "id")
+    )
+
+
+def evidence_context_for(document: Document) -> EvidenceContext:
+    """What the evidence stage may weigh beyond the pages: the day the
+    document arrived (its dates are judged against it) and the vendor master,
+    whose identifiers confirm or contradict what was read."""
+    return EvidenceContext(
+        received=timezone.localdate(document.created_at),
+        vendors=tuple(
+            vendor_record(vendor) for vendor in Vendor.objects.filter(active=True)
+        ),
     )
 
 

@@ -38,6 +38,8 @@ def test_it_fits_an_artefact_from_raw_reports_and_prints_held_out_figures(
     output = run(
         "calibrate_confidence",
         str(report),
+        "--stage",
+        "finder",
         "--folds",
         "3",
         "--output",
@@ -75,7 +77,14 @@ def test_it_refuses_reports_scored_with_calibrated_confidences(
     report = evaluate_report(settings, tmp_path / "calibrated.json", CALIBRATED)
 
     with pytest.raises(CommandError, match="calibrate on raw scores"):
-        run("calibrate_confidence", str(report), "--output", str(tmp_path / "c.json"))
+        run(
+            "calibrate_confidence",
+            str(report),
+            "--stage",
+            "finder",
+            "--output",
+            str(tmp_path / "c.json"),
+        )
     assert not (tmp_path / "c.json").exists()
 
 
@@ -84,3 +93,44 @@ def test_it_refuses_a_file_that_is_no_report(tmp_path: Path) -> None:
 
     with pytest.raises(CommandError, match="is not an evaluate --json report"):
         run("calibrate_confidence", str(tmp_path / "x.json"))
+
+
+def test_the_evidence_stage_is_fitted_on_product_reports_with_support_shown(
+    tmp_path: Path,
+) -> None:
+    report = tmp_path / "product.json"
+    run("evaluate", str(SROIE_TEXT), "--limit", "200", "--json", str(report))
+    output_path = tmp_path / "calibration.json"
+
+    output = run(
+        "calibrate_confidence",
+        str(report),
+        "--folds",
+        "3",
+        "--output",
+        str(output_path),
+    )
+
+    calibration = load_calibration(output_path)
+    base = load_calibration()
+    assert calibration.fields == base.fields  # the finder stage is kept
+    assert "total_amount" in calibration.evidence
+    support = calibration.threshold_support["total_amount"]
+    # The total's own 200 held-out values, or every field's when it borrows
+    # the pooled threshold.
+    own = {"field": 200, "pooled": calibration.summary["evidence"]["samples"]}
+    assert support["samples"] == own[support["basis"]]
+    # Fields the reports never showed are never auto-accepted.
+    assert calibration.thresholds["iban"] == 1.0
+    assert "Held-out figures, 3-fold by document" in output
+    row = next(line for line in output.splitlines() if line.startswith("total_amount"))
+    assert row.split()[1] == f"{support['threshold']:.3f}"
+
+
+def test_the_evidence_stage_refuses_raw_reports(
+    settings: SettingsWrapper, tmp_path: Path
+) -> None:
+    report = evaluate_report(settings, tmp_path / "raw.json", RAW)
+
+    with pytest.raises(CommandError, match="raw heuristic extractor"):
+        run("calibrate_confidence", str(report), "--output", str(tmp_path / "c.json"))

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 
 from pipeline.extract.calibration_fit import expected_calibration_error
 from pipeline.ocr.recorded import RecordedOcrEngine, page_text_from_boxes
+from reviewapp.extraction_fields import auto_accept_support, auto_accept_threshold
 from reviewapp.measurement.management.commands.evaluate import manifest_labels
 from tests.conftest import DATASETS, SROIE
 
@@ -123,7 +124,11 @@ def test_it_prints_per_type_tables_and_counts_a_wrong_label_as_an_error(
     # XML fields are auto-accepted at confidence 1.0, so the wrong label is an
     # error among auto-accepted values: 1 of the 2 that were read.
     number = ["3", "2", "33.3", "33.3", "66.7", "50.0", "0.500"]
-    assert invoice["invoice_number"] == number
+    assert invoice["invoice_number"][:7] == number
+    # The threshold in force and the held-out values it was chosen on.
+    threshold, support = invoice["invoice_number"][7:]
+    assert threshold == f"{auto_accept_threshold('invoice_number'):.3f}"
+    assert support == str(auto_accept_support("invoice_number") or "-")
     assert invoice["currency"][:6] == ["3", "2", "66.7", "66.7", "66.7", "0.0"]
     assert "touchless 1/3" in output.split("\ninvoice: ", 1)[1].splitlines()[0]
     assert "  missing: could not read the file" in output
@@ -224,3 +229,40 @@ def test_it_refuses_a_missing_manifest_and_a_bad_limit(tmp_path: Path) -> None:
         evaluate(str(tmp_path / "m.jsonl"))
     with pytest.raises(CommandError, match="--limit must be at least 1"):
         evaluate(str(tmp_path / "m.jsonl"), "--limit", "0")
+
+
+def test_cross_validation_rescores_every_value_without_its_own_fold(
+    tmp_path: Path,
+) -> None:
+    report_path = tmp_path / "report.json"
+
+    output = evaluate(
+        str(SROIE_TEXT / "manifest.jsonl"),
+        "--limit",
+        "45",
+        "--cross-validate",
+        "3",
+        "--json",
+        str(report_path),
+    )
+
+    assert "confidences 3-fold cross-validated" in output
+    report = json.loads(report_path.read_text())["manifests"][0]
+    totals = [
+        f
+        for d in report["documents"]
+        for f in d["fields"]
+        if f["name"] == "total_amount"
+    ]
+    # Each value keeps the evidence and the confidence before it (what the
+    # calibration is fitted on), and is judged by its fold's threshold.
+    assert all(f["finder_confidence"] is not None for f in totals)
+    assert any(f["evidence"] for f in totals)
+    for f in totals:
+        assert f["auto_accepted"] == (f["confidence"] >= f["threshold"])
+    # 30 training documents (120 values of all fields together) cannot show
+    # 1 % error at the bound: no fold gets a threshold below 1.0 from so few.
+    assert {f["threshold"] for f in totals} == {1.0}
+    summary = report["summary"]["receipt"]["fields"]["total_amount"]
+    assert summary["auto_accepted"] == 0.0
+    assert summary["threshold_samples"] <= 120

@@ -1,9 +1,16 @@
 """Fit the confidence calibration from `evaluate --json` reports.
 
-Reads the per-document field results of reports made with the raw heuristic
-extractor, fits an isotonic mapping per field with k-fold cross-validation by
-document, derives per-field auto-accept thresholds for a target precision, and
-writes the small versioned artefact the product loads
+Two stages (pipeline/extract/calibration.py), fitted in this order:
+- `--stage finder`: from reports made with the raw heuristic extractor, an
+  isotonic mapping per field of its scores (k-fold by document); writes the
+  artefact without an evidence stage, so the evidence stage must follow;
+- `--stage evidence` (the default): from reports made with the product's
+  extractor, which record each value's confidence before the evidence and the
+  evidence itself, a logistic model per field, auto-accept thresholds at the
+  Wilson upper bound on error, and held-out figures k-fold by document and
+  leave-one-source-out. The finder stage of `--base` is kept.
+
+Writes the small versioned artefact the product loads
 (pipeline/extract/calibration.json). Prints held-out figures only.
 """
 
@@ -18,9 +25,25 @@ import sklearn
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pipeline.einvoice import XML_EXPLANATION
-from pipeline.extract.calibration import DEFAULT_CALIBRATION
-from pipeline.extract.calibration_fit import FieldReport, Sample, fit_calibration
+from pipeline.extract.calibration import (
+    DEFAULT_CALIBRATION,
+    CalibrationError,
+    load_calibration,
+)
+from pipeline.extract.calibration_fit import (
+    DEFAULT_BOUND_CONFIDENCE,
+    DEFAULT_MAX_ERROR,
+    FieldReport,
+    HeldOutFigures,
+    Sample,
+    fit_calibration,
+    fit_evidence_calibration,
+)
 from pipeline.extract.heuristic import HeuristicExtractor
+from reviewapp.measurement.management.commands.evaluate import (
+    evidence_samples,
+    read_report,
+)
 
 RAW_EXTRACTOR = HeuristicExtractor.name
 
@@ -33,6 +56,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("reports", nargs="+", type=Path, metavar="REPORT")
+        parser.add_argument(
+            "--stage", choices=("finder", "evidence"), default="evidence"
+        )
+        parser.add_argument(
+            "--base",
+            type=Path,
+            default=DEFAULT_CALIBRATION,
+            help="the artefact whose finder stage the evidence stage is fitted on",
+        )
+        parser.add_argument(
+            "--max-error",
+            type=float,
+            default=DEFAULT_MAX_ERROR,
+            help="evidence stage: the error among auto-accepted values to stay under",
+        )
+        parser.add_argument(
+            "--bound-confidence",
+            type=float,
+            default=DEFAULT_BOUND_CONFIDENCE,
+            help="evidence stage: one-sided confidence of the upper bound on error",
+        )
         parser.add_argument("--folds", type=int, default=5)
         parser.add_argument("--target-precision", type=float, default=0.99)
         parser.add_argument(
@@ -44,6 +88,9 @@ class Command(BaseCommand):
         parser.add_argument("--output", type=Path, default=DEFAULT_CALIBRATION)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["stage"] == "evidence":
+            self.fit_evidence(options)
+            return
         if not 0 < options["target_precision"] < 1:
             raise CommandError("--target-precision must be between 0 and 1")
         samples, sources = read_samples(options["reports"])
@@ -68,6 +115,95 @@ class Command(BaseCommand):
             f"\nWrote {options['output']} ({len(samples)} samples, "
             f"content hash {artefact['content_hash'][:12]})\n"
         )
+
+    def fit_evidence(self, options: dict[str, Any]) -> None:
+        if (
+            not 0 < options["max_error"] < 1
+            or not 0.5 <= options["bound_confidence"] < 1
+        ):
+            raise CommandError(
+                "--max-error must be between 0 and 1, --bound-confidence in [0.5, 1)"
+            )
+        samples = []
+        sources = []
+        for path in options["reports"]:
+            report = read_report(path)
+            for manifest in report["manifests"]:
+                if manifest["extractor"].split()[0] == RAW_EXTRACTOR:
+                    raise CommandError(
+                        f"{path}: {manifest['manifest']} was scored by the raw "
+                        "heuristic extractor; fit the evidence stage on reports of "
+                        "the product's extractor (or use --stage finder)"
+                    )
+            found = evidence_samples(report)
+            if not found:
+                raise CommandError(
+                    f"{path} records no evidence (made before the evidence stage?); "
+                    "run evaluate --json again"
+                )
+            samples.extend(found)
+            sources.append(
+                {
+                    "report": path.name,
+                    "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                    "manifests": [
+                        f"{Path(m['manifest']).parent.name} ({m['mode']})"
+                        for m in report["manifests"]
+                    ],
+                    "samples": len(found),
+                }
+            )
+        try:
+            base = load_calibration(options["base"])
+            calibration, figures = fit_evidence_calibration(
+                samples,
+                base,
+                folds=options["folds"],
+                min_samples=options["min_samples"],
+                max_error=options["max_error"],
+                confidence=options["bound_confidence"],
+            )
+        except (CalibrationError, ValueError) as error:
+            raise CommandError(str(error)) from None
+        calibration.summary["evidence"]["sources"] = sources
+        artefact = calibration.to_json()
+        options["output"].write_text(json.dumps(artefact, indent=1) + "\n")
+        self.stdout.write(render_evidence(calibration.threshold_support, figures))
+        self.stdout.write(
+            f"\nWrote {options['output']} ({len(samples)} samples, "
+            f"content hash {artefact['content_hash'][:12]})\n"
+        )
+
+
+def render_evidence(
+    support: dict[str, dict[str, Any]], figures: list[HeldOutFigures]
+) -> str:
+    """Thresholds with the held-out values behind them, then per scheme the
+    held-out accuracy, auto-accepted share and error among those."""
+    out = [
+        "Thresholds (chosen on out-of-fold predictions)",
+        f"{'field':<17}{'threshold':>10}{'basis':>8}{'n':>7}{'accepted':>10}"
+        f"{'errors':>8}{'err bound%':>12}",
+    ]
+    for name, s in support.items():
+        out.append(
+            f"{name:<17}{s['threshold']:>10.3f}{s['basis']:>8}{s['samples']:>7}"
+            f"{s['accepted']:>10}{s['errors']:>8}{100 * s['error_bound']:>12.2f}"
+        )
+    for figure in figures:
+        out += [
+            "",
+            f"Held-out figures, {figure.scheme}",
+            f"{'field':<17}{'n':>6}{'exact%':>8}{'auto%':>8}{'err|auto%':>11}",
+        ]
+        for name, c in figure.counts.items():
+            auto = c["accepted"]
+            out.append(
+                f"{name:<17}{c['values']:>6}{_percent(c['right'] / c['values']):>8}"
+                f"{_percent(auto / c['values']):>8}"
+                f"{_percent(c['wrong_accepted'] / auto if auto else None):>11}"
+            )
+    return "\n".join(out) + "\n"
 
 
 def read_samples(paths: list[Path]) -> tuple[list[Sample], list[dict[str, Any]]]:

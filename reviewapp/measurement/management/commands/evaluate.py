@@ -5,8 +5,14 @@ Reads dataset manifests (`../shared/datasets/README.md`), runs the production
 pipeline on each document exactly as a worker would, compares every labelled
 field after the product's own normalisation, and prints per document type and
 field: exact and fuzzy accuracy, the share auto-accepted at the product's
-thresholds, the error rate among those, and expected calibration error; plus
-touchless documents and seconds per page.
+thresholds (each shown with the number of held-out values behind it), the
+error rate among those, and expected calibration error; plus touchless
+documents and seconds per page.
+
+`--cross-validate K` scores honestly on the dev data the shipped calibration
+was fitted on: the evidence stage (pipeline.extract.calibration) is refitted
+K times, each time without the fold being scored, and each fold is judged
+with confidences and thresholds that never saw it.
 """
 
 from __future__ import annotations
@@ -28,7 +34,12 @@ from rapidfuzz.distance import Levenshtein
 
 from pipeline.errors import UnreadableDocument
 from pipeline.extract import FieldExtractor, extractors
-from pipeline.extract.calibration_fit import expected_calibration_error
+from pipeline.extract.calibration import takes_evidence
+from pipeline.extract.calibration_fit import (
+    EvidenceSample,
+    cross_validated_confidences,
+    expected_calibration_error,
+)
 from pipeline.extract.normalize import (
     compact_identifier,
     normalize_amount,
@@ -38,12 +49,14 @@ from pipeline.ocr import OcrEngine, ocr_engines
 from pipeline.ocr.cache import CachingOcrEngine
 from pipeline.ocr.recorded import page_text_from_boxes
 from pipeline.preprocess import DEFAULT_STEPS, parse_steps
-from pipeline.run import run_pipeline
+from pipeline.run import read_text_pages, run_pipeline
 from pipeline.types import Extraction
 from reviewapp.extraction_fields import (
     FIELD_KINDS,
+    auto_accept_support,
     auto_accept_threshold,
 )
+from reviewapp.review_reasons import ROUTINE, reason_for
 from reviewapp.services.ingest import decode_limits
 
 FUZZY_THRESHOLD = 0.9
@@ -71,6 +84,26 @@ class FieldResult:
     similarity: float  # normalised Levenshtein similarity of the compared forms
     auto_accepted: bool
     explanation: str = ""
+    # Before the evidence stage, and the evidence (kind -> +1 / -1): what the
+    # calibration is fitted on (`calibrate_confidence`).
+    finder_confidence: float | None = None
+    evidence: dict[str, int] = field(default_factory=dict)
+    threshold: float | None = None
+    threshold_samples: int | None = None  # held-out values behind the threshold
+
+
+@dataclass
+class ExtractedField:
+    """A value read from the document, labelled or not: routing looks at
+    every one of them, so touchless does too."""
+
+    name: str
+    value: str
+    confidence: float
+    threshold: float
+    explanation: str = ""
+    finder_confidence: float | None = None
+    evidence: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,6 +111,7 @@ class DocumentResult:
     doc_id: str
     doc_type: str
     file: str
+    read_as: str = ""  # the document type the pipeline classified it as
     pages: int = 0
     seconds: float = 0.0
     text_sources: list[str] = field(default_factory=list)
@@ -89,14 +123,20 @@ class DocumentResult:
     fields: list[FieldResult] = field(default_factory=list)
     unevaluated_labels: list[str] = field(default_factory=list)
     unreadable_labels: list[str] = field(default_factory=list)
+    extracted: list[ExtractedField] = field(default_factory=list)
 
     @property
     def touchless(self) -> bool:
-        """Every labelled field was accepted without review, and was right."""
+        """Nobody would look at it: every value read passes its threshold, as
+        the routing judges it (review_reasons, the same function), and every
+        labelled one was right."""
+        fields = [(e.name, e.value, e.confidence) for e in self.extracted]
+        thresholds = {e.name: e.threshold for e in self.extracted}
         return (
             not self.error
             and bool(self.fields)
             and all(f.auto_accepted and f.exact for f in self.fields)
+            and reason_for(fields, flag_below=thresholds) == ROUTINE
         )
 
 
@@ -119,6 +159,24 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--limit", type=int, default=None, help="only the first N documents"
+        )
+        parser.add_argument(
+            "--cross-validate",
+            type=int,
+            default=None,
+            metavar="K",
+            help="refit the evidence stage K times without the fold being scored "
+            "(folds by document across every manifest given) and score each fold "
+            "with those confidences and thresholds",
+        )
+        parser.add_argument(
+            "--train-on",
+            type=Path,
+            nargs="*",
+            default=[],
+            metavar="REPORT",
+            help="with --cross-validate: evaluate --json reports of other "
+            "documents added to every fold's training (never the scored ones)",
         )
         parser.add_argument(
             "--ocr-cache",
@@ -159,7 +217,10 @@ class Command(BaseCommand):
             ocr_cache=options["ocr_cache"],
             preprocessing=steps,
         )
-        reports = []
+        folds: int | None = options["cross_validate"]
+        if folds is not None and folds < 2:
+            raise CommandError("--cross-validate needs at least 2 folds")
+        scored = []
         for manifest in options["manifests"]:
             entries = read_manifest(manifest)[:limit]
             documents = []
@@ -170,10 +231,25 @@ class Command(BaseCommand):
                         f"[{index}/{len(entries)}] {documents[-1].doc_id}: "
                         f"{documents[-1].seconds:.2f} s"
                     )
+            scored.append((manifest, entries, documents))
+        if folds is not None:
+            extra = [
+                sample
+                for report in options["train_on"]
+                for sample in evidence_samples(read_report(report))
+            ]
+            rescore_out_of_fold(
+                [(m, d) for m, _, d in scored], folds=folds, extra=extra
+            )
+        reports = []
+        for manifest, entries, documents in scored:
+            mode = evaluator.mode_for(entries)
+            if folds is not None:
+                mode += f"; confidences {folds}-fold cross-validated"
             report = manifest_report(
                 manifest,
                 documents,
-                mode=evaluator.mode_for(entries),
+                mode=mode,
                 ocr_engine=evaluator.ocr_name,
                 extractor=f"{extractor.name} {extractor.version}",
                 limit=limit,
@@ -185,6 +261,136 @@ class Command(BaseCommand):
             options["json"].write_text(
                 json.dumps({"manifests": reports}, indent=2, ensure_ascii=False) + "\n"
             )
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    """An `evaluate --json` report. Raises CommandError for anything else."""
+    try:
+        report = json.loads(path.read_bytes())
+        if not all("documents" in manifest for manifest in report["manifests"]):
+            raise KeyError("documents")
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
+        raise CommandError(
+            f"{path} is not an evaluate --json report ({error})"
+        ) from None
+    return report
+
+
+def document_key(manifest: str | Path, doc_id: str) -> str:
+    """A document's name across reports: its dataset folder and its id, so
+    the same document read two ways (text layer, --ocr-only) shares a fold."""
+    return f"{Path(manifest).parent.name}#{doc_id}"
+
+
+def evidence_samples(report: dict[str, Any]) -> list[EvidenceSample]:
+    """Every extracted, labelled field of a report whose confidence the
+    evidence stage sets, as a calibration sample."""
+    samples = []
+    for manifest in report["manifests"]:
+        for document in manifest["documents"]:
+            for result in document["fields"]:
+                finder = result.get("finder_confidence")
+                if result["predicted"] is None or finder is None:
+                    continue
+                if not takes_evidence(result["explanation"], finder):
+                    continue
+                samples.append(
+                    EvidenceSample(
+                        document=document_key(manifest["manifest"], document["doc_id"]),
+                        source=Path(manifest["manifest"]).parent.name,
+                        document_type=document.get("read_as") or document["doc_type"],
+                        field=result["name"],
+                        finder_confidence=float(finder),
+                        signals=dict(result.get("evidence", {})),
+                        correct=bool(result["exact"]),
+                    )
+                )
+    return samples
+
+
+def _sample(
+    manifest: Path,
+    document: DocumentResult,
+    name: str,
+    finder_confidence: float,
+    evidence: dict[str, int],
+    correct: bool,
+) -> EvidenceSample:
+    return EvidenceSample(
+        document=document_key(manifest, document.doc_id),
+        source=manifest.parent.name,
+        document_type=document.read_as or document.doc_type,
+        field=name,
+        finder_confidence=finder_confidence,
+        signals=evidence,
+        correct=correct,
+    )
+
+
+def rescore_out_of_fold(
+    scored: Sequence[tuple[Path, Sequence[DocumentResult]]],
+    *,
+    folds: int,
+    extra: Sequence[EvidenceSample],
+) -> None:
+    """Replace each value's confidence, threshold and verdict with those of an
+    evidence stage fitted without its fold (plus `extra`, minus any sample of
+    a scored document). Labelled values train the other folds; unlabelled
+    ones are only judged."""
+    labelled: list[tuple[EvidenceSample, FieldResult, ExtractedField | None]] = []
+    unlabelled: list[tuple[EvidenceSample, ExtractedField]] = []
+    for manifest, documents in scored:
+        for document in documents:
+            by_name = {e.name: e for e in document.extracted}
+            label_names = {r.name for r in document.fields}
+
+            unlabelled_values = [
+                e for e in document.extracted if e.name not in label_names
+            ]
+            for value in [*document.fields, *unlabelled_values]:
+                finder = value.finder_confidence
+                if finder is None or not takes_evidence(value.explanation, finder):
+                    continue
+                if isinstance(value, FieldResult):
+                    if value.predicted is None:
+                        continue
+                    sample = _sample(
+                        manifest,
+                        document,
+                        value.name,
+                        finder,
+                        value.evidence,
+                        value.exact,
+                    )
+                    labelled.append((sample, value, by_name.get(value.name)))
+                else:
+                    sample = _sample(
+                        manifest, document, value.name, finder, value.evidence, False
+                    )
+                    unlabelled.append((sample, value))
+    scored_keys = {s.document for s, _, _ in labelled} | {
+        s.document for s, _ in unlabelled
+    }
+    training = [s for s in extra if s.document not in scored_keys]
+    judged, judged_unlabelled = cross_validated_confidences(
+        [s for s, _, _ in labelled],
+        folds=folds,
+        extra=training,
+        unlabelled=[s for s, _ in unlabelled],
+    )
+    for (_, result, extracted), (confidence, threshold, support) in zip(
+        labelled, judged, strict=True
+    ):
+        result.confidence = confidence
+        result.threshold = threshold
+        result.threshold_samples = support
+        result.auto_accepted = confidence >= threshold
+        if extracted is not None:
+            extracted.confidence, extracted.threshold = confidence, threshold
+    for (_, extracted), (confidence, threshold, _) in zip(
+        unlabelled, judged_unlabelled, strict=True
+    ):
+        extracted.confidence, extracted.threshold = confidence, threshold
 
 
 def read_manifest(path: Path) -> list[dict[str, Any]]:
@@ -256,12 +462,12 @@ class Evaluator:
         labels, not_extracted, unreadable = manifest_labels(entry)
         result.unevaluated_labels = not_extracted
         result.unreadable_labels = unreadable
-        extraction = Extraction()
+        read = Reading(Extraction(), {}, {})
         try:
             if entry.get("file"):
-                extraction = self._run_pipeline(folder / str(entry["file"]), result)
+                read = self._run_pipeline(folder / str(entry["file"]), result)
             elif entry.get("ocr_boxes_file"):
-                extraction = self._extract_recorded(
+                read = self._extract_recorded(
                     folder / str(entry["ocr_boxes_file"]), result
                 )
             else:
@@ -271,11 +477,23 @@ class Evaluator:
         except OSError as error:
             result.error = f"could not read the file ({error})"
         result.fields = [
-            score_field(name, label, extraction) for name, label in labels.items()
+            score_field(name, label, read) for name, label in labels.items()
+        ]
+        result.extracted = [
+            ExtractedField(
+                name=found.name,
+                value=found.value,
+                confidence=found.confidence,
+                threshold=auto_accept_threshold(found.name),
+                explanation=found.explanation,
+                finder_confidence=read.finder_confidences.get(found.name),
+                evidence=read.evidence.get(found.name, {}),
+            )
+            for found in read.extraction.fields
         ]
         return result
 
-    def _run_pipeline(self, path: Path, result: DocumentResult) -> Extraction:
+    def _run_pipeline(self, path: Path, result: DocumentResult) -> Reading:
         data = path.read_bytes()
         outcome = run_pipeline(
             data,
@@ -293,20 +511,41 @@ class Evaluator:
             step.name for page in outcome.pages for step in page.preprocessing
         ]
         result.seconds = outcome.stage_seconds["total"]
+        if outcome.classification is not None:
+            result.read_as = outcome.classification.document_type
         sources = {page.text.source for page in outcome.pages}
         if outcome.read_einvoice_xml:
             sources.add("xml")
         result.text_sources = sorted(sources)
-        return outcome.extraction
+        return Reading(
+            outcome.extraction,
+            {name: dict(found.signals) for name, found in outcome.evidence.items()},
+            outcome.finder_confidences,
+        )
 
-    def _extract_recorded(self, path: Path, result: DocumentResult) -> Extraction:
+    def _extract_recorded(self, path: Path, result: DocumentResult) -> Reading:
         page = page_text_from_boxes(path.read_text(encoding="utf-8"))
         started = time.perf_counter()
-        extraction = self.extractor.extract([page])
+        classification, confirmed = read_text_pages([page], extractor=self.extractor)
         result.pages = 1
         result.seconds = round(time.perf_counter() - started, 4)
+        result.read_as = classification.document_type
         result.text_sources = ["recorded"]
-        return extraction
+        return Reading(
+            confirmed.extraction,
+            {name: dict(found.signals) for name, found in confirmed.evidence.items()},
+            confirmed.finder_confidences,
+        )
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the pipeline read from one document, with the evidence stage's
+    inputs (per field: evidence signals, confidence before the evidence)."""
+
+    extraction: Extraction
+    evidence: dict[str, dict[str, int]]
+    finder_confidences: dict[str, float]
 
 
 def manifest_labels(
@@ -364,8 +603,8 @@ def comparable(name: str, value: str) -> str:
     return " ".join(value.split()).casefold()
 
 
-def score_field(name: str, label: str, extraction: Extraction) -> FieldResult:
-    found = extraction.get(name)
+def score_field(name: str, label: str, read: Reading) -> FieldResult:
+    found = read.extraction.get(name)
     if found is None:
         return FieldResult(name, label, None, None, None, False, False, 0.0, False)
     expected, got = comparable(name, label), comparable(name, found.value)
@@ -383,6 +622,10 @@ def score_field(name: str, label: str, extraction: Extraction) -> FieldResult:
         similarity=round(similarity, 3),
         auto_accepted=found.confidence >= auto_accept_threshold(name),
         explanation=found.explanation,
+        finder_confidence=read.finder_confidences.get(name),
+        evidence=read.evidence.get(name, {}),
+        threshold=auto_accept_threshold(name),
+        threshold_samples=auto_accept_support(name),
     )
 
 
@@ -396,6 +639,8 @@ def field_metrics(results: Sequence[FieldResult]) -> dict[str, Any]:
         return round(100 * count / of, 1) if of else None
 
     ece = expected_calibration_error((r.confidence or 0.0, r.exact) for r in found)
+    thresholds = sorted({r.threshold for r in found if r.threshold is not None})
+    supports = [r.threshold_samples for r in found if r.threshold_samples is not None]
     return {
         "labelled": labelled,
         "found": len(found),
@@ -406,6 +651,9 @@ def field_metrics(results: Sequence[FieldResult]) -> dict[str, Any]:
             sum(not r.exact for r in accepted), len(accepted)
         ),
         "ece": None if ece is None else round(ece, 3),
+        # Cross-validated, each fold has its own threshold: their range.
+        "threshold": [thresholds[0], thresholds[-1]] if thresholds else None,
+        "threshold_samples": max(supports) if supports else None,
     }
 
 
@@ -486,14 +734,24 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def _metrics_row(name: str, metrics: dict[str, Any]) -> str:
+def _threshold_text(metrics: dict[str, Any]) -> str:
+    span = metrics.get("threshold")
+    if not span:
+        return "-"
+    low, high = span
+    return f"{low:.3f}" if low == high else f"{low:.2f}-{high:.2f}"
+
+
+def _metrics_row(name: str, metrics: dict[str, Any], pooled: bool = False) -> str:
     ece = metrics["ece"]
+    support = metrics.get("threshold_samples")
     return (
         f"{name:<17}{metrics['labelled']:>5}{metrics['found']:>7}"
         f"{_percent(metrics['exact']):>8}{_percent(metrics['fuzzy']):>8}"
         f"{_percent(metrics['auto_accepted']):>8}"
         f"{_percent(metrics['error_when_auto_accepted']):>11}"
         f"{'-' if ece is None else f'{ece:.3f}':>7}"
+        + ("" if pooled else f"{_threshold_text(metrics):>12}{support or '-':>7}")
     )
 
 
@@ -525,7 +783,7 @@ def render_report(report: dict[str, Any]) -> str:
         )
     header = (
         f"{'field':<17}{'n':>5}{'found':>7}{'exact%':>8}{'fuzzy%':>8}"
-        f"{'auto%':>8}{'err|auto%':>11}{'ECE':>7}"
+        f"{'auto%':>8}{'err|auto%':>11}{'ECE':>7}{'threshold':>12}{'n|thr':>7}"
     )
     for doc_type, summary in report["summary"].items():
         documents = summary["documents"]
@@ -540,8 +798,8 @@ def render_report(report: dict[str, Any]) -> str:
             f"({100 * touchless / documents if documents else 0:.0f}%)",
             header,
         ]
-        rows = [*summary["fields"].items(), ("(all fields)", summary["all_fields"])]
-        out += [_metrics_row(name, metrics) for name, metrics in rows]
+        out += [_metrics_row(name, m) for name, m in summary["fields"].items()]
+        out.append(_metrics_row("(all fields)", summary["all_fields"], pooled=True))
     if report["unreadable_labels"]:
         out += ["", "Labels not scored because their value cannot be read"]
         out += [f"  {label}" for label in report["unreadable_labels"]]

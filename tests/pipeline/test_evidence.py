@@ -1,0 +1,459 @@
+"""Evidence that the document agrees with a value, and what it does to the
+value's confidence."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from pipeline.extract.calibration import (
+    POOLED,
+    VETO_CAP,
+    Calibration,
+    load_calibration,
+)
+from pipeline.extract.calibration_fit import (
+    EvidenceSample,
+    choose_thresholds,
+    error_upper_bound,
+    fit_evidence_calibration,
+    fit_evidence_models,
+    threshold_for_error,
+)
+from pipeline.extract.evidence import (
+    ARITHMETIC,
+    CASH_CHANGE,
+    CHECK_DIGITS,
+    DATE_ORDER,
+    DATE_WINDOW,
+    EVIDENCE_KINDS,
+    LARGEST_AFTER_LABEL,
+    LINES_SUM,
+    ONE_READING,
+    PRINTED_TWICE,
+    VENDOR_MASTER,
+    VENDOR_SHAPE,
+    EvidenceContext,
+    FieldEvidence,
+    gather_evidence,
+)
+from pipeline.extract.scorer import ScoredExtractor
+from pipeline.extract.vendor_memory import VendorLayoutHint
+from pipeline.ocr.recorded import page_text_from_boxes
+from pipeline.run import confirm_with_evidence
+from pipeline.types import ExtractedLine, Extraction, FieldValue, OcrLine, PageText
+from pipeline.validate.types import VendorRecord
+from tests.conftest import SROIE
+
+VALID_IBAN = "DE89370400440532013000"
+OTHER_VALID_IBAN = "GB29NWBK60161331926819"
+VALID_VAT_ID = "DE136695976"
+
+
+def page(*texts: str) -> PageText:
+    """One line per text, stacked down a 600 x 1000 page."""
+    lines = tuple(
+        OcrLine(
+            text=text,
+            confidence=0.99,
+            polygon=(
+                (20, 40 * i + 20),
+                (400, 40 * i + 20),
+                (400, 40 * i + 50),
+                (20, 40 * i + 50),
+            ),
+        )
+        for i, text in enumerate(texts)
+    )
+    return PageText(page_number=1, width=600, height=1000, lines=lines, source="ocr")
+
+
+def fields(**values: str) -> Extraction:
+    return Extraction(
+        fields=tuple(
+            FieldValue(name=name, raw_value=raw, value=raw, confidence=0.8)
+            for name, raw in values.items()
+        )
+    )
+
+
+def signal(found: dict[str, FieldEvidence], name: str, kind: str) -> int:
+    return found[name].signals.get(kind, 0) if name in found else 0
+
+
+# --- gathering: each kind agrees and disagrees ------------------------------------
+
+
+def test_subtotal_plus_tax_equal_to_the_total_agrees_and_otherwise_not() -> None:
+    right = gather_evidence(
+        fields(subtotal_amount="100.00", tax_amount="19.00", total_amount="119.00"),
+        [page("Net 100.00")],
+    )
+    wrong = gather_evidence(
+        fields(subtotal_amount="100.00", tax_amount="19.00", total_amount="191.00"),
+        [page("Net 100.00")],
+    )
+    for name in ("subtotal_amount", "tax_amount", "total_amount"):
+        assert signal(right, name, ARITHMETIC) == 1
+        assert signal(wrong, name, ARITHMETIC) == -1
+
+
+def test_lines_summing_to_the_subtotal_agree_and_otherwise_not() -> None:
+    lines = [
+        ExtractedLine(position=1, description="a", amount=Decimal("60.00")),
+        ExtractedLine(position=2, description="b", amount=Decimal("40.00")),
+    ]
+    extraction = fields(subtotal_amount="100.00", total_amount="119.00")
+    right = gather_evidence(extraction, [page("x")], line_items=lines)
+    wrong = gather_evidence(
+        fields(subtotal_amount="90.00"), [page("x")], line_items=lines
+    )
+    assert signal(right, "subtotal_amount", LINES_SUM) == 1
+    assert signal(wrong, "subtotal_amount", LINES_SUM) == -1
+
+
+def test_cash_minus_change_is_the_total_on_a_receipt() -> None:
+    receipt = page("TOTAL 33.90", "CASH 50.00", "CHANGE 16.10")
+    assert (
+        signal(
+            gather_evidence(fields(total_amount="33.90"), [receipt]),
+            "total_amount",
+            CASH_CHANGE,
+        )
+        == 1
+    )
+    assert (
+        signal(
+            gather_evidence(fields(total_amount="30.00"), [receipt]),
+            "total_amount",
+            CASH_CHANGE,
+        )
+        == -1
+    )
+
+
+def test_a_larger_amount_after_the_total_label_speaks_against_the_total() -> None:
+    receipt = page("ITEM 99.00", "TOTAL 33.90", "ROUNDING 0.00", "CASH 50.00")
+    right = gather_evidence(fields(total_amount="33.90"), [receipt])
+    wrong = gather_evidence(fields(total_amount="3.90"), [receipt])
+    # The item above the label and the cash tendered below it do not count.
+    assert signal(right, "total_amount", LARGEST_AFTER_LABEL) == 1
+    assert signal(wrong, "total_amount", LARGEST_AFTER_LABEL) == -1
+
+
+def test_a_date_that_reads_one_way_only_agrees_and_a_swappable_one_does_not() -> None:
+    one_way = Extraction(
+        fields=(FieldValue("invoice_date", "25/12/2018", "2018-12-25", 0.8),)
+    )
+    two_ways = Extraction(
+        fields=(FieldValue("invoice_date", "03/04/2019", "2019-04-03", 0.8),)
+    )
+    assert (
+        signal(gather_evidence(one_way, [page("x")]), "invoice_date", ONE_READING) == 1
+    )
+    assert (
+        signal(gather_evidence(two_ways, [page("x")]), "invoice_date", ONE_READING)
+        == -1
+    )
+
+
+def test_an_invoice_dated_after_its_due_date_disagrees() -> None:
+    right = gather_evidence(
+        fields(invoice_date="2026-01-10", due_date="2026-02-10"), [page("x")]
+    )
+    wrong = gather_evidence(
+        fields(invoice_date="2026-03-10", due_date="2026-02-10"), [page("x")]
+    )
+    assert signal(right, "invoice_date", DATE_ORDER) == 1
+    assert signal(wrong, "due_date", DATE_ORDER) == -1
+
+
+def test_check_digits_of_the_iban_and_vat_id() -> None:
+    right = gather_evidence(
+        fields(iban=VALID_IBAN, vendor_vat_id=VALID_VAT_ID), [page("x")]
+    )
+    wrong = gather_evidence(
+        fields(iban=VALID_IBAN[:-1] + "1", vendor_vat_id="DE136695977"), [page("x")]
+    )
+    assert signal(right, "iban", CHECK_DIGITS) == 1
+    assert signal(right, "vendor_vat_id", CHECK_DIGITS) == 1
+    assert signal(wrong, "iban", CHECK_DIGITS) == -1
+    assert signal(wrong, "vendor_vat_id", CHECK_DIGITS) == -1
+
+
+def test_the_vendor_matched_by_vat_id_confirms_its_iban_name_and_address() -> None:
+    vendor = VendorRecord(
+        id="v1",
+        name="Nordlicht Bürobedarf GmbH",
+        vat_id=VALID_VAT_ID,
+        ibans=(VALID_IBAN,),
+        address="Hafenstraße 12, 20457 Hamburg",
+    )
+    context = EvidenceContext(vendors=[vendor])
+    right = gather_evidence(
+        fields(
+            vendor_vat_id=VALID_VAT_ID,
+            iban=VALID_IBAN,
+            vendor_name="NORDLICHT BÜROBEDARF GMBH",
+            vendor_address="Hafenstraße 12, 20457 Hamburg",
+        ),
+        [page("x")],
+        context=context,
+    )
+    wrong = gather_evidence(
+        fields(
+            vendor_vat_id=VALID_VAT_ID,
+            iban=OTHER_VALID_IBAN,
+            vendor_name="Harbor Supply Inc",
+        ),
+        [page("x")],
+        context=context,
+    )
+    for name in ("vendor_vat_id", "iban", "vendor_name", "vendor_address"):
+        assert signal(right, name, VENDOR_MASTER) == 1
+    assert signal(wrong, "iban", VENDOR_MASTER) == -1
+    assert signal(wrong, "vendor_name", VENDOR_MASTER) == -1
+    # Without a vendor master nothing is said either way.
+    assert (
+        signal(
+            gather_evidence(fields(iban=VALID_IBAN), [page("x")]), "iban", VENDOR_MASTER
+        )
+        == 0
+    )
+
+
+def test_an_invoice_number_of_the_vendor_s_learned_shape_agrees() -> None:
+    hint = VendorLayoutHint(
+        field_name="invoice_number",
+        kind="code",
+        value_shape="AA-9999",
+        page_number=1,
+        value_box=(0.1, 0.1, 0.2, 0.12),
+        anchor_text="Invoice no",
+        anchor_box=None,
+        placement="right",
+        learned_from="doc-1",
+        learned_on="2026-01-01",
+    )
+    context = EvidenceContext(layout_hints=[hint])
+    right = gather_evidence(
+        fields(invoice_number="RD-4712"), [page("x")], context=context
+    )
+    wrong = gather_evidence(fields(invoice_number="4712"), [page("x")], context=context)
+    assert signal(right, "invoice_number", VENDOR_SHAPE) == 1
+    assert signal(wrong, "invoice_number", VENDOR_SHAPE) == -1
+
+
+def test_a_value_printed_twice_is_a_second_reading() -> None:
+    twice = page("Invoice RD-4711", "TOTAL 119.00", "Please pay 119.00 quoting RD-4711")
+    once = page("Invoice RD-4711", "TOTAL 119.00")
+    extraction = fields(total_amount="119.00", invoice_number="RD-4711")
+    found = gather_evidence(extraction, [twice])
+    assert signal(found, "total_amount", PRINTED_TWICE) == 1
+    assert signal(found, "invoice_number", PRINTED_TWICE) == 1
+    assert (
+        signal(gather_evidence(extraction, [once]), "total_amount", PRINTED_TWICE) == 0
+    )
+
+
+def test_a_date_outside_the_window_around_arrival_is_vetoed() -> None:
+    extraction = fields(invoice_date="2026-03-01")
+    inside = gather_evidence(
+        extraction, [page("x")], context=EvidenceContext(received=date(2026, 3, 3))
+    )
+    future = gather_evidence(
+        extraction, [page("x")], context=EvidenceContext(received=date(2026, 2, 1))
+    )
+    assert signal(inside, "invoice_date", DATE_WINDOW) == 1
+    assert not inside["invoice_date"].vetoed()
+    assert future["invoice_date"].vetoed()
+
+
+# --- weighing: agreement raises, contradiction lowers ------------------------------
+
+
+def informative_samples(kind: str) -> list[EvidenceSample]:
+    """Values found with middling confidence; `kind` agreeing goes with right
+    values and disagreeing with wrong ones, as on real documents."""
+    samples = []
+    for i in range(240):
+        outcome = i % 3  # agree & right, disagree & wrong, silent & mostly right
+        signals = {0: {kind: 1}, 1: {kind: -1}, 2: {}}[outcome]
+        correct = outcome == 0 or (outcome == 2 and i % 2 == 0)
+        samples.append(
+            EvidenceSample(
+                document=f"d{i}",
+                source="s",
+                document_type="invoice",
+                field="total_amount",
+                finder_confidence=0.7,
+                signals=signals,
+                correct=correct,
+            )
+        )
+    return samples
+
+
+@pytest.mark.parametrize("kind", EVIDENCE_KINDS)
+def test_each_kind_of_evidence_raises_or_lowers_a_fitted_confidence(kind: str) -> None:
+    models = fit_evidence_models(informative_samples(kind))
+    calibration = Calibration(fields={}, thresholds={}, evidence=models)
+
+    def confidence(signals: dict[str, int]) -> float:
+        extraction = Extraction(
+            fields=(FieldValue("total_amount", "119.00", "119.00", 0.7),)
+        )
+        evidence = {"total_amount": FieldEvidence(signals=signals)}
+        confirmed = calibration.confirm(extraction, evidence, document_type="invoice")
+        return confirmed.fields[0].confidence
+
+    assert confidence({kind: 1}) > confidence({}) > confidence({kind: -1})
+
+
+def test_agreement_never_lowers_a_confidence_whatever_a_sample_suggests() -> None:
+    # A perverse sample where agreeing goes with wrong values.
+    samples = [
+        EvidenceSample(
+            f"d{i}", "s", "invoice", "iban", 0.7, {CHECK_DIGITS: 1}, i % 4 == 0
+        )
+        for i in range(100)
+    ] + [
+        EvidenceSample(f"e{i}", "s", "invoice", "iban", 0.7, {}, i % 4 != 0)
+        for i in range(100)
+    ]
+    model = fit_evidence_models(samples)["iban"]
+    weights = dict(zip(model.features, model.coefficients, strict=True))
+    assert weights[f"{CHECK_DIGITS}:agrees"] == 0.0
+
+
+def test_the_shipped_calibration_weighs_the_evidence_it_has_seen() -> None:
+    calibration = load_calibration()
+    assert POOLED in calibration.evidence
+
+    def confidence(name: str, signals: dict[str, int]) -> float:
+        extraction = Extraction(fields=(FieldValue(name, "x", "x", 0.8),))
+        evidence = {name: FieldEvidence(signals=signals)}
+        confirmed = calibration.confirm(extraction, evidence, document_type="receipt")
+        return confirmed.fields[0].confidence
+
+    total = "total_amount"
+    assert confidence(total, {LARGEST_AFTER_LABEL: 1}) > confidence(total, {})
+    assert confidence(total, {LARGEST_AFTER_LABEL: -1}) < confidence(total, {})
+    assert confidence(total, {PRINTED_TWICE: 1}) > confidence(total, {})
+    assert confidence(total, {ARITHMETIC: -1}) < confidence(total, {})
+    assert confidence("invoice_date", {DATE_WINDOW: -1}) <= VETO_CAP
+
+
+def test_values_from_xml_and_vendor_memory_keep_their_confidence() -> None:
+    calibration = load_calibration()
+    extraction = Extraction(
+        fields=(
+            FieldValue(
+                "total_amount",
+                "1",
+                "1.00",
+                1.0,
+                explanation="from the embedded Factur-X XML",
+            ),
+            FieldValue(
+                "invoice_number",
+                "A",
+                "A",
+                0.97,
+                explanation="from vendor memory (learned)",
+            ),
+        )
+    )
+    confirmed = calibration.confirm(
+        extraction,
+        {
+            "total_amount": FieldEvidence({ARITHMETIC: -1}),
+            "invoice_number": FieldEvidence({VENDOR_SHAPE: -1}),
+        },
+        document_type="invoice",
+    )
+    assert confirmed == extraction
+
+
+def test_the_pipeline_stage_weighs_evidence_and_says_so_on_a_real_receipt() -> None:
+    boxes = sorted((SROIE / "ocr_boxes").glob("*.txt"))[0]
+    receipt = page_text_from_boxes(boxes.read_text(encoding="utf-8"))
+    extractor = ScoredExtractor()
+    extraction = extractor.extract([receipt])
+    confirmed = confirm_with_evidence(
+        extraction,
+        [receipt],
+        extractor=extractor,
+        line_items=(),
+        document_type="receipt",
+        context=None,
+    )
+    assert confirmed.finder_confidences == {
+        f.name: f.confidence for f in extraction.fields
+    }
+    total = confirmed.extraction.get("total_amount")
+    assert total is not None and "total_amount" in confirmed.evidence
+    assert "agrees" in total.explanation
+
+
+# --- thresholds: small samples never get optimistic ones ---------------------------
+
+
+def test_the_upper_bound_on_error_shrinks_with_the_sample() -> None:
+    assert error_upper_bound(0, 20, 0.9) > 0.05
+    assert error_upper_bound(0, 200, 0.9) < 0.01
+    assert error_upper_bound(1, 200, 0.9) > error_upper_bound(0, 200, 0.9)
+    assert error_upper_bound(0, 0, 0.9) == 1.0
+
+
+def test_a_field_seen_a_few_dozen_times_gets_no_threshold_of_its_own() -> None:
+    few = [(0.99, True)] * 50
+    many = [(0.99, True)] * 300 + [(0.6, False)] * 20
+    assert threshold_for_error(few).threshold == 1.0
+    choice = threshold_for_error(many)
+    assert choice.threshold == 0.99
+    assert (choice.accepted, choice.errors) == (300, 0)
+
+
+def test_a_small_field_borrows_the_pooled_threshold_only_with_a_clean_record() -> None:
+    def sample(name: str, correct: bool) -> EvidenceSample:
+        return EvidenceSample("d", "s", "invoice", name, 0.9, {}, correct)
+
+    predictions = [(sample("total_amount", True), 0.99)] * 300
+    predictions += [(sample("currency", True), 0.99)] * 40
+    predictions += [(sample("iban", True), 0.99)] * 12
+    predictions += [(sample("tax_amount", True), 0.99)] * 59
+    predictions += [(sample("tax_amount", False), 0.99)]
+    choices = choose_thresholds(predictions)
+    assert choices["total_amount"].basis == "field"
+    assert (choices["currency"].threshold, choices["currency"].basis) == (
+        0.99,
+        "pooled",
+    )
+    # A dozen right IBANs prove too little to borrow; one error in 60 too much.
+    assert choices["iban"].threshold == 1.0
+    assert choices["tax_amount"].threshold == 1.0
+
+
+def test_fitting_reports_k_fold_and_leave_one_source_out_figures() -> None:
+    samples = [
+        EvidenceSample(
+            f"{source}-{i}",
+            source,
+            "receipt",
+            "total_amount",
+            0.6 + 0.3 * (i % 2),
+            {LARGEST_AFTER_LABEL: 1 if i % 2 else -1},
+            i % 2 == 1 or i % 5 == 0,
+        )
+        for source in ("a", "b")
+        for i in range(120)
+    ]
+    calibration, figures = fit_evidence_calibration(samples, load_calibration())
+    assert [f.scheme for f in figures] == ["5-fold by document", "leave one source out"]
+    assert figures[0].counts["total_amount"]["values"] == 240
+    support = calibration.threshold_support["total_amount"]
+    assert support["samples"] == 240
+    assert calibration.thresholds["total_amount"] == support["threshold"]
