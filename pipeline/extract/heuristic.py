@@ -109,7 +109,9 @@ _NOT_TOTAL = re.compile(
     r"|total\s*h\.?t|points|voucher|\bqty\b|\bbalance\b(?!\s*due)|accepted"
 )
 # Tax wording marks a tax line, unless the line says the total includes tax.
-_TAX_WORDS = re.compile(r"(?i)\bgst\b|\bvat\b|\btax\b|mwst|\bust\b|\btva\b|\bsst\b")
+_TAX_WORDS = re.compile(
+    r"(?i)\bgst\b|\bvat\b|\btax\b|mwst|\bust\b|\btva\b|\bsst\b|\biva\b|\bbtw\b"
+)
 # "incl. GST" qualifies a total; "GST included" states the tax within it.
 _INCLUDES_TAX = re.compile(r"(?i)incl(?!uded)|inkl")
 _ROUNDING = re.compile(r"(?i)round(?:ing)?\s*(?:adj|adjustment)|rounding|pembundaran")
@@ -161,6 +163,17 @@ _INVOICE_NUMBER_LABELS: list[tuple[re.Pattern[str], str, float]] = [
         (r"\binvoice\s*#", "Invoice #", 1.0),
         (r"facture\s*(?:n°|no|nº|num[ée]ro)", "Facture n°", 1.0),
         (r"n°\s*(?:de\s*)?facture|num[ée]ro\s*de\s*facture", "N° de facture", 1.0),
+        (r"factuur\s*-?\s*(?:nummer|nr\.?)", "Factuurnummer", 1.0),
+        (
+            r"fattura\s*(?:n\.|nr\.?|n°|numero)|(?:numero|n\.)\s*(?:di\s*)?fattura",
+            "Fattura n.",
+            1.0,
+        ),
+        (
+            r"factura\s*(?:n[º°o]\.?|núm\.?|número)|(?:n[º°o]|número)\s*(?:de\s*)?factura",
+            "Nº de factura",
+            1.0,
+        ),
         (r"\bbill\s*" + _NUMBER_MARK, "Bill No", 0.85),
         (r"receipt\s*" + _NUMBER_MARK, "Receipt No", 0.85),
         (r"\b(?:document|doc)\s*" + _NUMBER_MARK, "Document No", 0.8),

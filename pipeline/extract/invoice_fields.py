@@ -108,6 +108,7 @@ _DUE_DATE_LABELS = _labels(
     (r"due\s*date|date\s*due|payment\s*due|due\s*(?:by|on)", 1.0),
     (r"pay(?:able)?\s*by|zahlbar\s*bis|f[äa]llig(?:keit|\s*am)?|zahlungsziel", 0.95),
     (r"(?:date\s*d')?[ée]ch[ée]ance|date\s*limite", 0.95),
+    (r"(?:data\s*)?scadenza|vervaldatum|(?:fecha\s*de\s*)?vencimiento", 0.95),
     (r"\bdue\b", 0.7),
 )
 
@@ -224,19 +225,22 @@ _SUBTOTAL_LABELS = _labels(
     (r"total\s*(?:excl\.?|excluding|ex\.?|before\s*tax|h\.?t\.?|net)(?![a-z])", 1.0),
     (r"nettobetrag|netto\s*summe|summe\s*netto|gesamt\s*netto|netto(?:wert)?", 0.95),
     (r"montant\s*h\.?t|total\s*hors\s*taxes?|warenwert", 0.95),
+    (r"(?:totale\s*)?imponibile|base\s*imponible|subtotaal|totaal\s*excl", 0.95),
     (r"net\s*(?:amount|value|total)|amount\s*(?:excl|before\s*tax)", 0.7),
 )
 _TAX_LABELS = _labels(
     (r"total\s*(?:vat|tax|gst|sst|tva|mwst)|(?:vat|tax|gst|tva)\s*amount", 1.0),
     (r"mwst\.?|mehrwertsteuer|umsatzsteuer|u\.?st\.?(?![a-z])", 0.95),
     (r"vat|gst|sst|tva|sales\s*tax|tax", 0.9),
+    (r"total[e]?\s*iva|totaal\s*btw|iva|btw", 0.9),
 )
 # Registration numbers, totals that include tax, and exemptions name tax but
 # are not the tax amount.
 _NOT_TAX_AMOUNT = re.compile(
-    r"(?i)(?:vat|gst|sst|tax|tva|ust|mwst)\s*[-.]?\s*(?:id|reg|no\b|number|nr|#"
+    r"(?i)(?:vat|gst|sst|tax|tva|ust|mwst|btw|iva)\s*[-.]?\s*(?:id|reg|no\b|number|nr|#"
     r"|identification|registration|code|invoice|exempt|rate|%\s*$)"
     r"|ust-?id|steuer\s*-?\s*n(?:umme)?r|incl(?!uded)|inkl|brutto|\bexcl|exclusive"
+    r"|p\.?\s*iva|partita|nif|cif"
     r"|sub\s*-?\s*total|total\s*(?:excl|h\.?t)|\bnet\b|netto|payable|due"
 )
 

@@ -52,23 +52,37 @@ def printed_values(rendered: Rendered) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def build_document(seed: int, doc_id: str) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """The manifest entry and the files (relative path -> bytes) of `seed`."""
+def build_document(
+    seed: int, doc_id: str, *, scan: bool = True
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The manifest entry and the files (relative path -> bytes) of `seed`.
+    Without `scan`, no page image is made (the costly part): the entry then
+    has recorded OCR lines and no `file`, like the SROIE text manifest."""
     invoice = make_invoice(seed)
     rendered = render_invoice(invoice, seed)
-    images, how = degrade(rendered, seed)
-    scan, extension = encode_scan(images, how.dpi)
-    files = {
-        f"scans/{doc_id}.{extension}": scan,
-        f"pdfs/{doc_id}.pdf": rendered.pdf,
-    }
+    files = {f"pdfs/{doc_id}.pdf": rendered.pdf}
+    entry: dict[str, Any] = {}
+    dpi = 200
+    degradation: dict[str, Any] = {}
+    if scan:
+        images, how = degrade(rendered, seed)
+        data, extension = encode_scan(images, how.dpi)
+        dpi, degradation = how.dpi, how.__dict__
+        files[f"scans/{doc_id}.{extension}"] = data
+        entry = {
+            "file": f"scans/{doc_id}.{extension}",
+            "format": "jpeg" if extension == "jpg" else "pdf",
+            "width": images[0].width,
+            "height": images[0].height,
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
     boxes = []
-    for number, lines in enumerate(ocr_lines(rendered, how.dpi), start=1):
+    for number, lines in enumerate(ocr_lines(rendered, dpi), start=1):
         path = f"ocr_boxes/{doc_id}-p{number}.txt"
         files[path] = boxes_text(lines).encode()
         boxes.append(path)
-    entry = {
-        "file": f"scans/{doc_id}.{extension}",
+    entry |= {
         "doc_id": doc_id,
         "doc_type": "invoice",
         "split": "synthetic",
@@ -77,16 +91,11 @@ def build_document(seed: int, doc_id: str) -> tuple[dict[str, Any], dict[str, by
             "seed": seed,
             "locale": invoice.locale.code,
             "layout": rendered.layout,
-            "degradation": how.__dict__,
+            "degradation": degradation,
         },
         "label_flags": [],
         "source": f"{GENERATOR}:seed={seed}",
-        "format": "jpeg" if extension == "jpg" else "pdf",
         "pages": rendered.pages,
-        "width": images[0].width,
-        "height": images[0].height,
-        "bytes": len(scan),
-        "sha256": hashlib.sha256(scan).hexdigest(),
         "digital_file": f"pdfs/{doc_id}.pdf",
         # The page lines as an OCR engine reads them, page by page; the first
         # is also `ocr_boxes_file`, as in the SROIE manifests.
@@ -98,19 +107,21 @@ def build_document(seed: int, doc_id: str) -> tuple[dict[str, Any], dict[str, by
 
 
 def documents(
-    count: int, first_seed: int = 0
+    count: int, first_seed: int = 0, *, scans: bool = True
 ) -> Iterator[tuple[dict[str, Any], dict[str, bytes]]]:
     for seed in range(first_seed, first_seed + count):
-        yield build_document(seed, f"syn-{seed:05d}")
+        yield build_document(seed, f"syn-{seed:05d}", scan=scans)
 
 
-def write_dataset(folder: Path, count: int, first_seed: int = 0) -> Path:
+def write_dataset(
+    folder: Path, count: int, first_seed: int = 0, *, scans: bool = True
+) -> Path:
     """Write `count` documents and their manifest into `folder`; returns the
     manifest's path. Re-running with the same arguments writes the same bytes."""
     manifest = folder / "manifest.jsonl"
     folder.mkdir(parents=True, exist_ok=True)
     with manifest.open("w", encoding="utf-8") as out:
-        for entry, files in documents(count, first_seed):
+        for entry, files in documents(count, first_seed, scans=scans):
             for relative, data in files.items():
                 path = folder / relative
                 path.parent.mkdir(parents=True, exist_ok=True)

@@ -166,14 +166,16 @@ def test_paddleocr_reads_the_logo_name_and_the_labels_off_the_scan() -> None:
     )
     texts = [line.text for line in lines]
     compact = "".join("".join(texts).split()).casefold()
-    name = entry["labels"]["vendor_name"]
-    assert (
-        max(
-            Levenshtein.normalized_similarity(name.casefold(), text.casefold())
-            for text in texts
-        )
-        >= 0.85
-    ), texts
+
+    def squeezed(text: str) -> str:
+        # OCR drops spaces between words ("Carreloly SA"); compare without them.
+        return "".join(text.split()).casefold()
+
+    name = squeezed(entry["labels"]["vendor_name"])
+    best = max(
+        Levenshtein.normalized_similarity(name, squeezed(text)) for text in texts
+    )
+    assert best >= 0.85, texts
     assert "".join(entry["labels"]["invoice_number"].split()).casefold() in compact
     for item in entry["printed"]["total_amount"]:
         assert "".join(item["text"].split()).casefold() in compact

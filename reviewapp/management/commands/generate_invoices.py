@@ -30,6 +30,12 @@ class Command(BaseCommand):
             metavar="FOLDER",
             help="dataset folder (default: VOUCH_VAR_DIR/synthetic-invoices)",
         )
+        parser.add_argument(
+            "--no-scans",
+            action="store_true",
+            help="skip the scan-like page images (most of the time): entries "
+            "then carry recorded OCR lines only, enough to train the scorer",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         count: int = options["count"]
@@ -38,7 +44,9 @@ class Command(BaseCommand):
         folder: Path = (
             options["output"] or Path(settings.VAR_DIR) / "synthetic-invoices"
         )
-        manifest = write_dataset(folder, count, options["first_seed"])
+        manifest = write_dataset(
+            folder, count, options["first_seed"], scans=not options["no_scans"]
+        )
         entries = read_entries(manifest)
         locales = Counter(e["raw_labels"]["locale"] for e in entries)
         letterheads = Counter(e["raw_labels"]["layout"]["letterhead"] for e in entries)
