@@ -224,12 +224,14 @@ _SUBTOTAL_LABELS = _labels(
     (r"sub\s*-?\s*total", 1.0),
     (r"total\s*(?:excl\.?|excluding|ex\.?|before\s*tax|h\.?t\.?|net)(?![a-z])", 1.0),
     (r"nettobetrag|netto\s*summe|summe\s*netto|gesamt\s*netto|netto(?:wert)?", 0.95),
+    (r"(?:rechnungs)?summe\s*ohne\s*(?:ust|mwst|steuer)", 0.95),
     (r"montant\s*h\.?t|total\s*hors\s*taxes?|warenwert", 0.95),
     (r"(?:totale\s*)?imponibile|base\s*imponible|subtotaal|totaal\s*excl", 0.95),
     (r"net\s*(?:amount|value|total)|amount\s*(?:excl|before\s*tax)", 0.7),
 )
 _TAX_LABELS = _labels(
     (r"total\s*(?:vat|tax|gst|sst|tva|mwst)|(?:vat|tax|gst|tva)\s*amount", 1.0),
+    (r"steuerbetrag|(?:ust|mwst)\.?\s*-?\s*betrag|montant\s*(?:de\s*la\s*)?tva", 1.0),
     (r"mwst\.?|mehrwertsteuer|umsatzsteuer|u\.?st\.?(?![a-z])", 0.95),
     (r"vat|gst|sst|tva|sales\s*tax|tax", 0.9),
     (r"total[e]?\s*iva|totaal\s*btw|iva|btw", 0.9),
@@ -606,10 +608,15 @@ _COMPANY = re.compile(
 
 
 def vendor_address(
-    layouts: Sequence[PageLayout], vendor: FieldValue | None
+    layouts: Sequence[PageLayout],
+    vendor: FieldValue | None,
+    *,
+    comma_before_postcode: bool = False,
 ) -> FieldValue | None:
     """The lines under the vendor's name that read as an address, up to the
-    first contact, registration or document line after it."""
+    first contact, registration or document line after it. European
+    addresses written on one line put a comma before the postcode line
+    (`comma_before_postcode`); Malaysian receipts' annotations do not."""
     if vendor is None or vendor.box is None or not layouts:
         return None
     layout = next(
@@ -641,8 +648,9 @@ def vendor_address(
             break
     if not taken:
         return None
-    address = " ".join(
-        " ".join(_REGISTRATION_PREFIX.sub("", p.line.text).split()) for p in taken
+    address = join_address_lines(
+        [" ".join(_REGISTRATION_PREFIX.sub("", p.line.text).split()) for p in taken],
+        comma_before_postcode=comma_before_postcode,
     )
     postcode = bool(re.search(r"\b\d{4,5}\b", address))
     score = 0.55 + (0.15 if postcode else 0.0) + (0.05 if len(taken) >= 2 else 0.0)
@@ -665,6 +673,32 @@ def vendor_address(
             )
         ],
     )
+
+
+def join_address_lines(
+    lines: Sequence[str], *, comma_before_postcode: bool = False
+) -> str:
+    """Address lines as one value, the way an address is written on one line:
+    with `comma_before_postcode`, "Hauptstr. 5" + "12345 Berlin" ->
+    "Hauptstr. 5, 12345 Berlin"; otherwise (and for every other line) joined
+    as printed, since receipts put their own commas where they want them."""
+    out = ""
+    for line in (line.strip() for line in lines):
+        if not line:
+            continue
+        if (
+            comma_before_postcode
+            and out
+            and out[-1].isalnum()
+            and _POSTCODE_LINE.match(line)
+        ):
+            out += ","
+        out = f"{out} {line}" if out else line
+    return out
+
+
+# "12345 Berlin", "F-75001 Paris", "1012 AB Amsterdam", "D-80331 München".
+_POSTCODE_LINE = re.compile(r"(?:[A-Z]{1,2}-)?\d{4,5}(?:\s?[A-Z]{2})?\s+[^\W\d]")
 
 
 # Money and bank lines ("Total EUR 120,50", "IBAN DE89 ...") are never address

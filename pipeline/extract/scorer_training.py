@@ -68,9 +68,10 @@ class LabelledDocument:
     source: str  # manifest folder, or "corrections"
     pages: tuple[PageText, ...]
     labels: Mapping[str, str]  # normalised, only fields in SCORED_FIELDS
-    # Generated (pipeline/synthetic): trained on, never held out or scored,
-    # so every cross-validated figure is a real document's.
-    synthetic: bool = False
+    # Generated (pipeline/synthetic) or otherwise only to learn from: trained
+    # on, never held out or scored, so every cross-validated figure is a real
+    # document's.
+    train_only: bool = False
 
 
 def normalise_label(name: str, value: str) -> str | None:
@@ -102,13 +103,17 @@ def load_documents(
     *,
     ocr_cache: Path | None = None,
     limits: DecodeLimits | None = None,
+    train_only: Iterable[Path] = (),
 ) -> tuple[list[LabelledDocument], Counter[str]]:
     """Every labelled document readable without running OCR, sorted by id, and
-    a count of those left out and why."""
+    a count of those left out and why. Documents of the `train_only`
+    manifests, and synthetic ones of any manifest, are only trained on."""
+    only_trained_manifests = {path.resolve() for path in train_only}
+    every_manifest = {path.resolve() for path in manifests} | only_trained_manifests
     documents: list[LabelledDocument] = []
     skipped: Counter[str] = Counter()
     index = _CacheIndex(ocr_cache, limits or DecodeLimits()) if ocr_cache else None
-    for manifest in sorted(manifests):
+    for manifest in sorted(every_manifest):
         folder = manifest.parent
         for raw in manifest.read_text().splitlines():
             if not raw.strip():
@@ -136,12 +141,14 @@ def load_documents(
                     variants.append(("ocr", cached))
             if not variants:
                 skipped[f"{folder.name}: no text without OCR"] += 1
-            synthetic = entry.get("split") == "synthetic"
+            only_trained = (
+                manifest in only_trained_manifests or entry.get("split") == "synthetic"
+            )
             for kind, pages in variants:
                 if any(page.lines for page in pages):
                     documents.append(
                         LabelledDocument(
-                            doc_id, f"{folder.name}:{kind}", pages, labels, synthetic
+                            doc_id, f"{folder.name}:{kind}", pages, labels, only_trained
                         )
                     )
     if index is not None:
@@ -273,7 +280,7 @@ SYNTHETIC_WEIGHT = 0.5
 
 
 def _weight(document: LabelledDocument) -> float:
-    if document.synthetic:
+    if document.train_only:
         return SYNTHETIC_WEIGHT
     product_text = document.source.endswith(":ocr") or document.source == "corrections"
     return PRODUCT_TEXT_WEIGHT if product_text else 1.0
@@ -391,7 +398,7 @@ def cross_validate(
     outcomes: list[FieldOutcome] = []
     for fold in range(folds):
         held_out = [
-            not d.synthetic and fold_of(d.doc_id, folds) == fold for d in documents
+            not d.train_only and fold_of(d.doc_id, folds) == fold for d in documents
         ]
         if all(held_out) or not any(held_out):
             continue
@@ -525,13 +532,16 @@ def train(
         "training": {
             "documents": len(documents),
             "by_source": dict(sorted(Counter(d.source for d in documents).items())),
+            "train_only_documents": sum(d.train_only for d in documents),
             "labelled_fields": dict(
                 sorted(Counter(n for d in documents for n in d.labels).items())
             ),
             "data_digest": data_digest(documents),
             "folds": folds,
             "method": "logistic regression per field over candidate features, "
-            f"{folds}-fold cross-validated by document id; used per field and "
+            f"{folds}-fold cross-validated by document id (train-only documents, "
+            "such as synthetic invoices, are in every training fold and never "
+            "scored); used per field and "
             "document type only where its cross-validated accuracy beat the "
             "rules'; isotonic confidence fitted on out-of-fold scores",
             **(training_summary or {}),
