@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
@@ -18,10 +19,14 @@ from pipeline.extract.normalize import (
     normalize_date,
     vat_id_is_valid,
 )
+from pipeline.extract.scorer_training import load_documents, train
 from pipeline.synthetic.content import LOCALES, make_invoice
-from pipeline.synthetic.dataset import build_document
+from pipeline.synthetic.dataset import build_document, write_dataset
 from pipeline.synthetic.render import render_invoice
 from pipeline.types import PageImage
+from tests.conftest import DATASETS
+
+TRAIN_TEXT = DATASETS / "sroie-train-ocr-text" / "manifest.jsonl"
 
 # Seeds covering every locale, every letterhead and a multi-page invoice.
 SEEDS = tuple(range(14))
@@ -179,3 +184,35 @@ def test_paddleocr_reads_the_logo_name_and_the_labels_off_the_scan() -> None:
     assert "".join(entry["labels"]["invoice_number"].split()).casefold() in compact
     for item in entry["printed"]["total_amount"]:
         assert "".join(item["text"].split()).casefold() in compact
+
+
+def test_synthetic_invoices_are_trained_on_but_never_scored(tmp_path: Path) -> None:
+    manifest = write_dataset(tmp_path / "synthetic", 12, scans=False)
+    synthetic, _ = load_documents([], train_only=[manifest])
+    assert len(synthetic) == 12
+    assert all(d.train_only and d.source == "synthetic:recorded" for d in synthetic)
+    real, _ = load_documents([TRAIN_TEXT])
+    real = real[:30]
+    artefact = train(real + synthetic, folds=2)
+    assert artefact["training"]["documents"] == 42
+    assert artefact["training"]["train_only_documents"] == 12
+    # Every cross-validated figure is a real document's.
+    for scores in artefact["scores"].values():
+        assert scores["documents"] <= len(real)
+        assert set(scores["by_source"]) == {"sroie-train-ocr-text:recorded"}
+
+
+def test_a_multi_page_invoice_is_read_back_page_by_page(tmp_path: Path) -> None:
+    seed = next(s for s in range(200) if len(make_invoice(s).lines) > 45)
+    manifest = write_dataset(tmp_path / "long", 1, first_seed=seed, scans=False)
+    (document,), _ = load_documents([manifest])
+    assert len(document.pages) > 1
+    assert [p.page_number for p in document.pages] == list(
+        range(1, len(document.pages) + 1)
+    )
+    last = document.pages[-1]
+    assert all(line.page_number == last.page_number for line in last.lines)
+    total = document.labels["total_amount"]
+    assert any(normalize_amount(line.text) == total for line in last.lines), (
+        "the total is printed on the last page"
+    )
