@@ -648,11 +648,11 @@ def vendor_address(
             break
     if not taken:
         return None
-    address = join_address_lines(
+    value = join_address_lines(
         [" ".join(_REGISTRATION_PREFIX.sub("", p.line.text).split()) for p in taken],
         comma_before_postcode=comma_before_postcode,
     )
-    postcode = bool(re.search(r"\b\d{4,5}\b", address))
+    postcode = bool(re.search(r"\b\d{4,5}\b", value))
     score = 0.55 + (0.15 if postcode else 0.0) + (0.05 if len(taken) >= 2 else 0.0)
     box: Box = (
         min(p.box[0] for p in taken),
@@ -664,8 +664,8 @@ def vendor_address(
         "vendor_address",
         [
             Candidate(
-                value=address,
-                raw_value=address,
+                value=value,
+                raw_value=value,
                 score=score,
                 placed=taken[0],
                 explanation=f"{len(taken)} address line(s) under the vendor name",

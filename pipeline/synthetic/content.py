@@ -598,7 +598,7 @@ def format_amount(value: Decimal, locale: Locale, thousands: str) -> str:
     "1,234.56" (en), with or without thousands separators."""
     sign = "-" if value < 0 else ""
     whole, cents = f"{abs(value):.2f}".split(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

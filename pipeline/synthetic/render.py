@@ -29,6 +29,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from pipeline.synthetic.content import (
     Invoice,
+    Line,
     format_amount,
     format_date,
     format_money,
@@ -187,7 +188,7 @@ class _Pages:
     ) -> float:
         """Draw `text` with its baseline at `y` from the top; returns its width."""
         font = self.bold if bold else self.regular
-        width = pdfmetrics.stringWidth(text, font, size)
+        width = float(pdfmetrics.stringWidth(text, font, size))
         left = {"left": x, "right": x - width, "centre": x - width / 2}[align]
         self.canvas.setFont(font, size)
         self.canvas.drawString(left, self.height - y, text)
@@ -539,16 +540,16 @@ class _Writer:
             width - _MARGIN,
         )
 
-    def item_row(self, y: float, number: int, line: object) -> float:
+    def item_row(self, y: float, number: int, line: Line) -> float:
         pages = self.pages
         x = self._columns()
+        unit_price = self.money(line.unit_price, item=True)
+        amount = self.money(line.amount, item=True)
         pages.text(x[0], y, str(number), size=8.5)
-        pages.text(x[1], y, line.description, size=8.5)  # type: ignore[attr-defined]
-        pages.text(x[2], y, str(line.quantity), size=8.5, align="right")  # type: ignore[attr-defined]
-        pages.text(
-            x[3], y, self.money(line.unit_price, item=True), size=8.5, align="right"
-        )  # type: ignore[attr-defined]
-        pages.text(x[4], y, self.money(line.amount, item=True), size=8.5, align="right")  # type: ignore[attr-defined]
+        pages.text(x[1], y, line.description, size=8.5)
+        pages.text(x[2], y, str(line.quantity), size=8.5, align="right")
+        pages.text(x[3], y, unit_price, size=8.5, align="right")
+        pages.text(x[4], y, amount, size=8.5, align="right")
         return y + self._row_height()
 
     def carried(self, y: float, running: Decimal, *, before_break: bool) -> float:

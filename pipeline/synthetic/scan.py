@@ -18,6 +18,9 @@ from PIL import Image, ImageFilter
 
 from pipeline.synthetic.render import Printed, Rendered
 
+# A line's polygon (x1, y1, ... x4, y4) in pixels, and its text.
+OcrBox = tuple[tuple[int, ...], str]
+
 
 @dataclass(frozen=True)
 class Degradation:
@@ -91,12 +94,12 @@ def encode_scan(images: Sequence[Image.Image], dpi: int) -> tuple[bytes, str]:
     return buffer.getvalue(), "pdf"
 
 
-def ocr_lines(rendered: Rendered, dpi: int) -> list[list[tuple[tuple[int, ...], str]]]:
+def ocr_lines(rendered: Rendered, dpi: int) -> list[list[OcrBox]]:
     """Per page, the lines an OCR engine reads off the page: strings on one
     baseline that nearly touch become one line (as PP-OCR joins them), in
     pixels at `dpi`. Each line is (x1, y1, x2, y2, x3, y3, x4, y4), text."""
     scale = dpi / 72
-    pages: list[list[tuple[tuple[int, ...], str]]] = []
+    pages: list[list[OcrBox]] = []
     for number in range(1, rendered.pages + 1):
         printed = sorted(
             (p for p in rendered.printed if p.page == number),
@@ -126,7 +129,7 @@ def ocr_lines(rendered: Rendered, dpi: int) -> list[list[tuple[tuple[int, ...], 
                 )
                 continue
             merged.append(item)
-        lines = []
+        lines: list[OcrBox] = []
         for item in merged:
             x0, y0, x1, y1 = (round(v * scale) for v in item.box)
             text = item.text.strip()
@@ -136,7 +139,7 @@ def ocr_lines(rendered: Rendered, dpi: int) -> list[list[tuple[tuple[int, ...], 
     return pages
 
 
-def boxes_text(lines: Sequence[tuple[tuple[int, ...], str]]) -> str:
+def boxes_text(lines: Sequence[OcrBox]) -> str:
     """Lines in the SROIE box format the dev manifests use."""
     return "".join(
         ",".join(str(v) for v in polygon) + "," + text + "\n" for polygon, text in lines
