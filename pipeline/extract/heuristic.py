@@ -754,7 +754,7 @@ def _vendor_name(layout: PageLayout) -> FieldValue | None:
 # "Verkäufer: Lieferant GmbH", or the label alone with the name under it (the
 # ZUGFeRD viewer's layout). Not "Lieferantenstraße", nor "Verkäufer-IBAN".
 _VENDOR_LABEL = re.compile(
-    r"(?i)^\W*(?:verk[äa]ufer|lieferant|rechnungssteller|seller|supplier|vendor"
+    r"(?i)^\W*(?:verk[äa]ufer|lieferant|rechnungs?\s*-?\s*e?rsteller|seller|supplier|vendor"
     r"|fournisseur|vendeur|[ée]metteur|fornitore|cedente|leverancier|proveedor"
     r"|emisor)\s*(?::|$)"
 )
@@ -768,10 +768,13 @@ def _labelled_vendors(layout: PageLayout) -> list[Candidate]:
             continue
         rest = placed.line.text[label.end() :].strip()
         sources = [(placed, rest)] if rest else []
-        sources += [(o, o.line.text) for o in layout.right_of(placed)[:1]]
+        # Below first: beside the seller's label often sits the buyer's.
         sources += [(o, o.line.text) for o in layout.below(placed)[:1]]
+        sources += [(o, o.line.text) for o in layout.right_of(placed)[:1]]
         for source, text in sources:
             name = _strip_registration(" ".join(text.split()))
+            if _FIELD_LABEL.search(name):
+                continue
             if len(name) >= 3 and _is_name_like(name):
                 candidates.append(
                     Candidate(
@@ -784,6 +787,13 @@ def _labelled_vendors(layout: PageLayout) -> list[Candidate]:
                 )
                 break
     return candidates
+
+
+# Another field's label, not a name: "Nummer", "Käufer:", "Name:".
+_FIELD_LABEL = re.compile(
+    r"(?i):\s*$|^\W*(?:nummer|number|name|nr\.?|no\.?|id|k[äa]ufer|buyer|customer"
+    r"|kunde|client|acheteur)\W*$"
+)
 
 
 # "Muster GmbH · Hauptstr. 5 · 12345 Berlin": a sender line or footer names

@@ -585,13 +585,15 @@ _ADDRESS_WORDS = re.compile(
     r"|persiaran|selangor|johor|kuala|lumpur|penang|pulau|pinang|melaka|perak|kedah"
     r"|pahang|sabah|sarawak|negeri|sembilan|darul|ehsan|takzim|malaysia|germany"
     r"|deutschland|france|usa)\b|\d{4,5}\b|\d+[A-Z]?,"
-    r"|\w(?:stra(?:ss|ß)e|str\.|weg|platz|allee|gasse|damm|ring)\s*\d"
+    # OCR reads "ß" as "B": "LieferantenstraBe 20".
+    r"|\w(?:stra(?:ss|ß|b)e|str\.|weg|platz|allee|gasse|damm|ring)\s*\d"
 )
 _CONTACT_OR_ID = re.compile(
     r"(?i)\b(?:tel|telefon|phone|ph|fax|hp|mobile|e-?mail|www|http|gst|sst|reg"
     r"|co\.?\s*no|company\s*no|roc|ssm|vat|ust|tax|invoice|receipt|date|cashier"
     r"|table|bill|iban|bic|roc|br|formerly|licensee|document|doc|telephone"
-    r"|thank|welcome|member|order|served|counter|pos|terminal)\b|@"
+    r"|thank|welcome|member|order|served|counter|pos|terminal|handelsname"
+    r"|steuernummer|gln|siret|hr[ab]\s*\d+)\b|@"
     r"|\d{2,4}[-\s]\d{3,4}[-\s]\d{3,4}|\b0\d{1,2}\s?-\s?\d{6,8}\b|\d+\.\d{2}\b"
     # Malaysian business registration numbers: "(65351-M)", "JM0325955-V".
     r"|\b[A-Z]{0,3}\d{5,}\s*-\s*[A-Z]\b"
@@ -686,19 +688,21 @@ def join_address_lines(
     for line in (line.strip() for line in lines):
         if not line:
             continue
-        if (
-            comma_before_postcode
-            and out
-            and out[-1].isalnum()
-            and _POSTCODE_LINE.match(line)
-        ):
-            out += ","
+        if comma_before_postcode and _POSTCODE_LINE.match(line):
+            # "DE 80333 München" under the street: the country code is not
+            # part of the address as one line writes it.
+            line = _COUNTRY_BEFORE_POSTCODE.sub("", line)
+            if out and out[-1].isalnum():
+                out += ","
         out = f"{out} {line}" if out else line
     return out
 
 
 # "12345 Berlin", "F-75001 Paris", "1012 AB Amsterdam", "D-80331 München".
-_POSTCODE_LINE = re.compile(r"(?:[A-Z]{1,2}-)?\d{4,5}(?:\s?[A-Z]{2})?\s+[^\W\d]")
+_POSTCODE_LINE = re.compile(
+    r"(?:[A-Z]{1,2}-|[A-Z]{2}\s)?\d{4,5}(?:\s?[A-Z]{2})?\s+[^\W\d]"
+)
+_COUNTRY_BEFORE_POSTCODE = re.compile(r"^[A-Z]{2}\s(?=\d{4,5}\s)")
 
 
 # Money and bank lines ("Total EUR 120,50", "IBAN DE89 ...") are never address
