@@ -83,15 +83,22 @@ _TOTAL_LABELS = _label_patterns(
         ("total (incl", 1.0),
         ("total sales (inclusive", 1.0),
         ("total amount", 0.9),
+        # The gross total is the invoice's total; what is left to pay after a
+        # deposit ("Zahlbetrag", "Net à payer") ranks just below it, and is
+        # the same figure when nothing was paid in advance.
         ("total ttc", 1.0),
-        ("net à payer", 1.0),
-        ("net a payer", 1.0),
-        ("montant ttc", 0.95),
+        ("net à payer", 0.95),
+        ("net a payer", 0.95),
+        ("montant ttc", 1.0),
         ("gesamtbetrag", 1.0),
         ("rechnungsbetrag", 1.0),
-        ("zahlbetrag", 1.0),
+        ("bruttosumme", 1.0),
+        ("summe brutto", 1.0),
+        ("gesamt brutto", 1.0),
+        ("zahlbetrag", 0.95),
+        ("zu zahlen", 0.95),
         ("endbetrag", 1.0),
-        ("bruttobetrag", 0.9),
+        ("bruttobetrag", 1.0),
         ("total", 0.8),
         ("jumlah", 0.7),
         ("summe", 0.7),
@@ -106,10 +113,13 @@ _NOT_TOTAL = re.compile(
     r"|disc|saving|savings|excl|\(ex|ex\.|ht\b|weight|units|point)|item\s*total"
     r"|excluding|exclusive|before\s*tax|change|tender|\bcash\b|\bcard\b|\bpaid\b"
     r"|^\W*rounding|rounding\s*adj|\bround\s*adj|deposit|nettobetrag|netto"
+    r"|anzahlung|acompte|anticipo|aanbetaling|acconto|bereits\s*bezahlt|zuschl|abschl"
     r"|total\s*h\.?t|points|voucher|\bqty\b|\bbalance\b(?!\s*due)|accepted"
 )
 # Tax wording marks a tax line, unless the line says the total includes tax.
-_TAX_WORDS = re.compile(r"(?i)\bgst\b|\bvat\b|\btax\b|mwst|\bust\b|\btva\b|\bsst\b")
+_TAX_WORDS = re.compile(
+    r"(?i)\bgst\b|\bvat\b|\btax\b|mwst|\bust\b|\btva\b|\bsst\b|\biva\b|\bbtw\b"
+)
 # "incl. GST" qualifies a total; "GST included" states the tax within it.
 _INCLUDES_TAX = re.compile(r"(?i)incl(?!uded)|inkl")
 _ROUNDING = re.compile(r"(?i)round(?:ing)?\s*(?:adj|adjustment)|rounding|pembundaran")
@@ -161,6 +171,17 @@ _INVOICE_NUMBER_LABELS: list[tuple[re.Pattern[str], str, float]] = [
         (r"\binvoice\s*#", "Invoice #", 1.0),
         (r"facture\s*(?:n°|no|nº|num[ée]ro)", "Facture n°", 1.0),
         (r"n°\s*(?:de\s*)?facture|num[ée]ro\s*de\s*facture", "N° de facture", 1.0),
+        (r"factuur\s*-?\s*(?:nummer|nr\.?)", "Factuurnummer", 1.0),
+        (
+            r"fattura\s*(?:n\.|nr\.?|n°|numero)|(?:numero|n\.)\s*(?:di\s*)?fattura",
+            "Fattura n.",
+            1.0,
+        ),
+        (
+            r"factura\s*(?:n[º°o]\.?|núm\.?|número)|(?:n[º°o]|número)\s*(?:de\s*)?factura",
+            "Nº de factura",
+            1.0,
+        ),
         (r"\bbill\s*" + _NUMBER_MARK, "Bill No", 0.85),
         (r"receipt\s*" + _NUMBER_MARK, "Receipt No", 0.85),
         (r"\b(?:document|doc)\s*" + _NUMBER_MARK, "Document No", 0.8),
@@ -246,7 +267,12 @@ class HeuristicExtractor:
         )
         fields = [
             vendor,
-            invoice_fields.vendor_address(layouts, vendor),
+            invoice_fields.vendor_address(
+                layouts,
+                vendor,
+                comma_before_postcode=currency is not None
+                and currency.value in _EUROPEAN_CURRENCIES,
+            ),
             invoice_fields.vendor_vat_id(layouts),
             invoice_fields.customer_name(layouts),
             _invoice_number(layouts),
@@ -262,6 +288,13 @@ class HeuristicExtractor:
             invoice_fields.payment_terms(layouts),
         ]
         return Extraction(fields=tuple(f for f in fields if f is not None))
+
+
+# Currencies of the countries whose one-line addresses put a comma before
+# the postcode ("Hauptstr. 5, 12345 Berlin").
+_EUROPEAN_CURRENCIES = frozenset(
+    {"EUR", "GBP", "CHF", "SEK", "DKK", "NOK", "PLN", "CZK"}
+)
 
 
 # --- total amount ------------------------------------------------------------
@@ -713,7 +746,96 @@ def _vendor_name(layout: PageLayout) -> FieldValue | None:
         for cluster in _clusters(layout.rows[row_index])
         if (candidate := _vendor_candidate(layout, row_index, cluster, median_height))
     ]
+    candidates += _labelled_vendors(layout)
+    candidates += _footer_vendors(layout)
     return choose("vendor_name", candidates)
+
+
+# "Verkäufer: Lieferant GmbH", or the label alone with the name under it (the
+# ZUGFeRD viewer's layout). Not "Lieferantenstraße", nor "Verkäufer-IBAN".
+_VENDOR_LABEL = re.compile(
+    r"(?i)^\W*(?:verk[äa]ufer|lieferant|rechnungs?\s*-?\s*e?rsteller|seller|supplier|vendor"
+    r"|fournisseur|vendeur|[ée]metteur|fornitore|cedente|leverancier|proveedor"
+    r"|emisor)\s*(?::|$)"
+)
+
+
+def _labelled_vendors(layout: PageLayout) -> list[Candidate]:
+    candidates = []
+    for placed in layout.lines:
+        label = _VENDOR_LABEL.match(placed.line.text)
+        if label is None:
+            continue
+        rest = placed.line.text[label.end() :].strip()
+        sources = [(placed, rest)] if rest else []
+        # Below first: beside the seller's label often sits the buyer's.
+        sources += [(o, o.line.text) for o in layout.below(placed)[:1]]
+        sources += [(o, o.line.text) for o in layout.right_of(placed)[:1]]
+        for source, text in sources:
+            name = _strip_registration(" ".join(text.split()))
+            if _FIELD_LABEL.search(name):
+                continue
+            if len(name) >= 3 and _is_name_like(name):
+                candidates.append(
+                    Candidate(
+                        value=name,
+                        raw_value=name,
+                        score=0.92,
+                        placed=source,
+                        explanation=f"after label '{label.group(0).strip(' :')}'",
+                    )
+                )
+                break
+    return candidates
+
+
+# Another field's label, not a name: "Nummer", "Käufer:", "Name:".
+_FIELD_LABEL = re.compile(
+    r"(?i):\s*$|^\W*(?:nummer|number|name|nr\.?|no\.?|id|k[äa]ufer|buyer|customer"
+    r"|kunde|client|acheteur)\W*$"
+)
+
+
+# "Muster GmbH · Hauptstr. 5 · 12345 Berlin": a sender line or footer names
+# the vendor first, then its address.
+_FOOTER_IDS = re.compile(
+    r"(?i)\biban\b|\bbic\b|ust\.?\s*-?id|\bvat\b|\btva\b|\bhrb?\b|amtsgericht"
+    r"|registergericht|siret|\brcs\b|\bkvk\b|p\.?\s*iva|\bnif\b|\bcif\b"
+)
+_SEGMENTS = re.compile(r"\s+[·•|]\s+|\s*[·•|]\s*(?=\S)")
+
+
+def _footer_vendors(layout: PageLayout) -> list[Candidate]:
+    """A company name in the page's footer or in a sender line: where the
+    vendor is named when the letterhead is only a logo."""
+    candidates = []
+    height = max(layout.page.height, 1)
+    footer = [p for p in layout.lines if p.box[1] > 0.8 * height]
+    # A footer holding the business's registration and bank details; a
+    # receipt's last lines (a slogan, another company's name) are not one.
+    footer_with_ids = any(_FOOTER_IDS.search(p.line.text) for p in footer)
+    for placed in layout.lines:
+        text = " ".join(placed.line.text.split())
+        segments = _SEGMENTS.split(text)
+        in_footer = footer_with_ids and placed.box[1] > 0.8 * height
+        if len(segments) < 2 and not in_footer:
+            continue
+        name = _strip_registration(segments[0])
+        if len(name) < 3 or not _is_name_like(name):
+            continue
+        if not _STRONG_SUFFIX.search(name) or _ADDRESS_OR_CONTACT.search(name):
+            continue
+        where = "in the footer" if in_footer else "first in a sender line"
+        candidates.append(
+            Candidate(
+                value=name,
+                raw_value=name,
+                score=0.6,
+                placed=placed,
+                explanation=f"company name {where}",
+            )
+        )
+    return candidates
 
 
 def _clusters(row: Sequence[PlacedLine]) -> list[list[PlacedLine]]:
@@ -756,7 +878,7 @@ def _vendor_candidate(
     row: Sequence[PlacedLine],
     median_height: int,
 ) -> Candidate | None:
-    text = _row_text(row)
+    text = _SEGMENTS.split(_row_text(row))[0]
     if not _is_name_like(text):
         return None
     # "DIMILIKI: BANH MI CAFE SDN BHD" ("owned by:"): the name follows the label.

@@ -108,6 +108,7 @@ _DUE_DATE_LABELS = _labels(
     (r"due\s*date|date\s*due|payment\s*due|due\s*(?:by|on)", 1.0),
     (r"pay(?:able)?\s*by|zahlbar\s*bis|f[äa]llig(?:keit|\s*am)?|zahlungsziel", 0.95),
     (r"(?:date\s*d')?[ée]ch[ée]ance|date\s*limite", 0.95),
+    (r"(?:data\s*)?scadenza|vervaldatum|(?:fecha\s*de\s*)?vencimiento", 0.95),
     (r"\bdue\b", 0.7),
 )
 
@@ -223,20 +224,25 @@ _SUBTOTAL_LABELS = _labels(
     (r"sub\s*-?\s*total", 1.0),
     (r"total\s*(?:excl\.?|excluding|ex\.?|before\s*tax|h\.?t\.?|net)(?![a-z])", 1.0),
     (r"nettobetrag|netto\s*summe|summe\s*netto|gesamt\s*netto|netto(?:wert)?", 0.95),
+    (r"(?:rechnungs)?summe\s*ohne\s*(?:ust|mwst|steuer)", 0.95),
     (r"montant\s*h\.?t|total\s*hors\s*taxes?|warenwert", 0.95),
+    (r"(?:totale\s*)?imponibile|base\s*imponible|subtotaal|totaal\s*excl", 0.95),
     (r"net\s*(?:amount|value|total)|amount\s*(?:excl|before\s*tax)", 0.7),
 )
 _TAX_LABELS = _labels(
     (r"total\s*(?:vat|tax|gst|sst|tva|mwst)|(?:vat|tax|gst|tva)\s*amount", 1.0),
+    (r"steuerbetrag|(?:ust|mwst)\.?\s*-?\s*betrag|montant\s*(?:de\s*la\s*)?tva", 1.0),
     (r"mwst\.?|mehrwertsteuer|umsatzsteuer|u\.?st\.?(?![a-z])", 0.95),
     (r"vat|gst|sst|tva|sales\s*tax|tax", 0.9),
+    (r"total[e]?\s*iva|totaal\s*btw|iva|btw", 0.9),
 )
 # Registration numbers, totals that include tax, and exemptions name tax but
 # are not the tax amount.
 _NOT_TAX_AMOUNT = re.compile(
-    r"(?i)(?:vat|gst|sst|tax|tva|ust|mwst)\s*[-.]?\s*(?:id|reg|no\b|number|nr|#"
+    r"(?i)(?:vat|gst|sst|tax|tva|ust|mwst|btw|iva)\s*[-.]?\s*(?:id|reg|no\b|number|nr|#"
     r"|identification|registration|code|invoice|exempt|rate|%\s*$)"
     r"|ust-?id|steuer\s*-?\s*n(?:umme)?r|incl(?!uded)|inkl|brutto|\bexcl|exclusive"
+    r"|p\.?\s*iva|partita|nif|cif"
     r"|sub\s*-?\s*total|total\s*(?:excl|h\.?t)|\bnet\b|netto|payable|due"
 )
 
@@ -579,13 +585,15 @@ _ADDRESS_WORDS = re.compile(
     r"|persiaran|selangor|johor|kuala|lumpur|penang|pulau|pinang|melaka|perak|kedah"
     r"|pahang|sabah|sarawak|negeri|sembilan|darul|ehsan|takzim|malaysia|germany"
     r"|deutschland|france|usa)\b|\d{4,5}\b|\d+[A-Z]?,"
-    r"|\w(?:stra(?:ss|ß)e|str\.|weg|platz|allee|gasse|damm|ring)\s*\d"
+    # OCR reads "ß" as "B": "LieferantenstraBe 20".
+    r"|\w(?:stra(?:ss|ß|b)e|str\.|weg|platz|allee|gasse|damm|ring)\s*\d"
 )
 _CONTACT_OR_ID = re.compile(
     r"(?i)\b(?:tel|telefon|phone|ph|fax|hp|mobile|e-?mail|www|http|gst|sst|reg"
     r"|co\.?\s*no|company\s*no|roc|ssm|vat|ust|tax|invoice|receipt|date|cashier"
     r"|table|bill|iban|bic|roc|br|formerly|licensee|document|doc|telephone"
-    r"|thank|welcome|member|order|served|counter|pos|terminal)\b|@"
+    r"|thank|welcome|member|order|served|counter|pos|terminal|handelsname"
+    r"|steuernummer|gln|siret|hr[ab]\s*\d+)\b|@"
     r"|\d{2,4}[-\s]\d{3,4}[-\s]\d{3,4}|\b0\d{1,2}\s?-\s?\d{6,8}\b|\d+\.\d{2}\b"
     # Malaysian business registration numbers: "(65351-M)", "JM0325955-V".
     r"|\b[A-Z]{0,3}\d{5,}\s*-\s*[A-Z]\b"
@@ -602,10 +610,15 @@ _COMPANY = re.compile(
 
 
 def vendor_address(
-    layouts: Sequence[PageLayout], vendor: FieldValue | None
+    layouts: Sequence[PageLayout],
+    vendor: FieldValue | None,
+    *,
+    comma_before_postcode: bool = False,
 ) -> FieldValue | None:
     """The lines under the vendor's name that read as an address, up to the
-    first contact, registration or document line after it."""
+    first contact, registration or document line after it. European
+    addresses written on one line put a comma before the postcode line
+    (`comma_before_postcode`); Malaysian receipts' annotations do not."""
     if vendor is None or vendor.box is None or not layouts:
         return None
     layout = next(
@@ -637,10 +650,11 @@ def vendor_address(
             break
     if not taken:
         return None
-    address = " ".join(
-        " ".join(_REGISTRATION_PREFIX.sub("", p.line.text).split()) for p in taken
+    value = join_address_lines(
+        [" ".join(_REGISTRATION_PREFIX.sub("", p.line.text).split()) for p in taken],
+        comma_before_postcode=comma_before_postcode,
     )
-    postcode = bool(re.search(r"\b\d{4,5}\b", address))
+    postcode = bool(re.search(r"\b\d{4,5}\b", value))
     score = 0.55 + (0.15 if postcode else 0.0) + (0.05 if len(taken) >= 2 else 0.0)
     box: Box = (
         min(p.box[0] for p in taken),
@@ -652,8 +666,8 @@ def vendor_address(
         "vendor_address",
         [
             Candidate(
-                value=address,
-                raw_value=address,
+                value=value,
+                raw_value=value,
                 score=score,
                 placed=taken[0],
                 explanation=f"{len(taken)} address line(s) under the vendor name",
@@ -661,6 +675,34 @@ def vendor_address(
             )
         ],
     )
+
+
+def join_address_lines(
+    lines: Sequence[str], *, comma_before_postcode: bool = False
+) -> str:
+    """Address lines as one value, the way an address is written on one line:
+    with `comma_before_postcode`, "Hauptstr. 5" + "12345 Berlin" ->
+    "Hauptstr. 5, 12345 Berlin"; otherwise (and for every other line) joined
+    as printed, since receipts put their own commas where they want them."""
+    out = ""
+    for line in (line.strip() for line in lines):
+        if not line:
+            continue
+        if comma_before_postcode and _POSTCODE_LINE.match(line):
+            # "DE 80333 München" under the street: the country code is not
+            # part of the address as one line writes it.
+            line = _COUNTRY_BEFORE_POSTCODE.sub("", line)
+            if out and out[-1].isalnum():
+                out += ","
+        out = f"{out} {line}" if out else line
+    return out
+
+
+# "12345 Berlin", "F-75001 Paris", "1012 AB Amsterdam", "D-80331 München".
+_POSTCODE_LINE = re.compile(
+    r"(?:[A-Z]{1,2}-|[A-Z]{2}\s)?\d{4,5}(?:\s?[A-Z]{2})?\s+[^\W\d]"
+)
+_COUNTRY_BEFORE_POSTCODE = re.compile(r"^[A-Z]{2}\s(?=\d{4,5}\s)")
 
 
 # Money and bank lines ("Total EUR 120,50", "IBAN DE89 ...") are never address

@@ -200,9 +200,10 @@ _ISO_DATE = re.compile(
 # Month written as a word, either side of the day: "12 Mar 2018", "12-MAR-18",
 # "12Mar2018", "March 12, 2018", "16. September 2019", "1er mars 2020".
 _WORD = r"[A-Za-zÀ-ÿ]{3,10}\.?"
+# Spanish and Portuguese join the parts with "de": "16 de noviembre de 2020".
 _DAY_WORD_DATE = re.compile(
-    r"(?<![\d])(?P<d>\d{1,2})(?:er|st|nd|rd|th)?\.?[\s/-]{0,2}"
-    r"(?P<m>" + _WORD + r")[\s,/-]{0,2}(?P<y>\d{4}|\d{2})"
+    r"(?<![\d])(?P<d>\d{1,2})(?:er|st|nd|rd|th)?\.?[\s/-]{0,2}(?:de\s+)?"
+    r"(?P<m>" + _WORD + r")[\s,/-]{0,2}(?:de(?:l)?\s+)?(?P<y>\d{4}|\d{2})"
 )
 _WORD_DAY_DATE = re.compile(
     r"(?<![A-Za-zÀ-ÿ])(?P<m>" + _WORD + r")[\s.-]{0,2}(?P<d>\d{1,2})"

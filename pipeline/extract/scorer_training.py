@@ -17,7 +17,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,10 @@ class LabelledDocument:
     source: str  # manifest folder, or "corrections"
     pages: tuple[PageText, ...]
     labels: Mapping[str, str]  # normalised, only fields in SCORED_FIELDS
+    # Generated (pipeline/synthetic) or otherwise only to learn from: trained
+    # on, never held out or scored, so every cross-validated figure is a real
+    # document's.
+    train_only: bool = False
 
 
 def normalise_label(name: str, value: str) -> str | None:
@@ -99,13 +103,17 @@ def load_documents(
     *,
     ocr_cache: Path | None = None,
     limits: DecodeLimits | None = None,
+    train_only: Iterable[Path] = (),
 ) -> tuple[list[LabelledDocument], Counter[str]]:
     """Every labelled document readable without running OCR, sorted by id, and
-    a count of those left out and why."""
+    a count of those left out and why. Documents of the `train_only`
+    manifests, and synthetic ones of any manifest, are only trained on."""
+    only_trained_manifests = {path.resolve() for path in train_only}
+    every_manifest = {path.resolve() for path in manifests} | only_trained_manifests
     documents: list[LabelledDocument] = []
     skipped: Counter[str] = Counter()
     index = _CacheIndex(ocr_cache, limits or DecodeLimits()) if ocr_cache else None
-    for manifest in sorted(manifests):
+    for manifest in sorted(every_manifest):
         folder = manifest.parent
         for raw in manifest.read_text().splitlines():
             if not raw.strip():
@@ -118,10 +126,11 @@ def load_documents(
             doc_id = f"{folder.name}/{entry['doc_id']}"
             variants: list[tuple[str, tuple[PageText, ...]]] = []
             file = str(entry.get("file") or "")
-            boxes = entry.get("ocr_boxes_file")
+            boxes = entry.get("ocr_boxes_files") or [
+                b for b in [entry.get("ocr_boxes_file")] if b
+            ]
             if boxes:
-                text = (folder / boxes).read_text(errors="replace")
-                variants.append(("recorded", (page_text_from_boxes(text),)))
+                variants.append(("recorded", _recorded_pages(folder, boxes)))
             if file.lower().endswith(".pdf"):
                 pages = read_pdf_text(folder / file)
                 if pages:
@@ -132,15 +141,31 @@ def load_documents(
                     variants.append(("ocr", cached))
             if not variants:
                 skipped[f"{folder.name}: no text without OCR"] += 1
+            only_trained = (
+                manifest in only_trained_manifests or entry.get("split") == "synthetic"
+            )
             for kind, pages in variants:
                 if any(page.lines for page in pages):
                     documents.append(
-                        LabelledDocument(doc_id, f"{folder.name}:{kind}", pages, labels)
+                        LabelledDocument(
+                            doc_id, f"{folder.name}:{kind}", pages, labels, only_trained
+                        )
                     )
     if index is not None:
         index.save()
     documents.sort(key=lambda d: (d.doc_id, d.source))
     return documents, skipped
+
+
+def _recorded_pages(folder: Path, files: Sequence[str]) -> tuple[PageText, ...]:
+    """Recorded OCR lines, one file per page (SROIE has one page, synthetic
+    invoices may have several)."""
+    pages = []
+    for number, name in enumerate(files, start=1):
+        page = page_text_from_boxes((folder / name).read_text(errors="replace"))
+        lines = tuple(replace(line, page_number=number) for line in page.lines)
+        pages.append(replace(page, page_number=number, lines=lines))
+    return tuple(pages)
 
 
 class _CacheIndex:
@@ -249,7 +274,14 @@ def _feature_names(prepared: Sequence[_Prepared], name: str) -> tuple[str, ...]:
 PRODUCT_TEXT_WEIGHT = 4.0
 
 
+# Generated invoices are many and alike; they should widen what the model has
+# seen (languages, layouts, labels), not outvote the real documents.
+SYNTHETIC_WEIGHT = 0.5
+
+
 def _weight(document: LabelledDocument) -> float:
+    if document.train_only:
+        return SYNTHETIC_WEIGHT
     product_text = document.source.endswith(":ocr") or document.source == "corrections"
     return PRODUCT_TEXT_WEIGHT if product_text else 1.0
 
@@ -361,11 +393,13 @@ def cross_validate(
     picks: Sequence[tuple[Extraction, str]],
     folds: int,
 ) -> list[FieldOutcome]:
-    """Every document's fields read by a model (weights and vocabulary) built
-    from the other folds only."""
+    """Every real document's fields read by a model (weights and vocabulary)
+    built from the other folds only, plus every synthetic document."""
     outcomes: list[FieldOutcome] = []
     for fold in range(folds):
-        held_out = [fold_of(d.doc_id, folds) == fold for d in documents]
+        held_out = [
+            not d.train_only and fold_of(d.doc_id, folds) == fold for d in documents
+        ]
         if all(held_out) or not any(held_out):
             continue
         vocabulary = build_vocabulary(
@@ -498,13 +532,16 @@ def train(
         "training": {
             "documents": len(documents),
             "by_source": dict(sorted(Counter(d.source for d in documents).items())),
+            "train_only_documents": sum(d.train_only for d in documents),
             "labelled_fields": dict(
                 sorted(Counter(n for d in documents for n in d.labels).items())
             ),
             "data_digest": data_digest(documents),
             "folds": folds,
             "method": "logistic regression per field over candidate features, "
-            f"{folds}-fold cross-validated by document id; used per field and "
+            f"{folds}-fold cross-validated by document id (train-only documents, "
+            "such as synthetic invoices, are in every training fold and never "
+            "scored); used per field and "
             "document type only where its cross-validated accuracy beat the "
             "rules'; isotonic confidence fitted on out-of-fold scores",
             **(training_summary or {}),

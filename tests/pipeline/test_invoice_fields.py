@@ -61,7 +61,7 @@ def test_it_reads_every_invoice_field_of_a_german_invoice() -> None:
     values = {f.name: f.value for f in extraction.fields}
     assert values == {
         "vendor_name": "ACME Widgets GmbH",
-        "vendor_address": "Hauptstraße 5 10115 Berlin",
+        "vendor_address": "Hauptstraße 5, 10115 Berlin",
         "vendor_vat_id": "DE136695976",
         "customer_name": "Liselotte Müller",
         "invoice_number": "RE-2019-0042",

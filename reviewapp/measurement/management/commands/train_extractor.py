@@ -68,11 +68,28 @@ class Command(BaseCommand):
             help="also train on the OCR lines `evaluate --ocr-cache DIR` recorded "
             "for the scans (what the product reads, not the annotators' lines)",
         )
+        parser.add_argument(
+            "--train-only",
+            type=Path,
+            action="append",
+            default=[],
+            metavar="MANIFEST",
+            help="also learn from this manifest's documents (e.g. `generate_invoices` "
+            "output) without ever scoring them: every figure printed stays on the "
+            "real documents; repeatable",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         manifests = dev_manifests(options["manifests"])
+        train_only: list[Path] = options["train_only"]
+        for manifest in train_only:
+            if not manifest.is_file():
+                raise CommandError(f"{manifest} is not a manifest file")
         documents, skipped = load_documents(
-            manifests, ocr_cache=options["ocr_cache"], limits=decode_limits()
+            manifests,
+            ocr_cache=options["ocr_cache"],
+            limits=decode_limits(),
+            train_only=train_only,
         )
         try:
             artefact = train(
@@ -80,6 +97,9 @@ class Command(BaseCommand):
                 folds=options["folds"],
                 training_summary={
                     "manifests": [f"{m.parent.name}/{m.name}" for m in manifests],
+                    "train_only_manifests": [
+                        f"{m.parent.name}/{m.name}" for m in train_only
+                    ],
                     "skipped": dict(sorted(skipped.items())),
                 },
             )
