@@ -1,0 +1,1 @@
+"""Measurement commands: how Vouch is measured, not run (`manage.py help`)."""
