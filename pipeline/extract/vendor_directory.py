@@ -134,6 +134,33 @@ class DirectoryVendor:
     def mark(self) -> str:
         return MASTER_MARK if self.source == "master" else CONFIRMED_MARK
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "source": self.source,
+            "address": self.address,
+            "vat_ids": list(self.vat_ids),
+            "ibans": list(self.ibans),
+            "aliases": list(self.aliases),
+            "texts": [memory.as_json() for memory in self.texts],
+            "hints": [hint.as_json() for hint in self.hints],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DirectoryVendor:
+        return cls(
+            key=str(data["key"]),
+            name=str(data["name"]),
+            source="master" if data.get("source") == "master" else "confirmed",
+            address=str(data.get("address", "")),
+            vat_ids=tuple(str(v) for v in data.get("vat_ids", ())),
+            ibans=tuple(str(v) for v in data.get("ibans", ())),
+            aliases=tuple(str(v) for v in data.get("aliases", ())),
+            texts=tuple(TextMemory.from_json(t) for t in data.get("texts", ())),
+            hints=tuple(VendorLayoutHint.from_json(h) for h in data.get("hints", ())),
+        )
+
     def printed_names(self) -> list[tuple[str, str]]:
         """(squashed printed name, document it was confirmed on)."""
         return [

@@ -32,11 +32,12 @@ from pipeline.extract.normalize import (
     normalize_amount,
     normalize_date,
 )
+from pipeline.extract.vendor_directory import Directory
 from pipeline.ocr import OcrEngine, ocr_engines
 from pipeline.ocr.cache import CachingOcrEngine
 from pipeline.ocr.recorded import page_text_from_boxes
 from pipeline.run import run_pipeline
-from pipeline.types import Extraction
+from pipeline.types import Extraction, PageText
 from reviewapp.extraction_fields import (
     FIELD_KINDS,
     auto_accept_threshold,
@@ -114,6 +115,17 @@ class Command(BaseCommand):
             "--limit", type=int, default=None, help="only the first N documents"
         )
         parser.add_argument(
+            "--history",
+            type=Path,
+            action="append",
+            default=[],
+            metavar="MANIFEST",
+            help="count this manifest's documents as approved history before "
+            "scoring (repeatable): their labels are what people confirmed, so "
+            "the vendor directory learns their vendors, texts and layouts; a "
+            "manifest that is also scored is refused",
+        )
+        parser.add_argument(
             "--ocr-cache",
             type=Path,
             default=None,
@@ -134,6 +146,7 @@ class Command(BaseCommand):
         evaluator = Evaluator(
             extractor=extractor, ocr_only=ocr_only, ocr_cache=options["ocr_cache"]
         )
+        history = self._learn_history(evaluator, options)
         reports = []
         for manifest in options["manifests"]:
             entries = read_manifest(manifest)[:limit]
@@ -148,7 +161,7 @@ class Command(BaseCommand):
             report = manifest_report(
                 manifest,
                 documents,
-                mode=evaluator.mode_for(entries),
+                mode=evaluator.mode_for(entries) + history,
                 ocr_engine=evaluator.ocr_name,
                 extractor=f"{extractor.name} {extractor.version}",
                 limit=limit,
@@ -159,6 +172,34 @@ class Command(BaseCommand):
             options["json"].write_text(
                 json.dumps({"manifests": reports}, indent=2, ensure_ascii=False) + "\n"
             )
+
+    def _learn_history(self, evaluator: Evaluator, options: dict[str, Any]) -> str:
+        """Read every history document and approve it with its labels into a
+        fresh vendor directory; returns the report's note on it ("" when no
+        history was given: the cold figures)."""
+        manifests: list[Path] = options["history"]
+        if not manifests:
+            return ""
+        scored = {m.resolve() for m in options["manifests"]}
+        if any(m.resolve() in scored for m in manifests):
+            raise CommandError(
+                "a scored manifest cannot be its own history: every document "
+                "would be read with what it taught"
+            )
+        evaluator.directory = Directory()
+        approved = 0
+        for manifest in manifests:
+            for entry in read_manifest(manifest):
+                if evaluator.approve(manifest.parent, entry):
+                    approved += 1
+            if options["verbosity"] >= 2:
+                self.stderr.write(f"history: {manifest} read ({approved} so far)")
+        vendors = len(evaluator.directory.vendors)
+        names = ", ".join(m.parent.name for m in manifests)
+        return (
+            f"; warm: {approved} approved documents of {names} as history "
+            f"({vendors} vendors in the directory)"
+        )
 
 
 def read_manifest(path: Path) -> list[dict[str, Any]]:
@@ -195,6 +236,8 @@ class Evaluator:
         self.ocr_only = ocr_only
         self.limits = decode_limits(use_text_layer=not ocr_only)
         self._ocr: OcrEngine | None = None
+        # With history: the vendor directory every scored document is read with.
+        self.directory: Directory | None = None
 
     @property
     def ocr(self) -> OcrEngine:
@@ -228,26 +271,56 @@ class Evaluator:
         labels, not_extracted, unreadable = manifest_labels(entry)
         result.unevaluated_labels = not_extracted
         result.unreadable_labels = unreadable
-        extraction = Extraction()
-        try:
-            if entry.get("file"):
-                extraction = self._run_pipeline(folder / str(entry["file"]), result)
-            elif entry.get("ocr_boxes_file"):
-                extraction = self._extract_recorded(
-                    folder / str(entry["ocr_boxes_file"]), result
-                )
-            else:
-                result.error = "the entry has neither file nor ocr_boxes_file"
-        except UnreadableDocument as unreadable:
-            result.error = unreadable.reason
-        except OSError as error:
-            result.error = f"could not read the file ({error})"
+        extraction, pages = self._read(folder, entry, result)
+        if self.directory is not None and pages:
+            extraction = self.directory.read(extraction, pages).extraction
         result.fields = [
             score_field(name, label, extraction) for name, label in labels.items()
         ]
         return result
 
-    def _run_pipeline(self, path: Path, result: DocumentResult) -> Extraction:
+    def approve(self, folder: Path, entry: dict[str, Any]) -> bool:
+        """Read a history document and approve it with its labels (the values
+        a person confirmed) into the directory. False when it is unreadable."""
+        assert self.directory is not None
+        result = DocumentResult(
+            doc_id=str(entry.get("doc_id", "")), doc_type="", file=""
+        )
+        labels, _, _ = manifest_labels(entry)
+        extraction, pages = self._read(folder, entry, result)
+        if result.error or not pages:
+            return False
+        read = self.directory.read(extraction, pages).extraction
+        self.directory.approve(
+            read,
+            pages,
+            labels,
+            kinds=FIELD_KINDS,
+            document=f"{folder.name}/{result.doc_id}",
+            day="history",
+        )
+        return True
+
+    def _read(
+        self, folder: Path, entry: dict[str, Any], result: DocumentResult
+    ) -> tuple[Extraction, list[PageText]]:
+        try:
+            if entry.get("file"):
+                return self._run_pipeline(folder / str(entry["file"]), result)
+            if entry.get("ocr_boxes_file"):
+                return self._extract_recorded(
+                    folder / str(entry["ocr_boxes_file"]), result
+                )
+            result.error = "the entry has neither file nor ocr_boxes_file"
+        except UnreadableDocument as unreadable:
+            result.error = unreadable.reason
+        except OSError as error:
+            result.error = f"could not read the file ({error})"
+        return Extraction(), []
+
+    def _run_pipeline(
+        self, path: Path, result: DocumentResult
+    ) -> tuple[Extraction, list[PageText]]:
         data = path.read_bytes()
         outcome = run_pipeline(
             data, ocr=self.ocr, extractor=self.extractor, limits=self.limits
@@ -258,16 +331,21 @@ class Evaluator:
         if outcome.read_einvoice_xml:
             sources.add("xml")
         result.text_sources = sorted(sources)
-        return outcome.extraction
+        if outcome.read_einvoice_xml:
+            # The XML's values are the invoice's own: nothing to add to them.
+            return outcome.extraction, []
+        return outcome.extraction, [page.text for page in outcome.pages]
 
-    def _extract_recorded(self, path: Path, result: DocumentResult) -> Extraction:
+    def _extract_recorded(
+        self, path: Path, result: DocumentResult
+    ) -> tuple[Extraction, list[PageText]]:
         page = page_text_from_boxes(path.read_text(encoding="utf-8"))
         started = time.perf_counter()
         extraction = self.extractor.extract([page])
         result.pages = 1
         result.seconds = round(time.perf_counter() - started, 4)
         result.text_sources = ["recorded"]
-        return extraction
+        return extraction, [page]
 
 
 def manifest_labels(
