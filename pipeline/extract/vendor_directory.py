@@ -40,8 +40,9 @@ from pipeline.extract.vendor_memory import (
     VendorLayoutHint,
     learn_hint,
     locate,
+    value_span,
 )
-from pipeline.types import Extraction, FieldValue, PageText
+from pipeline.types import Box, Extraction, FieldValue, PageText
 from pipeline.validate.vendors import name_score, normalise_vat_id
 from pipeline.validate.wording import compact_iban
 
@@ -359,12 +360,7 @@ def _field_from(
     page_number = None
     if window:
         page_number = window[0].page_number
-        box = (
-            min(p.box[0] for p in window),
-            min(p.box[1] for p in window),
-            max(p.box[2] for p in window),
-            max(p.box[3] for p in window),
-        )
+        box = _union(window)
     return FieldValue(
         name=name,
         raw_value=" ".join(p.line.text for p in window) or value,
@@ -484,6 +480,48 @@ def apply_directory(
     kept = tuple(f for f in extraction.fields if f.name not in values)
     return DirectoryOutcome(
         replace(extraction, fields=kept + tuple(values.values())), match, tuple(notes)
+    )
+
+
+def find_printed(
+    pages: Sequence[PageText], kind: str, value: str
+) -> tuple[int, Box] | None:
+    """Where a value a person typed is printed: (page number, box of the
+    line or run of lines showing it), or None. Text as OCR reads it (spaces
+    dropped, a character or two misread); numbers, dates and amounts by
+    their meaning ("1.234,50" for 1234.50)."""
+    if not value:
+        return None
+    for layout in layout_pages(pages):
+        if kind == "text":
+            found = _best_window(layout.lines, squash(value))
+            if found.close:
+                return layout.page.page_number, _union(found.lines)
+            continue
+        for placed in layout.lines:
+            text = placed.line.text
+            span = value_span(_value_kind(kind), text, value)
+            if span is not None:
+                # The value's part of the line, cut by character positions
+                # (as the review page cuts word boxes), not its label.
+                x0, y0, x1, y1 = placed.box
+                width = (x1 - x0) / max(len(text), 1)
+                box = (
+                    round(x0 + width * span[0]),
+                    y0,
+                    round(x0 + width * span[1]),
+                    y1,
+                )
+                return layout.page.page_number, box
+    return None
+
+
+def _union(lines: Sequence[PlacedLine]) -> Box:
+    return (
+        min(p.box[0] for p in lines),
+        min(p.box[1] for p in lines),
+        max(p.box[2] for p in lines),
+        max(p.box[3] for p in lines),
     )
 
 

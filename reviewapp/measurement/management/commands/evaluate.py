@@ -271,7 +271,7 @@ class Evaluator:
         labels, not_extracted, unreadable = manifest_labels(entry)
         result.unevaluated_labels = not_extracted
         result.unreadable_labels = unreadable
-        extraction, pages = self._read(folder, entry, result)
+        extraction, pages = self.read_entry(folder, entry, result)
         if self.directory is not None and pages:
             extraction = self.directory.read(extraction, pages).extraction
         result.fields = [
@@ -287,7 +287,7 @@ class Evaluator:
             doc_id=str(entry.get("doc_id", "")), doc_type="", file=""
         )
         labels, _, _ = manifest_labels(entry)
-        extraction, pages = self._read(folder, entry, result)
+        extraction, pages = self.read_entry(folder, entry, result)
         if result.error or not pages:
             return False
         read = self.directory.read(extraction, pages).extraction
@@ -301,9 +301,11 @@ class Evaluator:
         )
         return True
 
-    def _read(
+    def read_entry(
         self, folder: Path, entry: dict[str, Any], result: DocumentResult
     ) -> tuple[Extraction, list[PageText]]:
+        """The entry's extraction and the pages it was read from (none for an
+        e-invoice read from its XML); a failure is noted in `result.error`."""
         try:
             if entry.get("file"):
                 return self._run_pipeline(folder / str(entry["file"]), result)
