@@ -55,7 +55,7 @@ METHOD_WORDS: dict[str, str] = {
     "confirmed": "chosen by a person",
     "vat_id": "VAT id or tax registration number",
     "iban": "IBAN",
-    "alias": "name as printed on a confirmed document",
+    "alias": "its name as printed on",
     "name": "name",
 }
 # A run of lines reads as a confirmed text when their letters and digits
@@ -181,7 +181,7 @@ class DirectoryMatch:
     def describe(self) -> str:
         how = METHOD_WORDS[self.method]
         if self.evidence:
-            how = f"{how} ({self.evidence})"
+            how = f"{how} {self.evidence}"
         return f"matched by {how}, {self.confidence:.0%}"
 
 
@@ -310,9 +310,7 @@ def identify(
                 aliased.append((found.score, vendor, learned_from))
     if aliased:
         score, vendor, learned_from = max(aliased, key=lambda item: item[0])
-        return DirectoryMatch(
-            vendor, "alias", round(score / 100, 3), f"confirmed on {learned_from}"
-        )
+        return DirectoryMatch(vendor, "alias", round(score / 100, 3), learned_from)
     name = fields.get("vendor_name", "")
     if not name:
         return None
