@@ -406,22 +406,54 @@ def apply_directory(
     values: dict[str, FieldValue] = {}
     notes: list[MemoryNote] = []
 
-    # The name: the directory's, whatever the print looks like.
-    printed = min(
-        (
-            _best_window(lines, wanted, size=3)
-            for wanted in (squash(vendor.name), *(a for a, _ in vendor.printed_names()))
-        ),
-        key=lambda found: found.edits / max(found.length, 1),
-    )
-    values["vendor_name"] = _field_from(
-        "vendor_name",
-        vendor.name,
-        match.confidence,
-        printed.lines if printed.close else (),
-        origin,
-    )
-    notes.append(MemoryNote("vendor_name", True, origin))
+    # The name: the master's, whatever the print looks like. A confirmed
+    # vendor's name is what a person confirmed for that print: taken where
+    # the page prints it so again (a chain's receipts print several names).
+    if vendor.source == "master":
+        printed = min(
+            (
+                _best_window(lines, wanted, size=3)
+                for wanted in (
+                    squash(vendor.name),
+                    *(a for a, _ in vendor.printed_names()),
+                )
+            ),
+            key=lambda found: found.edits / max(found.length, 1),
+        )
+        values["vendor_name"] = _field_from(
+            "vendor_name",
+            vendor.name,
+            match.confidence,
+            printed.lines if printed.close else (),
+            origin,
+        )
+        notes.append(MemoryNote("vendor_name", True, origin))
+    else:
+        seen = [
+            (_best_window(lines, memory.printed, size=3), memory)
+            for memory in vendor.texts
+            if memory.field_name == "vendor_name" and memory.printed
+        ]
+        close = sorted(
+            ((found, memory) for found, memory in seen if found.close),
+            key=lambda pair: pair[0].edits,
+        )
+        if close:
+            found, memory = close[0]
+            explanation = f"{origin}: printed as confirmed on {memory.learned_from}"
+            values["vendor_name"] = _field_from(
+                "vendor_name", memory.value, match.confidence, found.lines, explanation
+            )
+            notes.append(MemoryNote("vendor_name", True, explanation))
+        else:
+            notes.append(
+                MemoryNote(
+                    "vendor_name",
+                    False,
+                    "not applied: the name is printed unlike on every confirmed "
+                    "document of this vendor",
+                )
+            )
 
     # Addresses and other confirmed texts: only where the page shows them.
     candidates: list[tuple[str, str, str]] = []  # field, value, learned from
@@ -753,13 +785,15 @@ class Directory:
         document: str,
         day: str,
         sure_score: float = 95.0,
+        vendor_key: str = "",
     ) -> DirectoryVendor | None:
         """Learn from an approved document whose final values are `confirmed`.
-        Its vendor is the one the confirmed values identify (as a person would
-        choose it), else a new confirmed vendor."""
-        vendor = None
+        Its vendor is `vendor_key`'s (the document's matched or chosen vendor)
+        when given, else the one the confirmed values identify (as a person
+        would choose it), else a new confirmed vendor."""
+        vendor = next((v for v in self.vendors if v.key == vendor_key), None)
         name = confirmed.get("vendor_name", "")
-        if name and self.vendors:
+        if vendor is None and name and self.vendors:
             score, named = max(
                 ((name_score(name, v.name, v.aliases), v) for v in self.vendors),
                 key=lambda item: item[0],

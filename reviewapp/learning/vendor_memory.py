@@ -26,7 +26,6 @@ from pipeline.extract.vendor_directory import (
     DirectoryVendor,
     apply_directory,
     identify,
-    learn_from_review,
     why_unidentified,
 )
 from pipeline.extract.vendor_memory import MEMORY_MARK, VendorLayoutHint, learn_hint
@@ -255,34 +254,19 @@ def directory_learn_from_approval(*, document: Document) -> ConfirmedVendor | No
         .values_list("vendor", flat=True)
         .first()
     )
-    directory = Directory(directory_vendors())
-    if master_id is not None:
-        master = Vendor.objects.get(pk=master_id)
-        vendor = next(v for v in directory.vendors if v.key == str(master.public_id))
-        learned = learn_from_review(
-            vendor=vendor,
-            extraction=machine,
-            pages=pages,
-            confirmed=confirmed,
-            kinds=FIELD_KINDS,
-            document=document.original_name,
-            day=timezone.localdate().isoformat(),
-        )
-    else:
-        learned = directory.approve(
-            machine,
-            pages,
-            confirmed,
-            kinds=FIELD_KINDS,
-            document=document.original_name,
-            day=timezone.localdate().isoformat(),
-            sure_score=tolerances().vendor_name_sure_score,
-        )
-        master = (
-            Vendor.objects.filter(public_id=learned.key).first()
-            if learned is not None and learned.source == "master"
-            else None
-        )
+    master = Vendor.objects.filter(pk=master_id).first() if master_id else None
+    learned = Directory(directory_vendors()).approve(
+        machine,
+        pages,
+        confirmed,
+        kinds=FIELD_KINDS,
+        document=document.original_name,
+        day=timezone.localdate().isoformat(),
+        sure_score=tolerances().vendor_name_sure_score,
+        vendor_key=str(master.public_id) if master else "",
+    )
+    if master is None and learned is not None and learned.source == "master":
+        master = Vendor.objects.filter(public_id=learned.key).first()
     if learned is None:
         return None
     entry, _ = ConfirmedVendor.objects.update_or_create(

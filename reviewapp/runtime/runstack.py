@@ -76,6 +76,8 @@ def main() -> int:
                 "nice", "-n", "10",
                 PYTHON, "manage.py", "rqworker", "retrain",
                 "--name", f"vouch-retrain-{os.getpid()}",
+                # RQ's own worker: the document worker would load PaddleOCR.
+                "--worker-class", "rq.worker.Worker",
                 "--serializer", "rq.serializers.JSONSerializer",
             )
         )  # fmt: skip

@@ -68,8 +68,8 @@ def workers(
          names["default"], "--worker-class", "reviewapp.runtime.worker.DocumentWorker",
          "--serializer", "rq.serializers.JSONSerializer"],
         ["nice", "-n", "10", sys.executable, "manage.py", "rqworker", RETRAIN_QUEUE,
-         "--name", names[RETRAIN_QUEUE], "--serializer",
-         "rq.serializers.JSONSerializer"],
+         "--name", names[RETRAIN_QUEUE], "--worker-class", "rq.worker.Worker",
+         "--serializer", "rq.serializers.JSONSerializer"],
     ]  # fmt: skip
     processes = []
     for number, command in enumerate(commands):
