@@ -494,6 +494,17 @@ def apply_directory(
         if hint.field_name in values:
             continue
         found = locate(pages, hint)
+        if found is not None and not found.anchored and hint.kind != "code":
+            # Every receipt has some date and amount near any given place: only
+            # a label found again vouches for one.
+            notes.append(
+                MemoryNote(
+                    hint.field_name,
+                    False,
+                    "not applied: only the remembered place matched, not its label",
+                )
+            )
+            continue
         if found is None:
             label = f"label '{hint.anchor_text}'" if hint.anchor_text else "value"
             notes.append(
