@@ -242,7 +242,7 @@ RQ_QUEUES = {
     # a lower CPU priority), so documents are read while a model trains.
     "retrain": {
         "URL": REDIS_URL,
-        "DEFAULT_TIMEOUT": 1800,
+        "DEFAULT_TIMEOUT": 3 * 3600,
         "SERIALIZER": JOB_SERIALIZER,
     },
 }
