@@ -76,8 +76,9 @@ def main() -> int:
                 "nice", "-n", "10",
                 PYTHON, "manage.py", "rqworker", "retrain",
                 "--name", f"vouch-retrain-{os.getpid()}",
-                # RQ's own worker: the document worker would load PaddleOCR.
-                "--worker-class", "rq.worker.Worker",
+                # In-process (no fork: stopping it stops the training too), and
+                # not the document worker, which would load PaddleOCR.
+                "--worker-class", "rq.worker.SimpleWorker",
                 "--serializer", "rq.serializers.JSONSerializer",
             )
         )  # fmt: skip

@@ -68,7 +68,7 @@ def workers(
          names["default"], "--worker-class", "reviewapp.runtime.worker.DocumentWorker",
          "--serializer", "rq.serializers.JSONSerializer"],
         ["nice", "-n", "10", sys.executable, "manage.py", "rqworker", RETRAIN_QUEUE,
-         "--name", names[RETRAIN_QUEUE], "--worker-class", "rq.worker.Worker",
+         "--name", names[RETRAIN_QUEUE], "--worker-class", "rq.worker.SimpleWorker",
          "--serializer", "rq.serializers.JSONSerializer"],
     ]  # fmt: skip
     processes = []
