@@ -233,24 +233,6 @@ def read_text_pages(
     return classification, confirmed
 
 
-def with_layout_hints(
-    result: PipelineResult, layout_hints: Sequence[VendorLayoutHint]
-) -> PipelineResult:
-    """`result` with the vendor's memory applied to the text already read: the
-    second pass once the vendor is known from the first, without decoding or
-    OCR again. Applying the same hints twice gives the same result; a result
-    read from e-invoice XML is returned as it is."""
-    if result.read_einvoice_xml or not layout_hints:
-        return result
-    started = time.perf_counter()
-    extraction = apply_hints(
-        result.extraction, [page.text for page in result.pages], layout_hints
-    )
-    seconds = {**result.stage_seconds}
-    seconds["vendor_memory"] = round(time.perf_counter() - started, 4)
-    return replace(result, extraction=extraction, stage_seconds=seconds)
-
-
 def document_line_items(
     pages: list[PageText], extraction: Extraction, xml: bytes | None
 ) -> tuple[ExtractedLine, ...]:

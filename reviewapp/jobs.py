@@ -22,7 +22,10 @@ from reviewapp.learning.extractor_versions import (
     extractor_for_processing,
     extractor_retrain,
 )
-from reviewapp.learning.vendor_memory import with_vendor_memory
+from reviewapp.learning.vendor_memory import (
+    document_memory_notes_store,
+    with_vendor_memory,
+)
 from reviewapp.models.documents import ProcessingRun
 from reviewapp.models.webhooks import WebhookDelivery
 from reviewapp.selectors.validation import evidence_context_for
@@ -77,7 +80,7 @@ def _process_document(document_id: int, job: Job | None) -> str:
         )
         result.stage_seconds["engine_load"] = engine_seconds
         # Second pass, once the first reading names the vendor: its memory.
-        result = with_vendor_memory(result)
+        result, memory_notes = with_vendor_memory(result)
     except UnreadableDocument as unreadable:
         document_record_failure(run=run, reason=unreadable.reason)
         return f"failed: {unreadable.reason}"
@@ -91,6 +94,7 @@ def _process_document(document_id: int, job: Job | None) -> str:
         )
         raise
     document_record_result(run=run, result=result)
+    document_memory_notes_store(document_id=document.pk, notes=memory_notes)
     if version is not None:
         ProcessingRun.objects.filter(pk=run.pk).update(extractor_version=version)
     return f"ready: {document.public_id}"
@@ -130,9 +134,11 @@ def retrain_extractor(requested_by_id: int | None) -> str:
     same model, which is then found already recorded."""
     job = get_current_job()
 
-    def progress(message: str) -> None:
+    started = time.time()
+
+    def progress(message: str, percent: int) -> None:
         if job is not None:
-            job.meta["progress"] = message
+            job.meta.update(progress=message, percent=percent, started=started)
             job.save_meta()
 
     actor = get_user_model().objects.filter(pk=requested_by_id).first()

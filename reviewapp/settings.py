@@ -238,7 +238,14 @@ RQ_QUEUES = {
         "URL": REDIS_URL,
         "DEFAULT_TIMEOUT": 600,
         "SERIALIZER": JOB_SERIALIZER,
-    }
+    },
+    # Retraining has a queue and a worker of its own (make run starts it at
+    # a lower CPU priority), so documents are read while a model trains.
+    "retrain": {
+        "URL": REDIS_URL,
+        "DEFAULT_TIMEOUT": 3 * 3600,
+        "SERIALIZER": JOB_SERIALIZER,
+    },
 }
 RQ = {
     "COMMIT_MODE": "on_db_commit",
@@ -354,6 +361,9 @@ VOUCH_OCR_ENGINE = env_str("VOUCH_OCR_ENGINE", "pipeline.ocr.paddle.PaddleOcrEng
 # extractor version (admin page, `retrain`) replaces this setting's model.
 # pipeline.extract.calibration.CalibratedExtractor is the rules alone, and the
 # raw pipeline.extract.heuristic.HeuristicExtractor is what calibration is fitted on.
+# The retrain gate judges a candidate on held-back corrected documents only
+# when there are at least this many (pipeline.extract.scorer_gate).
+VOUCH_GATE_MIN_HELD_BACK = env_int("VOUCH_GATE_MIN_HELD_BACK", 30)
 VOUCH_EXTRACTOR = env_str("VOUCH_EXTRACTOR", "pipeline.extract.scorer.ScoredExtractor")
 
 # REST API: tokens for machines (an ERP, scripts), the session for the browser.

@@ -7,16 +7,38 @@ the pooled rate, sqrt(p(1 - p) / n) with p = (p_live + p_new) / 2, plus one
 document (1 / n), so that on a small slice a single document flipping is never
 called a regression. A field is worse beyond noise when
 p_new < p_live - noise. A field a slice does not label is not judged there.
+
+The held-back corrections are judged only when there are enough of them for
+that margin to mean something (MIN_HELD_BACK; fewer, and the gate refuses to
+judge and says so), as a whole and per vendor with at least
+MIN_VENDOR_DOCUMENTS of them: a candidate that reads one vendor worse beyond
+noise is refused even when it reads everyone else better, since that vendor's
+invoices are the ones a finance team would then correct by hand.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.extract.scorer import ScorerModel
+from pipeline.extract.scorer_training import (
+    LabelledDocument,
+    counts_of,
+    fields_read_right,
+)
+
 Counts = Mapping[str, Mapping[str, int]]  # field -> {"right": n, "labelled": n}
+HELD_BACK = "held-back corrections"
+# At 30 documents the noise margin of a 90 % field is about ±14 points; with
+# fewer, a verdict says more about which documents were drawn than about the
+# candidate.
+MIN_HELD_BACK = 30
+MIN_VENDOR_DOCUMENTS = 3
 
 
 def noise_margin(live_rate: float, new_rate: float, documents: int) -> float:
@@ -64,12 +86,16 @@ class FieldComparison:
 class GateDecision:
     promote: bool
     comparisons: tuple[FieldComparison, ...]
+    refusals: tuple[str, ...] = ()  # why the gate would not judge at all
 
     @property
     def reasons(self) -> list[str]:
         if not self.comparisons:
-            return ["no field was measured on the same documents for both versions"]
-        return [c.reason() for c in self.comparisons]
+            return [
+                *self.refusals,
+                "no field was measured on the same documents for both versions",
+            ]
+        return [*self.refusals, *(c.reason() for c in self.comparisons)]
 
 
 def compare(slice_name: str, live: Counts, new: Counts) -> list[FieldComparison]:
@@ -95,17 +121,72 @@ def compare(slice_name: str, live: Counts, new: Counts) -> list[FieldComparison]
     return comparisons
 
 
-def decide(slices: Mapping[str, tuple[Counts, Counts]]) -> GateDecision:
+def decide(
+    slices: Mapping[str, tuple[Counts, Counts]],
+    *,
+    held_back_documents: int | None = None,
+    min_held_back: int = MIN_HELD_BACK,
+) -> GateDecision:
     """Promote unless some field on some slice got worse beyond noise, or
     nothing could be compared at all (an unmeasured candidate never goes
-    live). `slices` maps a slice's name to (live counts, candidate counts)."""
+    live), or `held_back_documents` (when given) are too few to judge by.
+    `slices` maps a slice's name to (live counts, candidate counts)."""
     comparisons = [
         comparison
         for name, (live, new) in sorted(slices.items())
         for comparison in compare(name, live, new)
     ]
-    promote = bool(comparisons) and not any(c.worse for c in comparisons)
-    return GateDecision(promote=promote, comparisons=tuple(comparisons))
+    refusals = []
+    if held_back_documents is not None and held_back_documents < min_held_back:
+        bound = 100 * noise_margin(0.9, 0.9, min_held_back)
+        refusals.append(
+            f"not judged: {held_back_documents} held-back corrected document"
+            f"{'' if held_back_documents == 1 else 's'}; at least {min_held_back} "
+            f"are needed to tell a change from noise (±{bound:.0f} points at 90%), "
+            "so the live version stays"
+        )
+    promote = (
+        not refusals and bool(comparisons) and not any(c.worse for c in comparisons)
+    )
+    return GateDecision(
+        promote=promote, comparisons=tuple(comparisons), refusals=tuple(refusals)
+    )
+
+
+def vendor_of(document: LabelledDocument) -> str:
+    """The vendor a document is grouped under: its recorded vendor, else its
+    vendor label without case, spaces or marks."""
+    return document.vendor or re.sub(
+        r"[^0-9a-z]", "", document.labels.get("vendor_name", "").lower()
+    )
+
+
+def held_back_slices(
+    live: ScorerModel | None,
+    candidate: ScorerModel | None,
+    documents: Sequence[LabelledDocument],
+) -> dict[str, tuple[Counts, Counts]]:
+    """The held-back documents as one slice, and one slice per vendor with at
+    least MIN_VENDOR_DOCUMENTS of them, each as (live counts, candidate
+    counts). Each document is read once per version."""
+    if not documents:
+        return {}
+    live_read = fields_read_right(live, documents)
+    new_read = fields_read_right(candidate, documents)
+    slices: dict[str, tuple[Counts, Counts]] = {
+        HELD_BACK: (counts_of(live_read), counts_of(new_read))
+    }
+    by_vendor: dict[str, list[int]] = defaultdict(list)
+    for index, document in enumerate(documents):
+        if vendor := vendor_of(document):
+            by_vendor[vendor].append(index)
+    for vendor, indexes in sorted(by_vendor.items()):
+        if len(indexes) >= MIN_VENDOR_DOCUMENTS:
+            slices[f"{HELD_BACK}, vendor {vendor}"] = (
+                counts_of(live_read[i] for i in indexes),
+                counts_of(new_read[i] for i in indexes),
+            )
+    return slices
 
 
 def cross_validated_counts(

@@ -72,6 +72,9 @@ class LabelledDocument:
     # on, never held out or scored, so every cross-validated figure is a real
     # document's.
     train_only: bool = False
+    # Who sent it, for the gate's per-vendor comparison: the matched or
+    # confirmed vendor of a corrected document; "" to go by its vendor label.
+    vendor: str = ""
 
 
 def normalise_label(name: str, value: str) -> str | None:
@@ -566,26 +569,44 @@ def data_digest(documents: Sequence[LabelledDocument]) -> str:
     return digest.hexdigest()[:16]
 
 
-def accuracy_by_field(
+def fields_read_right(
     model: ScorerModel | None, documents: Sequence[LabelledDocument]
-) -> dict[str, dict[str, int]]:
-    """How many labelled fields an extractor reads right: the scored extractor
-    with `model`, or the calibrated heuristic alone when None. Per field:
-    {"right": n, "labelled": n}."""
+) -> list[dict[str, bool]]:
+    """Per document, per labelled scored field: whether an extractor reads it
+    right (the scored extractor with `model`, or the calibrated heuristic
+    alone when None)."""
     extractor = CalibratedExtractor() if model is None else ScoredExtractor(model)
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"right": 0, "labelled": 0})
+    outcomes = []
     for document in documents:
         extraction = extractor.extract(document.pages)
+        read: dict[str, bool] = {}
         for name, label in document.labels.items():
             if name not in SCORED_FIELDS:
                 continue
             found = extraction.get(name)
+            read[name] = found is not None and comparable(
+                name, found.value
+            ) == comparable(name, label)
+        outcomes.append(read)
+    return outcomes
+
+
+def counts_of(outcomes: Iterable[Mapping[str, bool]]) -> dict[str, dict[str, int]]:
+    """Per-document outcomes summed per field: {"right": n, "labelled": n}."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"right": 0, "labelled": 0})
+    for read in outcomes:
+        for name, right in read.items():
             counts[name]["labelled"] += 1
-            counts[name]["right"] += int(
-                found is not None
-                and comparable(name, found.value) == comparable(name, label)
-            )
+            counts[name]["right"] += int(right)
     return {name: counts[name] for name in SCORED_FIELDS if name in counts}
+
+
+def accuracy_by_field(
+    model: ScorerModel | None, documents: Sequence[LabelledDocument]
+) -> dict[str, dict[str, int]]:
+    """How many labelled fields an extractor reads right (see
+    `fields_read_right`). Per field: {"right": n, "labelled": n}."""
+    return counts_of(fields_read_right(model, documents))
 
 
 def artefact_model(artefact: Mapping[str, Any]) -> ScorerModel:

@@ -143,7 +143,7 @@ def _normalised(box: Box, page: PageText) -> NormalisedBox:
 # --- learning ---------------------------------------------------------------------
 
 
-def _value_span(kind: ValueKind, text: str, value: str) -> tuple[int, int] | None:
+def value_span(kind: ValueKind, text: str, value: str) -> tuple[int, int] | None:
     """Where `value` (as stored) is printed in `text`, as (start, end), or None."""
     if kind == "amount":
         spans = [
@@ -192,7 +192,7 @@ def learn_hint(
         for placed in layout.lines:
             if box is not None and not _overlaps(placed.box, box):
                 continue
-            found = _value_span(kind, placed.line.text, value)
+            found = value_span(kind, placed.line.text, value)
             if found is None:
                 continue
             return _hint_for(

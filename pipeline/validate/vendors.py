@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from rapidfuzz import fuzz
 
@@ -69,7 +70,11 @@ def _squashed(text: str) -> str:
 
 
 def _name_score(invoice_name: str, vendor: VendorRecord) -> float:
-    """0..100: how alike the printed name is to the vendor's name or an alias.
+    return name_score(invoice_name, vendor.name, vendor.aliases)
+
+
+def name_score(invoice_name: str, name: str, aliases: Sequence[str] = ()) -> float:
+    """0..100: how alike the printed name is to a vendor's name or an alias.
 
     OCR often drops the spaces of capitalised names ("NORDLICHTBUEROBEDARFGMBH"),
     so names are also compared with every space and mark removed, with and
@@ -80,7 +85,7 @@ def _name_score(invoice_name: str, vendor: VendorRecord) -> float:
     if not wanted_squashed:
         return 0.0
     best = 0.0
-    for candidate in (vendor.name, *vendor.aliases):
+    for candidate in (name, *aliases):
         words = normalise_name(candidate)
         scores = [fuzz.ratio(wanted_squashed, _squashed(candidate))]
         if words:

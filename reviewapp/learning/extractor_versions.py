@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -24,9 +25,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
-from rq.job import JobStatus
+from rq.job import Job, JobStatus
 
 from pipeline.extract import FieldExtractor, extractors
+from pipeline.extract.base_training import read_base_training
 from pipeline.extract.scorer import (
     MODEL_PATH,
     SCORED_FIELDS,
@@ -38,23 +40,26 @@ from pipeline.extract.scorer_gate import (
     GateDecision,
     cross_validated_counts,
     decide,
+    held_back_slices,
 )
 from pipeline.extract.scorer_training import (
     LabelledDocument,
-    accuracy_by_field,
     load_documents,
     normalise_label,
     train,
 )
 from pipeline.types import OcrLine, PageText
+from reviewapp.audit.log_masking import mask_sensitive_text
 from reviewapp.audit.trail import EventType as audit_EventType
 from reviewapp.audit.trail import record_event
 from reviewapp.models.documents import Document, Page
 from reviewapp.models.fields import Field
 from reviewapp.models.learning import ExtractorVersion
+from reviewapp.models.validation import DocumentValidation
 
 EventType = audit_EventType
-Progress = Callable[[str], None]
+# A stage's message and how far the whole retrain is, 0..100.
+Progress = Callable[[str, int], None]
 # One corrected document in this many is held back from training and used
 # only to judge the candidate against the live version.
 HELD_BACK_ONE_IN = 5
@@ -123,6 +128,11 @@ def correction_documents() -> list[LabelledDocument]:
     stored text lines, labelled with every scored field a person set, and on
     approved documents every scored field (the reviewer vouched for them)."""
     labels: dict[int, dict[str, str]] = defaultdict(dict)
+    vendors = dict(
+        DocumentValidation.objects.filter(vendor__isnull=False).values_list(
+            "document_id", "vendor__public_id"
+        )
+    )
     fields = Field.objects.filter(name__in=SCORED_FIELDS).exclude(value="")
     for field in fields.filter(set_by=Field.SetBy.HUMAN).only(
         "document_id", "name", "value"
@@ -151,6 +161,8 @@ def correction_documents() -> list[LabelledDocument]:
                     "corrections",
                     pages,
                     normalised,
+                    # The matched vendor, else the gate goes by the name label.
+                    vendor=str(vendors.get(document.pk) or ""),
                 )
             )
     return documents
@@ -164,24 +176,33 @@ def is_held_back(document: LabelledDocument) -> bool:
 
 
 def dev_documents(manifests: Sequence[Path] | None = None) -> list[LabelledDocument]:
-    """The base training data: every dev manifest, read without OCR."""
-    paths = manifests or sorted(Path(settings.VOUCH_DATASETS).glob("*/manifest.jsonl"))
-    documents, _ = load_documents(paths)
-    return documents
+    """The base training data: the manifests given (read without OCR), else
+    the base training set shipped under pipeline/models/, which every
+    installation has. Raises BaseTrainingError when that file is unreadable."""
+    if manifests:
+        documents, _ = load_documents(manifests)
+        return documents
+    return read_base_training()
 
 
 # --- retraining behind the gate ---------------------------------------------------
 
 RETRAIN_JOB = "reviewapp.jobs.retrain_extractor"
-RETRAIN_TIMEOUT = 1800
+# A full retrain on the shipped base set took 43 min on a 2-core machine under
+# heavy load (idle: far less); the job is stopped, with that reason, after 3 h.
+RETRAIN_TIMEOUT = 3 * 3600
+
+
+RETRAIN_QUEUE = "retrain"  # served by its own worker, so reading never waits
 
 
 def extractor_retrain_enqueue(*, actor: AbstractBaseUser) -> str:
-    """Queue a retrain for `actor` and return the job's id; the job starts
-    once the surrounding transaction commits (django-rq's on_db_commit mode,
-    which is also why the id is chosen here rather than read from the job)."""
+    """Queue a retrain for `actor` on the retrain queue and return the job's
+    id; the job starts once the surrounding transaction commits (django-rq's
+    on_db_commit mode, which is also why the id is chosen here rather than
+    read from the job)."""
     job_id = f"retrain-{uuid.uuid4().hex}"
-    django_rq.get_queue("default").enqueue(
+    django_rq.get_queue(RETRAIN_QUEUE).enqueue(
         RETRAIN_JOB,
         actor.pk,
         job_id=job_id,
@@ -191,22 +212,63 @@ def extractor_retrain_enqueue(*, actor: AbstractBaseUser) -> str:
     return job_id
 
 
+def _failure_reason(job: Job) -> str:
+    """The last line of a failed job's traceback (the exception and its
+    message), masked like a log line."""
+    result = job.latest_result()
+    trace = (result.exc_string if result is not None else "") or ""
+    lines = [line for line in trace.splitlines() if line.strip()]
+    reason = lines[-1].strip() if lines else "unknown error"
+    if reason.startswith(("JobTimeoutException", "rq.timeouts.JobTimeoutException")):
+        reason = f"it took longer than {RETRAIN_TIMEOUT // 60} minutes and was stopped"
+    return mask_sensitive_text(reason)
+
+
 def retrain_status(job_id: str) -> dict[str, Any] | None:
-    """Where a retrain job is: its state, last progress message and result;
-    None for an id that is not a retrain job."""
-    job = django_rq.get_queue("default").fetch_job(job_id)
+    """Where a retrain job is: its state, stage, percentage, an estimate of
+    the seconds left, and its result or the reason it failed; None for an id
+    that is not a retrain job."""
+    job = django_rq.get_queue(RETRAIN_QUEUE).fetch_job(job_id)
     if job is None or job.func_name != RETRAIN_JOB:
         return None
     status = job.get_status(refresh=True)
+    percent = int(job.meta.get("percent", 0))
+    started = job.meta.get("started")
+    remaining = None
+    if started and 0 < percent < 100 and status == JobStatus.STARTED:
+        elapsed = time.time() - float(started)
+        remaining = round(elapsed * (100 - percent) / percent)
     return {
         "id": job.id,
         "status": str(status.value if status is not None else "unknown"),
         "progress": job.meta.get("progress", ""),
+        "percent": percent,
+        "seconds_left": remaining,
         "result": job.return_value() if status == JobStatus.FINISHED else None,
-        "error": "training failed; see the worker log"
+        "error": f"training failed: {_failure_reason(job)}"
         if status == JobStatus.FAILED
         else "",
     }
+
+
+def retrain_failures(limit: int = 3) -> list[dict[str, Any]]:
+    """The latest failed retrains, newest first, with when and why; they stay
+    listed until RQ expires them from its failed registry."""
+    queue = django_rq.get_queue(RETRAIN_QUEUE)
+    jobs = [
+        job
+        for job in Job.fetch_many(
+            queue.failed_job_registry.get_job_ids(),
+            connection=queue.connection,
+            serializer=queue.serializer,
+        )
+        if job is not None and job.func_name == RETRAIN_JOB
+    ]
+    jobs.sort(key=lambda job: job.ended_at or job.created_at, reverse=True)
+    return [
+        {"id": job.id, "ended_at": job.ended_at, "reason": _failure_reason(job)}
+        for job in jobs[:limit]
+    ]
 
 
 @dataclass(frozen=True)
@@ -268,16 +330,22 @@ def extractor_retrain(
     Training the same data again finds the version already recorded and
     changes nothing. Raises ValueError when there is nothing to train on.
     """
-    report = progress or (lambda message: None)
-    report("reading the dev data")
+    report = progress or (lambda message, percent: None)
+    report("reading the base training set", 0)
     base = list(base_documents) if base_documents is not None else dev_documents()
-    report("reading corrections")
+    report("reading corrections", 5)
     corrections = correction_documents()
     held_back = [d for d in corrections if is_held_back(d)]
     used = [d for d in corrections if not is_held_back(d)]
+    if not base and not used:
+        raise ValueError(
+            "nothing to train on: the base training set is empty and no "
+            "document was corrected or approved yet"
+        )
     report(
-        f"training on {len(base)} dev and {len(used)} corrected documents "
-        f"({len(held_back)} held back)"
+        f"training on {len(base)} base and {len(used)} corrected documents "
+        f"({len(held_back)} held back)",
+        10,
     )
     artefact = train(
         [*base, *used],
@@ -291,10 +359,10 @@ def extractor_retrain(
         content_hash=artefact["content_hash"]
     ).first()
     if existing is not None:
-        report(f"this model was trained before: {existing.label}")
+        report(f"this model was trained before: {existing.label}", 100)
         return RetrainOutcome(existing, None, created=False)
 
-    report("comparing with the live version")
+    report("comparing with the live version", 80)
     live = baseline_version()
     candidate_model = scorer_from_json(artefact)
     dev_sources = set.intersection(
@@ -309,12 +377,12 @@ def extractor_retrain(
             cross_validated_counts(artefact["scores"], dev_sources),
         ),
     }
-    if held_back:
-        slices["held-back corrections"] = (
-            accuracy_by_field(_model(live), held_back),
-            accuracy_by_field(candidate_model, held_back),
-        )
-    decision = decide(slices)
+    slices.update(held_back_slices(_model(live), candidate_model, held_back))
+    decision = decide(
+        slices,
+        held_back_documents=len(held_back),
+        min_held_back=settings.VOUCH_GATE_MIN_HELD_BACK,
+    )
     evaluation = {
         "against": live.label,
         "comparisons": [c.as_dict() for c in decision.comparisons],
@@ -356,7 +424,7 @@ def extractor_retrain(
                 "reasons": decision.reasons,
             },
         )
-    report(f"{'promoted' if decision.promote else 'rejected'}: {version.label}")
+    report(f"{'promoted' if decision.promote else 'rejected'}: {version.label}", 100)
     return RetrainOutcome(version, decision, created=True)
 
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from pipeline.extract.vendor_directory import find_printed
 from reviewapp.audit.log_masking import mask_sensitive_text
 from reviewapp.audit.trail import (
     SENSITIVE_FIELD_NAMES,
@@ -31,6 +32,8 @@ from reviewapp.audit.trail import (
     unseal,
     utc_iso,
 )
+from reviewapp.extraction_fields import FIELD_KINDS
+from reviewapp.learning.vendor_memory import page_texts
 from reviewapp.masking import (
     PageMask,
     document_mask,
@@ -114,11 +117,20 @@ def correction_record(
     page = None
     corrected_ocr_text = ""
     corrected_box: list[int] | None = None
-    if evidence.box is not None and evidence.page_number is not None:
-        page = document.pages.filter(number=evidence.page_number).first()
-    if page is not None and evidence.box is not None:
+    box, page_number = evidence.box, evidence.page_number
+    if box is None and field.value:
+        # Typed: the value is labelled where the page prints it, so the KIE
+        # export teaches that line as the field, not as "other".
+        printed = find_printed(
+            page_texts(document), FIELD_KINDS.get(field.name, "text"), field.value
+        )
+        if printed is not None:
+            page_number, box = printed
+    if box is not None and page_number is not None:
+        page = document.pages.filter(number=page_number).first()
+    if page is not None and box is not None:
         # A box dragged past the image's edge ends at the edge.
-        x0, y0, x1, y1 = evidence.box
+        x0, y0, x1, y1 = box
         corrected_box = [
             max(0, min(x0, page.width)),
             max(0, min(y0, page.height)),
@@ -148,7 +160,9 @@ def correction_record(
         machine_box=machine_box,
         page=page,
         corrected_box=corrected_box,
-        source=evidence.source if page is not None else Source.TYPED,
+        source=evidence.source
+        if page is not None and evidence.box is not None
+        else Source.TYPED,
         sealed=sealed,
         user=user,  # type: ignore[misc]
         username=user.get_username(),

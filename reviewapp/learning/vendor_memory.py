@@ -11,27 +11,34 @@ and deletes memory with an audit event.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
-from pipeline.extract.vendor_memory import MEMORY_MARK, learn_hint
-from pipeline.types import Box, OcrLine, PageText
-from pipeline.validate import types as validation
-from pipeline.validate.vendors import match_vendor
+from pipeline.extract.vendor_directory import (
+    Directory,
+    DirectoryVendor,
+    apply_directory,
+    identify,
+    why_unidentified,
+)
+from pipeline.extract.vendor_memory import MEMORY_MARK, VendorLayoutHint, learn_hint
+from pipeline.types import Box, Extraction, FieldValue, OcrLine, PageText
 from reviewapp.audit.trail import record_event
 from reviewapp.extraction_fields import FIELD_KINDS
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document, TextLine
 from reviewapp.models.fields import Field
-from reviewapp.models.learning import VendorFieldMemory
+from reviewapp.models.learning import ConfirmedVendor, VendorFieldMemory
 from reviewapp.models.master_data import Vendor
 from reviewapp.models.validation import DocumentValidation
-from reviewapp.selectors.validation import tolerances, vendor_record
+from reviewapp.selectors.validation import tolerances
 
 if TYPE_CHECKING:
     from pipeline.run import PipelineResult
@@ -126,56 +133,152 @@ def memory_learn_from_correction(
     return memory
 
 
-def vendor_for_fields(fields: dict[str, str]) -> Vendor | None:
-    """The vendor master record these extracted values surely come from (VAT
-    id, IBAN, or a name match at the sure score), else None."""
-    vendors = list(Vendor.objects.filter(active=True))
-    if not vendors:
-        return None
-    # Imported here: selectors imports much of the app, and this module is
-    # loaded with the models.
+def directory_vendors() -> list[DirectoryVendor]:
+    """The vendor directory: every active master vendor (with what people
+    confirmed about it and its layout memory), then the vendors people
+    confirmed that the master does not know."""
+    confirmed = {c.vendor_id: c for c in ConfirmedVendor.objects.all()}
+    hints: dict[int, list[VendorLayoutHint]] = {}
+    for memory in VendorFieldMemory.objects.all():
+        hints.setdefault(memory.vendor_id, []).append(memory.layout_hint)
+    vendors = []
+    for vendor in Vendor.objects.filter(active=True):
+        learned = confirmed.get(vendor.pk)
+        entry = DirectoryVendor.from_json(learned.entry) if learned else None
+        remembered = {h.field_name: h for h in entry.hints} if entry else {}
+        # A correction's layout memory is newer than an approval's.
+        remembered.update({h.field_name: h for h in hints.get(vendor.pk, [])})
+        vendors.append(
+            DirectoryVendor(
+                key=str(vendor.public_id),
+                name=vendor.name,
+                source="master",
+                address=vendor.address,
+                vat_ids=(vendor.vat_id,) if vendor.vat_id else (),
+                ibans=tuple(vendor.ibans),
+                aliases=tuple(vendor.aliases),
+                texts=entry.texts if entry else (),
+                hints=tuple(remembered.values()),
+            )
+        )
+    vendors += [
+        DirectoryVendor.from_json(c.entry)
+        for c in confirmed.values()
+        if c.vendor_id is None
+    ]
+    return vendors
 
-    context = validation.ValidationContext(
-        today=timezone.localdate(),
-        vendors=tuple(vendor_record(vendor) for vendor in vendors),
-        tolerances=tolerances(),
+
+def with_vendor_memory(
+    result: PipelineResult,
+) -> tuple[PipelineResult, list[dict[str, Any]]]:
+    """The second pass (no OCR): the document's vendor recognised in the
+    vendor directory by its strongest key, and what the directory knows of it
+    applied (see pipeline.extract.vendor_directory). Returns the result and
+    the notes of what was applied or not, and why, for the review page.
+    Idempotent; a result read from e-invoice XML comes back as it is. Each
+    layout memory that supplied a value counts one use."""
+    if result.read_einvoice_xml:
+        return result, []
+    started = time.perf_counter()
+    vendors = directory_vendors()
+    pages = [page.text for page in result.pages]
+    fields = {f.name: f.value for f in result.extraction.fields}
+    match = identify(
+        fields, pages, vendors, min_score=tolerances().vendor_name_min_score
     )
-    match = match_vendor(validation.InvoiceData("invoice", fields), context)
-    if match is None:
-        return None
-    if match.confidence * 100 < context.tolerances.vendor_name_sure_score:
-        return None  # an uncertain name match must not steer extraction
-    return next((v for v in vendors if str(v.public_id) == match.vendor_id), None)
-
-
-def with_vendor_memory(result: PipelineResult) -> PipelineResult:
-    """The second pass: when the first reading names a vendor that has memory,
-    the same text read again with its hints (no OCR). Idempotent; a result
-    without a known vendor, or whose vendor has no memory, comes back as is.
-    Each memory that supplied a value counts one use."""
-    if not VendorFieldMemory.objects.exists():
-        return result
-    vendor = vendor_for_fields({f.name: f.value for f in result.extraction.fields})
-    if vendor is None:
-        return result
-    memories = list(vendor.field_memories.all())
-    if not memories:
-        return result
-    # Imported here: the pipeline runner pulls in every engine's libraries,
-    # which the models module (and so every management command) need not load.
-    from pipeline.run import with_layout_hints
-
-    remembered = with_layout_hints(result, [m.layout_hint for m in memories])
+    outcome = apply_directory(
+        result.extraction,
+        pages,
+        match,
+        sure_score=tolerances().vendor_name_sure_score,
+        unidentified_reason="" if match else why_unidentified(fields, vendors),
+    )
+    notes = [note.as_json() for note in outcome.notes]
+    if not outcome.applied or match is None:
+        return result, notes
     used = [
         field.name
-        for field in remembered.extraction.fields
+        for field in outcome.extraction.fields
         if field.explanation.startswith(MEMORY_MARK)
     ]
-    VendorFieldMemory.objects.filter(vendor=vendor, field_name__in=used).update(
-        times_used=F("times_used") + 1, last_used_at=timezone.now()
+    key = match.vendor.key
+    VendorFieldMemory.objects.filter(
+        vendor__public_id=key if match.vendor.source == "master" else None,
+        field_name__in=used,
+    ).update(times_used=F("times_used") + 1, last_used_at=timezone.now())
+    ConfirmedVendor.objects.filter(
+        Q(key=key) | Q(vendor__public_id=key)
+        if match.vendor.source == "master"
+        else Q(key=key)
+    ).update(times_used=F("times_used") + 1)
+    logger.info(
+        "vendor directory (%s) supplied %s",
+        match.describe(),
+        ", ".join(outcome.applied),
     )
-    logger.info("vendor memory of %s supplied %s", vendor.number, ", ".join(used))
-    return remembered
+    seconds = {**result.stage_seconds}
+    seconds["vendor_memory"] = round(time.perf_counter() - started, 4)
+    return replace(result, extraction=outcome.extraction, stage_seconds=seconds), notes
+
+
+def document_memory_notes_store(
+    *, document_id: int, notes: list[dict[str, Any]]
+) -> None:
+    """Keep what the vendor directory did on the document's last reading."""
+    Document.objects.filter(pk=document_id).update(memory_notes=notes)
+
+
+def directory_learn_from_approval(*, document: Document) -> ConfirmedVendor | None:
+    """What an approved document teaches the vendor directory: its vendor
+    (the matched master record, else a confirmed vendor of its own, created
+    on first approval), the confirmed text fields with where they are
+    printed, and where the vendor prints the numbers, dates and amounts the
+    machine read wrong. Every value on an approved document is a person's
+    (confirmed or corrected). Call it inside the approval's transaction.
+    Returns the directory entry, or None without a vendor name or pages."""
+    fields = list(document.fields.all())
+    confirmed = {f.name: f.value for f in fields if f.value}
+    pages = page_texts(document)
+    if not pages or not confirmed.get("vendor_name"):
+        return None
+    machine = Extraction(
+        tuple(
+            FieldValue(f.name, f.machine_value, f.machine_value, 0.0)
+            for f in fields
+            if f.machine_value
+        )
+    )
+    master_id = (
+        DocumentValidation.objects.filter(document=document)
+        .values_list("vendor", flat=True)
+        .first()
+    )
+    master = Vendor.objects.filter(pk=master_id).first() if master_id else None
+    learned = Directory(directory_vendors()).approve(
+        machine,
+        pages,
+        confirmed,
+        kinds=FIELD_KINDS,
+        document=document.original_name,
+        day=timezone.localdate().isoformat(),
+        sure_score=tolerances().vendor_name_sure_score,
+        vendor_key=str(master.public_id) if master else "",
+    )
+    if master is None and learned is not None and learned.source == "master":
+        master = Vendor.objects.filter(public_id=learned.key).first()
+    if learned is None:
+        return None
+    entry, _ = ConfirmedVendor.objects.update_or_create(
+        key=f"master:{master.public_id}" if master else learned.key,
+        defaults={
+            "vendor": master,
+            "name": learned.name,
+            "entry": learned.as_json(),
+            "learned_from": document,
+        },
+    )
+    return entry
 
 
 def memories_delete(

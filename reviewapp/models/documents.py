@@ -165,6 +165,9 @@ class Document(models.Model):
     # the row, emptied, and its audit trail stay.
     retain_until = models.DateField(null=True, blank=True, db_index=True)
     purged_at = models.DateTimeField(null=True, blank=True)
+    # What the vendor directory did when the document was last read: per
+    # field, applied or not and why (pipeline.extract.vendor_directory notes).
+    memory_notes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -197,3 +197,34 @@ class VendorFieldMemory(models.Model):
             return f"{hint.kind}{shape}, {where} '{hint.anchor_text}', {page}"
         x, y = hint.value_box[0], hint.value_box[1]
         return f"{hint.kind}{shape} at {x:.0%} across, {y:.0%} down {page}"
+
+
+class ConfirmedVendor(models.Model):
+    """What approved documents taught the vendor directory about one vendor:
+    its confirmed name, keys (VAT or registration ids, IBANs), the text
+    fields people confirmed with where they were printed, and layouts. Linked
+    to the vendor master when the master knows the vendor; a shop the master
+    does not know is a confirmed vendor of its own."""
+
+    key = models.CharField(max_length=300, unique=True)
+    vendor = models.OneToOneField(
+        Vendor,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="confirmation",
+    )
+    name = models.CharField(max_length=300)
+    entry = models.JSONField(help_text="pipeline.extract.vendor_directory vendor")
+    learned_from = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    times_used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        app_label = "reviewapp"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -69,6 +69,19 @@ def main() -> int:
                     "--serializer", "rq.serializers.JSONSerializer",
                 )
             )  # fmt: skip
+        # Retraining: its own queue and process, at a lower CPU priority, so
+        # a retrain never keeps a document waiting (no PaddleOCR loaded).
+        children.append(
+            spawn(
+                "nice", "-n", "10",
+                PYTHON, "manage.py", "rqworker", "retrain",
+                "--name", f"vouch-retrain-{os.getpid()}",
+                # In-process (no fork: stopping it stops the training too), and
+                # not the document worker, which would load PaddleOCR.
+                "--worker-class", "rq.worker.SimpleWorker",
+                "--serializer", "rq.serializers.JSONSerializer",
+            )
+        )  # fmt: skip
         children.append(spawn(PYTHON, "manage.py", "requeue_stale", "--every", "300"))
         INBOX.mkdir(parents=True, exist_ok=True)
         children.append(

@@ -106,7 +106,16 @@ def review_page(
             for line in page.lines.all()
             if not mask.hides(line)
         ]
-    return {"fields": rows, "pages": pages}
+    # What the vendor directory did on the last reading, field by field.
+    memory_notes = [
+        {
+            "label": field_label(note["field"]) if note.get("field") else "",
+            "applied": bool(note.get("applied")),
+            "reason": str(note.get("reason", "")),
+        }
+        for note in document.memory_notes
+    ]
+    return {"fields": rows, "pages": pages, "memory_notes": memory_notes}
 
 
 @dataclass(frozen=True)

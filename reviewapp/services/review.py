@@ -17,6 +17,7 @@ from reviewapp import (
     permissions,
 )
 from reviewapp.audit.trail import record_event
+from reviewapp.learning.vendor_memory import directory_learn_from_approval
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.selectors.review_page import approval_refusal
@@ -168,6 +169,9 @@ def document_approve(*, document: Document, user: AbstractBaseUser) -> Document:
             if updated != 1:
                 raise _why_not(document.pk, user, "approve")
         document.refresh_from_db()
+        # Every value on an approved document is a person's: the vendor
+        # directory learns the vendor, its texts and its layout from it.
+        directory_learn_from_approval(document=document)
         document_publish_approved(document)
         broadcast.document_changed(document)
         record_event(

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from pipeline.extract.scorer import SCORED_FIELDS
 from reviewapp.learning.extractor_versions import (
     extractor_retrain_enqueue,
+    retrain_failures,
     retrain_status,
 )
 from reviewapp.learning.extractor_versions import (
@@ -40,6 +41,7 @@ def extractor_versions_page(request: HttpRequest) -> HttpResponse:
             "versions": extractor_versions_listed(),
             "fields": SCORED_FIELDS,
             "job_id": request.GET.get("job", ""),
+            "failures": retrain_failures(),
         },
     )
 

@@ -266,3 +266,63 @@ def test_cross_validation_rescores_every_value_without_its_own_fold(
     summary = report["summary"]["receipt"]["fields"]["total_amount"]
     assert summary["auto_accepted"] == 0.0
     assert summary["threshold_samples"] <= 120
+
+
+def text_manifest(path: Path, doc_ids: list[str]) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    rows = [json.dumps(manifest_entry(SROIE_TEXT, doc_id)) for doc_id in doc_ids]
+    (path / "manifest.jsonl").write_text("\n".join(rows) + "\n")
+    return path / "manifest.jsonl"
+
+
+GARDENIA_HISTORY = ["sroie-train-329", "sroie-train-333"]
+GARDENIA_SCORED = ["sroie-train-334", "sroie-train-336"]
+
+
+def test_history_is_approved_before_scoring_and_reported_as_warm(
+    tmp_path: Path,
+) -> None:
+    history = text_manifest(tmp_path / "history", GARDENIA_HISTORY)
+    scored = text_manifest(tmp_path / "scored", GARDENIA_SCORED)
+    cold, warm = tmp_path / "cold.json", tmp_path / "warm.json"
+    evaluate(str(scored), "--json", str(cold))
+    output = evaluate(str(scored), "--history", str(history), "--json", str(warm))
+    assert "warm: 2 approved documents of history as history (1 vendors" in output
+
+    def explanations(report: Path) -> list[str]:
+        documents = json.loads(report.read_text())["manifests"][0]["documents"]
+        return [
+            f["explanation"]
+            for d in documents
+            for f in d["fields"]
+            if f["name"] in ("vendor_name", "vendor_address")
+        ]
+
+    assert not any(e.startswith("from confirmed vendors") for e in explanations(cold))
+    warm_explanations = explanations(warm)
+    assert len(warm_explanations) == 4
+    assert all(e.startswith("from confirmed vendors") for e in warm_explanations)
+    documents = json.loads(warm.read_text())["manifests"][0]["documents"]
+    assert all(
+        f["exact"] for d in documents for f in d["fields"] if "vendor" in f["name"]
+    )
+
+
+def test_a_scored_manifest_is_never_its_own_history(tmp_path: Path) -> None:
+    scored = text_manifest(tmp_path / "scored", GARDENIA_SCORED)
+    with pytest.raises(CommandError, match="cannot be its own history"):
+        evaluate(str(scored), "--history", str(scored))
+
+
+def test_replay_counts_corrections_by_a_vendor_s_nth_document(tmp_path: Path) -> None:
+    stream = text_manifest(
+        tmp_path / "stream", [*GARDENIA_HISTORY, *GARDENIA_SCORED, "sroie-train-000"]
+    )
+    out = StringIO()
+    call_command("replay", str(stream), stdout=out, stderr=StringIO())
+    text = out.getvalue()
+    assert text.startswith("5 documents, 2 vendors, 1 with several documents")
+    rows = {line.split()[0]: line.split() for line in text.splitlines() if line}
+    assert rows["1st"][1] == "1" and rows["2nd"][1] == "1" and rows["3rd"][1] == "1"
+    assert rows["2nd-on"][1] == "3" and "from a vendor's 2nd document on" in text
+    assert "documents    1-5" in text

@@ -205,12 +205,25 @@ def test_a_box_on_a_page_the_document_lacks_is_kept_as_typed(
     )
 
 
-def test_a_typed_correction_has_no_box(clerk: User, invoice: Document) -> None:
+def test_a_typed_correction_is_placed_where_the_page_prints_it(
+    clerk: User, invoice: Document
+) -> None:
     correct(clerk, invoice, "invoice_number", "INV-1001")
     correction = FieldCorrection.objects.get()
     assert correction.source == "typed"
-    assert correction.page is None and correction.corrected_box is None
+    # The value's words on its line, not the printed label before it.
+    assert correction.page == invoice.pages.get(number=1)
+    assert tuple(correction.corrected_box) == NUMBER_WORD_BOX
+    assert correction.corrected_ocr_text == "INV-1001"
     assert correction.corrected_value == "INV-1001"
+
+
+def test_a_typed_value_the_page_does_not_print_has_no_box(
+    clerk: User, invoice: Document
+) -> None:
+    correct(clerk, invoice, "invoice_number", "INV-2002")
+    correction = FieldCorrection.objects.get()
+    assert correction.page is None and correction.corrected_box is None
 
 
 def test_a_box_without_its_page_is_refused(clerk: User, invoice: Document) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from pipeline.extract.base_training import BaseTrainingError
 from pipeline.extract.scorer_training import load_documents
 from reviewapp.learning.extractor_versions import extractor_retrain
 from reviewapp.measurement.management.commands.train_extractor import dev_manifests
@@ -17,8 +18,9 @@ from reviewapp.services.ingest import decode_limits
 
 class Command(BaseCommand):
     help = (
-        "Train a candidate extractor from the dev manifests plus corrected and "
-        "approved documents (one corrected document in five held back), compare "
+        "Train a candidate extractor from the base training set shipped with "
+        "the product (or the dev MANIFESTs given) plus corrected and approved "
+        "documents (one corrected document in five held back), compare "
         "it with the live version on the held-back corrections and on the dev "
         "data's cross-validated figures, and promote it only if no field gets "
         "worse beyond noise. Records the version and audit events either way."
@@ -43,18 +45,22 @@ class Command(BaseCommand):
             actor = get_user_model().objects.filter(username=options["user"]).first()
             if actor is None:
                 raise CommandError(f"no user {options['user']!r}")
-        documents, _ = load_documents(
-            dev_manifests(options["manifests"]),
-            ocr_cache=options["ocr_cache"],
-            limits=decode_limits(),
-        )
+        documents = None  # the base training set shipped with the product
+        if options["manifests"]:
+            documents, _ = load_documents(
+                dev_manifests(options["manifests"]),
+                ocr_cache=options["ocr_cache"],
+                limits=decode_limits(),
+            )
         try:
             outcome = extractor_retrain(
                 actor=actor,
                 base_documents=documents,
-                progress=lambda message: self.stderr.write(message),
+                progress=lambda message, percent: self.stderr.write(
+                    f"{percent:3d}% {message}"
+                ),
             )
-        except ValueError as error:
+        except (ValueError, BaseTrainingError) as error:
             raise CommandError(str(error)) from None
         version = outcome.version
         if not outcome.created:

@@ -21,9 +21,18 @@
     if (status.status === "finished") {
       box.textContent = "Retraining finished: " + (status.result || "");
     } else if (finished.has(status.status)) {
+      // A failure stays on screen (and in the list of failed retrains).
       box.textContent = "Retraining " + status.status + ". " + (status.error || "");
+      box.dataset.done = "true";
+      return;
     } else {
-      box.textContent = "Retraining (" + status.status + "): " + (status.progress || "waiting for a worker…");
+      let text = "Retraining (" + status.status + "): " + (status.progress || "waiting for a worker…");
+      if (status.percent) text += " — " + status.percent + " %";
+      if (status.seconds_left !== null && status.seconds_left !== undefined) {
+        const minutes = Math.floor(status.seconds_left / 60);
+        text += ", about " + (minutes ? minutes + " min " : "") + (status.seconds_left % 60) + " s left";
+      }
+      box.textContent = text;
       window.setTimeout(poll, 2000);
       return;
     }

@@ -23,7 +23,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -45,12 +45,13 @@ from pipeline.extract.normalize import (
     normalize_amount,
     normalize_date,
 )
+from pipeline.extract.vendor_directory import Directory
 from pipeline.ocr import OcrEngine, ocr_engines
 from pipeline.ocr.cache import CachingOcrEngine
 from pipeline.ocr.recorded import page_text_from_boxes
 from pipeline.preprocess import DEFAULT_STEPS, parse_steps
 from pipeline.run import read_text_pages, run_pipeline
-from pipeline.types import Extraction
+from pipeline.types import Extraction, PageText
 from reviewapp.extraction_fields import (
     FIELD_KINDS,
     auto_accept_support,
@@ -179,6 +180,17 @@ class Command(BaseCommand):
             "documents added to every fold's training (never the scored ones)",
         )
         parser.add_argument(
+            "--history",
+            type=Path,
+            action="append",
+            default=[],
+            metavar="MANIFEST",
+            help="count this manifest's documents as approved history before "
+            "scoring (repeatable): their labels are what people confirmed, so "
+            "the vendor directory learns their vendors, texts and layouts; a "
+            "manifest that is also scored is refused",
+        )
+        parser.add_argument(
             "--ocr-cache",
             type=Path,
             default=None,
@@ -220,6 +232,7 @@ class Command(BaseCommand):
         folds: int | None = options["cross_validate"]
         if folds is not None and folds < 2:
             raise CommandError("--cross-validate needs at least 2 folds")
+        history = self._learn_history(evaluator, options)
         scored = []
         for manifest in options["manifests"]:
             entries = read_manifest(manifest)[:limit]
@@ -243,7 +256,7 @@ class Command(BaseCommand):
             )
         reports = []
         for manifest, entries, documents in scored:
-            mode = evaluator.mode_for(entries)
+            mode = evaluator.mode_for(entries) + history
             if folds is not None:
                 mode += f"; confidences {folds}-fold cross-validated"
             report = manifest_report(
@@ -261,6 +274,34 @@ class Command(BaseCommand):
             options["json"].write_text(
                 json.dumps({"manifests": reports}, indent=2, ensure_ascii=False) + "\n"
             )
+
+    def _learn_history(self, evaluator: Evaluator, options: dict[str, Any]) -> str:
+        """Read every history document and approve it with its labels into a
+        fresh vendor directory; returns the report's note on it ("" when no
+        history was given: the cold figures)."""
+        manifests: list[Path] = options["history"]
+        if not manifests:
+            return ""
+        scored = {m.resolve() for m in options["manifests"]}
+        if any(m.resolve() in scored for m in manifests):
+            raise CommandError(
+                "a scored manifest cannot be its own history: every document "
+                "would be read with what it taught"
+            )
+        evaluator.directory = Directory()
+        approved = 0
+        for manifest in manifests:
+            for entry in read_manifest(manifest):
+                if evaluator.approve(manifest.parent, entry):
+                    approved += 1
+            if options["verbosity"] >= 2:
+                self.stderr.write(f"history: {manifest} read ({approved} so far)")
+        vendors = len(evaluator.directory.vendors)
+        names = ", ".join(m.parent.name for m in manifests)
+        return (
+            f"; warm: {approved} approved documents of {names} as history "
+            f"({vendors} vendors in the directory)"
+        )
 
 
 def read_report(path: Path) -> dict[str, Any]:
@@ -429,6 +470,8 @@ class Evaluator:
         self.ocr_only = ocr_only
         self.limits = decode_limits(use_text_layer=not ocr_only)
         self._ocr: OcrEngine | None = None
+        # With history: the vendor directory every scored document is read with.
+        self.directory: Directory | None = None
 
     @property
     def ocr(self) -> OcrEngine:
@@ -462,20 +505,12 @@ class Evaluator:
         labels, not_extracted, unreadable = manifest_labels(entry)
         result.unevaluated_labels = not_extracted
         result.unreadable_labels = unreadable
-        read = Reading(Extraction(), {}, {})
-        try:
-            if entry.get("file"):
-                read = self._run_pipeline(folder / str(entry["file"]), result)
-            elif entry.get("ocr_boxes_file"):
-                read = self._extract_recorded(
-                    folder / str(entry["ocr_boxes_file"]), result
-                )
-            else:
-                result.error = "the entry has neither file nor ocr_boxes_file"
-        except UnreadableDocument as unreadable:
-            result.error = unreadable.reason
-        except OSError as error:
-            result.error = f"could not read the file ({error})"
+        read, pages = self.read_entry(folder, entry, result)
+        if self.directory is not None and pages:
+            read = replace(
+                read,
+                extraction=self.directory.read(read.extraction, pages).extraction,
+            )
         result.fields = [
             score_field(name, label, read) for name, label in labels.items()
         ]
@@ -493,7 +528,50 @@ class Evaluator:
         ]
         return result
 
-    def _run_pipeline(self, path: Path, result: DocumentResult) -> Reading:
+    def approve(self, folder: Path, entry: dict[str, Any]) -> bool:
+        """Read a history document and approve it with its labels (the values
+        a person confirmed) into the directory. False when it is unreadable."""
+        assert self.directory is not None
+        result = DocumentResult(
+            doc_id=str(entry.get("doc_id", "")), doc_type="", file=""
+        )
+        labels, _, _ = manifest_labels(entry)
+        reading, pages = self.read_entry(folder, entry, result)
+        if result.error or not pages:
+            return False
+        read = self.directory.read(reading.extraction, pages).extraction
+        self.directory.approve(
+            read,
+            pages,
+            labels,
+            kinds=FIELD_KINDS,
+            document=f"{folder.name}/{result.doc_id}",
+            day="history",
+        )
+        return True
+
+    def read_entry(
+        self, folder: Path, entry: dict[str, Any], result: DocumentResult
+    ) -> tuple[Reading, list[PageText]]:
+        """The entry's reading and the pages it was read from (none for an
+        e-invoice read from its XML); a failure is noted in `result.error`."""
+        try:
+            if entry.get("file"):
+                return self._run_pipeline(folder / str(entry["file"]), result)
+            if entry.get("ocr_boxes_file"):
+                return self._extract_recorded(
+                    folder / str(entry["ocr_boxes_file"]), result
+                )
+            result.error = "the entry has neither file nor ocr_boxes_file"
+        except UnreadableDocument as unreadable:
+            result.error = unreadable.reason
+        except OSError as error:
+            result.error = f"could not read the file ({error})"
+        return Reading(Extraction(), {}, {}), []
+
+    def _run_pipeline(
+        self, path: Path, result: DocumentResult
+    ) -> tuple[Reading, list[PageText]]:
         data = path.read_bytes()
         outcome = run_pipeline(
             data,
@@ -517,13 +595,19 @@ class Evaluator:
         if outcome.read_einvoice_xml:
             sources.add("xml")
         result.text_sources = sorted(sources)
-        return Reading(
+        reading = Reading(
             outcome.extraction,
             {name: dict(found.signals) for name, found in outcome.evidence.items()},
             outcome.finder_confidences,
         )
+        if outcome.read_einvoice_xml:
+            # The XML's values are the invoice's own: nothing to add to them.
+            return reading, []
+        return reading, [page.text for page in outcome.pages]
 
-    def _extract_recorded(self, path: Path, result: DocumentResult) -> Reading:
+    def _extract_recorded(
+        self, path: Path, result: DocumentResult
+    ) -> tuple[Reading, list[PageText]]:
         page = page_text_from_boxes(path.read_text(encoding="utf-8"))
         started = time.perf_counter()
         classification, confirmed = read_text_pages([page], extractor=self.extractor)
@@ -531,11 +615,12 @@ class Evaluator:
         result.seconds = round(time.perf_counter() - started, 4)
         result.read_as = classification.document_type
         result.text_sources = ["recorded"]
-        return Reading(
+        reading = Reading(
             confirmed.extraction,
             {name: dict(found.signals) for name, found in confirmed.evidence.items()},
             confirmed.finder_confidences,
         )
+        return reading, [page]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,833 @@
+"""One vendor directory: the vendor master plus the vendors people confirmed on
+approved documents, used to recognise a document's vendor by a strong key and
+to give its fields the values the business already knows.
+
+A vendor is recognised, strongest key first, by a person's choice, its VAT id
+or IBAN (read as a field or printed anywhere on the page), a printed name a
+person confirmed on an earlier document (an alias, compared without spaces or
+marks as OCR drops them), and only then by a fuzzy name score. When a vendor is
+recognised:
+
+- vendor name and address take the directory's canonical values ("from vendor
+  master" / "from confirmed vendors", with the match and its confidence); an
+  address is taken only when the page shows it, as a vendor with several
+  branches prints several;
+- text fields people confirmed (customer, a branch's address) are taken where
+  the page shows them again (`TextMemory`);
+- numbers, dates and amounts are read where the vendor prints them
+  (`pipeline.extract.vendor_memory` layout hints).
+
+Every step leaves a `MemoryNote` saying what was applied, or what was available
+and why it was not, for the review page. Plain data, no Django: the web app
+and `evaluate --history` build the same directory and call the same functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from pipeline.extract.layout import PlacedLine, layout_pages
+from pipeline.extract.vendor_memory import (
+    MEMORY_MARK,
+    NormalisedBox,
+    ValueKind,
+    VendorLayoutHint,
+    learn_hint,
+    locate,
+    value_span,
+)
+from pipeline.types import Box, Extraction, FieldValue, PageText
+from pipeline.validate.vendors import name_score, normalise_vat_id
+from pipeline.validate.wording import compact_iban
+
+Source = Literal["master", "confirmed"]
+Method = Literal["confirmed", "vat_id", "iban", "alias", "name"]
+TEXT_FIELDS = ("vendor_name", "vendor_address", "customer_name")
+MASTER_MARK = "from vendor master"
+CONFIRMED_MARK = "from confirmed vendors"
+METHOD_WORDS: dict[str, str] = {
+    "confirmed": "chosen by a person",
+    "vat_id": "VAT id or tax registration number",
+    "iban": "IBAN",
+    "alias": "its name as printed on",
+    "name": "name",
+}
+# A run of lines reads as a confirmed text when their letters and digits
+# differ by at most a few characters (OCR of the same print drops spaces and
+# misreads a character or two); another branch's address ("... 1076-IJOK" and
+# "... 1245-DESA SRI HARTAMAS") differs by far more, even when most of it is
+# the same, so the limit is an edit count, not a similarity ratio.
+SNAP_EDITS, SNAP_SHARE = 2, 0.05
+ALIAS_SCORE = 90.0
+# Where a vendor's name is printed: the head of the first page.
+_HEAD_LINES = 15
+_WINDOW = 5  # an address runs over at most this many OCR lines
+_NON_ALNUM = re.compile(r"[^0-9a-z]")
+
+
+def squash(text: str) -> str:
+    """Lower-case letters and digits only: OCR's spacing and marks removed."""
+    return _NON_ALNUM.sub("", text.lower())
+
+
+@dataclass(frozen=True)
+class TextMemory:
+    """A text value a person confirmed (the canonical value), with how and
+    where the page printed it: the label before it and its place."""
+
+    field_name: str
+    value: str
+    printed: str  # the page's own text of it, squashed
+    label: str  # the label printed before it ("Bill to"), "" when none
+    page_number: int
+    box: NormalisedBox
+    learned_from: str
+    learned_on: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "field_name": self.field_name,
+            "value": self.value,
+            "printed": self.printed,
+            "label": self.label,
+            "page_number": self.page_number,
+            "box": list(self.box),
+            "learned_from": self.learned_from,
+            "learned_on": self.learned_on,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TextMemory:
+        x0, y0, x1, y1 = (float(v) for v in data["box"])
+        return cls(
+            field_name=str(data["field_name"]),
+            value=str(data["value"]),
+            printed=str(data.get("printed", "")),
+            label=str(data.get("label", "")),
+            page_number=int(data.get("page_number", 1)),
+            box=(x0, y0, x1, y1),
+            learned_from=str(data.get("learned_from", "")),
+            learned_on=str(data.get("learned_on", "")),
+        )
+
+
+@dataclass(frozen=True)
+class DirectoryVendor:
+    """One vendor as the directory knows it."""
+
+    key: str  # the vendor master's public id, or the confirmed vendor's key
+    name: str
+    source: Source
+    address: str = ""
+    vat_ids: tuple[str, ...] = ()
+    ibans: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # other names from the master
+    texts: tuple[TextMemory, ...] = ()  # what people confirmed, with places
+    hints: tuple[VendorLayoutHint, ...] = ()
+
+    @property
+    def mark(self) -> str:
+        return MASTER_MARK if self.source == "master" else CONFIRMED_MARK
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "source": self.source,
+            "address": self.address,
+            "vat_ids": list(self.vat_ids),
+            "ibans": list(self.ibans),
+            "aliases": list(self.aliases),
+            "texts": [memory.as_json() for memory in self.texts],
+            "hints": [hint.as_json() for hint in self.hints],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DirectoryVendor:
+        return cls(
+            key=str(data["key"]),
+            name=str(data["name"]),
+            source="master" if data.get("source") == "master" else "confirmed",
+            address=str(data.get("address", "")),
+            vat_ids=tuple(str(v) for v in data.get("vat_ids", ())),
+            ibans=tuple(str(v) for v in data.get("ibans", ())),
+            aliases=tuple(str(v) for v in data.get("aliases", ())),
+            texts=tuple(TextMemory.from_json(t) for t in data.get("texts", ())),
+            hints=tuple(VendorLayoutHint.from_json(h) for h in data.get("hints", ())),
+        )
+
+    def printed_names(self) -> list[tuple[str, str]]:
+        """(squashed printed name, document it was confirmed on)."""
+        return [
+            (memory.printed, memory.learned_from)
+            for memory in self.texts
+            if memory.field_name == "vendor_name" and memory.printed
+        ]
+
+
+@dataclass(frozen=True)
+class DirectoryMatch:
+    vendor: DirectoryVendor
+    method: Method
+    confidence: float  # 0..1
+    evidence: str = ""  # e.g. the document whose printed name matched
+
+    def describe(self) -> str:
+        how = METHOD_WORDS[self.method]
+        if self.evidence:
+            how = f"{how} {self.evidence}"
+        return f"matched by {how}, {self.confidence:.0%}"
+
+
+@dataclass(frozen=True)
+class MemoryNote:
+    """What the directory did for one field, or why it did nothing."""
+
+    field_name: str  # "" for the document as a whole
+    applied: bool
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "field": self.field_name,
+            "applied": self.applied,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class DirectoryOutcome:
+    extraction: Extraction
+    match: DirectoryMatch | None
+    notes: tuple[MemoryNote, ...] = field(default_factory=tuple)
+
+    @property
+    def applied(self) -> list[str]:
+        return [note.field_name for note in self.notes if note.applied]
+
+
+# --- recognising the vendor ---------------------------------------------------------
+
+
+def _page_identifiers(pages: Sequence[PageText]) -> str:
+    """Every page's text without spaces or marks, upper case: where a VAT id
+    or an IBAN printed in groups ("DE89 3704 ...") is found again."""
+    return re.sub(
+        r"[^0-9A-Z]", "", " ".join(line.text for p in pages for line in p.lines).upper()
+    )
+
+
+@dataclass(frozen=True)
+class WindowMatch:
+    """The run of consecutive lines most like a wanted text."""
+
+    lines: tuple[PlacedLine, ...]
+    edits: int  # letters and digits to change to turn one into the other
+    length: int  # of the wanted text, squashed
+
+    @property
+    def score(self) -> float:
+        """0..100, like a similarity ratio."""
+        return max(0.0, 100 * (1 - self.edits / max(self.length, 1)))
+
+    @property
+    def close(self) -> bool:
+        """The same text as far as OCR can tell (see SNAP_EDITS)."""
+        return bool(self.lines) and self.edits <= max(
+            SNAP_EDITS, SNAP_SHARE * self.length
+        )
+
+
+def _best_window(
+    lines: Sequence[PlacedLine], wanted: str, size: int = _WINDOW
+) -> WindowMatch:
+    """The run of at most `size` consecutive lines whose text (squashed) is
+    fewest edits from `wanted` (squashed)."""
+    best = WindowMatch((), len(wanted), len(wanted))
+    if not wanted:
+        return best
+    texts = [squash(p.line.text) for p in lines]
+    for start in range(len(lines)):
+        text = ""
+        for end in range(start, min(start + size, len(lines))):
+            text += texts[end]
+            if len(text) - len(wanted) >= best.edits:
+                break  # longer runs only differ more
+            edits = Levenshtein.distance(text, wanted, score_cutoff=best.edits)
+            if edits < best.edits:
+                best = WindowMatch(tuple(lines[start : end + 1]), edits, len(wanted))
+    return best
+
+
+def identify(
+    fields: Mapping[str, str],
+    pages: Sequence[PageText],
+    vendors: Sequence[DirectoryVendor],
+    *,
+    chosen_key: str = "",
+    min_score: float = 80.0,
+) -> DirectoryMatch | None:
+    """The directory's vendor of this document, strongest key first, or None.
+    `fields` are the values read (or corrected) so far; `chosen_key` is a
+    person's choice of vendor, which wins."""
+    if not vendors:
+        return None
+    if chosen_key:
+        chosen = next((v for v in vendors if v.key == chosen_key), None)
+        if chosen is not None:
+            return DirectoryMatch(chosen, "confirmed", 1.0)
+    printed = _page_identifiers(pages)
+    vat_id = normalise_vat_id(fields.get("vendor_vat_id", ""))
+    iban = compact_iban(fields.get("iban", ""))
+    for vendor in vendors:
+        for known in vendor.vat_ids:
+            wanted = normalise_vat_id(known)
+            if wanted and (
+                wanted == vat_id or (len(wanted) >= 8 and wanted in printed)
+            ):
+                return DirectoryMatch(vendor, "vat_id", 1.0)
+    for vendor in vendors:
+        for known in vendor.ibans:
+            wanted = compact_iban(known)
+            if wanted and (wanted == iban or wanted in printed):
+                return DirectoryMatch(vendor, "iban", 1.0)
+    head = [
+        placed
+        for layout in layout_pages(pages)[:1]
+        for placed in layout.lines[:_HEAD_LINES]
+    ]
+    aliased: list[tuple[float, DirectoryVendor, str]] = []
+    for vendor in vendors:
+        for alias, learned_from in vendor.printed_names():
+            found = _best_window(head, alias, size=3)
+            if found.score >= ALIAS_SCORE:
+                aliased.append((found.score, vendor, learned_from))
+    if aliased:
+        score, vendor, learned_from = max(aliased, key=lambda item: item[0])
+        return DirectoryMatch(vendor, "alias", round(score / 100, 3), learned_from)
+    name = fields.get("vendor_name", "")
+    if not name:
+        return None
+    scored = sorted(
+        ((name_score(name, v.name, v.aliases), v) for v in vendors),
+        key=lambda item: item[0],
+        reverse=True,
+    )
+    best, vendor = scored[0]
+    if best < min_score:
+        return None
+    return DirectoryMatch(vendor, "name", round(best / 100, 3))
+
+
+def why_unidentified(
+    fields: Mapping[str, str], vendors: Sequence[DirectoryVendor]
+) -> str:
+    """Why no vendor was recognised, in words for the review page."""
+    if not vendors:
+        return "the vendor directory is empty"
+    name = fields.get("vendor_name", "")
+    if not name:
+        return "no VAT id, IBAN or confirmed name on the page, and no vendor name read"
+    best, vendor = max(
+        ((name_score(name, v.name, v.aliases), v) for v in vendors),
+        key=lambda item: item[0],
+    )
+    return (
+        "no VAT id, IBAN or confirmed name on the page; the name read is "
+        f"closest to {vendor.name} at {best:.0f}%, too far to be sure"
+    )
+
+
+# --- applying what the directory knows ----------------------------------------------
+
+
+def _field_from(
+    name: str,
+    value: str,
+    confidence: float,
+    window: Sequence[PlacedLine],
+    explanation: str,
+) -> FieldValue:
+    box = None
+    page_number = None
+    if window:
+        page_number = window[0].page_number
+        box = _union(window)
+    return FieldValue(
+        name=name,
+        raw_value=" ".join(p.line.text for p in window) or value,
+        value=value,
+        confidence=round(confidence, 3),
+        page_number=page_number,
+        box=box,
+        explanation=explanation,
+    )
+
+
+def apply_directory(
+    extraction: Extraction,
+    pages: Sequence[PageText],
+    match: DirectoryMatch | None,
+    *,
+    sure_score: float = 95.0,
+    unidentified_reason: str = "",
+) -> DirectoryOutcome:
+    """`extraction` with the matched vendor's canonical values, confirmed
+    texts and layout memory applied, and a note for each thing done or not.
+    A name-only match below `sure_score` changes nothing (it says so)."""
+    if match is None:
+        reason = unidentified_reason or "no vendor recognised"
+        return DirectoryOutcome(
+            extraction, None, (MemoryNote("", False, f"not applied: {reason}"),)
+        )
+    vendor = match.vendor
+    if match.method == "name" and match.confidence * 100 < sure_score:
+        return DirectoryOutcome(
+            extraction,
+            match,
+            (
+                MemoryNote(
+                    "",
+                    False,
+                    f"not applied: {vendor.name} matched by name only at "
+                    f"{match.confidence:.0%}, below the {sure_score:.0f}% needed; "
+                    "confirm the vendor to use what is known about it",
+                ),
+            ),
+        )
+    lines = [placed for layout in layout_pages(pages) for placed in layout.lines]
+    origin = f"{vendor.mark} ({match.describe()})"
+    values: dict[str, FieldValue] = {}
+    notes: list[MemoryNote] = []
+
+    # The name: the master's, whatever the print looks like. A confirmed
+    # vendor's name is what a person confirmed for that print: taken where
+    # the page prints it so again (a chain's receipts print several names).
+    if vendor.source == "master":
+        printed = min(
+            (
+                _best_window(lines, wanted, size=3)
+                for wanted in (
+                    squash(vendor.name),
+                    *(a for a, _ in vendor.printed_names()),
+                )
+            ),
+            key=lambda found: found.edits / max(found.length, 1),
+        )
+        values["vendor_name"] = _field_from(
+            "vendor_name",
+            vendor.name,
+            match.confidence,
+            printed.lines if printed.close else (),
+            origin,
+        )
+        notes.append(MemoryNote("vendor_name", True, origin))
+    else:
+        seen = [
+            (_best_window(lines, memory.printed, size=3), memory)
+            for memory in vendor.texts
+            if memory.field_name == "vendor_name" and memory.printed
+        ]
+        close = sorted(
+            ((found, memory) for found, memory in seen if found.close),
+            key=lambda pair: pair[0].edits,
+        )
+        if close:
+            found, memory = close[0]
+            explanation = f"{origin}: printed as confirmed on {memory.learned_from}"
+            values["vendor_name"] = _field_from(
+                "vendor_name", memory.value, match.confidence, found.lines, explanation
+            )
+            notes.append(MemoryNote("vendor_name", True, explanation))
+        else:
+            notes.append(
+                MemoryNote(
+                    "vendor_name",
+                    False,
+                    "not applied: the name is printed unlike on every confirmed "
+                    "document of this vendor",
+                )
+            )
+
+    # Addresses and other confirmed texts: only where the page shows them.
+    candidates: list[tuple[str, str, str]] = []  # field, value, learned from
+    if vendor.address:
+        candidates.append(("vendor_address", vendor.address, ""))
+    candidates += [
+        (m.field_name, m.value, m.learned_from)
+        for m in vendor.texts
+        if m.field_name != "vendor_name"
+    ]
+    best_text: dict[str, tuple[WindowMatch, str, str]] = {}
+    for name, value, learned_from in candidates:
+        found = _best_window(lines, squash(value))
+        if name not in best_text or found.score > best_text[name][0].score:
+            best_text[name] = (found, value, learned_from)
+    for name, (found, value, learned_from) in best_text.items():
+        if not found.close:
+            notes.append(
+                MemoryNote(
+                    name,
+                    False,
+                    "not applied: the page does not show a known value "
+                    f"({found.edits} characters differ from the nearest)",
+                )
+            )
+            continue
+        source = f"confirmed on {learned_from}" if learned_from else "on record"
+        explanation = f"{origin}: printed as {source}"
+        if found.edits:
+            explanation += f" ({found.edits} characters read differently)"
+        values[name] = _field_from(
+            name, value, match.confidence * found.score / 100, found.lines, explanation
+        )
+        notes.append(MemoryNote(name, True, explanation))
+
+    # Numbers, dates and amounts where this vendor prints them.
+    for hint in vendor.hints:
+        if hint.field_name in values:
+            continue
+        found = locate(pages, hint)
+        if found is not None and not found.anchored and hint.kind != "code":
+            # Every receipt has some date and amount near any given place: only
+            # a label found again vouches for one.
+            notes.append(
+                MemoryNote(
+                    hint.field_name,
+                    False,
+                    "not applied: only the remembered place matched, not its label",
+                )
+            )
+            continue
+        if found is None:
+            label = f"label '{hint.anchor_text}'" if hint.anchor_text else "value"
+            notes.append(
+                MemoryNote(
+                    hint.field_name,
+                    False,
+                    f"not applied: the remembered {label} was not found where "
+                    f"{hint.learned_from} printed it",
+                )
+            )
+            continue
+        values[hint.field_name] = found.field
+        notes.append(MemoryNote(hint.field_name, True, found.field.explanation))
+    kept = tuple(f for f in extraction.fields if f.name not in values)
+    return DirectoryOutcome(
+        replace(extraction, fields=kept + tuple(values.values())), match, tuple(notes)
+    )
+
+
+def find_printed(
+    pages: Sequence[PageText], kind: str, value: str
+) -> tuple[int, Box] | None:
+    """Where a value a person typed is printed: (page number, box of the
+    line or run of lines showing it), or None. Text as OCR reads it (spaces
+    dropped, a character or two misread); numbers, dates and amounts by
+    their meaning ("1.234,50" for 1234.50)."""
+    if not value:
+        return None
+    for layout in layout_pages(pages):
+        if kind == "text":
+            found = _best_window(layout.lines, squash(value))
+            if found.close:
+                return layout.page.page_number, _union(found.lines)
+            continue
+        for placed in layout.lines:
+            text = placed.line.text
+            span = value_span(_value_kind(kind), text, value)
+            if span is not None:
+                # The value's part of the line, cut by character positions
+                # (as the review page cuts word boxes), not its label.
+                x0, y0, x1, y1 = placed.box
+                width = (x1 - x0) / max(len(text), 1)
+                box = (
+                    round(x0 + width * span[0]),
+                    y0,
+                    round(x0 + width * span[1]),
+                    y1,
+                )
+                return layout.page.page_number, box
+    return None
+
+
+def _union(lines: Sequence[PlacedLine]) -> Box:
+    return (
+        min(p.box[0] for p in lines),
+        min(p.box[1] for p in lines),
+        max(p.box[2] for p in lines),
+        max(p.box[3] for p in lines),
+    )
+
+
+def is_from_directory(explanation: str) -> bool:
+    return explanation.startswith((MASTER_MARK, CONFIRMED_MARK, MEMORY_MARK))
+
+
+# --- learning from a person's decisions ----------------------------------------------
+
+
+def learn_text(
+    *,
+    field_name: str,
+    value: str,
+    pages: Sequence[PageText],
+    learned_from: str,
+    learned_on: str,
+) -> TextMemory | None:
+    """Where the page prints the confirmed `value` (the run of lines most like
+    it, see SNAP_EDITS), with the label printed just before it;
+    None when the page does not show it."""
+    wanted = squash(value)
+    for layout in layout_pages(pages):
+        lines = layout.lines
+        found = _best_window(lines, wanted)
+        if found.close:
+            window = list(found.lines)
+        elif field_name == "vendor_name":
+            # A name printed with more on its line ("GARDENIA BAKERIES (KL) SDN
+            # BHD (139386X)"): that line, as printed, is the vendor's alias.
+            window = [
+                placed
+                for placed in lines[:_HEAD_LINES]
+                if fuzz.partial_ratio(wanted, squash(placed.line.text)) >= ALIAS_SCORE
+            ][:1]
+            if not window:
+                continue
+        else:
+            continue
+        page = layout.page
+        width, height = max(page.width, 1), max(page.height, 1)
+        first = lines.index(window[0])
+        label = ""
+        if first > 0:
+            before = lines[first - 1].line.text.strip()
+            # A short line ending in ':' (or just a few words) reads as a label.
+            if before.endswith(":") or len(before.split()) <= 3:
+                label = before.rstrip(":").strip()
+        return TextMemory(
+            field_name=field_name,
+            value=value,
+            printed=squash("".join(p.line.text for p in window)),
+            label=label,
+            page_number=page.page_number,
+            box=(
+                round(min(p.box[0] for p in window) / width, 4),
+                round(min(p.box[1] for p in window) / height, 4),
+                round(max(p.box[2] for p in window) / width, 4),
+                round(max(p.box[3] for p in window) / height, 4),
+            ),
+            learned_from=learned_from,
+            learned_on=learned_on,
+        )
+    return None
+
+
+def _merge_texts(
+    known: Sequence[TextMemory], new: Sequence[TextMemory]
+) -> tuple[TextMemory, ...]:
+    """Known memories plus the new ones; a new one replaces the memory of the
+    same field whose printed text it repeats (the latest confirmation wins)."""
+    merged = list(known)
+    for memory in new:
+        merged = [
+            m
+            for m in merged
+            if m.field_name != memory.field_name
+            or Levenshtein.distance(m.printed, memory.printed)
+            > max(SNAP_EDITS, SNAP_SHARE * len(memory.printed))
+        ]
+        merged.append(memory)
+    return tuple(merged)
+
+
+def _merge_hints(
+    known: Sequence[VendorLayoutHint], new: Sequence[VendorLayoutHint]
+) -> tuple[VendorLayoutHint, ...]:
+    names = {hint.field_name for hint in new}
+    return tuple(h for h in known if h.field_name not in names) + tuple(new)
+
+
+# Tax registration numbers printed in a document's head ("GST ID: 000381399040",
+# "VAT Reg No. GB 123 4567 89", "USt-IdNr. DE 811907980"); OCR often reads
+# the I of ID as 1. The head is the sender's: a buyer's number prints lower.
+_REGISTRATION = re.compile(
+    r"(?:GST|VAT|TVA|USt|MwSt|Tax)[\s.-]*(?:[I1]D|Reg|No|Nr|IdNr|Registration)"
+    r"[\s.:#/A-Za-z-]{0,12}?([A-Z]{0,2}[\s]?[0-9][0-9\s-]{7,16}[0-9])",
+    re.IGNORECASE,
+)
+
+
+def registration_ids(pages: Sequence[PageText]) -> list[str]:
+    """Tax registration numbers printed in the first page's head, compact."""
+    found = []
+    for layout in layout_pages(pages)[:1]:
+        for placed in layout.lines[:_HEAD_LINES]:
+            for match in _REGISTRATION.finditer(placed.line.text):
+                compact = re.sub(r"[^0-9A-Z]", "", match.group(1).upper())
+                if len(compact) >= 8 and compact not in found:
+                    found.append(compact)
+    return found
+
+
+def learn_from_review(
+    *,
+    vendor: DirectoryVendor | None,
+    extraction: Extraction,
+    pages: Sequence[PageText],
+    confirmed: Mapping[str, str],
+    kinds: Mapping[str, str],
+    document: str,
+    day: str,
+) -> DirectoryVendor | None:
+    """What an approved document teaches the directory: its vendor (a new
+    confirmed vendor when `vendor` is None and a name was confirmed), the
+    confirmed text fields as canonical values with their place, and the place
+    of every number, date or amount the machine read wrong (the person's
+    correction). `confirmed` holds the document's final values; `extraction`
+    what the machine read. Returns the vendor as it now stands."""
+    name = confirmed.get("vendor_name", "")
+    if vendor is None:
+        if not name:
+            return None
+        vendor = DirectoryVendor(
+            key=f"confirmed:{squash(name)}",
+            name=name,
+            source="confirmed",
+            vat_ids=tuple(v for v in [confirmed.get("vendor_vat_id", "")] if v),
+            ibans=tuple(v for v in [confirmed.get("iban", "")] if v),
+        )
+    texts = [
+        memory
+        for field_name in TEXT_FIELDS
+        if confirmed.get(field_name)
+        and (
+            memory := learn_text(
+                field_name=field_name,
+                value=confirmed[field_name],
+                pages=pages,
+                learned_from=document,
+                learned_on=day,
+            )
+        )
+        is not None
+    ]
+    hints = []
+    for field_name, value in confirmed.items():
+        kind = kinds.get(field_name)
+        if kind not in ("code", "date", "amount") or not value:
+            continue
+        read = extraction.get(field_name)
+        if read is not None and read.value == value:
+            continue  # read right: nothing to correct, nothing to move
+        hint = learn_hint(
+            field_name=field_name,
+            kind=_value_kind(kind),
+            value=value,
+            pages=pages,
+            learned_from=document,
+            learned_on=day,
+        )
+        if hint is not None:
+            hints.append(hint)
+    vat_ids, ibans = list(vendor.vat_ids), list(vendor.ibans)
+    if vendor.source == "confirmed":
+        # The master's keys are the ERP's to change; a confirmed vendor's grow
+        # with what its approved documents print.
+        for known, values in (
+            (vat_ids, [confirmed.get("vendor_vat_id", ""), *registration_ids(pages)]),
+            (ibans, [confirmed.get("iban", "")]),
+        ):
+            known.extend(v for v in values if v and v not in known)
+    return replace(
+        vendor,
+        vat_ids=tuple(vat_ids),
+        ibans=tuple(ibans),
+        texts=_merge_texts(vendor.texts, texts),
+        hints=_merge_hints(vendor.hints, hints),
+    )
+
+
+def _value_kind(kind: str) -> ValueKind:
+    if kind == "date":
+        return "date"
+    if kind == "amount":
+        return "amount"
+    return "code"
+
+
+class Directory:
+    """An in-memory directory (for `evaluate --history` and the replay): the
+    master's vendors plus those confirmed so far, updated per approval."""
+
+    def __init__(self, vendors: Sequence[DirectoryVendor] = ()) -> None:
+        self.vendors: list[DirectoryVendor] = list(vendors)
+
+    def read(
+        self,
+        extraction: Extraction,
+        pages: Sequence[PageText],
+        *,
+        sure_score: float = 95.0,
+    ) -> DirectoryOutcome:
+        fields = {f.name: f.value for f in extraction.fields}
+        match = identify(fields, pages, self.vendors)
+        return apply_directory(
+            extraction,
+            pages,
+            match,
+            sure_score=sure_score,
+            unidentified_reason="" if match else why_unidentified(fields, self.vendors),
+        )
+
+    def approve(
+        self,
+        extraction: Extraction,
+        pages: Sequence[PageText],
+        confirmed: Mapping[str, str],
+        *,
+        kinds: Mapping[str, str],
+        document: str,
+        day: str,
+        sure_score: float = 95.0,
+        vendor_key: str = "",
+    ) -> DirectoryVendor | None:
+        """Learn from an approved document whose final values are `confirmed`.
+        Its vendor is `vendor_key`'s (the document's matched or chosen vendor)
+        when given, else the one the confirmed values identify (as a person
+        would choose it), else a new confirmed vendor."""
+        vendor = next((v for v in self.vendors if v.key == vendor_key), None)
+        name = confirmed.get("vendor_name", "")
+        if vendor is None and name and self.vendors:
+            score, named = max(
+                ((name_score(name, v.name, v.aliases), v) for v in self.vendors),
+                key=lambda item: item[0],
+            )
+            if score >= sure_score:
+                vendor = named
+        if vendor is None:
+            # The confirmed VAT id or IBAN of a known vendor names it too.
+            keys = {
+                k: v for k, v in confirmed.items() if k in ("vendor_vat_id", "iban")
+            }
+            match = identify(keys, (), self.vendors)
+            vendor = match.vendor if match is not None else None
+        learned = learn_from_review(
+            vendor=vendor,
+            extraction=extraction,
+            pages=pages,
+            confirmed=confirmed,
+            kinds=kinds,
+            document=document,
+            day=day,
+        )
+        if learned is not None:
+            self.vendors = [v for v in self.vendors if v.key != learned.key]
+            self.vendors.append(learned)
+        return learned

@@ -1,0 +1,164 @@
+"""Replay a labelled manifest in order as a stream of reviewed documents, and
+measure whether corrections make the next document of a vendor better.
+
+Each document is read as `evaluate` reads it, then with the vendor directory
+built from the documents approved before it (as the worker does); every field
+whose value differs from its label counts as a correction a clerk makes; the
+document is then approved with its labels, which teaches the directory. No
+document is ever read with what it taught itself.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from pipeline.extract import extractors
+from pipeline.extract.vendor_directory import Directory, squash
+from pipeline.types import Extraction
+from reviewapp.extraction_fields import FIELD_KINDS
+from reviewapp.measurement.management.commands.evaluate import (
+    DocumentResult,
+    Evaluator,
+    comparable,
+    manifest_labels,
+    read_manifest,
+)
+
+# The 1st, 2nd, 3rd ... document of a vendor; later ones are pooled.
+POSITIONS = 5
+WINDOW = 100
+
+
+def corrections_needed(
+    extraction: Extraction, labels: dict[str, str]
+) -> tuple[int, int]:
+    """(fields a clerk corrects, of them those that differ in more than
+    spacing and punctuation): SROIE's labels spell one shop's address with
+    and without a space after a comma, which no clerk would correct."""
+    exact = loose = 0
+    for name, label in labels.items():
+        found = extraction.get(name)
+        value = found.value if found is not None else ""
+        if comparable(name, value) != comparable(name, label):
+            exact += 1
+            if FIELD_KINDS[name] != "text" or squash(value) != squash(label):
+                loose += 1
+    return exact, loose
+
+
+class Command(BaseCommand):
+    help = (
+        "Replay MANIFEST in order as reviewed documents (read, corrected from "
+        "the labels, approved; the vendor directory learns as in production) "
+        "and print corrections on the 1st, 2nd, 3rd ... document of vendors "
+        "with several documents, and corrections per 100 documents."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("manifest", type=Path)
+        parser.add_argument("--limit", type=int, default=None)
+        parser.add_argument("--ocr-cache", type=Path, default=None, metavar="DIR")
+        parser.add_argument(
+            "--cold",
+            action="store_true",
+            help="never apply the directory (the baseline the replay is compared to)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        entries = read_manifest(options["manifest"])[: options["limit"]]
+        if not entries:
+            raise CommandError("the manifest has no documents")
+        evaluator = Evaluator(
+            extractor=extractors.get(settings.VOUCH_EXTRACTOR),
+            ocr_only=False,
+            ocr_cache=options["ocr_cache"],
+        )
+        directory = Directory()
+        folder = options["manifest"].parent
+        seen: dict[str, int] = defaultdict(int)
+        stream: list[tuple[str, int, int, int]] = []  # vendor, nth, exact, loose
+        for entry in entries:
+            labels, _, _ = manifest_labels(entry)
+            result = DocumentResult(str(entry.get("doc_id", "")), "", "")
+            extraction, pages = evaluator.read_entry(folder, entry, result)
+            if result.error or not pages:
+                continue
+            if not options["cold"]:
+                extraction = directory.read(extraction, pages).extraction
+            exact, loose = corrections_needed(extraction, labels)
+            vendor = squash(labels.get("vendor_name", "")) or result.doc_id
+            seen[vendor] += 1
+            stream.append((vendor, seen[vendor], exact, loose))
+            directory.approve(
+                extraction,
+                pages,
+                labels,
+                kinds=FIELD_KINDS,
+                document=result.doc_id,
+                day="replay",
+            )
+        self.stdout.write(render(stream, seen, cold=options["cold"]))
+
+
+def render(
+    stream: list[tuple[str, int, int, int]], seen: dict[str, int], *, cold: bool
+) -> str:
+    repeated = {vendor for vendor, count in seen.items() if count > 1}
+    out = [
+        f"{len(stream)} documents, {len(seen)} vendors, {len(repeated)} with "
+        f"several documents; vendor directory {'off (cold)' if cold else 'on'}",
+        "",
+        "Vendors with several documents: corrections per document by position",
+        f"{'document':<12}{'docs':>6}{'corr/doc':>10}{'(spacing aside)':>17}",
+    ]
+    first: tuple[float, float] | None = None
+    later = [0, 0, 0]  # docs, exact, loose
+    for position in range(1, POSITIONS + 1):
+        rows = [
+            s
+            for s in stream
+            if s[0] in repeated
+            and (s[1] == position or (position == POSITIONS and s[1] > position))
+        ]
+        if not rows:
+            continue
+        exact = sum(r[2] for r in rows) / len(rows)
+        loose = sum(r[3] for r in rows) / len(rows)
+        name = f"{position}{'th+' if position == POSITIONS else _suffix(position)}"
+        out.append(f"{name:<12}{len(rows):>6}{exact:>10.2f}{loose:>17.2f}")
+        if position == 1:
+            first = (exact, loose)
+        else:
+            later[0] += len(rows)
+            later[1] += sum(r[2] for r in rows)
+            later[2] += sum(r[3] for r in rows)
+    if first and later[0]:
+        exact, loose = later[1] / later[0], later[2] / later[0]
+        out.append(f"{'2nd-on':<12}{later[0]:>6}{exact:>10.2f}{loose:>17.2f}")
+        out.append(
+            f"from a vendor's 2nd document on: {_fewer(first[0], exact)} fewer "
+            f"corrections than on its 1st ({_fewer(first[1], loose)} spacing aside)"
+        )
+    out += ["", f"Corrections per {WINDOW} documents over the stream"]
+    for start in range(0, len(stream), WINDOW):
+        part = stream[start : start + WINDOW]
+        exact = 100 * sum(s[2] for s in part) / len(part)
+        loose = 100 * sum(s[3] for s in part) / len(part)
+        out.append(
+            f"  documents {start + 1:>4}-{start + len(part):<5}"
+            f"{exact:>8.1f}{loose:>10.1f} (spacing aside)"
+        )
+    return "\n".join(out) + "\n"
+
+
+def _suffix(position: int) -> str:
+    return {1: "st", 2: "nd", 3: "rd"}.get(position, "th")
+
+
+def _fewer(before: float, after: float) -> str:
+    return f"{100 * (before - after) / before:.0f} %" if before else "-"
