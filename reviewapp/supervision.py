@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,7 @@ class Child:
 
     name: str
     command: Callable[[int], Sequence[str]]
+    log: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     starts: int = 0
@@ -53,14 +54,23 @@ class Supervisor:
         cwd: Path,
         log: Callable[[str], None] = print,
         clock: Callable[[], float] = time.monotonic,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.cwd = cwd
+        self.env = dict(env) if env is not None else None
         self.children: list[Child] = []
         self._log = log
         self._clock = clock
 
-    def add(self, name: str, command: Callable[[int], Sequence[str]]) -> Child:
-        child = Child(name=name, command=command)
+    def add(
+        self,
+        name: str,
+        command: Callable[[int], Sequence[str]],
+        *,
+        log: Path | None = None,
+    ) -> Child:
+        """Start a child; `log` collects its output (else it shares ours)."""
+        child = Child(name=name, command=command, log=log)
         self.children.append(child)
         self._start(child)
         return child

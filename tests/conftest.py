@@ -9,11 +9,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
-from django.db import connection
 from django.test import Client
 from PIL import Image, ImageDraw, ImageFont
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -23,6 +21,7 @@ from pipeline.ocr import ocr_engines
 from pipeline.ocr.recorded import RecordedOcrEngine
 from pipeline.types import OcrLine
 from reviewapp import jobs, roles, services
+from reviewapp.local_stack import database_url
 from reviewapp.models import Document, Field, LineItem
 
 REPO = Path(__file__).resolve().parent.parent
@@ -227,16 +226,7 @@ def _fresh_extractors() -> Iterator[None]:
 def shared_database_url() -> str:
     """The test database as a DATABASE_URL, for processes a test starts (daphne,
     workers, commands): they must see the rows the test commits."""
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(settings['NAME']).resolve()}"
-    if connection.vendor == "postgresql":
-        password = f":{quote(settings['PASSWORD'])}" if settings.get("PASSWORD") else ""
-        return (
-            f"postgres://{settings['USER']}{password}@{settings['HOST'] or 'localhost'}"
-            f":{settings['PORT'] or 5432}/{settings['NAME']}"
-        )
-    raise RuntimeError(f"tests do not know how to share a {connection.vendor} DB")
+    return database_url()
 
 
 def make_line_item(

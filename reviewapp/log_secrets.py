@@ -1,0 +1,59 @@
+"""Secrets kept out of every log line: keys, tokens and passwords.
+
+`log_masking` masks sensitive business values (IBAN, VAT id) by shape; this
+filter removes credentials: the configured secrets themselves (SECRET_KEY,
+VOUCH_AUDIT_KEY, the mail and database passwords) wherever they appear, and
+anything that looks like an API token or a password in a header, a query
+string or a form body. Attached to every handler in settings.LOGGING.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+
+from django.conf import settings
+
+REDACTED = "[redacted]"
+# "Authorization: Token abc", "Bearer abc", "token=abc", "password=abc",
+# "'password': 'abc'": the value after the name, whatever quotes surround it.
+_CREDENTIAL = re.compile(
+    r"(?i)(\b(?:token|bearer|api[_-]?key|password|passwd|secret|csrfmiddlewaretoken)"
+    r"\b['\"]?\s*[:=]?\s*['\"]?)([^\s'\"&,;}]{6,})"
+)
+
+
+def _configured_secrets() -> list[str]:
+    values = [
+        getattr(settings, "SECRET_KEY", ""),
+        getattr(settings, "VOUCH_AUDIT_KEY", ""),
+        getattr(settings, "EMAIL_HOST_PASSWORD", ""),
+        str(settings.DATABASES.get("default", {}).get("PASSWORD") or ""),
+    ]
+    return [value for value in values if value and len(value) >= 6]
+
+
+def redact_secrets(text: str) -> str:
+    for secret in _configured_secrets():
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return _CREDENTIAL.sub(lambda match: match[1] + REDACTED, text)
+
+
+class SecretRedactingFilter(logging.Filter):
+    """Redacts credentials in a record's message and traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_secrets(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            # Formatters reuse exc_text when it is set: format it here, redacted.
+            record.exc_text = redact_secrets(
+                "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            )
+        elif record.exc_text:
+            record.exc_text = redact_secrets(record.exc_text)
+        return True
