@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -57,7 +56,7 @@ def user_sessions_end(*, user_id: int) -> int:
     return len(ended)
 
 
-def on_user_groups_changed(
+def end_sessions_on_role_change(
     sender: Any,
     instance: Any,
     action: str,
@@ -81,7 +80,7 @@ def on_user_groups_changed(
         )
 
 
-def on_user_pre_save(sender: Any, instance: Any, **kwargs: Any) -> None:
+def end_sessions_on_user_change(sender: Any, instance: Any, **kwargs: Any) -> None:
     """User saved: a change of superuser or active flag ends their sessions."""
     if instance.pk is None or kwargs.get("raw"):
         return
@@ -99,7 +98,3 @@ def on_user_pre_save(sender: Any, instance: Any, **kwargs: Any) -> None:
     ):
         user_id = instance.pk
         transaction.on_commit(lambda: user_sessions_end(user_id=user_id))
-
-
-def idle_minutes() -> int:
-    return int(settings.SESSION_COOKIE_AGE // 60)

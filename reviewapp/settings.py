@@ -14,6 +14,12 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from reviewapp.runtime.local_secrets import (
+    AUDIT_KEY_FILE,
+    SECRET_KEY_FILE,
+    stored_secret,
+)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -54,17 +60,27 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 DEBUG = env_bool("DEBUG", default=False)
 
-_secret_key = os.environ.get("SECRET_KEY")
+# Where uploads, page images and the SQLite file live unless configured otherwise.
+VAR_DIR = Path(env_str("VOUCH_VAR_DIR", str(BASE_DIR / "var")))
+
+# A development checkout where `make run` has run keeps its own secrets in VAR_DIR
+# (reviewapp.runtime.local_secrets), so management commands find them there.
+_secret_key = os.environ.get("SECRET_KEY") or stored_secret(VAR_DIR, SECRET_KEY_FILE)
 if not _secret_key:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (in a development checkout, "
+            "`make run` once keeps a local one under var/)"
+        )
     _secret_key = "insecure-development-key-never-use-in-production"  # noqa: S105
 SECRET_KEY = _secret_key
 
 # Encrypts sensitive values (IBAN, VAT id ...) kept in the audit trail and keys
 # their digests. Losing it makes those values unreadable; the chain still
 # verifies. Only a development install (DEBUG) may fall back to SECRET_KEY.
-_audit_key = env_str("VOUCH_AUDIT_KEY", "")
+_audit_key = env_str("VOUCH_AUDIT_KEY", "") or (
+    stored_secret(VAR_DIR, AUDIT_KEY_FILE) or ""
+)
 if not _audit_key:
     if not DEBUG:
         raise ImproperlyConfigured("VOUCH_AUDIT_KEY must be set when DEBUG is off")
@@ -79,8 +95,6 @@ VOUCH_AUDIT_KEY = _audit_key
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
-# Where uploads, page images and the SQLite file live unless configured otherwise.
-VAR_DIR = Path(env_str("VOUCH_VAR_DIR", str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
     "daphne",
@@ -97,13 +111,18 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "axes",
     "reviewapp",
+    "reviewapp.measurement",
 ]
 
 MIDDLEWARE = [
+    # Counts queries of everything below it (off unless VOUCH_QUERY_COUNT_HEADER).
+    "reviewapp.query_count.QueryCountMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "reviewapp.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "reviewapp.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "reviewapp.sessions_control.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -204,6 +223,16 @@ STORAGES = {
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+# Rate-limit counters live in Redis so that every web process shares them.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "vouch:throttle",
+    },
+}
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -226,7 +255,7 @@ RQ_QUEUES = {
 }
 RQ = {
     "COMMIT_MODE": "on_db_commit",
-    "WORKER_CLASS": "reviewapp.worker.DocumentWorker",
+    "WORKER_CLASS": "reviewapp.runtime.worker.DocumentWorker",
 }
 
 # Document intake limits. Checked at upload (size, type, pixels) and again in the
@@ -326,6 +355,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per person; see reviewapp/api/throttling.py. A refusal is a 429 with
+    # Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["reviewapp.api.throttling.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api": env_str("VOUCH_API_THROTTLE_RATE", "1200/minute"),
+        "upload": env_str("VOUCH_UPLOAD_THROTTLE_RATE", "120/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vouch API",
@@ -345,13 +381,14 @@ VOUCH_DUPLICATE_WINDOW_DAYS = env_int("VOUCH_DUPLICATE_WINDOW_DAYS", 14)
 VOUCH_PO_PRICE_TOLERANCE_PERCENT = env_int("VOUCH_PO_PRICE_TOLERANCE_PERCENT", 2)
 VOUCH_PO_QUANTITY_TOLERANCE_PERCENT = env_int("VOUCH_PO_QUANTITY_TOLERANCE_PERCENT", 0)
 
-# Every handler masks IBAN- and VAT-id-shaped values (reviewapp.log_masking);
+# Every handler masks IBAN- and VAT-id-shaped values (reviewapp.audit.log_masking);
 # "django" gets our handlers instead of Django's default unfiltered ones.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "mask_sensitive": {"()": "reviewapp.log_masking.SensitiveValueFilter"},
+        "mask_sensitive": {"()": "reviewapp.audit.log_masking.SensitiveValueFilter"},
+        "redact_secrets": {"()": "reviewapp.audit.log_secrets.SecretRedactingFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -361,12 +398,12 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["mask_sensitive"],
+            "filters": ["mask_sensitive", "redact_secrets"],
         },
         "mail_admins": {
             "class": "django.utils.log.AdminEmailHandler",
             "level": "ERROR",
-            "filters": ["require_debug_false", "mask_sensitive"],
+            "filters": ["require_debug_false", "mask_sensitive", "redact_secrets"],
         },
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
@@ -383,12 +420,42 @@ LOGGING = {
     },
 }
 # The technical 500 page (DEBUG) and the admins' error email, masked the same way.
-DEFAULT_EXCEPTION_REPORTER = "reviewapp.log_masking.SensitiveExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER = "reviewapp.audit.log_masking.SensitiveExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = (
-    "reviewapp.log_masking.SensitiveExceptionReporterFilter"
+    "reviewapp.audit.log_masking.SensitiveExceptionReporterFilter"
 )
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=False)
-    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE
+# Sessions end after this long without a request (reviewapp/sessions_control.py).
+SESSION_COOKIE_AGE = env_int("VOUCH_SESSION_IDLE_MINUTES", 30) * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# Browser-facing headers on every response (also reviewapp/security_headers.py
+# for the Content-Security-Policy): no MIME sniffing, no framing, the referrer
+# only to this site.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Load benchmark only: each response says how many queries it made.
+VOUCH_QUERY_COUNT_HEADER = env_bool("VOUCH_QUERY_COUNT_HEADER", default=False)
+
+# Production profile (README, "Running in production"): Vouch behind a reverse
+# proxy that terminates HTTPS. VOUCH_HTTPS=1 turns on HTTPS redirects, HSTS,
+# secure cookies and trusts the proxy's X-Forwarded-Proto; `check --deploy`
+# then reports nothing. SECURE_COOKIES=1 (older name) means the same.
+VOUCH_HTTPS = env_bool("VOUCH_HTTPS", default=env_bool("SECURE_COOKIES", default=False))
+if VOUCH_HTTPS:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool(
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True
+    )
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # Only behind a proxy that sets this header itself and strips a client's.
+    if env_bool("VOUCH_BEHIND_PROXY", default=True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -26,7 +26,7 @@ from rest_framework.test import APIClient
 from rq import Worker
 
 from reviewapp.intake import mailbox_fetch, watch_folder_scan
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
 from tests.browser.conftest import LoginAs, Stack
 from tests.conftest import REPO
 from tests.hostile_corpus import REFUSE, HostileFile, corpus

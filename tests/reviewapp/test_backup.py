@@ -14,9 +14,11 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from reviewapp import services
-from reviewapp.backup import BackupError, backup_create
-from reviewapp.models import AuditEvent, Document
+from reviewapp.runtime.backup import BackupError, backup_create
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document
+from reviewapp.services.fields import field_correct
+from reviewapp.services.review import document_claim
 from tests.conftest import REPO, processed_upload, recorded_text_image
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,8 +36,8 @@ def documents_with_history(clerk: User) -> list[Document]:
             uploaded_by=clerk,
         )  # fmt: skip
         documents.append(document)
-    services.document_claim(document=documents[0], user=clerk)
-    services.field_correct(
+    document_claim(document=documents[0], user=clerk)
+    field_correct(
         document=documents[0], name="invoice_number", value="INV-77", user=clerk
     )
     return documents

@@ -19,9 +19,14 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from rq import Worker
 
-from reviewapp import services
-from reviewapp.live_jobs import document_ids_held_by_live_jobs
-from reviewapp.models import AuditEvent, Document, ProcessingRun
+from reviewapp.runtime.live_jobs import document_ids_held_by_live_jobs
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document, ProcessingRun
+from reviewapp.services.ingest import document_ingest
+from reviewapp.services.processing import (
+    document_claim_for_processing,
+    documents_requeue_orphaned,
+)
 from tests.conftest import REPO, shared_database_url, text_image
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -29,7 +34,7 @@ EventType = AuditEvent.EventType
 
 
 def ingest(clerk: User, number: int) -> Document:
-    return services.document_ingest(
+    return document_ingest(
         content=text_image([f"Invoice {number}"], size=(640 + number, 480)),
         original_name=f"invoice-{number}.png",
         channel=Document.Channel.UPLOAD,
@@ -68,7 +73,7 @@ def test_a_queued_document_whose_job_waits_is_left_alone(
     document = ingest(clerk, 1)
     age(document)
     assert document_ids_held_by_live_jobs(queue) == {document.pk}
-    assert services.documents_requeue_orphaned() == []
+    assert documents_requeue_orphaned() == []
     assert queue.count == 1
 
 
@@ -81,12 +86,12 @@ def test_a_queued_document_whose_job_redis_lost_is_enqueued_again(
     age(kept)
     queue.remove(queue.job_ids[0])  # Redis lost the first job
 
-    assert services.documents_requeue_orphaned() == [lost]
+    assert documents_requeue_orphaned() == [lost]
 
     assert document_ids_held_by_live_jobs(queue) == {lost.pk, kept.pk}
     [event] = requeued_events(lost)
     assert event.details == {"stuck_in": "queued", "reason": "no live job held it"}
-    assert services.documents_requeue_orphaned() == []  # nothing twice
+    assert documents_requeue_orphaned() == []  # nothing twice
 
 
 def test_a_document_just_committed_is_given_a_moment_for_its_job(
@@ -95,9 +100,9 @@ def test_a_document_just_committed_is_given_a_moment_for_its_job(
 ) -> None:
     document = ingest(clerk, 1)
     queue.empty()
-    assert services.documents_requeue_orphaned() == []
+    assert documents_requeue_orphaned() == []
     age(document)
-    assert services.documents_requeue_orphaned() == [document]
+    assert documents_requeue_orphaned() == [document]
 
 
 def test_a_processing_document_whose_worker_died_is_requeued_and_its_run_abandoned(
@@ -106,7 +111,7 @@ def test_a_processing_document_whose_worker_died_is_requeued_and_its_run_abandon
 ) -> None:
     document = ingest(clerk, 1)
     job = queue.jobs[0]
-    run = services.document_claim_for_processing(
+    run = document_claim_for_processing(
         document_id=document.pk, job_id=job.id, worker="gone:vouch-dead-worker"
     )
     assert run is not None
@@ -114,7 +119,7 @@ def test_a_processing_document_whose_worker_died_is_requeued_and_its_run_abandon
     queue.remove(job.id)
     age(document)
 
-    assert services.documents_requeue_orphaned() == [document]
+    assert documents_requeue_orphaned() == [document]
 
     document.refresh_from_db()
     run.refresh_from_db()
@@ -138,7 +143,7 @@ def _start_worker(
     return subprocess.Popen(
         [
             sys.executable, "manage.py", "rqworker", "default",
-            "--worker-class", "reviewapp.worker.DocumentWorker",
+            "--worker-class", "reviewapp.runtime.worker.DocumentWorker",
             "--serializer", "rq.serializers.JSONSerializer",
             "--name", name, "--burst",
         ],

@@ -16,7 +16,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from reviewapp import roles
-from reviewapp.log_secrets import SecretRedactingFilter
+from reviewapp.audit.log_secrets import SecretRedactingFilter
 from reviewapp.sessions_control import REFRESHED_AT
 from tests.conftest import PASSWORD
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from reviewapp import supervision
-from reviewapp.supervision import Supervisor
+from reviewapp.runtime import supervision
+from reviewapp.runtime.supervision import Supervisor
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
 

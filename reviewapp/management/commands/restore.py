@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reviewapp.backup import BackupError, backup_restore
+from reviewapp.runtime.backup import BackupError, backup_restore
 
 
 class Command(BaseCommand):
