@@ -29,7 +29,8 @@ from reviewapp.runtime.local_secrets import (
 )
 from reviewapp.runtime.supervision import Supervisor
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+# reviewapp/runtime/runstack.py -> the checkout.
+BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("VOUCH_VAR_DIR", BASE_DIR / "var"))
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
