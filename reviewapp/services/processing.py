@@ -89,6 +89,8 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
     """
     with transaction.atomic():
         document = Document.objects.select_for_update().get(pk=run.document_id)
+        if _run_was_abandoned(run):
+            return document
         pages_by_number = _store_pages(document, result)
         _store_fields(document, result, pages_by_number)
         _store_classification(document, result)
@@ -302,6 +304,8 @@ def document_record_failure(
     the uploader sees."""
     with transaction.atomic():
         document = Document.objects.select_for_update().get(pk=run.document_id)
+        if _run_was_abandoned(run):
+            return document
         will_retry = retry and document.attempts < settings.VOUCH_JOB_MAX_ATTEMPTS
         document.status = (
             Document.Status.QUEUED if will_retry else Document.Status.FAILED
@@ -386,6 +390,22 @@ def document_reprocess(
         document_enqueue_processing(document)
         broadcast.document_changed(document)
         record_event(EventType.DOCUMENT_REPROCESS, actor=user, document=document)
+    return True
+
+
+def _run_was_abandoned(run: ProcessingRun) -> bool:
+    """A run closed as abandoned (its document was requeued while it seemed
+    dead) must not write: the document's new run owns it. Call under the
+    document's row lock."""
+    if ProcessingRun.objects.filter(
+        pk=run.pk, outcome=ProcessingRun.Outcome.RUNNING
+    ).exists():
+        return False
+    logger.warning(
+        "run %s of document %s was abandoned; its result is dropped",
+        run.pk,
+        run.document_id,
+    )
     return True
 
 

@@ -204,3 +204,22 @@ def test_a_worker_killed_mid_job_leaves_a_document_the_next_worker_reads_at_once
     )
     assert finished.count() == 1
     assert len(requeued_events(document)) == 1
+
+
+def test_a_run_thought_dead_that_finishes_late_writes_nothing(
+    clerk: User, queue  # type: ignore[no-untyped-def]
+) -> None:
+    from reviewapp.services.processing import document_record_failure
+
+    document = ingest(clerk, 1)
+    run = document_claim_for_processing(
+        document_id=document.pk, job_id="late", worker="gone:vouch-dead-worker"
+    )
+    assert run is not None
+    queue.empty()
+    assert documents_requeue_orphaned() == [document]
+    # The "dead" worker was only slow: its late failure changes nothing.
+    document_record_failure(run=run, reason="late", retry=False)
+    document.refresh_from_db()
+    assert document.status == Document.Status.QUEUED
+    assert not AuditEvent.objects.filter(event_type=EventType.JOB_FAILED).exists()
