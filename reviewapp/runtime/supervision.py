@@ -77,9 +77,18 @@ class Supervisor:
 
     def _start(self, child: Child) -> None:
         child.starts += 1
-        child.process = subprocess.Popen(
-            list(child.command(child.starts)), cwd=self.cwd
-        )
+        command = list(child.command(child.starts))
+        if child.log is None:
+            child.process = subprocess.Popen(command, cwd=self.cwd, env=self.env)
+        else:
+            with child.log.open("ab") as output:
+                child.process = subprocess.Popen(
+                    command,
+                    cwd=self.cwd,
+                    env=self.env,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
         child.started_at = self._clock()
         child.restart_at = None
 

@@ -101,3 +101,17 @@ def test_stop_ends_every_child(supervisor: Supervisor) -> None:
     children = [supervisor.add(name, lambda start: SLEEPER) for name in "ab"]
     supervisor.stop(timeout=5)
     assert all(child.process.poll() is not None for child in children)  # type: ignore[union-attr]
+
+
+def test_children_get_the_given_environment_and_write_to_their_log(
+    tmp_path: Path,
+) -> None:
+    supervisor = Supervisor(
+        cwd=tmp_path, log=lambda message: None, env={"VOUCH_PROBE": "private"}
+    )
+    log = tmp_path / "child.log"
+    probe = [sys.executable, "-c", "import os; print(os.environ.get('VOUCH_PROBE'))"]
+    child = supervisor.add("probe", lambda start: probe, log=log)
+    child.process.wait(timeout=10)  # type: ignore[union-attr]
+    supervisor.stop(timeout=5)
+    assert log.read_text().strip() == "private"
