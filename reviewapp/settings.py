@@ -348,7 +348,7 @@ VOUCH_EXTRACTOR = env_str("VOUCH_EXTRACTOR", "pipeline.extract.scorer.ScoredExtr
 # REST API: tokens for machines (an ERP, scripts), the session for the browser.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "reviewapp.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

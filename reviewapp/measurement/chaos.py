@@ -26,15 +26,15 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.db.models import Count
 from PIL import ImageFont
-from rest_framework.authtoken.models import Token
 
 from reviewapp import roles
 from reviewapp.audit.trail import verify_chain
 from reviewapp.demo.einvoice import PdfCanvas
-from reviewapp.runtime.local_stack import LocalStack
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document, ProcessingRun
 from reviewapp.models.fields import Field, LineItem
+from reviewapp.runtime.local_stack import LocalStack
+from reviewapp.services.api_tokens import token_issue
 
 CHAOS_USER = "chaos-clerk"
 UNFINISHED = (Document.Status.QUEUED, Document.Status.PROCESSING)
@@ -120,8 +120,7 @@ def chaos_token() -> str:
         user.set_unusable_password()
         user.save()
     user.groups.add(Group.objects.get(name=roles.CLERK))
-    token, _ = Token.objects.get_or_create(user=user)
-    return str(token.key)
+    return token_issue(owner=user, name="chaos run")[1]
 
 
 def chaos_run(

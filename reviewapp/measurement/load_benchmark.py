@@ -25,12 +25,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from reviewapp import roles
 from reviewapp.measurement.chaos import invoice_pdf
-from reviewapp.runtime.local_stack import LocalStack
 from reviewapp.models.documents import Document
+from reviewapp.runtime.local_stack import LocalStack
+from reviewapp.services.api_tokens import token_issue
 
 LOCUSTFILE = Path(settings.BASE_DIR) / "loadtest" / "locustfile.py"
 
@@ -75,7 +75,7 @@ def load_benchmark(
         _user(f"load-reviewer-{number:02d}", password)
         logins.append([f"load-reviewer-{number:02d}", password])
     scanner = _user("load-scanner", None)
-    token = str(Token.objects.get_or_create(user=scanner)[0].key)
+    token = token_issue(owner=scanner, name="load benchmark")[1]
     uploads = []
     for number in range(int(seconds * uploads_per_second) + 5):
         path = work / f"scan-{number}.pdf"

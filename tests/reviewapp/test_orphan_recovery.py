@@ -207,7 +207,8 @@ def test_a_worker_killed_mid_job_leaves_a_document_the_next_worker_reads_at_once
 
 
 def test_a_run_thought_dead_that_finishes_late_writes_nothing(
-    clerk: User, queue  # type: ignore[no-untyped-def]
+    clerk: User,
+    queue,  # type: ignore[no-untyped-def]
 ) -> None:
     from reviewapp.services.processing import document_record_failure
 
