@@ -17,10 +17,11 @@ from django.conf import settings
 
 REDACTED = "[redacted]"
 # "Authorization: Token abc", "Bearer abc", "token=abc", "password=abc",
-# "'password': 'abc'": the value after the name, whatever quotes surround it.
+# "'password': 'abc'": the value after the name, whatever quotes surround it;
+# unquoted, to the end of the line (a password may hold spaces).
 _CREDENTIAL = re.compile(
     r"(?i)(\b(?:token|bearer|api[_-]?key|password|passwd|secret|csrfmiddlewaretoken)"
-    r"\b['\"]?\s*[:=]?\s*['\"]?)([^\s'\"&,;}]{6,})"
+    r"\b['\"]?\s*[:=]?\s*)('[^']*'|\"[^\"]*\"|[^'\"&,;}\n]{6,})"
 )
 
 
@@ -38,7 +39,14 @@ def redact_secrets(text: str) -> str:
     for secret in _configured_secrets():
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return _CREDENTIAL.sub(lambda match: match[1] + REDACTED, text)
+    return _CREDENTIAL.sub(_redacted, text)
+
+
+def _redacted(match: re.Match[str]) -> str:
+    value = match[2]
+    if value[:1] in "'\"" and len(value) >= 2:  # a quoted value, spaces and all
+        return f"{match[1]}{value[0]}{REDACTED}{value[0]}"
+    return match[1] + REDACTED
 
 
 class SecretRedactingFilter(logging.Filter):
