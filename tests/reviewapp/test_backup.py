@@ -14,9 +14,9 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from reviewapp.runtime.backup import BackupError, backup_create
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
+from reviewapp.runtime.backup import BackupError, backup_create
 from reviewapp.services.fields import field_correct
 from reviewapp.services.review import document_claim
 from tests.conftest import REPO, processed_upload, recorded_text_image

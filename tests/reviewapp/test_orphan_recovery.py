@@ -19,9 +19,9 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from rq import Worker
 
-from reviewapp.runtime.live_jobs import document_ids_held_by_live_jobs
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document, ProcessingRun
+from reviewapp.runtime.live_jobs import document_ids_held_by_live_jobs
 from reviewapp.services.ingest import document_ingest
 from reviewapp.services.processing import (
     document_claim_for_processing,
