@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
-import traceback
 
 from django.conf import settings
+
+from reviewapp.audit.log_masking import rewrite_record
 
 REDACTED = "[redacted]"
 # "Authorization: Token abc", "Bearer abc", "token=abc", "password=abc",
@@ -53,15 +54,5 @@ class SecretRedactingFilter(logging.Filter):
     """Redacts credentials in a record's message and traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact_secrets(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
-            # Formatters reuse exc_text when it is set: format it here, redacted.
-            record.exc_text = redact_secrets(
-                "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-            )
-        elif record.exc_text:
-            record.exc_text = redact_secrets(record.exc_text)
+        rewrite_record(record, redact_secrets)
         return True
