@@ -14,6 +14,7 @@ import hashlib
 import mailbox
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import django_rq
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from django.db import connections
 from playwright.sync_api import Page
 from rest_framework.test import APIClient
 from rq import Worker
@@ -152,13 +154,11 @@ def _via_folder(inbox: Path, owner: User, hostile: HostileFile) -> tuple[str, st
     return _document_outcome(outcome.document)
 
 
-def _check_kept(document: Document, hostile: HostileFile, media: Path) -> None:
+def _check_kept(document: Document, media: Path) -> None:
+    """The original is stored untouched (its SHA-256 as received), inside the root."""
     stored = (media / document.original.name).resolve()
     assert stored.is_relative_to(media.resolve()), document.original.name
-    assert (
-        hashlib.sha256(stored.read_bytes()).digest()
-        == hashlib.sha256(hostile.content).digest()
-    )
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == document.sha256
     for page in document.pages.all():
         assert (media / page.image.name).resolve().is_relative_to(media.resolve())
 
@@ -200,14 +200,23 @@ def test_every_hostile_file_through_every_channel(
         "watched folder": lambda hostile: _via_folder(inbox, clerk, hostile),
     }
     cases = corpus()
-    for channel, send in channels.items():
+
+    def run_channel(channel: str) -> None:
         for hostile in cases:
-            outcome, reason = send(hostile)
+            outcome, reason = channels[channel](hostile)
             rows.append((hostile.case, channel, outcome, reason))
             for document in Document.objects.all():
-                _check_kept(document, hostile, media)
+                _check_kept(document, media)
         # Each channel starts clean, so none sees the others' files as repeats.
         Document.objects.all().delete()
+
+    run_channel("upload page")
+    # Playwright keeps an event loop on this thread, where Channels' broadcast
+    # (async_to_sync) refuses to run: the server-side channels get their own.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        for channel in ("api", "mail", "watched folder"):
+            thread.submit(run_channel, channel).result()
+            thread.submit(connections.close_all).result()
 
     peak_mb = _peak_rss_mb(worker_pid)
     width = max(len(row[0]) for row in rows)
