@@ -59,7 +59,12 @@ def read_image_header(data: bytes, limits: DecodeLimits) -> ImageHeader:
             frames = int(getattr(image, "n_frames", 1))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(None, None, limits) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except UnidentifiedImageError:
+        # Pillow's own message names an in-memory object, which helps nobody.
+        raise UnreadableDocument(
+            "the image is damaged: its header cannot be read; scan or export it again"
+        ) from None
+    except (OSError, SyntaxError, ValueError) as error:
         raise UnreadableDocument(
             f"the image is truncated or damaged ({error})"
         ) from None
