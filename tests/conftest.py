@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import secrets
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from pipeline.ocr import ocr_engines
 from pipeline.ocr.recorded import RecordedOcrEngine
 from pipeline.types import OcrLine
 from reviewapp import jobs, roles
+from reviewapp.audit.log_masking import SensitiveValueFilter
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import Field, LineItem
 from reviewapp.runtime.local_stack import database_url
@@ -257,3 +259,18 @@ def make_line_item(
         amount=number(amount),
         **extra,
     )
+
+
+@pytest.fixture
+def console() -> Iterator[io.StringIO]:
+    """What the configured console handler writes (settings.LOGGING)."""
+    [handler] = [
+        handler
+        for handler in logging.getLogger().handlers
+        if any(isinstance(each, SensitiveValueFilter) for each in handler.filters)
+    ]
+    assert isinstance(handler, logging.StreamHandler)
+    written = io.StringIO()
+    previous = handler.setStream(written)
+    yield written
+    handler.setStream(previous)

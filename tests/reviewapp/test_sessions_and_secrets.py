@@ -16,7 +16,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from reviewapp import roles
-from reviewapp.audit.log_secrets import SecretRedactingFilter
 from reviewapp.sessions_control import REFRESHED_AT
 from tests.conftest import PASSWORD
 
@@ -117,27 +116,7 @@ def test_an_unrelated_change_keeps_the_session(clerk: User) -> None:
     assert is_signed_in(client)
 
 
-def console_output(action) -> str:  # type: ignore[no-untyped-def]
-    """What the configured console handler writes while `action` runs."""
-    handler = next(
-        handler
-        for handler in logging.getLogger().handlers
-        if any(isinstance(f, SecretRedactingFilter) for f in handler.filters)
-    )
-    assert isinstance(handler, logging.StreamHandler)
-    stream = io.StringIO()
-    previous = handler.setStream(stream)
-    level = logging.getLogger().level
-    logging.getLogger().setLevel(logging.DEBUG)
-    try:
-        action()
-    finally:
-        handler.setStream(previous)
-        logging.getLogger().setLevel(level)
-    return stream.getvalue()
-
-
-def test_secrets_never_reach_the_log(clerk: User) -> None:
+def test_secrets_never_reach_the_log(clerk: User, console: io.StringIO) -> None:
     from reviewapp.services.api_tokens import token_issue
 
     _, key = token_issue(owner=clerk, name="erp")
@@ -164,7 +143,14 @@ def test_secrets_never_reach_the_log(clerk: User) -> None:
             log.exception("mail server")
         call_command("api_token", "clerk", "--list", stdout=io.StringIO())
 
-    output = console_output(everything)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        everything()
+    finally:
+        root.setLevel(level)
+    output = console.getvalue()
     assert "calling ERP" in output and "[redacted]" in output
     for secret in (
         key,
