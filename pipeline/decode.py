@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import pillow_heif
 import pypdfium2 as pdfium
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from pypdf import PdfReader
 
 from pipeline.errors import UnreadableDocument
 from pipeline.filetypes import PDF, FileType, describe_accepted, sniff
+from pipeline.pdf_limits import check_pdf_limits
 from pipeline.pdftext import text_layer_lines
 from pipeline.types import PageImage
 
@@ -63,7 +65,12 @@ def read_image_header(data: bytes, limits: DecodeLimits) -> ImageHeader:
             frames = int(getattr(image, "n_frames", 1))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(None, None, limits) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except UnidentifiedImageError:
+        # Pillow's own message names an in-memory object, which helps nobody.
+        raise UnreadableDocument(
+            "the image is damaged: its header cannot be read; scan or export it again"
+        ) from None
+    except (OSError, SyntaxError, ValueError) as error:
         raise UnreadableDocument(
             f"the image is truncated or damaged ({error})"
         ) from None
@@ -123,12 +130,16 @@ def _decode_pdf(data: bytes, limits: DecodeLimits) -> tuple[PageImage, ...]:
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as error:
-        if getattr(error, "err_code", None) == pdfium.raw.FPDF_ERR_PASSWORD:
+        # PDFium's error code is its last one, which may be left over from an
+        # earlier document in this process: ask the file itself too.
+        if getattr(
+            error, "err_code", None
+        ) == pdfium.raw.FPDF_ERR_PASSWORD and _is_encrypted(data):
             raise UnreadableDocument(
                 "the PDF is password-protected; upload an unprotected copy"
             ) from None
         raise UnreadableDocument(
-            f"could not read this PDF: it is truncated or damaged ({error})"
+            "could not read this PDF: it is truncated or damaged, or has no pages"
         ) from None
     try:
         page_count = len(document)
@@ -138,9 +149,16 @@ def _decode_pdf(data: bytes, limits: DecodeLimits) -> tuple[PageImage, ...]:
             raise UnreadableDocument(
                 f"the PDF has {page_count} pages; the limit is {limits.max_pages}"
             )
+        check_pdf_limits(data, max_pixels=limits.max_pixels)
         pages = []
         for index in range(page_count):
-            page = document[index]
+            try:
+                page = document[index]
+            except pdfium.PdfiumError as error:
+                raise UnreadableDocument(
+                    f"could not read page {index + 1} of this PDF ({error}); "
+                    "it is damaged"
+                ) from None
             try:
                 width_pt, height_pt = page.get_size()
                 longest_pt = max(width_pt, height_pt, 1.0)
@@ -173,6 +191,13 @@ def _decode_pdf(data: bytes, limits: DecodeLimits) -> tuple[PageImage, ...]:
         return tuple(pages)
     finally:
         document.close()
+
+
+def _is_encrypted(data: bytes) -> bool:
+    try:
+        return bool(PdfReader(io.BytesIO(data), strict=False).is_encrypted)
+    except Exception:  # pypdf raises many kinds of error on broken files
+        return False
 
 
 def _page_from_pil(

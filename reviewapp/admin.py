@@ -22,6 +22,7 @@ from pipeline.registry import validation_rules
 from pipeline.validate.types import DOCUMENT_TYPES
 from reviewapp.extraction_fields import FIELD_LABELS, auto_accept_threshold
 from reviewapp.learning.vendor_memory import memories_delete
+from reviewapp.models.api_tokens import ApiToken
 from reviewapp.models.configuration import (
     FieldThreshold,
     RetentionPolicy,
@@ -37,6 +38,7 @@ from reviewapp.models.master_data import (
 )
 from reviewapp.models.review import SensitiveReveal
 from reviewapp.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from reviewapp.services.api_tokens import token_revoke
 from reviewapp.services.master_data import (
     GOODS_RECEIPT_COLUMNS,
     PURCHASE_ORDER_COLUMNS,
@@ -441,3 +443,39 @@ class RetentionPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for policy in list(queryset):
             self.delete_model(request, policy)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Who holds which API token and when it was last used; revoke, never edit.
+    New tokens are issued with `manage.py api_token USERNAME` (the key is
+    shown once)."""
+
+    list_display = (
+        "prefix",
+        "owner",
+        "name",
+        "created_at",
+        "last_used_at",
+        "last_used_ip",
+        "revoked_at",
+    )
+    list_filter = ("revoked_at",)
+    search_fields = ("owner__username", "name", "prefix")
+    readonly_fields = (*list_display, "revoked_by")
+    fields = readonly_fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoked tokens stay listed: who had access, until when
+
+    @admin.action(description="Revoke the selected tokens", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        revoked = sum(
+            token_revoke(token=token, by=request.user)  # type: ignore[arg-type]
+            for token in queryset.select_related("owner")
+        )
+        self.message_user(request, f"{revoked} token(s) revoked.")

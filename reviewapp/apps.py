@@ -24,6 +24,10 @@ class ReviewappConfig(AppConfig):
             on_user_post_save,
             on_user_pre_save,
         )
+        from reviewapp.sessions_control import (
+            end_sessions_on_role_change,
+            end_sessions_on_user_change,
+        )
 
         post_migrate.connect(sync_roles_after_migrate, sender=self)
         # Django announces sign-ins only through these signals.
@@ -49,6 +53,18 @@ class ReviewappConfig(AppConfig):
             on_user_groups_changed,
             sender=user_model.groups.through,
             dispatch_uid="vouch-audit-roles",
+        )
+        # After the audit handlers: the role change is recorded, then the
+        # person's open sessions end (new rights apply from the next request).
+        pre_save.connect(
+            end_sessions_on_user_change,
+            sender=user_model,
+            dispatch_uid="vouch-sessions-user",
+        )
+        m2m_changed.connect(
+            end_sessions_on_role_change,
+            sender=user_model.groups.through,
+            dispatch_uid="vouch-sessions-roles",
         )
 
 

@@ -63,6 +63,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "reviewapp.view_webhookattempt",
         "reviewapp.view_auditevent",
         "reviewapp.export_auditevent",
+        # API tokens: seen (owner, last use) and revoked, never read or made here.
+        "reviewapp.view_apitoken",
+        "reviewapp.change_apitoken",
         # What reviewers' corrections taught: inspected and forgotten, not edited.
         "reviewapp.view_vendorfieldmemory",
         "reviewapp.delete_vendorfieldmemory",

@@ -116,10 +116,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Counts queries of everything below it (off unless VOUCH_QUERY_COUNT_HEADER).
+    "reviewapp.query_count.QueryCountMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "reviewapp.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "reviewapp.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "reviewapp.sessions_control.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -219,6 +223,16 @@ STORAGES = {
 }
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# Rate-limit counters live in Redis so that every web process shares them.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "vouch:throttle",
+    },
+}
 
 CHANNEL_LAYERS = {
     "default": {
@@ -369,13 +383,20 @@ VOUCH_EXTRACTOR = env_str("VOUCH_EXTRACTOR", "pipeline.extract.scorer.ScoredExtr
 # REST API: tokens for machines (an ERP, scripts), the session for the browser.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "reviewapp.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per person; see reviewapp/api/throttling.py. A refusal is a 429 with
+    # Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["reviewapp.api.throttling.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api": env_str("VOUCH_API_THROTTLE_RATE", "1200/minute"),
+        "upload": env_str("VOUCH_UPLOAD_THROTTLE_RATE", "120/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vouch API",
@@ -402,6 +423,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "mask_sensitive": {"()": "reviewapp.audit.log_masking.SensitiveValueFilter"},
+        "redact_secrets": {"()": "reviewapp.audit.log_secrets.SecretRedactingFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -411,12 +433,12 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["mask_sensitive"],
+            "filters": ["mask_sensitive", "redact_secrets"],
         },
         "mail_admins": {
             "class": "django.utils.log.AdminEmailHandler",
             "level": "ERROR",
-            "filters": ["require_debug_false", "mask_sensitive"],
+            "filters": ["require_debug_false", "mask_sensitive", "redact_secrets"],
         },
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
@@ -438,7 +460,37 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = (
     "reviewapp.audit.log_masking.SensitiveExceptionReporterFilter"
 )
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=False)
-    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE
+# Sessions end after this long without a request (reviewapp/sessions_control.py).
+SESSION_COOKIE_AGE = env_int("VOUCH_SESSION_IDLE_MINUTES", 30) * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# Browser-facing headers on every response (also reviewapp/security_headers.py
+# for the Content-Security-Policy): no MIME sniffing, no framing, the referrer
+# only to this site.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Load benchmark only: each response says how many queries it made.
+VOUCH_QUERY_COUNT_HEADER = env_bool("VOUCH_QUERY_COUNT_HEADER", default=False)
+
+# Production profile (README, "Running in production"): Vouch behind a reverse
+# proxy that terminates HTTPS. VOUCH_HTTPS=1 turns on HTTPS redirects, HSTS,
+# secure cookies and trusts the proxy's X-Forwarded-Proto; `check --deploy`
+# then reports nothing. SECURE_COOKIES=1 (older name) means the same.
+VOUCH_HTTPS = env_bool("VOUCH_HTTPS", default=env_bool("SECURE_COOKIES", default=False))
+if VOUCH_HTTPS:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool(
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True
+    )
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # Only behind a proxy that sets this header itself and strips a client's.
+    if env_bool("VOUCH_BEHIND_PROXY", default=True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

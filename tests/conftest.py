@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import secrets
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
-from django.db import connection
 from django.test import Client
 from PIL import Image, ImageDraw, ImageFont
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -23,8 +22,10 @@ from pipeline.ocr import ocr_engines
 from pipeline.ocr.recorded import RecordedOcrEngine
 from pipeline.types import OcrLine
 from reviewapp import jobs, roles
+from reviewapp.audit.log_masking import SensitiveValueFilter
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import Field, LineItem
+from reviewapp.runtime.local_stack import database_url
 from reviewapp.services.ingest import document_ingest
 from reviewapp.services.validation import document_refresh_review_columns
 
@@ -230,16 +231,7 @@ def _fresh_extractors() -> Iterator[None]:
 def shared_database_url() -> str:
     """The test database as a DATABASE_URL, for processes a test starts (daphne,
     workers, commands): they must see the rows the test commits."""
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(settings['NAME']).resolve()}"
-    if connection.vendor == "postgresql":
-        password = f":{quote(settings['PASSWORD'])}" if settings.get("PASSWORD") else ""
-        return (
-            f"postgres://{settings['USER']}{password}@{settings['HOST'] or 'localhost'}"
-            f":{settings['PORT'] or 5432}/{settings['NAME']}"
-        )
-    raise RuntimeError(f"tests do not know how to share a {connection.vendor} DB")
+    return database_url()
 
 
 def make_line_item(
@@ -267,3 +259,18 @@ def make_line_item(
         amount=number(amount),
         **extra,
     )
+
+
+@pytest.fixture
+def console() -> Iterator[io.StringIO]:
+    """What the configured console handler writes (settings.LOGGING)."""
+    [handler] = [
+        handler
+        for handler in logging.getLogger().handlers
+        if any(isinstance(each, SensitiveValueFilter) for each in handler.filters)
+    ]
+    assert isinstance(handler, logging.StreamHandler)
+    written = io.StringIO()
+    previous = handler.setStream(written)
+    yield written
+    handler.setStream(previous)

@@ -17,6 +17,7 @@ from reviewapp.api.serializers import (
     UploadResultSerializer,
     UploadSerializer,
 )
+from reviewapp.api.throttling import ApiRateThrottle, UploadRateThrottle
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import Field
 from reviewapp.permissions import visible_documents
@@ -33,6 +34,8 @@ class DocumentViewSet(
 
     serializer_class = DocumentSerializer
     lookup_field = "public_id"
+    # Uploads (POST) count against their own, lower limit as well.
+    throttle_classes = [ApiRateThrottle, UploadRateThrottle]
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
 
     def get_queryset(self) -> QuerySet[Document]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
@@ -42,20 +43,25 @@ class SensitiveValueFilter(logging.Filter):
     a logger filter only those logged on that very logger."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask_sensitive_text(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
-            # Formatters reuse exc_text when it is set: format it here, masked.
-            record.exc_text = mask_sensitive_text(
-                "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-            )
-        elif record.exc_text:
-            record.exc_text = mask_sensitive_text(record.exc_text)
-        if record.stack_info:
-            record.stack_info = mask_sensitive_text(record.stack_info)
+        rewrite_record(record, mask_sensitive_text)
         return True
+
+
+def rewrite_record(record: logging.LogRecord, rewrite: Callable[[str], str]) -> None:
+    """Apply `rewrite` to a record's message, traceback and stack, in place."""
+    message = record.getMessage()
+    rewritten = rewrite(message)
+    if rewritten != message:
+        record.msg, record.args = rewritten, None
+    if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+        # Formatters reuse exc_text when it is set: format it here, rewritten.
+        record.exc_text = rewrite(
+            "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        )
+    elif record.exc_text:
+        record.exc_text = rewrite(record.exc_text)
+    if record.stack_info:
+        record.stack_info = rewrite(record.stack_info)
 
 
 class SensitiveExceptionReporterFilter(SafeExceptionReporterFilter):

@@ -36,7 +36,21 @@ def redis_server_binary() -> str:
     return found
 
 
-def _free_port() -> int:
+# What production Redis needs (and what `make run`'s private one uses), because
+# the job queue lives there: an append-only file written to disk every second,
+# so a restart loses at most the last second of enqueues, which the database
+# still lists as queued and `documents_requeue_orphaned` (services.processing)
+# enqueues again; no eviction, since an evicted job would be lost without a
+# trace until then.
+PRODUCTION_PERSISTENCE = (
+    "--appendonly", "yes",
+    "--appendfsync", "everysec",
+    "--save", "",
+    "--maxmemory-policy", "noeviction",
+)  # fmt: skip
+
+
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -56,22 +70,25 @@ class PrivateRedis:
                 self.process.kill()
 
 
-def start_private_redis(directory: Path, *, timeout: float = 15.0) -> PrivateRedis:
-    """Start redis-server on a free loopback port, keeping nothing on disk.
+def start_private_redis(
+    directory: Path, *, port: int | None = None, timeout: float = 15.0
+) -> PrivateRedis:
+    """Start redis-server on loopback (a free port unless given), persisting to
+    an append-only file in `directory` as production does; started again on
+    the same directory it reloads what it had.
 
     Raises RuntimeError with the server's log when it does not answer PING in time.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = port or free_port()
     log_path = directory / "redis.log"
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
             [
                 redis_server_binary(),
                 "--bind", "127.0.0.1",
                 "--port", str(port),
-                "--save", "",
-                "--appendonly", "no",
+                *PRODUCTION_PERSISTENCE,
                 "--dir", str(directory),
             ],
             stdout=log,

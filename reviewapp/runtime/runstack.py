@@ -1,9 +1,11 @@
 """`make run`: everything Vouch needs on one machine, started and stopped together.
 
-Starts a private redis-server when REDIS_URL is unset, migrates, loads the demo,
-then runs daphne (HTTP + websockets), RQ worker(s) with RQ's scheduler, the
-stale-document check and the daily retention purge; prints the URL and logins;
-Ctrl-C stops all of it.
+Starts a private redis-server when REDIS_URL is unset (with the production
+persistence settings), migrates, loads the demo, then runs daphne (HTTP +
+websockets), RQ worker(s) with RQ's scheduler, the stale- and orphaned-document
+check and the daily retention purge under a supervisor that restarts whatever
+dies, with backoff, and never stops the others (reviewapp.supervision); prints
+the URL and logins; Ctrl-C stops all of it.
 Runs before Django is set up, so the children inherit the REDIS_URL it exports.
 """
 
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from reviewapp.runtime.local_redis import ensure_redis_url
@@ -24,7 +27,9 @@ from reviewapp.runtime.local_secrets import (
     SECRET_KEY_FILE,
     ensure_secret,
 )
+from reviewapp.runtime.supervision import Supervisor
 
+# reviewapp/runtime/runstack.py -> the checkout.
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("VOUCH_VAR_DIR", BASE_DIR / "var"))
 PYTHON = sys.executable
@@ -37,11 +42,12 @@ def main() -> int:
     host = os.environ.get("VOUCH_HOST", "127.0.0.1")
     port = int(os.environ.get("VOUCH_PORT", "8000"))
     workers = int(os.environ.get("VOUCH_WORKERS", "1"))
+    load_demo = os.environ.get("VOUCH_LOAD_DEMO", "1") != "0"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewapp.settings")
     os.environ.setdefault("SECRET_KEY", ensure_secret(VAR_DIR, SECRET_KEY_FILE))
     os.environ.setdefault("VOUCH_AUDIT_KEY", ensure_secret(VAR_DIR, AUDIT_KEY_FILE))
     redis_server = ensure_redis_url(VAR_DIR / "redis")
-    children: list[subprocess.Popen[bytes]] = []
+    supervisor = Supervisor(cwd=BASE_DIR)
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
@@ -49,65 +55,88 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         manage("migrate", "--noinput")
-        manage("load_demo")
-        children.append(
-            spawn(
-                str(BIN / "daphne"),
-                "-b",
-                host,
-                "-p",
-                str(port),
-                "reviewapp.asgi:application",
-            )
-        )
+        if load_demo:
+            manage("load_demo")
+        supervisor.add("web", fixed(
+            str(BIN / "daphne"), "-b", host, "-p", str(port),
+            "reviewapp.asgi:application",
+        ))  # fmt: skip
         for number in range(1, workers + 1):
-            children.append(
-                spawn(
-                    PYTHON, "manage.py", "rqworker", "default", "--with-scheduler",
-                    "--name", f"vouch-worker-{os.getpid()}-{number}",
-                    "--worker-class", "reviewapp.runtime.worker.DocumentWorker",
-                    "--serializer", "rq.serializers.JSONSerializer",
-                )
-            )  # fmt: skip
+            supervisor.add(f"worker {number}", worker_command(number))
         # Retraining: its own queue and process, at a lower CPU priority, so
         # a retrain never keeps a document waiting (no PaddleOCR loaded).
-        children.append(
-            spawn(
-                "nice", "-n", "10",
-                PYTHON, "manage.py", "rqworker", "retrain",
-                "--name", f"vouch-retrain-{os.getpid()}",
-                # In-process (no fork: stopping it stops the training too), and
-                # not the document worker, which would load PaddleOCR.
-                "--worker-class", "rq.worker.SimpleWorker",
-                "--serializer", "rq.serializers.JSONSerializer",
-            )
-        )  # fmt: skip
-        children.append(spawn(PYTHON, "manage.py", "requeue_stale", "--every", "300"))
-        INBOX.mkdir(parents=True, exist_ok=True)
-        children.append(
-            spawn(PYTHON, "manage.py", "watch_folder", str(INBOX), "--user", "clerk")
+        supervisor.add("retrain worker", retrain_worker_command())
+        # Orphaned documents are requeued by each worker as it starts; this
+        # loop also catches what a Redis restart loses while workers keep running.
+        supervisor.add(
+            "requeue", fixed(PYTHON, "manage.py", "requeue_stale", "--every", "60")
         )
-        children.append(
-            spawn(PYTHON, "manage.py", "release_expired_claims", "--every", "60")
+        INBOX.mkdir(parents=True, exist_ok=True)
+        supervisor.add(
+            "watch folder",
+            fixed(PYTHON, "manage.py", "watch_folder", str(INBOX), "--user", "clerk"),
+        )
+        supervisor.add(
+            "claims",
+            fixed(PYTHON, "manage.py", "release_expired_claims", "--every", "60"),
         )
         # Retention: once a day (and at start), purge what has expired.
-        children.append(
-            spawn(PYTHON, "manage.py", "purge_expired", "--every", str(24 * 3600))
+        supervisor.add(
+            "retention",
+            fixed(PYTHON, "manage.py", "purge_expired", "--every", str(24 * 3600)),
         )
         url = f"http://{host}:{port}/"
-        wait_for_http(url, children)
-        announce(url)
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        print("A Vouch process stopped unexpectedly; stopping the others.")
-        return 1
+        wait_for_http(url, supervisor)
+        if load_demo:
+            announce(url)
+        else:
+            print(f"Vouch is running at {url}", flush=True)
+        supervisor.run_forever()
     except KeyboardInterrupt:
         print("\nStopping Vouch ...")
         return 0
     finally:
-        stop_processes(children)
+        supervisor.stop()
         if redis_server is not None:
             redis_server.stop()
+    return 0
+
+
+def fixed(*command: str) -> Callable[[int], list[str]]:
+    """The same command line for every start."""
+    return lambda start: list(command)
+
+
+def worker_command(number: int) -> Callable[[int], list[str]]:
+    """Each start gets a new name: RQ refuses a name whose dead holder's
+    registration has not expired yet."""
+
+    def command(start: int) -> list[str]:
+        return [
+            PYTHON, "manage.py", "rqworker", "default", "--with-scheduler",
+            "--name", f"vouch-worker-{os.getpid()}-{number}-{start}",
+            "--worker-class", "reviewapp.runtime.worker.DocumentWorker",
+            "--serializer", "rq.serializers.JSONSerializer",
+        ]  # fmt: skip
+
+    return command
+
+
+def retrain_worker_command() -> Callable[[int], list[str]]:
+    """The retrain queue's worker: in-process (no fork: stopping it stops the
+    training too), not the document worker (which would load PaddleOCR), and
+    niced, so reading documents keeps the CPU first."""
+
+    def command(start: int) -> list[str]:
+        return [
+            "nice", "-n", "10",
+            PYTHON, "manage.py", "rqworker", "retrain",
+            "--name", f"vouch-retrain-{os.getpid()}-{start}",
+            "--worker-class", "rq.worker.SimpleWorker",
+            "--serializer", "rq.serializers.JSONSerializer",
+        ]  # fmt: skip
+
+    return command
 
 
 def stop_processes(
@@ -130,15 +159,10 @@ def manage(*arguments: str) -> None:
     subprocess.run([PYTHON, "manage.py", *arguments], cwd=BASE_DIR, check=True)
 
 
-def spawn(*command: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, cwd=BASE_DIR)
-
-
-def wait_for_http(url: str, children: list[subprocess.Popen[bytes]]) -> None:
+def wait_for_http(url: str, supervisor: Supervisor) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if any(child.poll() is not None for child in children):
-            raise SystemExit("a Vouch process failed to start; see the log above")
+        supervisor.poll()
         try:
             urllib.request.urlopen(url + "accounts/login/", timeout=2)  # noqa: S310
             return

@@ -20,6 +20,7 @@ from rq import SimpleWorker
 
 from pipeline.extract import extractors
 from pipeline.ocr import ocr_engines
+from reviewapp.services.processing import documents_requeue_orphaned
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,25 @@ def load_engines() -> float:
     return time.perf_counter() - started
 
 
+def requeue_orphans() -> None:
+    """A worker starting is often one replacing a worker that died mid-job:
+    enqueue again, at once, what no live job holds. A failure here is logged,
+    never fatal: the housekeeping loop tries again."""
+    try:
+        requeued = documents_requeue_orphaned()
+    except Exception:
+        logger.exception("could not check for orphaned documents")
+        return
+    finally:
+        close_old_connections()
+    if requeued:
+        logger.warning(
+            "requeued %d document(s) no live job held: %s",
+            len(requeued),
+            ", ".join(str(document.public_id) for document in requeued),
+        )
+
+
 class DocumentWorker(SimpleWorker):
     engines_seconds: float | None = None
 
@@ -44,6 +64,7 @@ class DocumentWorker(SimpleWorker):
         seconds = load_engines()
         logger.info("engines loaded in %.1f s", seconds)
         self.engines_seconds = seconds
+        requeue_orphans()
         return bool(super().work(*args, **kwargs))
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:

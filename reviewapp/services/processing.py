@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import django_rq
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from pipeline.run import PipelineResult
@@ -27,6 +28,7 @@ from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document, Page, ProcessingRun, TextLine
 from reviewapp.models.fields import Field
 from reviewapp.models.validation import DocumentValidation
+from reviewapp.runtime.live_jobs import document_ids_held_by_live_jobs
 from reviewapp.selectors.documents import document_type_unsure
 from reviewapp.services.ingest import document_enqueue_processing
 from reviewapp.services.line_items import line_items_store
@@ -88,6 +90,8 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
     """
     with transaction.atomic():
         document = Document.objects.select_for_update().get(pk=run.document_id)
+        if _run_was_abandoned(run):
+            return document
         pages_by_number = _store_pages(document, result)
         _store_fields(document, result, pages_by_number)
         _store_classification(document, result)
@@ -301,6 +305,8 @@ def document_record_failure(
     the uploader sees."""
     with transaction.atomic():
         document = Document.objects.select_for_update().get(pk=run.document_id)
+        if _run_was_abandoned(run):
+            return document
         will_retry = retry and document.attempts < settings.VOUCH_JOB_MAX_ATTEMPTS
         document.status = (
             Document.Status.QUEUED if will_retry else Document.Status.FAILED
@@ -410,44 +416,92 @@ def document_reprocess(
     return True
 
 
+def _run_was_abandoned(run: ProcessingRun) -> bool:
+    """A run closed as abandoned (its document was requeued while it seemed
+    dead) must not write: the document's new run owns it. Call under the
+    document's row lock."""
+    if ProcessingRun.objects.filter(
+        pk=run.pk, outcome=ProcessingRun.Outcome.RUNNING
+    ).exists():
+        return False
+    logger.warning(
+        "run %s of document %s was abandoned; its result is dropped",
+        run.pk,
+        run.document_id,
+    )
+    return True
+
+
 def documents_requeue_stale(*, older_than: timedelta | None = None) -> list[Document]:
     """Re-enqueue documents stuck in queued or processing (a lost job or a dead
     worker). Safe to run repeatedly: each document is requeued only once per
     staleness period, and a duplicate job finds nothing to claim."""
     age = older_than or timedelta(seconds=settings.VOUCH_STALE_AFTER_SECONDS)
-    cutoff = timezone.now() - age
-    requeued = []
     stuck = Document.objects.filter(
         status__in=[Document.Status.QUEUED, Document.Status.PROCESSING],
-        status_changed_at__lt=cutoff,
+        status_changed_at__lt=timezone.now() - age,
     )
-    for document in stuck:
-        with transaction.atomic():
-            updated = Document.objects.filter(
-                pk=document.pk,
-                status=document.status,
-                status_changed_at=document.status_changed_at,
-            ).update(status=Document.Status.QUEUED, status_changed_at=timezone.now())
-            if updated != 1:
-                continue
-            ProcessingRun.objects.filter(
-                document=document, outcome=ProcessingRun.Outcome.RUNNING
-            ).update(
-                outcome=ProcessingRun.Outcome.FAILED,
-                error="abandoned: the worker stopped before finishing",
-                finished_at=timezone.now(),
-            )
-            stuck_status = document.status
-            document.refresh_from_db()
-            document_enqueue_processing(document)
-            broadcast.document_changed(document)
-            record_event(
-                EventType.DOCUMENT_REQUEUED,
-                document=document,
-                details={
-                    "stuck_in": stuck_status,
-                    "stale_after_seconds": int(age.total_seconds()),
-                },
-            )
-        requeued.append(document)
-    return requeued
+    details = {"stale_after_seconds": int(age.total_seconds())}
+    return [
+        document for document in stuck if _document_requeue(document, details=details)
+    ]
+
+
+# A document committed as queued has its job sent right after the commit
+# (django-rq's on_db_commit); give that moment before calling it orphaned.
+ORPHAN_GRACE = timedelta(seconds=5)
+
+
+def documents_requeue_orphaned() -> list[Document]:
+    """Enqueue again, at once, every document the database calls queued or
+    processing that no live RQ job holds (its worker was killed, or Redis lost
+    the job); see `reviewapp.live_jobs`. Run when a worker starts and by the
+    housekeeping loop. Safe to run at any time and in several processes: each
+    requeue is a conditional update, and a job for a document that is no longer
+    queued finds nothing to claim."""
+    queue = django_rq.get_queue("default")
+    held = document_ids_held_by_live_jobs(queue)
+    # Processing was claimed by a job already in the started registry: no grace.
+    candidates = Document.objects.filter(
+        Q(
+            status=Document.Status.QUEUED,
+            status_changed_at__lt=timezone.now() - ORPHAN_GRACE,
+        )
+        | Q(status=Document.Status.PROCESSING)
+    ).exclude(pk__in=held)
+    return [
+        document
+        for document in candidates
+        if _document_requeue(document, details={"reason": "no live job held it"})
+    ]
+
+
+def _document_requeue(document: Document, *, details: dict[str, object]) -> bool:
+    """Put one document back in the queue with a fresh job, unless it changed
+    since it was read (someone else requeued or finished it). Its running
+    attempt, if any, is closed as abandoned."""
+    with transaction.atomic():
+        updated = Document.objects.filter(
+            pk=document.pk,
+            status=document.status,
+            status_changed_at=document.status_changed_at,
+        ).update(status=Document.Status.QUEUED, status_changed_at=timezone.now())
+        if updated != 1:
+            return False
+        ProcessingRun.objects.filter(
+            document=document, outcome=ProcessingRun.Outcome.RUNNING
+        ).update(
+            outcome=ProcessingRun.Outcome.FAILED,
+            error="abandoned: the worker stopped before finishing",
+            finished_at=timezone.now(),
+        )
+        stuck_status = document.status
+        document.refresh_from_db()
+        document_enqueue_processing(document)
+        broadcast.document_changed(document)
+        record_event(
+            EventType.DOCUMENT_REQUEUED,
+            document=document,
+            details={"stuck_in": stuck_status, **details},
+        )
+    return True

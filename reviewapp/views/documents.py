@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from reviewapp.api.throttling import upload_wait_seconds
 from reviewapp.audit.trail import (
     SecretUnavailable,
     record_event,
@@ -92,6 +93,13 @@ def document_upload(request: HttpRequest) -> HttpResponse:
         return render(request, "reviewapp/upload.html", {"form": UploadForm()})
     if not request.user.has_perm("reviewapp.add_document"):
         return JsonResponse({"error": "You may not upload documents."}, status=403)
+    wait = upload_wait_seconds(request)
+    if wait is not None:
+        refused = JsonResponse(
+            {"error": f"Too many uploads at once; try again in {wait} s."}, status=429
+        )
+        refused["Retry-After"] = str(wait)
+        return refused
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return JsonResponse({"error": "Choose a file to upload."}, status=400)

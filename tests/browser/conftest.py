@@ -229,6 +229,7 @@ def login_as(
 ) -> Iterator[LoginAs]:
     """Log a user in through the login form in a fresh browser context."""
     contexts: list[BrowserContext] = []
+    violations: list[str] = []
 
     def login(user: User) -> Page:
         context = browser.new_context(
@@ -237,6 +238,16 @@ def login_as(
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
+        # Every page of every browser test runs under the Content-Security-Policy;
+        # Chromium reports each refusal on the console.
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
         page.goto("/accounts/login/")
         page.get_by_label("Username").fill(user.get_username())
         page.get_by_label("Password").fill(PASSWORD)
@@ -247,6 +258,10 @@ def login_as(
     yield login
     for context in contexts:
         context.close()
+    allowed = getattr(request.node, "csp_violations_expected", False)
+    assert allowed or not violations, (
+        f"Content-Security-Policy violations: {violations}"
+    )
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         print(stack.logs())

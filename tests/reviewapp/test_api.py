@@ -9,12 +9,14 @@ import yaml
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from reviewapp import jobs
+from reviewapp.models.api_tokens import ApiToken
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import Field
+from reviewapp.services.api_tokens import token_issue
+from tests.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +25,8 @@ DOCUMENTS = "/api/v1/documents/"
 
 def token_client(user: User) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, key = token_issue(owner=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 
@@ -177,19 +179,56 @@ def test_the_openapi_schema_validates_and_documents_the_endpoints(
     assert "tokenAuth" in schema["components"]["securitySchemes"]
 
 
-def test_api_token_command_issues_and_rotates(clerk: User, capsys) -> None:
-    call_command("api_token", "clerk")
+def test_api_token_command_issues_lists_revokes_and_rotates(
+    clerk: User, capsys
+) -> None:
+    call_command("api_token", "clerk", name="erp")
     first = capsys.readouterr().out.strip()
-    call_command("api_token", "clerk")
-    same = capsys.readouterr().out.strip()
-    assert first == same == Token.objects.get(user=clerk).key
+    assert len(first) >= 40
+    [token] = ApiToken.objects.filter(owner=clerk)
+    assert token.prefix == first[:8] and token.name == "erp"
+    assert first not in token.digest  # only the digest is kept
 
     call_command("api_token", "clerk", rotate=True)
     rotated = capsys.readouterr().out.strip()
-
-    assert rotated == Token.objects.get(user=clerk).key
     assert rotated != first
-    assert len(rotated) == 40
+    assert ApiToken.objects.filter(owner=clerk, revoked_at=None).count() == 1
+
+    call_command("api_token", "clerk", list=True)
+    listing = capsys.readouterr().out
+    assert f"{first[:8]}…  revoked" in listing
+    assert f"{rotated[:8]}…  active" in listing
+
+    call_command("api_token", "clerk", revoke=rotated[:8])
+    assert not ApiToken.objects.filter(owner=clerk, revoked_at=None).exists()
+
+
+def test_a_token_records_its_last_use_and_stops_working_once_revoked(
+    clerk: User, admin_user: User
+) -> None:
+    token, key = token_issue(owner=clerk, name="erp")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/documents/").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+    assert token.last_used_ip == "127.0.0.1"
+
+    admin_user.is_staff = True
+    admin_user.save()
+    admin_client = logged_in(admin_user)
+    changelist = admin_client.get("/admin/reviewapp/apitoken/")
+    assert token.prefix in changelist.content.decode()
+    assert key not in changelist.content.decode()
+    admin_client.post(
+        "/admin/reviewapp/apitoken/",
+        {"action": "revoke", "_selected_action": [token.pk]},
+    )
+    token.refresh_from_db()
+    assert token.revoked_at is not None and token.revoked_by == admin_user
+    refused = client.get("/api/v1/documents/")
+    assert refused.status_code == 401
+    assert "revoked" in refused.json()["detail"]
 
 
 def test_sensitive_values_are_masked_in_the_api_even_inside_other_fields(

@@ -25,7 +25,6 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 from pytest_django.fixtures import Settings as SettingsWrapper
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
@@ -35,6 +34,7 @@ from reviewapp.models.documents import Document
 from reviewapp.models.validation import ValidationIssue
 from reviewapp.models.webhooks import WebhookEndpoint
 from reviewapp.selectors.queues import queue_documents
+from reviewapp.services.api_tokens import token_issue
 from reviewapp.webhooks import SIGNATURE_HEADER, verify_signature
 from tests.conftest import recorded_line, text_image
 from tests.reviewapp import labelled_extractor
@@ -48,8 +48,8 @@ NEW_IBAN = "DE02120300000000202051"
 
 def token_client(user: User) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, key = token_issue(owner=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

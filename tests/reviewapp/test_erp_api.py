@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from reviewapp.masking import mask_value
@@ -13,6 +12,7 @@ from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.models.master_data import PurchaseOrder, Vendor
 from reviewapp.models.webhooks import WebhookDelivery, WebhookEndpoint
+from reviewapp.services.api_tokens import token_issue
 from tests.conftest import make_document
 from tests.reviewapp.test_export_views import IBAN, approved_invoice
 
@@ -23,8 +23,8 @@ EXPORTS = "/api/v1/exports/"
 
 def token_client(user: User) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, key = token_issue(owner=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import User
@@ -13,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from reviewapp.audit.log_masking import SensitiveValueFilter, mask_sensitive_text
+from reviewapp.audit.log_masking import mask_sensitive_text
 from tests.conftest import make_document
 
 IBAN = "DE89 3704 0044 0532 0130 00"
@@ -40,21 +39,6 @@ def test_values_shaped_like_an_iban_or_vat_id_are_masked(
     text: str, masked: str
 ) -> None:
     assert mask_sensitive_text(text) == masked
-
-
-@pytest.fixture
-def console() -> Iterator[io.StringIO]:
-    """What the configured console handler writes (settings.LOGGING)."""
-    [handler] = [
-        handler
-        for handler in logging.getLogger().handlers
-        if any(isinstance(each, SensitiveValueFilter) for each in handler.filters)
-    ]
-    assert isinstance(handler, logging.StreamHandler)
-    written = io.StringIO()
-    previous = handler.setStream(written)
-    yield written
-    handler.setStream(previous)
 
 
 def test_a_processing_log_line_is_masked(console: io.StringIO) -> None:

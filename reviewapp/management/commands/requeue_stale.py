@@ -1,4 +1,5 @@
-"""Re-enqueue documents stuck in queued or processing. Safe to run repeatedly."""
+"""Re-enqueue documents stuck in queued or processing: those no live job holds
+at once, the rest after VOUCH_STALE_AFTER_SECONDS. Safe to run repeatedly."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from reviewapp.management.periodic import PeriodicCommand
-from reviewapp.services.processing import documents_requeue_stale
+from reviewapp.services.processing import (
+    documents_requeue_orphaned,
+    documents_requeue_stale,
+)
 
 
 class Command(PeriodicCommand):
@@ -30,7 +34,8 @@ class Command(PeriodicCommand):
             if options["older_than"] is not None
             else None
         )
-        requeued = documents_requeue_stale(older_than=older_than)
+        requeued = documents_requeue_orphaned()
+        requeued += documents_requeue_stale(older_than=older_than)
         for document in requeued:
             self.stdout.write(f"requeued {document.public_id} {document.original_name}")
         return f"{len(requeued)} document(s) requeued"

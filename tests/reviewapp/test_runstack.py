@@ -1,0 +1,116 @@
+"""`make run` (reviewapp.runtime.runstack) survives a worker killed with SIGKILL:
+the worker comes back, the web server never stops answering."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _workers(stack: psutil.Process) -> list[psutil.Process]:
+    return [
+        child
+        for child in stack.children()
+        if "rqworker" in " ".join(child.cmdline()) and child.is_running()
+    ]
+
+
+def _until(process, condition, seconds: float, what: str, log: Path) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"make run exited\n{log.read_text()[-4000:]}")
+        if condition():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"{what} within {seconds:.0f} s\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture
+def runstack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    port = _free_port()
+    log = tmp_path / "runstack.log"
+    env = {
+        **os.environ,
+        "VOUCH_VAR_DIR": str(tmp_path / "var"),
+        "VOUCH_PORT": str(port),
+        "VOUCH_LOAD_DEMO": "0",
+        "VOUCH_OCR_ENGINE": "pipeline.ocr.recorded.RecordedOcrEngine",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in ("REDIS_URL", "DATABASE_URL", "VOUCH_MEDIA_ROOT"):
+        env.pop(name, None)  # its own Redis and database, as on a fresh checkout
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reviewapp.runtime.runstack"],
+            cwd=REPO,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process, f"http://127.0.0.1:{port}/accounts/login/", log
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_a_worker_killed_with_sigkill_is_restarted_and_the_web_keeps_serving(
+    runstack: tuple[subprocess.Popen[bytes], str, Path],
+) -> None:
+    process, url, log = runstack
+    _until(process, lambda: _answers(url), 180, "make run answering", log)
+    stack = psutil.Process(process.pid)
+    _until(process, lambda: len(_workers(stack)) == 1, 30, "one worker running", log)
+    [worker] = _workers(stack)
+    web = [c for c in stack.children() if "daphne" in " ".join(c.cmdline())]
+
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+
+    # The web server answers while the worker is down and after it is back.
+    assert _answers(url)
+    _until(
+        process,
+        lambda: [w.pid for w in _workers(stack)] not in ([], [worker.pid]),
+        30,
+        "a new worker",
+        log,
+    )
+    assert process.poll() is None
+    assert _answers(url)
+    assert [c.pid for c in stack.children() if "daphne" in " ".join(c.cmdline())] == [
+        w.pid for w in web
+    ]
+    assert "restarting it in 1 s" in log.read_text()
