@@ -26,7 +26,7 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 run: install
-	$(PY) -m reviewapp.runstack
+	$(PY) -m reviewapp.runtime.runstack
 
 test: install browser
 	$(PY) -m pytest

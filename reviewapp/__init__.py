@@ -1,0 +1,1 @@
+"""Vouch, the Django project: settings, URLs, ASGI, and the web product in layers."""

@@ -20,9 +20,26 @@ from django.urls import URLPattern, path
 
 from pipeline.registry import validation_rules
 from pipeline.validate.types import DOCUMENT_TYPES
-from reviewapp import audit, retention, vendor_memory
+from reviewapp.audit.trail import record_event
 from reviewapp.extraction_fields import FIELD_LABELS, auto_accept_threshold
-from reviewapp.master_data import (
+from reviewapp.learning.vendor_memory import memories_delete
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.configuration import (
+    FieldThreshold,
+    RetentionPolicy,
+    SensitiveField,
+    ValidationRuleSetting,
+)
+from reviewapp.models.learning import VendorFieldMemory
+from reviewapp.models.master_data import (
+    GoodsReceipt,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Vendor,
+)
+from reviewapp.models.review import SensitiveReveal
+from reviewapp.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from reviewapp.services.master_data import (
     GOODS_RECEIPT_COLUMNS,
     PURCHASE_ORDER_COLUMNS,
     VENDOR_COLUMNS,
@@ -30,20 +47,7 @@ from reviewapp.master_data import (
     master_data_import,
     read_master_data,
 )
-from reviewapp.models import (
-    AuditEvent,
-    FieldThreshold,
-    GoodsReceipt,
-    PurchaseOrder,
-    PurchaseOrderLine,
-    SensitiveField,
-    SensitiveReveal,
-    ValidationRuleSetting,
-    Vendor,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from reviewapp.services.retention import policy_changed
 
 
 class MasterDataFileForm(forms.Form):
@@ -106,7 +110,7 @@ class VendorFieldMemoryInline(admin.TabularInline):  # type: ignore[type-arg]
     """What was learned for this vendor, read-only: deleting goes through the
     memory's own admin page, which audits it."""
 
-    model = vendor_memory.VendorFieldMemory
+    model = VendorFieldMemory
     extra = 0
     can_delete = False
     show_change_link = True
@@ -114,7 +118,7 @@ class VendorFieldMemoryInline(admin.TabularInline):  # type: ignore[type-arg]
     readonly_fields = fields
 
     @admin.display(description="Remembered")
-    def remembered(self, obj: vendor_memory.VendorFieldMemory) -> str:
+    def remembered(self, obj: VendorFieldMemory) -> str:
         return obj.describe()
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -320,7 +324,7 @@ class FieldThresholdAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ) -> None:
         with transaction.atomic():
             super().save_model(request, obj, form, change)
-            audit.record_event(
+            record_event(
                 AuditEvent.EventType.SETTINGS_CHANGED,
                 actor=request.user,
                 details={
@@ -334,7 +338,7 @@ class FieldThresholdAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def delete_model(self, request: HttpRequest, obj: FieldThreshold) -> None:
         with transaction.atomic():
             super().delete_model(request, obj)
-            audit.record_event(
+            record_event(
                 AuditEvent.EventType.SETTINGS_CHANGED,
                 actor=request.user,
                 details={
@@ -345,7 +349,7 @@ class FieldThresholdAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             )
 
 
-@admin.register(vendor_memory.VendorFieldMemory)
+@admin.register(VendorFieldMemory)
 class VendorFieldMemoryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """What reviewers' corrections taught per vendor: inspect it, or delete it
     (audited) when it reads a vendor's documents wrongly. Never edited."""
@@ -376,24 +380,22 @@ class VendorFieldMemoryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ]
 
     @admin.display(description="Remembered")
-    def remembered(self, obj: vendor_memory.VendorFieldMemory) -> str:
+    def remembered(self, obj: VendorFieldMemory) -> str:
         return obj.describe()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(
-        self, request: HttpRequest, obj: vendor_memory.VendorFieldMemory | None = None
+        self, request: HttpRequest, obj: VendorFieldMemory | None = None
     ) -> bool:
         return False
 
-    def delete_model(
-        self, request: HttpRequest, obj: vendor_memory.VendorFieldMemory
-    ) -> None:
-        vendor_memory.memories_delete(memories=[obj], user=request.user)  # type: ignore[arg-type]
+    def delete_model(self, request: HttpRequest, obj: VendorFieldMemory) -> None:
+        memories_delete(memories=[obj], user=request.user)  # type: ignore[arg-type]
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        vendor_memory.memories_delete(
+        memories_delete(
             memories=list(queryset.select_related("vendor", "learned_from")),
             user=request.user,  # type: ignore[arg-type]
         )
@@ -405,11 +407,11 @@ class RetentionPolicyForm(forms.ModelForm):  # type: ignore[type-arg]
     )
 
     class Meta:
-        model = retention.RetentionPolicy
+        model = RetentionPolicy
         fields = ["document_type", "days", "note"]
 
 
-@admin.register(retention.RetentionPolicy)
+@admin.register(RetentionPolicy)
 class RetentionPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Retention periods per document type, replacing the settings' defaults;
     a change is audited and moves the retain-until day of the type's documents."""
@@ -418,31 +420,29 @@ class RetentionPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["document_type", "days", "years", "note", "updated_at"]
 
     @admin.display(description="Years")
-    def years(self, obj: retention.RetentionPolicy) -> str:
+    def years(self, obj: RetentionPolicy) -> str:
         return f"{obj.days / 365.25:.1f}"
 
     def save_model(
         self,
         request: HttpRequest,
-        obj: retention.RetentionPolicy,
+        obj: RetentionPolicy,
         form: Any,
         change: bool,
     ) -> None:
         with transaction.atomic():
             super().save_model(request, obj, form, change)
-            retention.policy_changed(
+            policy_changed(
                 document_type=obj.document_type,
                 user=request.user,  # type: ignore[arg-type]
                 days=obj.days,
                 note=obj.note,
             )
 
-    def delete_model(
-        self, request: HttpRequest, obj: retention.RetentionPolicy
-    ) -> None:
+    def delete_model(self, request: HttpRequest, obj: RetentionPolicy) -> None:
         with transaction.atomic():
             super().delete_model(request, obj)
-            retention.policy_changed(
+            policy_changed(
                 document_type=obj.document_type,
                 user=request.user,  # type: ignore[arg-type]
                 days=None,

@@ -15,33 +15,38 @@ class ReviewappConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.contrib.auth import signals as auth_signals
 
-        from reviewapp import (
-            audit,
-            checks,  # noqa: F401  (registers the system checks)
+        from reviewapp import checks  # noqa: F401  (registers the system checks)
+        from reviewapp.audit.trail import (
+            on_user_groups_changed,
+            on_user_logged_in,
+            on_user_logged_out,
+            on_user_login_failed,
+            on_user_post_save,
+            on_user_pre_save,
         )
 
         post_migrate.connect(sync_roles_after_migrate, sender=self)
         # Django announces sign-ins only through these signals.
         auth_signals.user_logged_in.connect(
-            audit.on_user_logged_in, dispatch_uid="vouch-audit-login"
+            on_user_logged_in, dispatch_uid="vouch-audit-login"
         )
         auth_signals.user_logged_out.connect(
-            audit.on_user_logged_out, dispatch_uid="vouch-audit-logout"
+            on_user_logged_out, dispatch_uid="vouch-audit-logout"
         )
         auth_signals.user_login_failed.connect(
-            audit.on_user_login_failed, dispatch_uid="vouch-audit-login-failed"
+            on_user_login_failed, dispatch_uid="vouch-audit-login-failed"
         )
         # Users and their roles change through the admin site and commands we
         # do not own; model signals are the one place all of them pass.
         user_model = get_user_model()
         pre_save.connect(
-            audit.on_user_pre_save, sender=user_model, dispatch_uid="vouch-audit-user"
+            on_user_pre_save, sender=user_model, dispatch_uid="vouch-audit-user"
         )
         post_save.connect(
-            audit.on_user_post_save, sender=user_model, dispatch_uid="vouch-audit-user"
+            on_user_post_save, sender=user_model, dispatch_uid="vouch-audit-user"
         )
         m2m_changed.connect(
-            audit.on_user_groups_changed,
+            on_user_groups_changed,
             sender=user_model.groups.through,
             dispatch_uid="vouch-audit-roles",
         )

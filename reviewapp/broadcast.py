@@ -9,8 +9,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from reviewapp.models import REVIEW_STATUSES, Document
-from reviewapp.selectors import status_payload
+from reviewapp.models.documents import REVIEW_STATUSES, Document
+from reviewapp.selectors.documents import status_payload
 
 ALL_DOCUMENTS_GROUP = "documents.all"
 # Reviewers share the queue of read documents, whoever uploaded them.

@@ -10,13 +10,13 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
 from reviewapp import broadcast
-from reviewapp.models import REVIEW_STATUSES
+from reviewapp.models.documents import REVIEW_STATUSES
 from reviewapp.permissions import (
     can_see_document,
     can_view_all_documents,
     is_reviewer,
 )
-from reviewapp.selectors import queues_containing
+from reviewapp.selectors.queues import queues_containing
 
 UNAUTHENTICATED = 4401
 

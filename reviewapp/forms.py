@@ -4,19 +4,21 @@ from typing import Any
 
 from django import forms
 
-from reviewapp.audit_export import ExportFilters
+from reviewapp.audit.export import ExportFilters
 from reviewapp.extraction_fields import (
     FIELD_NAMES,
     InvalidValue,
     normalise_human_value,
 )
-from reviewapp.models import AuditEvent, Document, FieldCorrection
-from reviewapp.training_data import (
+from reviewapp.learning.training_data import (
     TYPED,
     CorrectionEvidence,
     TrainingFilters,
     box_of,
 )
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document
+from reviewapp.models.learning import FieldCorrection
 
 
 class UploadForm(forms.Form):

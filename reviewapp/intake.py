@@ -26,8 +26,8 @@ from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import timezone
 
-from reviewapp import services
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
+from reviewapp.services.ingest import IngestRefused, document_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +72,10 @@ def _ingest(
     name: str, content: bytes, channel: str, owner: AbstractBaseUser
 ) -> IntakeOutcome:
     try:
-        result = services.document_ingest(
+        result = document_ingest(
             content=content, original_name=name, channel=channel, uploaded_by=owner
         )
-    except services.IngestRefused as refusal:
+    except IngestRefused as refusal:
         return IntakeOutcome(name=name, refused_reason=refusal.reason)
     return IntakeOutcome(
         name=name, document=result.document, duplicate=result.duplicate

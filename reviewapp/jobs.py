@@ -16,8 +16,21 @@ from rq.job import Job
 from pipeline.errors import UnreadableDocument
 from pipeline.ocr import ocr_engines
 from pipeline.run import run_pipeline
-from reviewapp import audit, extractor_versions, services, vendor_memory, webhooks
-from reviewapp.models import ProcessingRun, WebhookDelivery
+from reviewapp import webhooks
+from reviewapp.audit.trail import origin
+from reviewapp.learning.extractor_versions import (
+    extractor_for_processing,
+    extractor_retrain,
+)
+from reviewapp.learning.vendor_memory import with_vendor_memory
+from reviewapp.models.documents import ProcessingRun
+from reviewapp.models.webhooks import WebhookDelivery
+from reviewapp.services.ingest import decode_limits
+from reviewapp.services.processing import (
+    document_claim_for_processing,
+    document_record_failure,
+    document_record_result,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +45,12 @@ def process_document(document_id: int) -> str:
     """
     job = get_current_job()
     # Audit events of this job carry its id where a request would carry its own.
-    with audit.origin(request_id=job.id if job else ""):
+    with origin(request_id=job.id if job else ""):
         return _process_document(document_id, job)
 
 
 def _process_document(document_id: int, job: Job | None) -> str:
-    run = services.document_claim_for_processing(
+    run = document_claim_for_processing(
         document_id=document_id,
         job_id=job.id if job else "",
         worker=f"{socket.gethostname()}:{job.worker_name if job else 'inline'}",
@@ -52,27 +65,27 @@ def _process_document(document_id: int, job: Job | None) -> str:
         # first job shows where its time went.
         loading_started = time.perf_counter()
         ocr = ocr_engines.get(settings.VOUCH_OCR_ENGINE)
-        extractor, version = extractor_versions.extractor_for_processing()
+        extractor, version = extractor_for_processing()
         engine_seconds = round(time.perf_counter() - loading_started, 4)
         result = run_pipeline(
-            data, ocr=ocr, extractor=extractor, limits=services.decode_limits()
+            data, ocr=ocr, extractor=extractor, limits=decode_limits()
         )
         result.stage_seconds["engine_load"] = engine_seconds
         # Second pass, once the first reading names the vendor: its memory.
-        result = vendor_memory.with_vendor_memory(result)
+        result = with_vendor_memory(result)
     except UnreadableDocument as unreadable:
-        services.document_record_failure(run=run, reason=unreadable.reason)
+        document_record_failure(run=run, reason=unreadable.reason)
         return f"failed: {unreadable.reason}"
     except Exception as error:
         logger.exception("processing %s failed", document.public_id)
-        services.document_record_failure(
+        document_record_failure(
             run=run,
             reason=_plain_reason(error),
             error=traceback.format_exc(),
             retry=True,
         )
         raise
-    services.document_record_result(run=run, result=result)
+    document_record_result(run=run, result=result)
     if version is not None:
         ProcessingRun.objects.filter(pk=run.pk).update(extractor_version=version)
     return f"ready: {document.public_id}"
@@ -118,8 +131,8 @@ def retrain_extractor(requested_by_id: int | None) -> str:
             job.save_meta()
 
     actor = get_user_model().objects.filter(pk=requested_by_id).first()
-    with audit.origin(request_id=job.id if job else ""):
-        outcome = extractor_versions.extractor_retrain(actor=actor, progress=progress)
+    with origin(request_id=job.id if job else ""):
+        outcome = extractor_retrain(actor=actor, progress=progress)
     version = outcome.version
     if not outcome.created:
         return f"unchanged: {version.label} was trained from the same data before"

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from reviewapp.models import Field, SensitiveField, TextLine
+from reviewapp.models.configuration import SensitiveField
+from reviewapp.models.documents import TextLine
+from reviewapp.models.fields import Field
 
 MASK = "•"
 # Lines shorter than this cannot hold an identifying part of a value.

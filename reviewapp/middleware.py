@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from reviewapp import audit
+from reviewapp.audit.trail import client_ip, origin
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id a proxy in front of us chose is kept, so its logs and ours line up; it
@@ -28,9 +28,9 @@ class RequestIdMiddleware:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _ACCEPTED_ID.fullmatch(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
-        with audit.origin(
+        with origin(
             request_id=request_id,
-            ip_address=audit.client_ip(request),
+            ip_address=client_ip(request),
             request=request,
         ):
             response = self.get_response(request)

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from reviewapp.models import REVIEW_STATUSES, Document
+from reviewapp.models.documents import REVIEW_STATUSES, Document
 
 VIEW_ALL = "reviewapp.view_all_documents"
 CORRECT_FIELDS = "reviewapp.change_field"

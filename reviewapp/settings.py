@@ -14,6 +14,12 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from reviewapp.runtime.local_secrets import (
+    AUDIT_KEY_FILE,
+    SECRET_KEY_FILE,
+    stored_secret,
+)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -54,17 +60,27 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 DEBUG = env_bool("DEBUG", default=False)
 
-_secret_key = os.environ.get("SECRET_KEY")
+# Where uploads, page images and the SQLite file live unless configured otherwise.
+VAR_DIR = Path(env_str("VOUCH_VAR_DIR", str(BASE_DIR / "var")))
+
+# A development checkout where `make run` has run keeps its own secrets in VAR_DIR
+# (reviewapp.runtime.local_secrets), so management commands find them there.
+_secret_key = os.environ.get("SECRET_KEY") or stored_secret(VAR_DIR, SECRET_KEY_FILE)
 if not _secret_key:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (in a development checkout, "
+            "`make run` once keeps a local one under var/)"
+        )
     _secret_key = "insecure-development-key-never-use-in-production"  # noqa: S105
 SECRET_KEY = _secret_key
 
 # Encrypts sensitive values (IBAN, VAT id ...) kept in the audit trail and keys
 # their digests. Losing it makes those values unreadable; the chain still
 # verifies. Only a development install (DEBUG) may fall back to SECRET_KEY.
-_audit_key = env_str("VOUCH_AUDIT_KEY", "")
+_audit_key = env_str("VOUCH_AUDIT_KEY", "") or (
+    stored_secret(VAR_DIR, AUDIT_KEY_FILE) or ""
+)
 if not _audit_key:
     if not DEBUG:
         raise ImproperlyConfigured("VOUCH_AUDIT_KEY must be set when DEBUG is off")
@@ -79,8 +95,6 @@ VOUCH_AUDIT_KEY = _audit_key
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
-# Where uploads, page images and the SQLite file live unless configured otherwise.
-VAR_DIR = Path(env_str("VOUCH_VAR_DIR", str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
     "daphne",
@@ -97,6 +111,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "axes",
     "reviewapp",
+    "reviewapp.measurement",
 ]
 
 MIDDLEWARE = [
@@ -226,7 +241,7 @@ RQ_QUEUES = {
 }
 RQ = {
     "COMMIT_MODE": "on_db_commit",
-    "WORKER_CLASS": "reviewapp.worker.DocumentWorker",
+    "WORKER_CLASS": "reviewapp.runtime.worker.DocumentWorker",
 }
 
 # Document intake limits. Checked at upload (size, type, pixels) and again in the
@@ -345,13 +360,13 @@ VOUCH_DUPLICATE_WINDOW_DAYS = env_int("VOUCH_DUPLICATE_WINDOW_DAYS", 14)
 VOUCH_PO_PRICE_TOLERANCE_PERCENT = env_int("VOUCH_PO_PRICE_TOLERANCE_PERCENT", 2)
 VOUCH_PO_QUANTITY_TOLERANCE_PERCENT = env_int("VOUCH_PO_QUANTITY_TOLERANCE_PERCENT", 0)
 
-# Every handler masks IBAN- and VAT-id-shaped values (reviewapp.log_masking);
+# Every handler masks IBAN- and VAT-id-shaped values (reviewapp.audit.log_masking);
 # "django" gets our handlers instead of Django's default unfiltered ones.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "mask_sensitive": {"()": "reviewapp.log_masking.SensitiveValueFilter"},
+        "mask_sensitive": {"()": "reviewapp.audit.log_masking.SensitiveValueFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -383,9 +398,9 @@ LOGGING = {
     },
 }
 # The technical 500 page (DEBUG) and the admins' error email, masked the same way.
-DEFAULT_EXCEPTION_REPORTER = "reviewapp.log_masking.SensitiveExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER = "reviewapp.audit.log_masking.SensitiveExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = (
-    "reviewapp.log_masking.SensitiveExceptionReporterFilter"
+    "reviewapp.audit.log_masking.SensitiveExceptionReporterFilter"
 )
 
 if not DEBUG:

@@ -21,7 +21,7 @@ from reviewapp.extraction_fields import (
     FIELD_NAMES,
     auto_accept_thresholds,
 )
-from reviewapp.models import FieldThreshold
+from reviewapp.models.configuration import FieldThreshold
 
 
 def review_thresholds() -> dict[str, float]:

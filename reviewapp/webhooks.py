@@ -25,7 +25,10 @@ from django.db import transaction
 from django.utils import timezone
 from rq import Retry
 
-from reviewapp.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from reviewapp.export_formats import as_json
+from reviewapp.models.documents import Document
+from reviewapp.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from reviewapp.selectors.exports import export_for
 
 DELIVER_JOB = "reviewapp.jobs.deliver_webhook"
 SIGNATURE_HEADER = "X-Vouch-Signature"
@@ -164,3 +167,10 @@ def _plain_error(failure: requests.RequestException) -> str:
     if isinstance(failure, requests.ConnectionError):
         return f"could not connect: {failure}"
     return f"request failed: {failure}"
+
+
+def document_publish_approved(document: Document) -> None:
+    # Inside the approving transaction: the delivery rows roll back with it, and
+    # the jobs are enqueued only on commit (webhooks_publish).
+    payload = as_json(export_for(document, user=None))
+    webhooks_publish(event="document.approved", payload=payload)

@@ -22,8 +22,11 @@ from pipeline.extract import extractors
 from pipeline.ocr import ocr_engines
 from pipeline.ocr.recorded import RecordedOcrEngine
 from pipeline.types import OcrLine
-from reviewapp import jobs, roles, services
-from reviewapp.models import Document, Field, LineItem
+from reviewapp import jobs, roles
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import Field, LineItem
+from reviewapp.services.ingest import document_ingest
+from reviewapp.services.validation import document_refresh_review_columns
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -118,7 +121,7 @@ def make_document(
             confidence=confidence,
             machine_confidence=confidence,
         )
-    services.document_refresh_review_columns(document=document)
+    document_refresh_review_columns(document=document)
     document.refresh_from_db()
     return document
 
@@ -127,7 +130,7 @@ def processed_upload(
     content: bytes, *, name: str = "acme.png", uploaded_by: User | None
 ) -> Document:
     """A browser upload of `content`, read by the processing job in-process."""
-    document = services.document_ingest(
+    document = document_ingest(
         content=content,
         original_name=name,
         channel=Document.Channel.UPLOAD,

@@ -17,7 +17,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reviewapp import selectors, services
 from reviewapp.api.serializers import (
     ErrorSerializer,
     ExportDocumentSerializer,
@@ -25,14 +24,20 @@ from reviewapp.api.serializers import (
     MarkExportedSerializer,
     MasterDataRowSerializer,
 )
-from reviewapp.exports import as_json
-from reviewapp.master_data import (
+from reviewapp.export_formats import as_json
+from reviewapp.models.documents import Document
+from reviewapp.permissions import approved_document_for, can_export_batches
+from reviewapp.selectors.exports import (
+    ExportFilters,
+    export_documents_for,
+    exportable_documents,
+)
+from reviewapp.services.exports import document_mark_exported, documents_export_record
+from reviewapp.services.master_data import (
     MasterDataFileError,
     master_data_import,
     read_master_data,
 )
-from reviewapp.models import Document
-from reviewapp.permissions import approved_document_for, can_export_batches
 
 
 class ExportPagination(PageNumberPagination):
@@ -55,8 +60,8 @@ class ExportViewSet(viewsets.GenericViewSet[Document]):
             raise PermissionDenied("Your role does not include exports.")
 
     def get_queryset(self) -> QuerySet[Document]:
-        return selectors.exportable_documents(
-            user=self.request.user, filters=selectors.ExportFilters(exported=False)
+        return exportable_documents(
+            user=self.request.user, filters=ExportFilters(exported=False)
         )
 
     @extend_schema(
@@ -71,9 +76,9 @@ class ExportViewSet(viewsets.GenericViewSet[Document]):
         ordered = Document.objects.filter(pk__in=[d.pk for d in page]).order_by(
             "decided_at", "id"
         )
-        items = selectors.export_documents_for(ordered, user=request.user)
+        items = export_documents_for(ordered, user=request.user)
         if page:
-            services.documents_export_record(
+            documents_export_record(
                 user=request.user,
                 document_ids=[str(d.public_id) for d in page],
                 export_format="json",
@@ -96,7 +101,7 @@ class ExportViewSet(viewsets.GenericViewSet[Document]):
     @action(detail=True, methods=["post"], url_path="mark-exported")
     def mark_exported(self, request: Request, public_id: str) -> Response:
         document = approved_document_for(request.user, public_id)
-        document = services.document_mark_exported(document=document, user=request.user)
+        document = document_mark_exported(document=document, user=request.user)
         return Response(
             {
                 "id": str(document.public_id),

@@ -7,7 +7,8 @@ from typing import Any
 from rest_framework import serializers
 
 from reviewapp.masking import document_mask, mask_value, scrub, sensitive_field_names
-from reviewapp.models import Document, Field
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import Field
 
 
 class FieldSerializer(serializers.ModelSerializer[Field]):
@@ -118,7 +119,7 @@ class MatchedVendorSerializer(serializers.Serializer[Any]):
 
 
 class ExportDocumentSerializer(serializers.Serializer[Any]):
-    """An approved document as `reviewapp.exports.as_json` writes it."""
+    """An approved document as `reviewapp.export_formats.as_json` writes it."""
 
     id = serializers.UUIDField()
     file_name = serializers.CharField()
@@ -150,7 +151,7 @@ class MarkExportedSerializer(serializers.Serializer[Any]):
 
 
 class MasterDataRowSerializer(serializers.Serializer[Any]):
-    """One record, with the columns of `reviewapp.master_data` (see the
+    """One record, with the columns of `reviewapp.services.master_data` (see the
     import_master_data command); a purchase order may nest its "lines"."""
 
     number = serializers.CharField(required=False)

@@ -11,15 +11,16 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from reviewapp import services
 from reviewapp.api.serializers import (
     DocumentSerializer,
     ErrorSerializer,
     UploadResultSerializer,
     UploadSerializer,
 )
-from reviewapp.models import Document, Field
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import Field
 from reviewapp.permissions import visible_documents
+from reviewapp.services.ingest import IngestRefused, document_ingest
 
 
 class DocumentViewSet(
@@ -81,13 +82,13 @@ class DocumentViewSet(
             )
         sent = upload.validated_data["file"]
         try:
-            result = services.document_ingest(
+            result = document_ingest(
                 content=sent.read(),
                 original_name=sent.name,
                 channel=Document.Channel.API,
                 uploaded_by=request.user,
             )
-        except services.IngestRefused as refusal:
+        except IngestRefused as refusal:
             return Response({"error": refusal.reason}, status.HTTP_400_BAD_REQUEST)
         visible = self.get_queryset().filter(pk=result.document.pk).first()
         message = ""

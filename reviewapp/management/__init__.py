@@ -1,0 +1,1 @@
+"""Operational management commands: ingest, requeue, export, verify, retrain..."""

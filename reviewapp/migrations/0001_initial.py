@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 (
                     "original",
                     models.FileField(
-                        max_length=255, upload_to=reviewapp.models.original_upload_path
+                        max_length=255, upload_to=reviewapp.models.documents.original_upload_path
                     ),
                 ),
                 (
@@ -114,7 +114,7 @@ class Migration(migrations.Migration):
                 (
                     "image",
                     models.FileField(
-                        max_length=255, upload_to=reviewapp.models.page_image_path
+                        max_length=255, upload_to=reviewapp.models.documents.page_image_path
                     ),
                 ),
                 ("width", models.PositiveIntegerField()),

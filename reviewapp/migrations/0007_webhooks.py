@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
                 (
                     "secret",
                     models.CharField(
-                        default=reviewapp.models.new_webhook_secret,
+                        default=reviewapp.models.webhooks.new_webhook_secret,
                         help_text="Shared with the receiver to verify the X-Vouch-Signature header.",
                         max_length=100,
                     ),

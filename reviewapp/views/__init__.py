@@ -1,0 +1,1 @@
+"""Views: thin HTTP adapters, one module per domain."""

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from reviewapp.audit_export import CONTENT_TYPES, audit_export
+from reviewapp.audit.export import CONTENT_TYPES, audit_export
 from reviewapp.forms import AuditExportForm
 from reviewapp.permissions import can_export_audit
 

@@ -20,17 +20,44 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from reviewapp import audit, line_items, selectors, services
+from reviewapp.audit.trail import (
+    SecretUnavailable,
+    record_event,
+    sensitive_reveal,
+)
 from reviewapp.extraction_fields import FIELD_NAMES
 from reviewapp.forms import EscalateForm, FieldCorrectionForm, RevealForm, UploadForm
 from reviewapp.masking import redact_image
-from reviewapp.models import AuditEvent, Document
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document
 from reviewapp.permissions import (
     can_reveal_sensitive,
     document_for,
     review_rights,
     visible_documents,
 )
+from reviewapp.selectors.documents import (
+    document_for_review,
+    documents_for,
+    status_payload,
+)
+from reviewapp.selectors.line_items import line_grid
+from reviewapp.selectors.queues import MY_QUEUE, next_in_queue
+from reviewapp.selectors.review_page import (
+    approval_refusal,
+    document_history,
+    field_payload,
+    issues_by_field,
+    redaction_boxes,
+    review_page,
+    validation_issues_for,
+    validation_of,
+)
+from reviewapp.services.fields import field_confirm as services_field_confirm
+from reviewapp.services.fields import field_correct as services_field_correct
+from reviewapp.services.ingest import IngestRefused, document_ingest
+from reviewapp.services.processing import document_retry as services_document_retry
+from reviewapp.services.review import ReviewRefused
 from reviewapp.views.exports import UBL_DOCUMENT_TYPES
 
 PAGE_SIZE = 50
@@ -38,7 +65,7 @@ PAGE_SIZE = 50
 
 @require_GET
 def document_list(request: HttpRequest) -> HttpResponse:
-    documents = selectors.documents_for(user=request.user)
+    documents = documents_for(user=request.user)
     page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -60,16 +87,16 @@ def document_upload(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "Choose a file to upload."}, status=400)
     upload = form.cleaned_data["file"]
     try:
-        result = services.document_ingest(
+        result = document_ingest(
             content=upload.read(),
             original_name=upload.name,
             channel=Document.Channel.UPLOAD,
             uploaded_by=request.user,  # type: ignore[arg-type]
         )
-    except services.IngestRefused as refusal:
+    except IngestRefused as refusal:
         return JsonResponse({"error": refusal.reason}, status=400)
     document = result.document
-    body = selectors.status_payload(document)
+    body = status_payload(document)
     body["url"] = reverse("document-detail", args=[document.public_id])
     if result.duplicate:
         visible = visible_documents(request.user).filter(pk=document.pk).exists()
@@ -98,28 +125,24 @@ def document_statuses(request: HttpRequest) -> JsonResponse:
         .select_related("claimed_by")
     )
     return JsonResponse(
-        {"documents": [selectors.status_payload(document) for document in documents]}
+        {"documents": [status_payload(document) for document in documents]}
     )
 
 
 @require_GET
 def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     document, _ = document_for(request.user, public_id)
-    document = selectors.document_for_review(document=document)
-    issues = selectors.validation_issues_for(document)
+    document = document_for_review(document=document)
+    issues = validation_issues_for(document)
     rights = review_rights(request.user, document)
-    following = selectors.next_in_queue(
-        user=request.user, queue=selectors.MY_QUEUE, after=document
-    )
-    validation = selectors.validation_of(document)
+    following = next_in_queue(user=request.user, queue=MY_QUEUE, after=document)
+    validation = validation_of(document)
     return render(
         request,
         "reviewapp/document_detail.html",
         {
             "document": document,
-            **selectors.review_page(
-                document, issues_by_field=selectors.issues_by_field(issues)
-            ),
+            **review_page(document, issues_by_field=issues_by_field(issues)),
             "issues": issues,
             "validation": validation,
             "export_ubl": validation is not None
@@ -127,7 +150,7 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "rights": rights,
             # Said up front, instead of a refused Approve (services check again).
             "approval_refusal": (
-                selectors.approval_refusal(
+                approval_refusal(
                     document.pk,
                     request.user,
                     escalated=document.status == Document.Status.ESCALATED,
@@ -136,10 +159,10 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 else ""
             ),
             "can_write": rights.can_edit_fields,
-            "line_grid": line_items.line_grid(document),
+            "line_grid": line_grid(document),
             "next_document": following,
             "escalate_form": EscalateForm(),
-            "history": selectors.document_history(document=document),
+            "history": document_history(document=document),
             "document_type_label": document.document_type.replace(
                 "_", " "
             ).capitalize(),
@@ -163,7 +186,7 @@ def document_original(request: HttpRequest, public_id: UUID) -> FileResponse:
     if document.purged_at is not None:
         raise Http404("This document was purged under the retention policy")
     original = document.original.open("rb")
-    audit.record_event(
+    record_event(
         AuditEvent.EventType.DOCUMENT_DOWNLOADED,
         request=request,
         document=document,
@@ -185,7 +208,7 @@ def page_image(
     page = get_object_or_404(document.pages, number=number)
     if not page.image:
         raise Http404("This page has no image")
-    boxes = selectors.redaction_boxes(page)
+    boxes = redaction_boxes(page)
     response: HttpResponse | FileResponse
     if boxes:
         with page.image.open("rb") as image:
@@ -204,7 +227,7 @@ def document_retry(request: HttpRequest, public_id: UUID) -> HttpResponse:
     document, can_write = document_for(request.user, public_id)
     if not can_write:
         raise Http404("No such document")
-    if services.document_retry(document=document, user=request.user):  # type: ignore[arg-type]
+    if services_document_retry(document=document, user=request.user):  # type: ignore[arg-type]
         messages.success(request, f"{document.original_name} is queued again.")
     else:
         messages.info(request, f"{document.original_name} was not failed any more.")
@@ -221,7 +244,7 @@ def field_correct(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
         messages_ = [error for errors in form.errors.values() for error in errors]
         return JsonResponse({"error": " ".join(messages_)}, status=400)
     try:
-        field = services.field_correct(
+        field = services_field_correct(
             document=document,
             name=name,
             value=form.cleaned_data["value"],
@@ -229,22 +252,20 @@ def field_correct(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
             reason=form.cleaned_data["reason"],
             evidence=form.cleaned_data["evidence"],
         )
-    except services.ReviewRefused as refusal:
+    except ReviewRefused as refusal:
         return JsonResponse({"error": refusal.reason}, status=409)
     # The correction re-ran the checks: send them back so the page shows them.
-    return JsonResponse(
-        {**selectors.field_payload(field), **checks_payload(request, document)}
-    )
+    return JsonResponse({**field_payload(field), **checks_payload(request, document)})
 
 
 def checks_payload(request: HttpRequest, document: Document) -> dict[str, object]:
     """The document's checks as the review page updates them after a change:
     the panel re-rendered, and each field's own messages."""
-    issues = selectors.validation_issues_for(document)
+    issues = validation_issues_for(document)
     return {
         "issues_html": render_to_string(
             "reviewapp/partials/validation_issues.html",
-            {"issues": issues, "validation": selectors.validation_of(document)},
+            {"issues": issues, "validation": validation_of(document)},
             request=request,
         ),
         "field_issues": {
@@ -252,7 +273,7 @@ def checks_payload(request: HttpRequest, document: Document) -> dict[str, object
                 {"severity": issue.severity, "message": issue.message}
                 for issue in field_issues
             ]
-            for name, field_issues in selectors.issues_by_field(issues).items()
+            for name, field_issues in issues_by_field(issues).items()
         },
     }
 
@@ -274,7 +295,7 @@ def history_reveal(
     if not form.is_valid():
         return render(request, "reviewapp/history_reveal.html", context, status=400)
     try:
-        context["value"] = audit.sensitive_reveal(
+        context["value"] = sensitive_reveal(
             event=event,
             name=name,
             user=request.user,  # type: ignore[arg-type]
@@ -283,7 +304,7 @@ def history_reveal(
         )
     except KeyError:
         raise Http404("That event holds no such sensitive value") from None
-    except audit.SecretUnavailable as unavailable:
+    except SecretUnavailable as unavailable:
         context["unavailable"] = str(unavailable)
     response = render(request, "reviewapp/history_reveal.html", context)
     response["Cache-Control"] = "no-store"
@@ -298,13 +319,13 @@ def field_confirm(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
     if name not in FIELD_NAMES:
         return JsonResponse({"error": f"{name} is not a field Vouch reads"}, status=400)
     try:
-        field = services.field_confirm(
+        field = services_field_confirm(
             document=document,
             name=name,
             user=request.user,  # type: ignore[arg-type]
         )
-    except services.ReviewRefused as refusal:
+    except ReviewRefused as refusal:
         return JsonResponse({"error": refusal.reason}, status=409)
-    payload = selectors.field_payload(field)
+    payload = field_payload(field)
     payload.pop("matches_read_value", None)  # nothing was typed
     return JsonResponse(payload)

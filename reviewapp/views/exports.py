@@ -22,13 +22,26 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from reviewapp import exports, selectors, services
+from reviewapp.export_formats import (
+    ExportDocument,
+    as_json,
+    csv_chunks,
+    ubl_xml,
+    xlsx_bytes,
+)
 from reviewapp.forms import ExportFilterForm
 from reviewapp.permissions import (
     AnyUser,
     approved_document_for,
     can_export_batches,
 )
+from reviewapp.selectors.exports import (
+    ExportFilters,
+    export_documents_for,
+    export_for,
+    exportable_documents,
+)
+from reviewapp.services.exports import documents_export_record
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -48,10 +61,10 @@ def document_export(
     document = approved_document_for(request.user, public_id)
     if fmt not in ("csv", "json", "ubl"):
         raise Http404("No such export format")
-    export = selectors.export_for(document, user=request.user)
+    export = export_for(document, user=request.user)
     if fmt == "ubl" and export.document_type not in UBL_DOCUMENT_TYPES:
         raise Http404("UBL is for invoices and credit notes only")
-    services.documents_export_record(
+    documents_export_record(
         user=request.user,
         document_ids=[str(document.public_id)],
         export_format=fmt,
@@ -59,20 +72,18 @@ def document_export(
     )
     stem = f"vouch-{document.public_id}"
     if fmt == "csv":
-        streamed = StreamingHttpResponse(
-            exports.csv_chunks([export]), content_type=CSV_TYPE
-        )
+        streamed = StreamingHttpResponse(csv_chunks([export]), content_type=CSV_TYPE)
         return _attachment(streamed, f"{stem}.csv")
     if fmt == "json":
-        return _attachment(JsonResponse(exports.as_json(export)), f"{stem}.json")
-    xml = HttpResponse(exports.ubl_xml(export), content_type="application/xml")
+        return _attachment(JsonResponse(as_json(export)), f"{stem}.json")
+    xml = HttpResponse(ubl_xml(export), content_type="application/xml")
     return _attachment(xml, f"{stem}-ubl.xml")
 
 
-def _batch_filters(data: ExportFilterForm) -> selectors.ExportFilters:
+def _batch_filters(data: ExportFilterForm) -> ExportFilters:
     cleaned = data.cleaned_data
     exported = {"yes": True, "no": False}.get(cleaned.get("exported") or "")
-    return selectors.ExportFilters(
+    return ExportFilters(
         approved_from=cleaned.get("approved_from"),
         approved_to=cleaned.get("approved_to"),
         exported=exported,
@@ -90,7 +101,7 @@ def export_page(request: HttpRequest) -> HttpResponse:
     form = ExportFilterForm(request.GET or {"exported": "no"})
     documents = None
     if form.is_valid():
-        documents = selectors.exportable_documents(
+        documents = exportable_documents(
             user=request.user, filters=_batch_filters(form)
         ).select_related("decided_by")
     return render(
@@ -105,10 +116,10 @@ def export_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _json_array(items: Iterator[exports.ExportDocument]) -> Iterator[str]:
+def _json_array(items: Iterator[ExportDocument]) -> Iterator[str]:
     yield "["
     for index, item in enumerate(items):
-        yield ("," if index else "") + json.dumps(exports.as_json(item))
+        yield ("," if index else "") + json.dumps(as_json(item))
     yield "]"
 
 
@@ -123,27 +134,23 @@ def export_batch(request: HttpRequest, fmt: str) -> HttpResponseBase:
         return HttpResponse(errors, status=400, content_type="text/plain")
     if fmt not in ("csv", "json", "xlsx"):
         raise Http404("No such export format")
-    documents = selectors.exportable_documents(
-        user=request.user, filters=_batch_filters(form)
-    )
-    services.documents_export_record(
+    documents = exportable_documents(user=request.user, filters=_batch_filters(form))
+    documents_export_record(
         user=request.user,
         document_ids=[str(i) for i in documents.values_list("public_id", flat=True)],
         export_format=fmt,
         via="browser",
     )
-    items = selectors.export_documents_for(documents, user=request.user)
+    items = export_documents_for(documents, user=request.user)
     stem = f"vouch-export-{timezone.localtime():%Y%m%d-%H%M}"
     response: HttpResponseBase
     if fmt == "csv":
-        response = StreamingHttpResponse(
-            exports.csv_chunks(items), content_type=CSV_TYPE
-        )
+        response = StreamingHttpResponse(csv_chunks(items), content_type=CSV_TYPE)
         return _attachment(response, f"{stem}.csv")
     if fmt == "json":
         response = StreamingHttpResponse(
             _json_array(items), content_type="application/json"
         )
         return _attachment(response, f"{stem}.json")
-    response = HttpResponse(exports.xlsx_bytes(items), content_type=XLSX_TYPE)
+    response = HttpResponse(xlsx_bytes(items), content_type=XLSX_TYPE)
     return _attachment(response, f"{stem}.xlsx")

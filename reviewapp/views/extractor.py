@@ -13,9 +13,16 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from pipeline.extract.scorer import SCORED_FIELDS
-from reviewapp import extractor_versions, selectors
-from reviewapp.models import ExtractorVersion
+from reviewapp.learning.extractor_versions import (
+    extractor_retrain_enqueue,
+    retrain_status,
+)
+from reviewapp.learning.extractor_versions import (
+    extractor_version_activate as extractor_versions_extractor_version_activate,
+)
+from reviewapp.models.learning import ExtractorVersion
 from reviewapp.permissions import can_manage_extractor
+from reviewapp.selectors.learning import extractor_versions_listed
 
 
 def _require_manager(request: HttpRequest) -> None:
@@ -30,7 +37,7 @@ def extractor_versions_page(request: HttpRequest) -> HttpResponse:
         request,
         "reviewapp/extractor_versions.html",
         {
-            "versions": selectors.extractor_versions_listed(),
+            "versions": extractor_versions_listed(),
             "fields": SCORED_FIELDS,
             "job_id": request.GET.get("job", ""),
         },
@@ -41,7 +48,7 @@ def extractor_versions_page(request: HttpRequest) -> HttpResponse:
 def extractor_retrain(request: HttpRequest) -> HttpResponse:
     _require_manager(request)
     with transaction.atomic():
-        job_id = extractor_versions.extractor_retrain_enqueue(actor=request.user)  # type: ignore[arg-type]
+        job_id = extractor_retrain_enqueue(actor=request.user)  # type: ignore[arg-type]
     messages.info(request, "Retraining started; this page shows its progress.")
     return redirect(f"{reverse('extractor-versions')}?{urlencode({'job': job_id})}")
 
@@ -49,7 +56,7 @@ def extractor_retrain(request: HttpRequest) -> HttpResponse:
 @require_GET
 def extractor_retrain_status(request: HttpRequest, job_id: str) -> JsonResponse:
     _require_manager(request)
-    status = extractor_versions.retrain_status(job_id)
+    status = retrain_status(job_id)
     if status is None:
         raise Http404("No such retrain job")
     return JsonResponse(status)
@@ -59,7 +66,7 @@ def extractor_retrain_status(request: HttpRequest, job_id: str) -> JsonResponse:
 def extractor_version_activate(request: HttpRequest, pk: int) -> HttpResponse:
     _require_manager(request)
     try:
-        version = extractor_versions.extractor_version_activate(
+        version = extractor_versions_extractor_version_activate(
             version_id=pk,
             actor=request.user,  # type: ignore[arg-type]
         )

@@ -1,4 +1,4 @@
-"""The line-item grid's writes: thin adapters from HTTP to reviewapp.line_items.
+"""The line-item grid's writes: thin adapters to reviewapp.services.line_items.
 
 Each answers with the grid and the checks re-rendered, so the page shows the
 new row checks and rule issues without a reload.
@@ -14,10 +14,20 @@ from django.http import HttpRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
-from reviewapp import line_items, services
 from reviewapp.forms import LineItemCellForm, LineItemRowForm
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
 from reviewapp.permissions import document_for, review_rights
+from reviewapp.selectors.line_items import line_grid
+from reviewapp.services.line_items import LineItemMissing, LineItemRefused
+from reviewapp.services.line_items import line_item_add as line_items_line_item_add
+from reviewapp.services.line_items import (
+    line_item_delete as line_items_line_item_delete,
+)
+from reviewapp.services.line_items import line_item_split as line_items_line_item_split
+from reviewapp.services.line_items import (
+    line_item_update as line_items_line_item_update,
+)
+from reviewapp.services.review import ReviewRefused
 from reviewapp.views.documents import checks_payload
 
 # A change to make: the document, the form's cleaned data and the user.
@@ -41,14 +51,14 @@ def _change(
         return JsonResponse({"error": " ".join(problems)}, status=400)
     try:
         change(document, form.cleaned_data, request.user)
-    except services.ReviewRefused as refusal:
+    except ReviewRefused as refusal:
         return JsonResponse({"error": refusal.reason}, status=409)
-    except line_items.LineItemMissing as missing:
+    except LineItemMissing as missing:
         return JsonResponse({"error": missing.reason}, status=404)
-    except line_items.LineItemRefused as refused:
+    except LineItemRefused as refused:
         return JsonResponse({"error": refused.reason}, status=400)
     document.refresh_from_db()
-    grid = line_items.line_grid(document)
+    grid = line_grid(document)
     context = {
         "document": document,
         "line_grid": grid,
@@ -73,7 +83,7 @@ def line_item_update(
         request,
         public_id,
         LineItemCellForm,
-        lambda document, data, user: line_items.line_item_update(
+        lambda document, data, user: line_items_line_item_update(
             document=document,
             line_id=line_id,
             column=data["column"],
@@ -90,7 +100,7 @@ def line_item_add(request: HttpRequest, public_id: UUID) -> JsonResponse:
         request,
         public_id,
         LineItemRowForm,
-        lambda document, data, user: line_items.line_item_add(
+        lambda document, data, user: line_items_line_item_add(
             document=document,
             user=user,
             after_line_id=data["after"],
@@ -107,7 +117,7 @@ def line_item_delete(
         request,
         public_id,
         LineItemRowForm,
-        lambda document, data, user: line_items.line_item_delete(
+        lambda document, data, user: line_items_line_item_delete(
             document=document, line_id=line_id, user=user, reason=data["reason"]
         ),
     )
@@ -121,7 +131,7 @@ def line_item_split(
         request,
         public_id,
         LineItemRowForm,
-        lambda document, data, user: line_items.line_item_split(
+        lambda document, data, user: line_items_line_item_split(
             document=document,
             line_id=line_id,
             user=user,

@@ -14,19 +14,40 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from reviewapp import selectors, services
 from reviewapp.forms import EscalateForm, QueueFilterForm, RejectForm, RevealForm
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
 from reviewapp.permissions import document_for, review_rights
+from reviewapp.selectors.queues import (
+    DOCUMENT_TYPE_LABELS,
+    EXCEPTION_QUEUE,
+    MY_QUEUE,
+    OVERVIEW,
+    QUEUE_TITLES,
+    REVIEW_REASONS,
+    QueueFilters,
+    next_in_queue,
+    page_of,
+    queue_counts,
+    queue_documents,
+    queue_facet_counts,
+    queues_for,
+)
+from reviewapp.services.fields import sensitive_value_reveal
+from reviewapp.services.review import ReviewRefused
+from reviewapp.services.review import document_approve as services_document_approve
+from reviewapp.services.review import document_claim as services_document_claim
+from reviewapp.services.review import document_escalate as services_document_escalate
+from reviewapp.services.review import document_reject as services_document_reject
+from reviewapp.services.review import document_release as services_document_release
 
 QUEUE_PAGE_SIZE = 25
 
 
-def _filters(request: HttpRequest) -> selectors.QueueFilters:
+def _filters(request: HttpRequest) -> QueueFilters:
     form = QueueFilterForm(request.GET)
     form.is_valid()  # every field is optional; unknown values are ignored below
     data = form.cleaned_data
-    return selectors.QueueFilters(
+    return QueueFilters(
         vendor=data.get("vendor", ""),
         reason=data.get("reason", ""),
         status=data.get("status", ""),
@@ -37,26 +58,24 @@ def _filters(request: HttpRequest) -> selectors.QueueFilters:
 
 @require_GET
 def queue(request: HttpRequest, queue: str) -> HttpResponse:
-    if queue not in selectors.queues_for(request.user):
+    if queue not in queues_for(request.user):
         raise PermissionDenied("Your role does not include this queue.")
     filters = _filters(request)
-    documents = selectors.queue_documents(
-        user=request.user, queue=queue, filters=filters
-    )
-    facets = selectors.queue_documents(
+    documents = queue_documents(user=request.user, queue=queue, filters=filters)
+    facets = queue_documents(
         user=request.user, queue=queue, filters=replace(filters, reason="")
     )
-    reason_counts, type_counts = selectors.queue_facet_counts(
+    reason_counts, type_counts = queue_facet_counts(
         user=request.user, queue=queue, filters=filters
     )
-    page, rows = selectors.page_of(
+    page, rows = page_of(
         documents,
         request.GET.get("page"),
         QUEUE_PAGE_SIZE,
         # The reason counts cover the same documents, bar the reason filter.
         count=(
             reason_counts.get(filters.reason, 0)
-            if filters.reason in selectors.REVIEW_REASONS
+            if filters.reason in REVIEW_REASONS
             else sum(reason_counts.values())
         ),
     )
@@ -67,10 +86,10 @@ def queue(request: HttpRequest, queue: str) -> HttpResponse:
         "reviewapp/queue.html",
         {
             "queue": queue,
-            "queue_title": selectors.QUEUE_TITLES[queue],
+            "queue_title": QUEUE_TITLES[queue],
             "queues": [
-                (name, selectors.QUEUE_TITLES[name])
-                for name in selectors.queues_for(request.user)
+                (name, QUEUE_TITLES[name])
+                for name in queues_for(request.user)
             ],
             "filters": filters,
             "page_obj": page,
@@ -80,20 +99,20 @@ def queue(request: HttpRequest, queue: str) -> HttpResponse:
                 [
                     (status, Document.Status(status).label, count)
                     for status, count in sorted(
-                        selectors.queue_counts(facets, "status").items()
+                        queue_counts(facets, "status").items()
                     )
                 ]
-                if queue == selectors.OVERVIEW
+                if queue == OVERVIEW
                 else []
             ),
             "type_counts": [
                 (kind, label, type_counts[kind], _query_with(query, document_type=kind))
-                for kind, label in selectors.DOCUMENT_TYPE_LABELS.items()
+                for kind, label in DOCUMENT_TYPE_LABELS.items()
                 if kind in type_counts
             ],
             "any_type_query": _query_with(query, document_type=""),
-            "document_types": selectors.DOCUMENT_TYPE_LABELS,
-            "reasons": selectors.REVIEW_REASONS,
+            "document_types": DOCUMENT_TYPE_LABELS,
+            "reasons": REVIEW_REASONS,
             "statuses": Document.Status.choices,
             "sorts": [("oldest", "Oldest first"), ("newest", "Newest first"),
                       ("vendor", "Vendor"), ("least_sure", "Least sure first")],
@@ -116,7 +135,7 @@ def _query_with(query: QueryDict, **values: str) -> str:
 def _labelled(counts: dict[str, int]) -> list[tuple[str, str, int]]:
     return [
         (reason, label, counts[reason])
-        for reason, label in selectors.REVIEW_REASONS.items()
+        for reason, label in REVIEW_REASONS.items()
         if reason in counts
     ]
 
@@ -126,9 +145,7 @@ def queue_row(request: HttpRequest, queue: str, public_id: UUID) -> HttpResponse
     """One row, for the queue page to insert a document that just arrived; the
     page sends its filters, so a row it does not show is not found."""
     document = (
-        selectors.queue_documents(
-            user=request.user, queue=queue, filters=_filters(request)
-        )
+        queue_documents(user=request.user, queue=queue, filters=_filters(request))
         .filter(public_id=public_id)
         .first()
     )
@@ -146,7 +163,7 @@ def queue_url(queue: str) -> str:
 
 
 def _next_url(request: HttpRequest, document: Document, queue: str) -> str:
-    following = selectors.next_in_queue(user=request.user, queue=queue, after=document)
+    following = next_in_queue(user=request.user, queue=queue, after=document)
     if following is None:
         messages.info(request, "Nothing else is waiting in this queue.")
         return queue_url(queue)
@@ -163,7 +180,7 @@ def _act(
     document, _ = document_for(request.user, public_id)
     try:
         target = action(document)
-    except services.ReviewRefused as refusal:
+    except ReviewRefused as refusal:
         messages.error(request, refusal.reason)
         target = None
     if target is None:
@@ -174,7 +191,7 @@ def _act(
 @require_POST
 def document_claim(request: HttpRequest, public_id: UUID) -> HttpResponse:
     def claim(document: Document) -> None:
-        services.document_claim(document=document, user=request.user)  # type: ignore[arg-type]
+        services_document_claim(document=document, user=request.user)  # type: ignore[arg-type]
         messages.success(request, f"You are reviewing {document.original_name}.")
 
     return _act(request, public_id, claim)
@@ -183,9 +200,9 @@ def document_claim(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_POST
 def document_release(request: HttpRequest, public_id: UUID) -> HttpResponse:
     def release(document: Document) -> str:
-        services.document_release(document=document, user=request.user)  # type: ignore[arg-type]
+        services_document_release(document=document, user=request.user)  # type: ignore[arg-type]
         messages.info(request, f"{document.original_name} is back in the queue.")
-        return queue_url(selectors.MY_QUEUE)
+        return queue_url(MY_QUEUE)
 
     return _act(request, public_id, release)
 
@@ -194,9 +211,9 @@ def document_release(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def document_approve(request: HttpRequest, public_id: UUID) -> HttpResponse:
     def approve(document: Document) -> str:
         was_exception = document.status == Document.Status.ESCALATED
-        services.document_approve(document=document, user=request.user)  # type: ignore[arg-type]
+        services_document_approve(document=document, user=request.user)  # type: ignore[arg-type]
         messages.success(request, f"Approved {document.original_name}.")
-        queue = selectors.EXCEPTION_QUEUE if was_exception else selectors.MY_QUEUE
+        queue = EXCEPTION_QUEUE if was_exception else MY_QUEUE
         return _next_url(request, document, queue)
 
     return _act(request, public_id, approve)
@@ -208,8 +225,8 @@ def document_escalate(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
     def escalate(document: Document) -> str | None:
         if not form.is_valid():
-            raise services.ReviewRefused(_form_errors(form))
-        services.document_escalate(
+            raise ReviewRefused(_form_errors(form))
+        services_document_escalate(
             document=document,
             user=request.user,  # type: ignore[arg-type]
             reason=form.cleaned_data["reason"],
@@ -218,7 +235,7 @@ def document_escalate(request: HttpRequest, public_id: UUID) -> HttpResponse:
         messages.success(
             request, f"Escalated {document.original_name} to the supervisors."
         )
-        return _next_url(request, document, selectors.MY_QUEUE)
+        return _next_url(request, document, MY_QUEUE)
 
     return _act(request, public_id, escalate)
 
@@ -229,14 +246,14 @@ def document_reject(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
     def reject(document: Document) -> str | None:
         if not form.is_valid():
-            raise services.ReviewRefused(_form_errors(form))
-        services.document_reject(
+            raise ReviewRefused(_form_errors(form))
+        services_document_reject(
             document=document,
             user=request.user,  # type: ignore[arg-type]
             note=form.cleaned_data["note"],
         )
         messages.success(request, f"Rejected {document.original_name}.")
-        return _next_url(request, document, selectors.EXCEPTION_QUEUE)
+        return _next_url(request, document, EXCEPTION_QUEUE)
 
     return _act(request, public_id, reject)
 
@@ -251,13 +268,13 @@ def field_reveal(request: HttpRequest, public_id: UUID, name: str) -> JsonRespon
     if not form.is_valid():
         return JsonResponse({"error": _form_errors(form)}, status=400)
     try:
-        value = services.sensitive_value_reveal(
+        value = sensitive_value_reveal(
             document=document,
             name=name,
             user=request.user,  # type: ignore[arg-type]
             reason=form.cleaned_data["reason"],
         )
-    except services.ReviewRefused as refusal:
+    except ReviewRefused as refusal:
         return JsonResponse({"error": refusal.reason}, status=400)
     response = JsonResponse({"name": name, "value": value})
     response["Cache-Control"] = "no-store"

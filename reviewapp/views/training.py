@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from reviewapp.forms import TrainingExportForm
+from reviewapp.learning.training_data import RevealRefused, training_export
 from reviewapp.permissions import can_export_training
-from reviewapp.training_data import RevealRefused, training_export
 from reviewapp.views.audit import streamed_download
 
 CONTENT_TYPES = {"jsonl": "application/jsonl", "kie": "text/plain; charset=utf-8"}

@@ -137,7 +137,7 @@ def stack(
         "worker": [
             sys.executable, "manage.py", "rqworker", "default", "--with-scheduler",
             "--serializer", "rq.serializers.JSONSerializer",
-            "--worker-class", "reviewapp.worker.DocumentWorker",
+            "--worker-class", "reviewapp.runtime.worker.DocumentWorker",
             "--name", worker_name,
         ],
     }  # fmt: skip

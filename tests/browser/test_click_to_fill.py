@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
-from reviewapp.models import FieldCorrection
+from reviewapp.models.learning import FieldCorrection
 from tests.browser.conftest import LoginAs
 from tests.browser.test_review_page import ready_document
 

@@ -14,7 +14,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from reviewapp.masking import mask_value
-from reviewapp.models import Document, SensitiveField
+from reviewapp.models.configuration import SensitiveField
+from reviewapp.models.documents import Document
 from reviewapp.roles import SUPERVISOR
 from tests.browser.conftest import LoginAs
 from tests.conftest import make_document, make_user

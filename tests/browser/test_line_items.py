@@ -10,8 +10,9 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from reviewapp import services
-from reviewapp.models import Document, LineItem
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import LineItem
+from reviewapp.services.validation import document_validate
 from tests.browser.conftest import LoginAs
 from tests.conftest import make_document, make_line_item
 
@@ -42,7 +43,7 @@ def invoice_with_a_misread_line(clerk: User) -> Document:
         confidence=0.4,
         machine_confidence=0.4,
     )
-    services.document_validate(document=document)
+    document_validate(document=document)
     return document
 
 

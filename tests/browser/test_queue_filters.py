@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
 from tests.browser.conftest import LoginAs
 from tests.conftest import make_document
 

@@ -13,7 +13,10 @@ from PIL import Image, ImageStat
 from playwright.sync_api import Page, expect
 
 from reviewapp.extraction_fields import FIELD_NAMES
-from reviewapp.models import Document, Field, SensitiveField, SensitiveReveal, TextLine
+from reviewapp.models.configuration import SensitiveField
+from reviewapp.models.documents import Document, TextLine
+from reviewapp.models.fields import Field
+from reviewapp.models.review import SensitiveReveal
 from reviewapp.roles import SUPERVISOR
 from tests.browser.conftest import LoginAs
 from tests.browser.test_review_page import ready_document

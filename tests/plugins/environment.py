@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewapp.local_redis import PrivateRedis, ensure_redis_url
+from reviewapp.runtime.local_redis import PrivateRedis, ensure_redis_url
 
 _server: PrivateRedis | None = None
 _var_dir: Path | None = None

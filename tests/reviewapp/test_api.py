@@ -13,7 +13,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from reviewapp import jobs
-from reviewapp.models import Document, Field
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import Field
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,22 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
 
-from reviewapp import audit
-from reviewapp.models import AuditChainHead, AuditEvent, AuditImmutable, AuditSecret
+from reviewapp.audit.trail import (
+    GENESIS_HASH,
+    SecretUnavailable,
+    canonical_content,
+    content_hash,
+    masked_details,
+    record_event,
+    reveal_value,
+    sensitive_digest,
+)
+from reviewapp.models.audit import (
+    AuditChainHead,
+    AuditEvent,
+    AuditImmutable,
+    AuditSecret,
+)
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.django_db
@@ -24,9 +38,9 @@ EventType = AuditEvent.EventType
 
 def three_events(user: User | None = None) -> list[AuditEvent]:
     return [
-        audit.record_event(EventType.LOGIN, actor=user, details={"n": 1}),
-        audit.record_event(EventType.FIELD_CHANGED, actor=user, details={"n": 2.5}),
-        audit.record_event(EventType.LOGOUT, actor=user, details={"n": [3, "x"]}),
+        record_event(EventType.LOGIN, actor=user, details={"n": 1}),
+        record_event(EventType.FIELD_CHANGED, actor=user, details={"n": 2.5}),
+        record_event(EventType.LOGOUT, actor=user, details={"n": [3, "x"]}),
     ]
 
 
@@ -61,13 +75,13 @@ def test_each_event_records_the_hash_of_the_one_before(clerk: User) -> None:
         start + 3,
     ]
     assert first.previous_hash == before.content_hash
-    assert AuditEvent.objects.get(sequence=1).previous_hash == audit.GENESIS_HASH
+    assert AuditEvent.objects.get(sequence=1).previous_hash == GENESIS_HASH
     assert second.previous_hash == first.content_hash
     assert third.previous_hash == second.content_hash
     head = AuditChainHead.objects.get()
     assert (head.sequence, head.last_hash) == (third.sequence, third.content_hash)
     stored = AuditEvent.objects.get(sequence=second.sequence)
-    assert audit.content_hash(stored) == stored.content_hash
+    assert content_hash(stored) == stored.content_hash
     assert stored.actor_username == "clerk"
     assert stored.actor_role == "clerk"
 
@@ -98,7 +112,7 @@ def test_a_row_rewritten_with_a_fresh_hash_breaks_the_next_link() -> None:
     behind_the_orms_back(
         "UPDATE reviewapp_auditevent SET details = %s, content_hash = %s "
         "WHERE sequence = 2",
-        ['{"n": 99}', audit.content_hash(forged)],
+        ['{"n": 99}', content_hash(forged)],
     )
     with pytest.raises(CommandError, match="event #3 does not follow #2"):
         verify()
@@ -176,12 +190,12 @@ def test_the_database_itself_refuses_raw_changes_on_postgresql() -> None:
 
 def test_unknown_event_types_are_refused() -> None:
     with pytest.raises(ValueError, match="not an audit event type"):
-        audit.record_event("coffee_made")
+        record_event("coffee_made")
     assert not AuditEvent.objects.exists()
 
 
 def test_sensitive_values_are_masked_in_the_row_and_encrypted_apart() -> None:
-    event = audit.record_event(
+    event = record_event(
         EventType.FIELD_CHANGED,
         details={"field": "iban"},
         sensitive={"old_value": "", "new_value": IBAN},
@@ -190,32 +204,32 @@ def test_sensitive_values_are_masked_in_the_row_and_encrypted_apart() -> None:
     envelope = stored.details["new_value"]
     assert envelope == {
         "mask": "DE****************3000",
-        "digest": audit.sensitive_digest(IBAN),
+        "digest": sensitive_digest(IBAN),
     }
     assert stored.details["old_value"] == ""
-    assert IBAN not in audit.canonical_content(stored)
+    assert IBAN not in canonical_content(stored)
     secret = AuditSecret.objects.get()
     assert IBAN not in secret.ciphertext
-    assert audit.masked_details(stored.details)["new_value"] == "DE****************3000"
-    assert audit.reveal_value(stored, "new_value") == IBAN
+    assert masked_details(stored.details)["new_value"] == "DE****************3000"
+    assert reveal_value(stored, "new_value") == IBAN
 
 
 def test_redacting_a_secret_keeps_the_chain_verifiable() -> None:
-    event = audit.record_event(
+    event = record_event(
         EventType.FIELD_CHANGED, sensitive={"new_value": IBAN}, details={"x": 1}
     )
-    audit.record_event(EventType.LOGOUT)
+    record_event(EventType.LOGOUT)
     AuditSecret.objects.filter(event_sequence=event.sequence).delete()
     assert "2 audit event(s) verified: OK" in verify()
-    with pytest.raises(audit.SecretUnavailable, match="redacted"):
-        audit.reveal_value(AuditEvent.objects.get(pk=event.pk), "new_value")
+    with pytest.raises(SecretUnavailable, match="redacted"):
+        reveal_value(AuditEvent.objects.get(pk=event.pk), "new_value")
 
 
 def test_a_secret_from_another_audit_key_is_not_revealed(settings) -> None:
-    event = audit.record_event(EventType.FIELD_CHANGED, sensitive={"v": IBAN})
+    event = record_event(EventType.FIELD_CHANGED, sensitive={"v": IBAN})
     settings.VOUCH_AUDIT_KEY = "another-key-" + "x" * 32
-    with pytest.raises(audit.SecretUnavailable, match="another audit key"):
-        audit.reveal_value(event, "v")
+    with pytest.raises(SecretUnavailable, match="another audit key"):
+        reveal_value(event, "v")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -226,7 +240,7 @@ def test_concurrent_writers_never_fork_the_chain() -> None:
         try:
             for number in range(per_thread):
                 with transaction.atomic():
-                    audit.record_event(
+                    record_event(
                         EventType.JOB_STARTED, details={"writer": name, "n": number}
                     )
         except Exception as error:  # reported below; a thread must not die silently

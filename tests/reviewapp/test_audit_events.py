@@ -14,8 +14,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pipeline.ocr.recorded import RecordedOcrEngine
-from reviewapp import audit, jobs, services
-from reviewapp.models import AuditEvent, Document, Field
+from reviewapp import jobs
+from reviewapp.audit.trail import canonical_content, reveal_value, verify_chain
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import Field
+from reviewapp.services.fields import field_correct, sensitive_value_reveal
+from reviewapp.services.ingest import document_ingest
+from reviewapp.services.processing import document_reprocess, documents_requeue_stale
+from reviewapp.services.review import (
+    ReviewRefused,
+    document_approve,
+    document_claim,
+    document_escalate,
+)
 from tests.conftest import PASSWORD, logged_in, processed_upload
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +111,7 @@ def test_an_upload_records_who_sent_what_from_where(
 def test_a_command_line_ingest_is_recorded_without_a_person(
     media_root: Path, invoice_png: bytes
 ) -> None:
-    document = services.document_ingest(
+    document = document_ingest(
         content=invoice_png, original_name="a.png", channel="cli", uploaded_by=None
     ).document
     [ingested] = events(EventType.DOCUMENT_INGESTED)
@@ -117,13 +129,13 @@ def test_a_job_records_its_start_and_finish_under_its_id(
     assert started.sequence < finished.sequence
     assert finished.details["attempt"] == 1 and finished.details["pages"] == 1
     assert set(finished.details["field_confidence"]) >= {"total_amount"}
-    assert "120.50" not in audit.canonical_content(finished)
+    assert "120.50" not in canonical_content(finished)
 
 
 def test_a_failed_job_and_a_retry_are_recorded(
     clerk: User, media_root: Path, recorded_ocr: type[RecordedOcrEngine]
 ) -> None:
-    document = services.document_ingest(
+    document = document_ingest(
         content=b"%PDF-1.7\n broken", original_name="b.pdf", channel="upload",
         uploaded_by=clerk,
     ).document  # fmt: skip
@@ -145,13 +157,13 @@ def test_a_failed_job_and_a_retry_are_recorded(
 def test_reprocess_and_requeue_are_recorded(
     processed: Document, invoice_png: bytes
 ) -> None:
-    assert services.document_reprocess(document=processed)
+    assert document_reprocess(document=processed)
     [reprocess] = events(EventType.DOCUMENT_REPROCESS)
     assert reprocess.document_public_id == processed.public_id
     Document.objects.filter(pk=processed.pk).update(
         status_changed_at=timezone.now() - timedelta(hours=1)
     )
-    services.documents_requeue_stale(older_than=timedelta(minutes=15))
+    documents_requeue_stale(older_than=timedelta(minutes=15))
     [requeued] = events(EventType.DOCUMENT_REQUEUED)
     assert requeued.details == {"stuck_in": "queued", "stale_after_seconds": 900}
 
@@ -192,25 +204,23 @@ def test_a_field_correction_records_old_new_confidence_role_and_reason(
 def test_a_sensitive_field_change_keeps_only_masks_in_the_row(
     clerk: User, processed: Document
 ) -> None:
-    services.field_correct(document=processed, name="iban", value=IBAN, user=clerk)
+    field_correct(document=processed, name="iban", value=IBAN, user=clerk)
     [change] = events(EventType.FIELD_CHANGED)
     assert change.details["old_value"] == ""
     assert change.details["new_value"]["mask"] == "DE****************3000"
-    assert IBAN not in audit.canonical_content(change)
-    assert audit.reveal_value(change, "new_value") == IBAN
+    assert IBAN not in canonical_content(change)
+    assert reveal_value(change, "new_value") == IBAN
 
 
 def test_an_event_is_rolled_back_with_the_change_it_records(
     clerk: User, processed: Document
 ) -> None:
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.field_correct(
-            document=processed, name="total_amount", value="1.00", user=clerk
-        )
+        field_correct(document=processed, name="total_amount", value="1.00", user=clerk)
         raise RuntimeError("the surrounding work failed")
     assert events(EventType.FIELD_CHANGED) == []
     assert processed.fields.get(name="total_amount").set_by == Field.SetBy.MACHINE
-    assert audit.verify_chain().ok
+    assert verify_chain().ok
 
 
 def account_events(username: str) -> list[AuditEvent]:
@@ -251,7 +261,7 @@ def test_account_and_role_changes_are_recorded_without_secrets(clerk: User) -> N
         {"revoked": ["clerk", "supervisor"]},
     ]
     assert all(
-        user.password not in audit.canonical_content(event)
+        user.password not in canonical_content(event)
         for event in AuditEvent.objects.all()
     )
 
@@ -285,11 +295,11 @@ def test_an_account_change_in_the_admin_site_names_who_made_it(clerk: User) -> N
 def test_claim_escalation_and_a_supervisor_s_decision_are_recorded(
     clerk: User, supervisor: User, processed: Document
 ) -> None:
-    services.document_claim(document=processed, user=clerk)
-    services.document_escalate(
+    document_claim(document=processed, user=clerk)
+    document_escalate(
         document=processed, user=clerk, reason="other", note="total looks doubled"
     )
-    services.document_approve(document=processed, user=supervisor)
+    document_approve(document=processed, user=supervisor)
 
     trail = list(
         AuditEvent.objects.filter(
@@ -314,9 +324,9 @@ def test_claim_escalation_and_a_supervisor_s_decision_are_recorded(
 def test_a_refused_decision_leaves_no_event(
     clerk: User, other_clerk: User, processed: Document
 ) -> None:
-    services.document_claim(document=processed, user=clerk)
-    with pytest.raises(services.ReviewRefused):
-        services.document_approve(document=processed, user=other_clerk)
+    document_claim(document=processed, user=clerk)
+    with pytest.raises(ReviewRefused):
+        document_approve(document=processed, user=other_clerk)
 
     assert events(EventType.DOCUMENT_APPROVED) == []
 
@@ -326,7 +336,7 @@ def test_revealing_a_field_on_the_review_page_is_recorded_with_the_reason(
 ) -> None:
     Field.objects.create(document=processed, name="iban", value=IBAN)
 
-    shown = services.sensitive_value_reveal(
+    shown = sensitive_value_reveal(
         document=processed, name="iban", user=supervisor, reason="bank change call"
     )
 

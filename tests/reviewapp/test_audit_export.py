@@ -18,9 +18,17 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
 
-from reviewapp import audit
-from reviewapp.audit_export import COLUMNS
-from reviewapp.models import AuditEvent
+from reviewapp.audit.export import COLUMNS
+from reviewapp.audit.trail import (
+    GENESIS_HASH,
+    PlainEvent,
+    append_plain_events,
+    canonical_json,
+    hashlib,
+    record_event,
+    verify_chain,
+)
+from reviewapp.models.audit import AuditEvent
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -32,14 +40,14 @@ IBAN = "DE89370400440532013000"
 
 @pytest.fixture
 def trail(clerk: User, supervisor: User) -> None:
-    audit.record_event(EventType.LOGIN, actor=clerk)
-    audit.record_event(
+    record_event(EventType.LOGIN, actor=clerk)
+    record_event(
         EventType.FIELD_CHANGED,
         actor=clerk,
         details={"field": "iban", "reason": "typo"},
         sensitive={"old_value": "", "new_value": IBAN},
     )
-    audit.record_event(EventType.LOGIN, actor=supervisor)
+    record_event(EventType.LOGIN, actor=supervisor)
 
 
 def export(*args: str) -> str:
@@ -75,22 +83,18 @@ def test_jsonl_rows_let_an_auditor_recompute_every_hash(
     assert [r["sequence"] for r in records] == list(range(1, len(records) + 1))
     assert records[-1]["event_type"] == "audit_exported"
     assert len(records) == AuditEvent.objects.count()
-    previous = audit.GENESIS_HASH
+    previous = GENESIS_HASH
     for record in records:
         content = {key: value for key, value in record.items() if key != "content_hash"}
         assert record["previous_hash"] == previous
-        digest = audit.hashlib.sha256(audit.canonical_json(content).encode())
+        digest = hashlib.sha256(canonical_json(content).encode())
         assert digest.hexdigest() == record["content_hash"]
         previous = record["content_hash"]
 
 
 def test_the_command_filters_by_type_document_and_day(trail: None) -> None:
-    audit.append_plain_events(
-        [
-            audit.PlainEvent(
-                EventType.DOCUMENT_DOWNLOADED, document_public_id=UUID(DOCUMENT)
-            )
-        ]
+    append_plain_events(
+        [PlainEvent(EventType.DOCUMENT_DOWNLOADED, document_public_id=UUID(DOCUMENT))]
     )
     today = timezone.now().date()
     assert len(csv_rows(export("--event-type", "login"))) == 2
@@ -119,7 +123,7 @@ def test_the_command_explains_bad_filters(trail: None) -> None:
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_defused() -> None:
     sneaky = make_user("@SUM", None)
-    audit.record_event(EventType.LOGIN, actor=sneaky)
+    record_event(EventType.LOGIN, actor=sneaky)
     [row] = csv_rows(export("--event-type", "login"))
     assert row["actor_username"] == "'@SUM"
 
@@ -202,7 +206,7 @@ def test_the_benchmark_builds_a_valid_chain_and_exports_it(tmp_path: Path) -> No
     assert "peak RSS during export:" in text
     rows = csv_rows(target.read_text())
     assert [int(row["sequence"]) for row in rows] == list(range(1, 122))
-    assert audit.verify_chain().ok
+    assert verify_chain().ok
     with pytest.raises(CommandError, match="scratch database"):
         call_command("benchmark_audit_export", events=10, output=target)
 

@@ -8,8 +8,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from reviewapp import audit, services
-from reviewapp.models import AuditEvent, AuditSecret, Document
+from reviewapp.audit.trail import redact_document_secrets, verify_chain
+from reviewapp.models.audit import AuditEvent, AuditSecret
+from reviewapp.models.documents import Document
+from reviewapp.services.fields import field_correct
+from reviewapp.services.ingest import document_ingest
 from tests.conftest import logged_in, processed_upload
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +25,8 @@ MASK = "DE****************3000"
 def corrected(clerk: User, media_root: Path, invoice_png: bytes) -> Document:
     """A processed document whose IBAN and total a clerk corrected."""
     document = processed_upload(invoice_png, name="acme.png", uploaded_by=clerk)
-    services.field_correct(document=document, name="iban", value=IBAN, user=clerk)
-    services.field_correct(
+    field_correct(document=document, name="iban", value=IBAN, user=clerk)
+    field_correct(
         document=document, name="total_amount", value="99.00", user=clerk,
         reason="credit note applied",
     )  # fmt: skip
@@ -66,7 +69,7 @@ def test_the_review_page_shows_the_documents_history_masked(
 def test_another_documents_events_stay_off_the_page(
     clerk: User, corrected: Document, invoice_png: bytes
 ) -> None:
-    other = services.document_ingest(
+    other = document_ingest(
         content=invoice_png + b"other", original_name="other.png", channel="upload",
         uploaded_by=clerk,
     ).document  # fmt: skip
@@ -105,9 +108,9 @@ def test_an_administrator_reveals_a_value_with_a_reason_that_is_recorded(
 def test_a_redacted_value_cannot_be_revealed(
     admin_user: User, corrected: Document
 ) -> None:
-    assert audit.redact_document_secrets(document_public_id=corrected.public_id) == 1
+    assert redact_document_secrets(document_public_id=corrected.public_id) == 1
     assert not AuditSecret.objects.exists()
-    assert audit.verify_chain().ok
+    assert verify_chain().ok
     response = logged_in(admin_user).post(
         reveal_url(corrected), {"reason": "supplier called about it"}
     )

@@ -14,8 +14,11 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from reviewapp import jobs, roles, services
-from reviewapp.models import Document, Field, LineItem
+from reviewapp import jobs, roles
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import Field, LineItem
+from reviewapp.services.ingest import document_ingest
+from reviewapp.services.review import document_claim
 
 pytestmark = pytest.mark.django_db
 
@@ -292,13 +295,13 @@ def personas(db: None) -> dict[str, User | None]:
 def objects(
     personas: dict[str, User | None], media_root: Path, invoice_png: bytes
 ) -> Objects:
-    own = services.document_ingest(
+    own = document_ingest(
         content=invoice_png, original_name="own.png", channel="upload",
         uploaded_by=personas["clerk"],
     ).document  # fmt: skip
     jobs.process_document(own.pk)
     Field.objects.create(document=own, name="iban", value="DE89370400440532013000")
-    foreign = services.document_ingest(
+    foreign = document_ingest(
         content=b"%PDF-1.7 broken", original_name="foreign.pdf", channel="upload",
         uploaded_by=personas["admin"],
     ).document  # fmt: skip
@@ -344,7 +347,7 @@ def test_a_refused_action_changes_nothing(
 ) -> None:
     client = Client()
     client.force_login(personas["other_clerk"])  # type: ignore[arg-type]
-    services.document_claim(document=objects.own, user=personas["clerk"])  # type: ignore[arg-type]
+    document_claim(document=objects.own, user=personas["clerk"])  # type: ignore[arg-type]
     for name in ("document-approve", "document-release", "document-claim"):
         client.post(reverse(name, args=[objects.own.public_id]))
     objects.own.refresh_from_db()

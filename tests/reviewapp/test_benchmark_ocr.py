@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from reviewapp.management.commands.benchmark_ocr import percentile
+from reviewapp.measurement.management.commands.benchmark_ocr import percentile
 
 
 @pytest.fixture

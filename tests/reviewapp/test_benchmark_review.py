@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
 
 pytestmark = pytest.mark.django_db
 

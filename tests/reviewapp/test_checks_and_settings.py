@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,11 @@ from django.core.exceptions import ImproperlyConfigured
 from pipeline.ocr import paddle
 from reviewapp import checks
 from reviewapp import settings as vouch_settings
+from reviewapp.runtime.local_secrets import (
+    AUDIT_KEY_FILE,
+    SECRET_KEY_FILE,
+    ensure_secret,
+)
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 
@@ -64,7 +72,7 @@ def test_every_environment_variable_read_is_documented() -> None:
 
     sources = [
         Path(vouch_settings.__file__).read_text(),
-        (Path(vouch_settings.__file__).parent / "runstack.py").read_text(),
+        (Path(vouch_settings.__file__).parent / "runtime" / "runstack.py").read_text(),
     ]
     read = set()
     for source in sources:
@@ -73,3 +81,39 @@ def test_every_environment_variable_read_is_documented() -> None:
     documented = set(re.findall(r"^([A-Z_]+)=", ENV_EXAMPLE.read_text(), re.M))
     assert read - {"DJANGO_SETTINGS_MODULE"} <= documented
     assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"} <= read
+
+
+def _manage_check(var_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`manage.py check` as a person runs it in a checkout: no DEBUG, no secrets
+    in the environment, only the var directory."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DEBUG", "SECRET_KEY", "VOUCH_AUDIT_KEY"}
+    }
+    environment["VOUCH_VAR_DIR"] = str(var_dir)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(vouch_settings.BASE_DIR),
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_commands_in_a_checkout_use_the_secrets_make_run_keeps(
+    tmp_path: Path,
+) -> None:
+    ensure_secret(tmp_path, SECRET_KEY_FILE)
+    ensure_secret(tmp_path, AUDIT_KEY_FILE)
+    result = _manage_check(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / SECRET_KEY_FILE).stat().st_mode & 0o077 == 0
+
+
+def test_without_secrets_anywhere_settings_refuse_to_start(tmp_path: Path) -> None:
+    result = _manage_check(tmp_path)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+    assert not (tmp_path / SECRET_KEY_FILE).exists()

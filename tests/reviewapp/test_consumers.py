@@ -14,9 +14,15 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from reviewapp import services
 from reviewapp.asgi import application
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
+from reviewapp.services.ingest import document_ingest
+from reviewapp.services.review import (
+    document_claim,
+    document_escalate,
+    document_release,
+    documents_release_expired_claims,
+)
 from tests.conftest import make_document
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,7 +40,7 @@ def session_cookie(user: User | None) -> list[tuple[bytes, bytes]]:
 
 def upload_as(user: User) -> Any:
     def action() -> None:
-        services.document_ingest(
+        document_ingest(
             content=b"%PDF-1.7 a document",
             original_name="live.pdf",
             channel=Document.Channel.UPLOAD,
@@ -109,9 +115,7 @@ def test_a_document_claimed_by_someone_else_leaves_my_queue(
     clerk: User, other_clerk: User
 ) -> None:
     document = make_document(name="shared.pdf")
-    outcome = run(
-        other_clerk, lambda: services.document_claim(document=document, user=clerk)
-    )
+    outcome = run(other_clerk, lambda: document_claim(document=document, user=clerk))
     [event] = outcome["events"]
     assert (event["id"], event["status"]) == (str(document.public_id), "claimed")
     assert event["claimed_by"] == "clerk"
@@ -120,7 +124,7 @@ def test_a_document_claimed_by_someone_else_leaves_my_queue(
 
 def test_the_claimant_keeps_it_in_their_queue(clerk: User) -> None:
     document = make_document(name="shared.pdf")
-    outcome = run(clerk, lambda: services.document_claim(document=document, user=clerk))
+    outcome = run(clerk, lambda: document_claim(document=document, user=clerk))
     assert [event["queues"] for event in outcome["events"]] == [["mine"]]
 
 
@@ -128,10 +132,8 @@ def test_a_released_document_comes_back_to_every_clerk(
     clerk: User, other_clerk: User
 ) -> None:
     document = make_document(name="shared.pdf")
-    services.document_claim(document=document, user=clerk)
-    outcome = run(
-        other_clerk, lambda: services.document_release(document=document, user=clerk)
-    )
+    document_claim(document=document, user=clerk)
+    outcome = run(other_clerk, lambda: document_release(document=document, user=clerk))
     assert [(event["status"], event["queues"]) for event in outcome["events"]] == [
         ("ready", ["mine"])
     ]
@@ -139,7 +141,7 @@ def test_a_released_document_comes_back_to_every_clerk(
 
 def test_the_uploader_hears_each_change_once(clerk: User) -> None:
     document = make_document(name="own.pdf", uploaded_by=clerk)
-    outcome = run(clerk, lambda: services.document_claim(document=document, user=clerk))
+    outcome = run(clerk, lambda: document_claim(document=document, user=clerk))
     assert len(outcome["events"]) == 1
 
 
@@ -147,10 +149,10 @@ def test_a_supervisor_hears_an_escalation_for_the_exception_queue(
     clerk: User, supervisor: User
 ) -> None:
     document = make_document(name="odd.pdf")
-    services.document_claim(document=document, user=clerk)
+    document_claim(document=document, user=clerk)
 
     def escalate() -> None:
-        services.document_escalate(
+        document_escalate(
             document=document,
             user=clerk,
             reason=Document.EscalationReason.DUPLICATE,
@@ -167,9 +169,9 @@ def test_an_expired_claim_comes_back_to_every_clerk_live(
     clerk: User, other_clerk: User
 ) -> None:
     document = make_document(name="forgotten.pdf")
-    services.document_claim(document=document, user=clerk)
+    document_claim(document=document, user=clerk)
     Document.objects.filter(pk=document.pk).update(claim_expires_at=timezone.now())
-    outcome = run(other_clerk, services.documents_release_expired_claims)
+    outcome = run(other_clerk, documents_release_expired_claims)
     assert [(event["name"], event["queues"]) for event in outcome["events"]] == [
         ("forgotten.pdf", ["mine"])
     ]

@@ -14,9 +14,11 @@ from django.core.management import call_command
 from pipeline.extract import extractors
 from pipeline.ocr import ocr_engines
 from pipeline.run import run_pipeline
-from reviewapp import services
-from reviewapp.demo import SPECS, render
-from reviewapp.models import LineItem, ValidationIssue
+from reviewapp.demo.documents import SPECS, render
+from reviewapp.models.fields import LineItem
+from reviewapp.models.validation import ValidationIssue
+from reviewapp.services.ingest import decode_limits
+from reviewapp.services.validation import document_validate
 from tests.reviewapp.test_demo_master_data import demo_document
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +45,7 @@ def test_the_po_mismatch_shows_line_by_line_once_lines_are_read() -> None:
             unit_price=Decimal(price),
             amount=Decimal(price) * quantity,
         )
-    services.document_validate(document=document)
+    document_validate(document=document)
     issues = {
         issue.code: issue for issue in ValidationIssue.objects.filter(document=document)
     }
@@ -62,7 +64,7 @@ def test_the_demo_invoice_lines_are_read_by_real_ocr() -> None:
         render(spec).content,
         ocr=ocr_engines.get(settings.VOUCH_OCR_ENGINE),
         extractor=extractors.get(settings.VOUCH_EXTRACTOR),
-        limits=services.decode_limits(),
+        limits=decode_limits(),
     )
     assert [
         (line.quantity, line.unit_price, line.amount) for line in result.line_items

@@ -14,9 +14,12 @@ import pytest
 from django.core.management import call_command
 
 from pipeline.extract.normalize import normalize_date
-from reviewapp import routing, services
-from reviewapp.demo import SPECS, render
-from reviewapp.models import Document, Field, ValidationIssue
+from reviewapp import routing
+from reviewapp.demo.documents import SPECS, render
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import Field
+from reviewapp.models.validation import ValidationIssue
+from reviewapp.services.validation import document_validate
 from reviewapp.thresholds import review_thresholds
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +72,7 @@ def test_each_demo_document_meets_its_demo_case() -> None:
     found: dict[str, set[str]] = {}
     for order, (name, spec) in enumerate(specs.items(), start=1):
         document = demo_document(spec, order)
-        services.document_validate(document=document)
+        document_validate(document=document)
         found[name] = (
             set(
                 ValidationIssue.objects.filter(document=document).values_list(
@@ -104,7 +107,7 @@ def test_each_demo_document_goes_to_the_role_its_case_needs(settings) -> None:  
         Field.objects.create(
             document=document, name="document_type", value=spec["kind"]
         )
-        services.document_validate(document=document)
+        document_validate(document=document)
         decision = routing.route_for(
             document_type=document.validation.document_type,
             fields=document.fields.values_list("name", "value", "confidence"),

@@ -7,9 +7,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from reviewapp import services
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
 from reviewapp.review_reasons import document_confidence
+from reviewapp.services.fields import field_correct
+from reviewapp.services.review import document_claim
+from reviewapp.services.validation import document_refresh_review_columns
 from tests.conftest import logged_in, make_document
 
 pytestmark = pytest.mark.django_db
@@ -51,10 +53,8 @@ def test_a_correction_raises_it_and_the_least_sure_come_first(clerk: User) -> No
         "sure.pdf",
     ]
 
-    services.document_claim(document=unsure, user=clerk)
-    services.field_correct(
-        document=unsure, name="total_amount", value="10.00", user=clerk
-    )
+    document_claim(document=unsure, user=clerk)
+    field_correct(document=unsure, name="total_amount", value="10.00", user=clerk)
     unsure.refresh_from_db()
     assert unsure.confidence == pytest.approx(0.72)
     html = client.get(reverse("document-detail", args=[unsure.public_id])).content
@@ -65,6 +65,6 @@ def test_a_correction_raises_it_and_the_least_sure_come_first(clerk: User) -> No
 def test_refreshing_the_review_columns_recomputes_it() -> None:
     document = make_document(fields=KEYS)
     Document.objects.filter(pk=document.pk).update(confidence=None)
-    services.document_refresh_review_columns(document=document)
+    document_refresh_review_columns(document=document)
     document.refresh_from_db()
     assert document.confidence == pytest.approx(0.36)

@@ -10,8 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from reviewapp import jobs, services
-from reviewapp.models import Document
+from reviewapp import jobs
+from reviewapp.models.documents import Document
+from reviewapp.services.ingest import document_ingest
 from tests.conftest import RECEIPT, logged_in, processed_upload
 
 pytestmark = pytest.mark.django_db
@@ -126,7 +127,7 @@ def test_documents_are_served_only_to_those_allowed(
 def test_another_clerk_cannot_see_a_document_before_it_is_read(
     clerk: User, other_clerk: User, media_root: Path
 ) -> None:
-    document = services.document_ingest(
+    document = document_ingest(
         content=b"%PDF-1.7 not read yet", original_name="q.pdf", channel="upload",
         uploaded_by=clerk,
     ).document  # fmt: skip
@@ -176,7 +177,7 @@ def test_unknown_fields_cannot_be_invented(clerk: User, processed: Document) -> 
 
 
 def test_retry_requeues_a_failed_document(clerk: User, media_root: Path) -> None:
-    document = services.document_ingest(
+    document = document_ingest(
         content=b"%PDF-1.7 broken", original_name="b.pdf", channel="upload",
         uploaded_by=clerk,
     ).document  # fmt: skip

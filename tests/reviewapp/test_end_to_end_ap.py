@@ -31,8 +31,10 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from pipeline.ocr.recorded import RecordedOcrEngine
-from reviewapp import selectors
-from reviewapp.models import Document, ValidationIssue, WebhookEndpoint
+from reviewapp.models.documents import Document
+from reviewapp.models.validation import ValidationIssue
+from reviewapp.models.webhooks import WebhookEndpoint
+from reviewapp.selectors.queues import queue_documents
 from reviewapp.webhooks import SIGNATURE_HEADER, verify_signature
 from tests.conftest import recorded_line, text_image
 from tests.reviewapp import labelled_extractor
@@ -208,7 +210,7 @@ def test_a_matching_invoice_goes_straight_through_to_the_erp_and_its_rescan_is_a
     assert rescan.escalation_reason == Document.EscalationReason.DUPLICATE
     duplicate = ValidationIssue.objects.get(document=rescan, rule="duplicate_invoice")
     assert duplicate.details["document_id"] == str(document.public_id)
-    assert rescan in selectors.queue_documents(user=supervisor, queue="exceptions")
+    assert rescan in queue_documents(user=supervisor, queue="exceptions")
 
 
 def test_a_changed_iban_goes_to_the_supervisors_and_needs_another_one(
@@ -223,8 +225,8 @@ def test_a_changed_iban_goes_to_the_supervisors_and_needs_another_one(
     assert document.status == Document.Status.ESCALATED
     assert document.escalation_reason == Document.EscalationReason.BANK_DETAILS
     assert "[bank_details_unchanged]" in document.escalation_note
-    assert document in selectors.queue_documents(user=supervisor, queue="exceptions")
-    assert document not in selectors.queue_documents(user=clerk, queue="mine")
+    assert document in queue_documents(user=supervisor, queue="exceptions")
+    assert document not in queue_documents(user=clerk, queue="mine")
 
     approve = reverse("document-approve", args=[document.public_id])
     clerk_browser = Client()

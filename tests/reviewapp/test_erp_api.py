@@ -9,14 +9,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from reviewapp.masking import mask_value
-from reviewapp.models import (
-    AuditEvent,
-    Document,
-    PurchaseOrder,
-    Vendor,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document
+from reviewapp.models.master_data import PurchaseOrder, Vendor
+from reviewapp.models.webhooks import WebhookDelivery, WebhookEndpoint
 from tests.conftest import make_document
 from tests.reviewapp.test_export_views import IBAN, approved_invoice
 

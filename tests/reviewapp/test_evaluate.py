@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from pipeline.extract.calibration_fit import expected_calibration_error
 from pipeline.ocr.recorded import RecordedOcrEngine, page_text_from_boxes
-from reviewapp.management.commands.evaluate import manifest_labels
+from reviewapp.measurement.management.commands.evaluate import manifest_labels
 from tests.conftest import DATASETS, SROIE
 
 ZUGFERD = DATASETS / "zugferd-corpus"

@@ -16,17 +16,14 @@ from django.utils import timezone
 from lxml import etree
 from openpyxl import load_workbook
 
-from reviewapp import services
 from reviewapp.masking import mask_value
-from reviewapp.models import (
-    AuditEvent,
-    Document,
-    DocumentValidation,
-    PurchaseOrder,
-    Vendor,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document
+from reviewapp.models.master_data import PurchaseOrder, Vendor
+from reviewapp.models.validation import DocumentValidation
+from reviewapp.models.webhooks import WebhookDelivery, WebhookEndpoint
+from reviewapp.services.exports import document_mark_exported
+from reviewapp.services.review import document_approve, document_claim
 from tests.conftest import make_document
 
 pytestmark = pytest.mark.django_db
@@ -58,8 +55,8 @@ def approved_invoice(clerk: User, name: str = "acme.pdf") -> Document:
         document_type="invoice",
         validated_at=timezone.now(),
     )
-    services.document_claim(document=document, user=clerk)
-    return services.document_approve(document=document, user=clerk)
+    document_claim(document=document, user=clerk)
+    return document_approve(document=document, user=clerk)
 
 
 def client_for(user: User) -> Client:
@@ -153,7 +150,7 @@ def test_batches_filter_by_approval_date_and_export_state(
     Document.objects.filter(pk=first.pk).update(
         decided_at=timezone.now() - timedelta(days=10)
     )
-    services.document_mark_exported(document=second, user=supervisor)
+    document_mark_exported(document=second, user=supervisor)
     client = client_for(supervisor)
     today = timezone.localdate().isoformat()
 

@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 from openpyxl import load_workbook
 
-from reviewapp.exports import (
+from reviewapp.export_formats import (
     CAC,
     CBC,
     DOCUMENT_COLUMNS,

@@ -23,15 +23,22 @@ from pipeline.extract.layout import layout_pages
 from pipeline.extract.scorer import MODEL_PATH, content_hash
 from pipeline.extract.scorer_training import LabelledDocument, load_documents, train
 from pipeline.types import PageText
-from reviewapp import extractor_versions, jobs, services
-from reviewapp.models import (
-    AuditEvent,
-    Document,
-    ExtractorVersion,
-    Field,
-    Page,
-    ProcessingRun,
+from reviewapp import jobs
+from reviewapp.learning import extractor_versions
+from reviewapp.learning.extractor_versions import (
+    baseline_version,
+    extractor_for_processing,
+    extractor_retrain,
+    extractor_version_activate,
+    is_held_back,
+    reset_cache,
 )
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document, Page, ProcessingRun
+from reviewapp.models.fields import Field
+from reviewapp.models.learning import ExtractorVersion
+from reviewapp.services.ingest import document_ingest
+from reviewapp.services.processing import page_lines_store
 from tests.conftest import DATASETS, logged_in, make_document, processed_upload
 
 pytestmark = pytest.mark.django_db
@@ -41,9 +48,9 @@ TRAIN_TEXT = DATASETS / "sroie-train-ocr-text" / "manifest.jsonl"
 
 @pytest.fixture(autouse=True)
 def _fresh_version_cache() -> Any:
-    extractor_versions.reset_cache()
+    reset_cache()
     yield
-    extractor_versions.reset_cache()
+    reset_cache()
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +77,7 @@ def public_ids(held_back: bool, count: int) -> list[uuid.UUID]:
     for number in range(1, 10_000):
         candidate = uuid.UUID(int=number)
         document = LabelledDocument(f"corrections/{candidate}", "", (), {})
-        if extractor_versions.is_held_back(document) == held_back:
+        if is_held_back(document) == held_back:
             found.append(candidate)
             if len(found) == count:
                 return found
@@ -93,7 +100,7 @@ def corrected_document(
         dpi=150,
         text_source="ocr",
     )
-    services.page_lines_store(page=stored, lines=page.lines)
+    page_lines_store(page=stored, lines=page.lines)
     for name, value in labels.items():
         Field.objects.create(
             document=document,
@@ -152,9 +159,7 @@ def test_retraining_promotes_a_candidate_that_reads_corrections_better(
             public_id, document.pages[0], dict(document.labels), admin_user
         )
 
-    outcome = extractor_versions.extractor_retrain(
-        actor=admin_user, base_documents=base, folds=3
-    )
+    outcome = extractor_retrain(actor=admin_user, base_documents=base, folds=3)
 
     assert outcome.created and outcome.decision is not None
     assert outcome.decision.promote, outcome.decision.reasons
@@ -178,9 +183,7 @@ def test_retraining_promotes_a_candidate_that_reads_corrections_better(
     assert events("model_trained")[0].actor_username == admin_user.username
 
     # The same data trains the same model: nothing new is recorded.
-    again = extractor_versions.extractor_retrain(
-        actor=admin_user, base_documents=base, folds=3
-    )
+    again = extractor_retrain(actor=admin_user, base_documents=base, folds=3)
     assert not again.created and again.version == version
     assert ExtractorVersion.objects.count() == 2
 
@@ -204,9 +207,7 @@ def test_retraining_refuses_a_candidate_taught_wrong_corrections(
 
     # Trained on those corrections alone, the candidate learns the wrong rule
     # well enough for its own cross-validation to trust it.
-    outcome = extractor_versions.extractor_retrain(
-        actor=admin_user, base_documents=[], folds=3
-    )
+    outcome = extractor_retrain(actor=admin_user, base_documents=[], folds=3)
 
     assert outcome.decision is not None and not outcome.decision.promote
     version = outcome.version
@@ -232,7 +233,7 @@ def test_rolling_back_switches_the_version_new_documents_record(
     first = version_from(good_artefact, active=False)
     second = version_from(broken(good_artefact), active=True)
 
-    extractor_versions.extractor_version_activate(version_id=first.pk, actor=admin_user)
+    extractor_version_activate(version_id=first.pk, actor=admin_user)
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -240,10 +241,10 @@ def test_rolling_back_switches_the_version_new_documents_record(
     (event,) = events("model_rolled_back")
     assert event.details == {"version": first.label, "previous": second.label}
     # Repeating it changes nothing and records nothing.
-    extractor_versions.extractor_version_activate(version_id=first.pk, actor=admin_user)
+    extractor_version_activate(version_id=first.pk, actor=admin_user)
     assert len(events("model_rolled_back")) == 1
 
-    document = services.document_ingest(
+    document = document_ingest(
         content=invoice_png,
         original_name="invoice.png",
         channel="upload",
@@ -256,16 +257,14 @@ def test_rolling_back_switches_the_version_new_documents_record(
     assert document.fields.get(name="total_amount").value == "120.50"
 
     # The worker notices the next change without a restart.
-    extractor_versions.extractor_version_activate(
-        version_id=second.pk, actor=admin_user
-    )
-    assert extractor_versions.extractor_for_processing()[1] == second
+    extractor_version_activate(version_id=second.pk, actor=admin_user)
+    assert extractor_for_processing()[1] == second
 
 
 def test_without_an_active_version_the_configured_extractor_reads(
     media_root: Path, invoice_png: bytes
 ) -> None:
-    extractor, version = extractor_versions.extractor_for_processing()
+    extractor, version = extractor_for_processing()
     assert version is None
     assert extractor.name == "scored"
     document = processed_upload(invoice_png, name="invoice.png", uploaded_by=None)
@@ -273,11 +272,11 @@ def test_without_an_active_version_the_configured_extractor_reads(
 
 
 def test_the_baseline_is_the_checked_in_model() -> None:
-    version = extractor_versions.baseline_version()
+    version = baseline_version()
     data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
     assert version.content_hash == data["content_hash"]
     assert version.decision == ExtractorVersion.Decision.BASELINE
-    assert extractor_versions.baseline_version() == version
+    assert baseline_version() == version
 
 
 def test_the_page_lists_versions_with_scores_for_admins_only(

@@ -11,15 +11,15 @@ from PIL import Image
 from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
 from rq.serializers import JSONSerializer
 
-from reviewapp import services
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
+from reviewapp.services.ingest import IngestRefused, document_ingest
 from tests.conftest import RECEIPT
 
 pytestmark = pytest.mark.django_db
 
 
 def ingest(content: bytes, name: str = "invoice.png", user: User | None = None):
-    return services.document_ingest(
+    return document_ingest(
         content=content, original_name=name, channel="upload", uploaded_by=user
     )
 
@@ -93,7 +93,7 @@ def png(size: tuple[int, int]) -> bytes:
 def test_it_refuses_bad_files_with_a_clear_reason_and_stores_nothing(
     media_root: Path, content: bytes, name: str, message: str
 ) -> None:
-    with pytest.raises(services.IngestRefused) as refused:
+    with pytest.raises(IngestRefused) as refused:
         ingest(content, name=name)
     assert message in refused.value.reason
     assert Document.objects.count() == 0
@@ -102,7 +102,7 @@ def test_it_refuses_bad_files_with_a_clear_reason_and_stores_nothing(
 
 def test_it_refuses_files_over_the_size_limit(settings, media_root: Path) -> None:
     settings.VOUCH_MAX_UPLOAD_BYTES = 1024
-    with pytest.raises(services.IngestRefused, match="the limit is 0 MB"):
+    with pytest.raises(IngestRefused, match="the limit is 0 MB"):
         ingest(b"%PDF-1.4" + b"0" * 2048, name="big.pdf")
 
 

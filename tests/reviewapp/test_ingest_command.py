@@ -15,8 +15,8 @@ from django.core.management import CommandError, call_command
 from rq.serializers import JSONSerializer
 
 from pipeline.ocr.recorded import RecordedOcrEngine
-from reviewapp.models import Document
-from reviewapp.worker import DocumentWorker
+from reviewapp.models.documents import Document
+from reviewapp.runtime.worker import DocumentWorker
 from tests.conftest import REPO, shared_database_url
 
 

@@ -14,7 +14,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from reviewapp.intake import mailbox_fetch, watch_folder_scan
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
 
 pytestmark = pytest.mark.django_db
 

@@ -10,15 +10,24 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from pipeline.ocr.recorded import RecordedOcrEngine
-from reviewapp import jobs, services
-from reviewapp.models import Document, Field, ProcessingRun
+from reviewapp import jobs
+from reviewapp.models.documents import Document, ProcessingRun
+from reviewapp.models.fields import Field
+from reviewapp.services.fields import field_correct
+from reviewapp.services.ingest import document_ingest
+from reviewapp.services.processing import (
+    document_claim_for_processing,
+    document_reprocess,
+    document_retry,
+    documents_requeue_stale,
+)
 from tests.conftest import recorded_line
 
 pytestmark = pytest.mark.django_db
 
 
 def ingested(content: bytes, user: User | None = None) -> Document:
-    return services.document_ingest(
+    return document_ingest(
         content=content, original_name="invoice.png", channel="upload", uploaded_by=user
     ).document
 
@@ -60,9 +69,7 @@ def test_reprocessing_replaces_machine_values_but_never_human_ones(
 ) -> None:
     document = ingested(invoice_png, clerk)
     jobs.process_document(document.pk)
-    services.field_correct(
-        document=document, name="total_amount", value="99.00", user=clerk
-    )
+    field_correct(document=document, name="total_amount", value="99.00", user=clerk)
     # The engine now reads different text on the same page.
     RecordedOcrEngine.record(
         800,
@@ -73,7 +80,7 @@ def test_reprocessing_replaces_machine_values_but_never_human_ones(
             recorded_line("Total EUR 130,00", (40, 400, 420, 430)),
         ),
     )
-    assert services.document_reprocess(document=document)
+    assert document_reprocess(document=document)
     jobs.process_document(document.pk)
 
     fields = {field.name: field for field in document.fields.all()}
@@ -137,8 +144,8 @@ def test_retry_queues_a_failed_document_once(
     document = ingested(b"%PDF-1.7\n broken")
     jobs.process_document(document.pk)
     document.refresh_from_db()
-    assert services.document_retry(document=document)
-    assert not services.document_retry(document=document)
+    assert document_retry(document=document)
+    assert not document_retry(document=document)
     document.refresh_from_db()
     assert (document.status, document.attempts) == (Document.Status.QUEUED, 0)
 
@@ -147,7 +154,7 @@ def test_requeue_stale_picks_up_abandoned_documents_once(
     media_root: Path, invoice_png: bytes
 ) -> None:
     document = ingested(invoice_png)
-    services.document_claim_for_processing(
+    document_claim_for_processing(
         document_id=document.pk, job_id="lost", worker="dead-worker"
     )
     Document.objects.filter(pk=document.pk).update(
@@ -155,9 +162,9 @@ def test_requeue_stale_picks_up_abandoned_documents_once(
     )
     fresh = ingested(invoice_png + b"different bytes")
 
-    requeued = services.documents_requeue_stale(older_than=timedelta(minutes=15))
+    requeued = documents_requeue_stale(older_than=timedelta(minutes=15))
     assert [d.pk for d in requeued] == [document.pk]
-    assert services.documents_requeue_stale(older_than=timedelta(minutes=15)) == []
+    assert documents_requeue_stale(older_than=timedelta(minutes=15)) == []
     document.refresh_from_db()
     assert document.status == Document.Status.QUEUED
     assert document.runs.get().outcome == ProcessingRun.Outcome.FAILED

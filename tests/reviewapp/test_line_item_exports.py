@@ -12,7 +12,7 @@ from django.urls import reverse
 from lxml import etree
 from openpyxl import load_workbook
 
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
 from tests.conftest import make_line_item
 from tests.reviewapp.test_erp_api import EXPORTS, token_client
 from tests.reviewapp.test_export_views import (

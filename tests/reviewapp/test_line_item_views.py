@@ -7,8 +7,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from reviewapp import services
-from reviewapp.models import Document, LineItem
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import LineItem
+from reviewapp.services.review import document_claim
+from reviewapp.services.validation import document_validate
 from tests.conftest import logged_in, make_document, make_line_item
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +26,7 @@ def invoice(clerk: User) -> tuple[Document, LineItem]:
     gadget = make_line_item(
         document, 2, "Gadget", quantity="2", unit_price="5.00", amount="11.00"
     )
-    services.document_validate(document=document)
+    document_validate(document=document)
     return document, gadget
 
 
@@ -44,7 +46,7 @@ def test_the_review_page_shows_the_grid_with_the_row_check(clerk: User) -> None:
 
 def test_a_reader_sees_the_lines_without_inputs(clerk: User, supervisor: User) -> None:
     document, _ = invoice(clerk)
-    services.document_claim(document=document, user=clerk)
+    document_claim(document=document, user=clerk)
     html = (
         logged_in(supervisor)
         .get(reverse("document-detail", args=[document.public_id]))
@@ -86,7 +88,7 @@ def test_a_bad_value_and_a_foreign_line_are_refused(
     )
     assert foreign.status_code == 404
     # Someone else holds the claim: refused with the reason.
-    services.document_claim(document=document, user=other_clerk)
+    document_claim(document=document, user=other_clerk)
     held = client.post(
         reverse("line-item-add", args=[document.public_id]), {"reason": "x"}
     )

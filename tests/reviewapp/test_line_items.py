@@ -10,18 +10,27 @@ import pytest
 from django.contrib.auth.models import User
 
 from pipeline.ocr.recorded import RecordedOcrEngine
-from reviewapp import jobs, services
-from reviewapp import line_items as line_services
-from reviewapp.models import (
-    AuditEvent,
-    Document,
+from reviewapp import jobs
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import LineItem
+from reviewapp.models.master_data import (
     GoodsReceipt,
-    LineItem,
     PurchaseOrder,
     PurchaseOrderLine,
-    ValidationIssue,
     Vendor,
 )
+from reviewapp.models.validation import ValidationIssue
+from reviewapp.services.line_items import (
+    LineItemRefused,
+    line_item_add,
+    line_item_delete,
+    line_item_split,
+    line_item_update,
+)
+from reviewapp.services.processing import document_reprocess
+from reviewapp.services.review import ReviewRefused, document_claim, document_release
+from reviewapp.services.validation import document_validate
 from tests.conftest import DATASETS, make_document, make_line_item, processed_upload
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +101,7 @@ def test_fixing_a_line_amount_is_audited_and_re_validated(
 ) -> None:
     document = processed(AKRETION, clerk)
     screw = document.line_items.get(position=2)
-    line_services.line_item_update(
+    line_item_update(
         document=document,
         line_id=screw.pk,
         column="amount",
@@ -103,7 +112,7 @@ def test_fixing_a_line_amount_is_audited_and_re_validated(
     assert "line_amount_mismatch" in codes(document)
     issue = ValidationIssue.objects.get(document=document, code="line_amount_mismatch")
     assert issue.fields[0].startswith("line_items[1].")
-    line_services.line_item_update(
+    line_item_update(
         document=document, line_id=screw.pk, column="amount", value="9.00", user=clerk
     )
     assert "line_amount_mismatch" not in codes(document)
@@ -127,15 +136,15 @@ def test_reprocessing_keeps_a_grid_a_person_has_edited(
 ) -> None:
     document = processed(AKRETION, clerk)
     pen = document.line_items.get(position=1)
-    line_services.line_item_update(
+    line_item_update(
         document=document,
         line_id=pen.pk,
         column="description",
         value="Pens",
         user=clerk,
     )
-    services.document_release(document=document, user=clerk)
-    assert services.document_reprocess(document=document)
+    document_release(document=document, user=clerk)
+    assert document_reprocess(document=document)
     jobs.process_document(document.pk)
     document.refresh_from_db()
     assert [line.description for line in document.line_items.order_by("position")] == [
@@ -151,18 +160,18 @@ def test_only_the_claimant_may_edit_lines(
 ) -> None:
     document = make_document(uploaded_by=clerk)
     line = make_line_item(document, 1, amount="5")
-    services.document_claim(document=document, user=clerk)
+    document_claim(document=document, user=clerk)
     for user in (other_clerk, outsider):
-        with pytest.raises(services.ReviewRefused):
-            line_services.line_item_update(
+        with pytest.raises(ReviewRefused):
+            line_item_update(
                 document=document,
                 line_id=line.pk,
                 column="amount",
                 value="6",
                 user=user,
             )
-        with pytest.raises(services.ReviewRefused):
-            line_services.line_item_add(document=document, user=user)
+        with pytest.raises(ReviewRefused):
+            line_item_add(document=document, user=user)
     line.refresh_from_db()
     assert line.amount == Decimal(5)
 
@@ -170,16 +179,16 @@ def test_only_the_claimant_may_edit_lines(
 def test_a_bad_number_is_refused(clerk: User) -> None:
     document = make_document(uploaded_by=clerk)
     line = make_line_item(document, 1)
-    with pytest.raises(line_services.LineItemRefused):
-        line_services.line_item_update(
+    with pytest.raises(LineItemRefused):
+        line_item_update(
             document=document,
             line_id=line.pk,
             column="quantity",
             value="ten",
             user=clerk,
         )
-    with pytest.raises(line_services.LineItemRefused):
-        line_services.line_item_update(
+    with pytest.raises(LineItemRefused):
+        line_item_update(
             document=document,
             line_id=line.pk,
             column="tax_rate",
@@ -194,22 +203,20 @@ def test_add_split_and_delete_keep_positions_and_amounts(clerk: User) -> None:
         document, 1, "Bolts", quantity="10", unit_price="1.50", amount="15.00"
     )
     make_line_item(document, 2, "Nuts")
-    added = line_services.line_item_add(
-        document=document, user=clerk, after_line_id=first.pk
-    )
+    added = line_item_add(document=document, user=clerk, after_line_id=first.pk)
     assert [line.description for line in document.line_items.all()] == [
         "Bolts",
         "",
         "Nuts",
     ]
     assert added.position == 2 and added.set_by == LineItem.SetBy.HUMAN
-    one, two = line_services.line_item_split(
+    one, two = line_item_split(
         document=document, line_id=first.pk, user=clerk, first_quantity="4"
     )
     assert (one.quantity, one.amount) == (Decimal(4), Decimal("6.0000"))
     assert (two.quantity, two.amount) == (Decimal(6), Decimal("9.0000"))
     assert two.position == 2 and two.description == "Bolts"
-    line_services.line_item_delete(document=document, line_id=added.pk, user=clerk)
+    line_item_delete(document=document, line_id=added.pk, user=clerk)
     assert [line.position for line in document.line_items.all()] == [1, 2, 3]
     actions = list(
         AuditEvent.objects.filter(
@@ -258,7 +265,7 @@ def test_extracted_lines_are_matched_line_by_line_with_the_purchase_order(
         amount="1500",
         item_code="CONS_0001",
     )
-    services.document_validate(document=document)
+    document_validate(document=document)
     issues = {
         issue.code: issue for issue in ValidationIssue.objects.filter(document=document)
     }
@@ -270,13 +277,11 @@ def test_a_split_keeps_part_of_the_quantity_on_each_line(clerk: User) -> None:
     document = make_document(uploaded_by=clerk)
     line = make_line_item(document, 1, quantity="3", amount="30")
     for first in ("3", "0", "-1", "7"):
-        with pytest.raises(line_services.LineItemRefused):
-            line_services.line_item_split(
+        with pytest.raises(LineItemRefused):
+            line_item_split(
                 document=document, line_id=line.pk, user=clerk, first_quantity=first
             )
-    one, two = line_services.line_item_split(
-        document=document, line_id=line.pk, user=clerk
-    )
+    one, two = line_item_split(document=document, line_id=line.pk, user=clerk)
     # No unit price: the amount is shared by quantity, and still adds up.
     assert (one.quantity, two.quantity) == (Decimal(1), Decimal(2))
     assert (one.amount, two.amount) == (Decimal(10), Decimal(20))

@@ -13,8 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from reviewapp import services
-from reviewapp.log_masking import SensitiveValueFilter, mask_sensitive_text
+from reviewapp.audit.log_masking import SensitiveValueFilter, mask_sensitive_text
 from tests.conftest import make_document
 
 IBAN = "DE89 3704 0044 0532 0130 00"
@@ -87,7 +86,7 @@ def failing_correction(
         value = kwargs["value"]
         raise RuntimeError(f"could not store {value}")
 
-    monkeypatch.setattr(services, "field_correct", broken)
+    monkeypatch.setattr("reviewapp.views.documents.services_field_correct", broken)
     document = make_document(uploaded_by=clerk)
     client = Client(raise_request_exception=False)
     client.force_login(clerk)

@@ -14,8 +14,11 @@ from PIL import Image, ImageStat
 
 from pipeline.ocr.recorded import RecordedOcrEngine
 from reviewapp.masking import mask_value
-from reviewapp.models import Document, Field, SensitiveField, SensitiveReveal
-from reviewapp.selectors import status_payload
+from reviewapp.models.configuration import SensitiveField
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import Field
+from reviewapp.models.review import SensitiveReveal
+from reviewapp.selectors.documents import document_as_json, status_payload
 from tests.conftest import logged_in, processed_upload, recorded_line, text_image
 
 pytestmark = pytest.mark.django_db
@@ -233,7 +236,6 @@ def test_a_masked_value_is_confirmed_without_being_shown(
 def test_the_ingest_json_masks_sensitive_values_unless_asked(
     with_iban: Document,
 ) -> None:
-    from reviewapp.selectors import document_as_json
 
     masked = json.dumps(document_as_json(with_iban))
     clear = document_as_json(with_iban, show_sensitive=True)

@@ -17,17 +17,17 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from reviewapp.master_data import (
-    MasterDataFileError,
-    master_data_import,
-    read_master_data,
-)
-from reviewapp.models import (
+from reviewapp.models.configuration import ValidationRuleSetting
+from reviewapp.models.master_data import (
     GoodsReceipt,
     PurchaseOrder,
     PurchaseOrderLine,
-    ValidationRuleSetting,
     Vendor,
+)
+from reviewapp.services.master_data import (
+    MasterDataFileError,
+    master_data_import,
+    read_master_data,
 )
 
 pytestmark = pytest.mark.django_db

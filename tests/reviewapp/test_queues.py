@@ -16,8 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from reviewapp import selectors, services
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
+from reviewapp.selectors.queues import next_in_queue
+from reviewapp.services.fields import field_correct
+from reviewapp.services.review import document_claim, document_escalate
 from tests.conftest import logged_in, make_document
 
 pytestmark = pytest.mark.django_db
@@ -48,11 +50,11 @@ def test_my_queue_holds_what_waits_for_me_oldest_first(
     aged(make_document(name="new.pdf"), 1)
     aged(make_document(name="old.pdf"), 60)
     mine = aged(make_document(name="mine.pdf"), 30)
-    services.document_claim(document=mine, user=clerk)
+    document_claim(document=mine, user=clerk)
     theirs = aged(make_document(name="theirs.pdf"), 20)
-    services.document_claim(document=theirs, user=other_clerk)
+    document_claim(document=theirs, user=other_clerk)
     expired = aged(make_document(name="expired.pdf"), 10)
-    services.document_claim(document=expired, user=other_clerk)
+    document_claim(document=expired, user=other_clerk)
     Document.objects.filter(pk=expired.pk).update(
         claim_expires_at=timezone.now() - timedelta(minutes=1)
     )
@@ -96,8 +98,8 @@ def test_the_queue_filters_by_vendor_and_reason_and_counts_reasons(
 
 
 def escalated(document: Document, *, by: User) -> Document:
-    services.document_claim(document=document, user=by)
-    services.document_escalate(
+    document_claim(document=document, user=by)
+    document_escalate(
         document=document,
         user=by,
         reason=Document.EscalationReason.BANK_DETAILS,
@@ -155,7 +157,7 @@ def test_a_queue_page_costs_the_same_queries_at_any_size(
     for index in range(30):
         document = make_document(fields=CONFIDENT, uploaded_by=admin_user)
         if index % 3 == 0:
-            services.document_claim(document=document, user=admin_user)
+            document_claim(document=document, user=admin_user)
     large = queries_for_a_page()
     print(f"{queue} queue page: {small} queries with 2 documents, {large} with 32")
     assert small == large
@@ -167,7 +169,7 @@ def test_a_queue_row_is_served_only_while_in_that_queue(
     document = make_document(name="row.pdf")
     url = reverse("queue-row", args=["mine", document.public_id])
     assert "row.pdf" in logged_in(other_clerk).get(url).content.decode()
-    services.document_claim(document=document, user=clerk)
+    document_claim(document=document, user=clerk)
     assert logged_in(other_clerk).get(url).status_code == 404
     assert logged_in(clerk).get(url).status_code == 200
 
@@ -177,9 +179,9 @@ def test_next_in_queue_skips_the_current_and_claimed_documents(
 ) -> None:
     current = aged(make_document(name="current.pdf"), 50)
     held = aged(make_document(name="held.pdf"), 40)
-    services.document_claim(document=held, user=other_clerk)
+    document_claim(document=held, user=other_clerk)
     following = aged(make_document(name="next.pdf"), 30)
-    found = selectors.next_in_queue(user=clerk, queue="mine", after=current)
+    found = next_in_queue(user=clerk, queue="mine", after=current)
     assert found == following
 
 
@@ -192,12 +194,8 @@ def test_a_correction_updates_the_reason_and_vendor_the_queue_shows(
     )
     client = logged_in(clerk)
     assert queue_names(client, reason="missing_fields") == ["gap.pdf"]
-    services.field_correct(
-        document=document, name="total_amount", value="10.00", user=clerk
-    )
-    services.field_correct(
-        document=document, name="vendor_name", value="Initech", user=clerk
-    )
+    field_correct(document=document, name="total_amount", value="10.00", user=clerk)
+    field_correct(document=document, name="vendor_name", value="Initech", user=clerk)
     assert queue_names(client, reason="routine") == ["gap.pdf"]
     assert queue_names(client, vendor="initech") == ["gap.pdf"]
 

@@ -20,15 +20,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pipeline.ocr.recorded import RecordedOcrEngine
-from reviewapp import audit, jobs, retention, services
-from reviewapp.models import (
-    AuditEvent,
-    Document,
-    Vendor,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
-from reviewapp.retention import RetentionPolicy
+from reviewapp import jobs
+from reviewapp.audit.trail import SecretUnavailable, reveal_value, verify_chain
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.configuration import RetentionPolicy
+from reviewapp.models.documents import Document
+from reviewapp.models.master_data import Vendor
+from reviewapp.models.webhooks import WebhookDelivery, WebhookEndpoint
+from reviewapp.services.fields import field_correct
+from reviewapp.services.ingest import document_ingest
+from reviewapp.services.retention import documents_purge_expired
+from reviewapp.services.review import document_approve
 from tests.conftest import logged_in, processed_upload, recorded_text_image, text_image
 
 pytestmark = pytest.mark.django_db
@@ -58,11 +60,11 @@ def approved_invoice(clerk: User, capture: Callable[..., Any]) -> Document:
     )
     document = read(content, clerk, "acme-invoice.png")
     assert document.fields.get(name="iban").value == IBAN
-    services.field_correct(
+    field_correct(
         document=document, name="iban", value=IBAN, user=clerk, reason="checked"
     )
     with capture(execute=False):  # the webhook is not sent anywhere
-        services.document_approve(document=document, user=clerk)
+        document_approve(document=document, user=clerk)
     document.refresh_from_db()
     assert document.status == Document.Status.APPROVED
     assert WebhookDelivery.objects.filter(payload__id=str(document.public_id)).exists()
@@ -102,7 +104,7 @@ def contains_iban(text: str) -> bool:
 def test_a_document_is_kept_per_its_type_s_policy(
     clerk: User, media_root: Path, invoice_png: bytes
 ) -> None:
-    document = services.document_ingest(
+    document = document_ingest(
         content=invoice_png, original_name="a.png", channel="upload", uploaded_by=clerk
     ).document
     today = timezone.localdate()
@@ -152,13 +154,13 @@ def test_after_purge_no_file_row_or_log_line_holds_the_iban(
     # The trail stays, values redacted, and still verifies.
     verified = io.StringIO()
     call_command("verify_audit", stdout=verified)
-    assert audit.verify_chain().ok
+    assert verify_chain().ok
     change = AuditEvent.objects.get(
         event_type="field_changed", document_public_id=document.public_id
     )
     assert change.details["new_value"]["mask"] == "DE****************3000"
-    with pytest.raises(audit.SecretUnavailable):
-        audit.reveal_value(change, "new_value")
+    with pytest.raises(SecretUnavailable):
+        reveal_value(change, "new_value")
     purged = AuditEvent.objects.get(event_type="document_purged")
     assert purged.document_public_id == document.public_id
     assert purged.details["files_deleted"] == 2
@@ -190,8 +192,8 @@ def test_the_purge_is_idempotent_and_the_dry_run_changes_nothing(
     document.refresh_from_db()
     assert document.purged_at is None and document.fields.exists()
 
-    assert len(retention.documents_purge_expired()) == 1
-    assert retention.documents_purge_expired() == []
+    assert len(documents_purge_expired()) == 1
+    assert documents_purge_expired() == []
     assert AuditEvent.objects.filter(event_type="document_purged").count() == 1
 
 
@@ -199,7 +201,7 @@ def test_a_document_not_yet_expired_or_still_in_review_is_kept(
     clerk: User, media_root: Path, invoice_png: bytes
 ) -> None:
     document = read(invoice_png, clerk)
-    assert retention.documents_purge_expired() == []  # kept for ten years
+    assert documents_purge_expired() == []  # kept for ten years
     expire(document)
     out = io.StringIO()
     call_command("purge_expired", stdout=out)
@@ -217,8 +219,8 @@ def test_a_purged_file_sent_again_is_a_new_document(
 ) -> None:
     document = approved_invoice(clerk, django_capture_on_commit_callbacks)
     expire(document)
-    retention.documents_purge_expired()
-    again = services.document_ingest(
+    documents_purge_expired()
+    again = document_ingest(
         content=text_image(LINES), original_name="again.png", channel="upload",
         uploaded_by=clerk,
     )  # fmt: skip
@@ -265,11 +267,11 @@ def test_an_escalated_invoice_leaves_no_iban_either(
     assert document.status == Document.Status.ESCALATED
     assert document.validation_issues.filter(code="bank_details_changed").exists()
     with django_capture_on_commit_callbacks(execute=False):
-        services.document_approve(document=document, user=supervisor)
+        document_approve(document=document, user=supervisor)
     expire(document)
     with django_capture_on_commit_callbacks(execute=True):
-        assert len(retention.documents_purge_expired()) == 1
+        assert len(documents_purge_expired()) == 1
     assert files_under(media_root) == []
     assert not contains_iban(every_stored_row())
     assert not contains_iban(caplog.text)
-    assert audit.verify_chain().ok
+    assert verify_chain().ok

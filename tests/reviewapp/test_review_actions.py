@@ -10,8 +10,8 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
-from reviewapp import services
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
+from reviewapp.services.review import document_claim, document_escalate
 from tests.conftest import logged_in, make_document
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +86,7 @@ def test_a_refused_action_says_why_on_the_document(
     clerk: User, other_clerk: User
 ) -> None:
     document = make_document(name="busy.pdf")
-    services.document_claim(document=document, user=clerk)
+    document_claim(document=document, user=clerk)
     response = logged_in(other_clerk).post(action("claim", document), follow=True)
     assert response.redirect_chain[-1][0] == detail(document)
     assert "busy.pdf is being reviewed by clerk" in response.content.decode()
@@ -112,10 +112,8 @@ def test_a_supervisor_rejects_an_escalation_with_a_note(
     clerk: User, supervisor: User
 ) -> None:
     document = make_document()
-    services.document_claim(document=document, user=clerk)
-    services.document_escalate(
-        document=document, user=clerk, reason="duplicate", note=""
-    )
+    document_claim(document=document, user=clerk)
+    document_escalate(document=document, user=clerk, reason="duplicate", note="")
     page = logged_in(supervisor).get(detail(document)).content.decode()
     assert action("reject", document) in page and action("approve", document) in page
     assert "Looks like a duplicate" in page
@@ -132,7 +130,7 @@ def test_a_correction_of_a_document_someone_else_holds_is_refused(
     clerk: User, other_clerk: User
 ) -> None:
     document = make_document(fields={"total_amount": ("5.00", 0.5)})
-    services.document_claim(document=document, user=clerk)
+    document_claim(document=document, user=clerk)
     url = reverse("field-correct", args=[document.public_id, "total_amount"])
     response = logged_in(other_clerk).post(url, {"value": "6.00"})
     assert response.status_code == 409

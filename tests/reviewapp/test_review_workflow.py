@@ -11,9 +11,18 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
 
-from reviewapp import services
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
 from reviewapp.permissions import review_rights
+from reviewapp.services.fields import field_confirm, field_correct
+from reviewapp.services.review import (
+    ReviewRefused,
+    document_approve,
+    document_claim,
+    document_escalate,
+    document_reject,
+    document_release,
+    documents_release_expired_claims,
+)
 from tests.conftest import make_document
 
 pytestmark = pytest.mark.django_db
@@ -29,12 +38,12 @@ def document(clerk: User) -> Document:
 
 
 def claimed_by(user: User, document: Document) -> Document:
-    return services.document_claim(document=document, user=user)
+    return document_claim(document=document, user=user)
 
 
 def escalated_by(user: User, document: Document) -> Document:
     claimed_by(user, document)
-    return services.document_escalate(
+    return document_escalate(
         document=document, user=user, reason=WRONG, note="total differs"
     )
 
@@ -60,8 +69,8 @@ def test_a_second_reviewer_cannot_claim_a_claimed_document(
 ) -> None:
     stale_copy = Document.objects.get(pk=document.pk)  # loaded before the claim
     claimed_by(clerk, document)
-    with pytest.raises(services.ReviewRefused, match="being reviewed by clerk"):
-        services.document_claim(document=stale_copy, user=other_clerk)
+    with pytest.raises(ReviewRefused, match="being reviewed by clerk"):
+        document_claim(document=stale_copy, user=other_clerk)
     assert Document.objects.get(pk=document.pk).claimed_by == clerk
 
 
@@ -76,17 +85,17 @@ def test_an_expired_claim_can_be_taken_by_someone_else(
     document.refresh_from_db()
     assert document.claimed_by == other_clerk
     # ...and the first claimant has lost it.
-    with pytest.raises(services.ReviewRefused):
-        services.document_approve(document=document, user=clerk)
+    with pytest.raises(ReviewRefused):
+        document_approve(document=document, user=clerk)
 
 
 def test_release_returns_the_document_to_the_queue(
     clerk: User, other_clerk: User, document: Document
 ) -> None:
     claimed_by(clerk, document)
-    with pytest.raises(services.ReviewRefused):
-        services.document_release(document=document, user=other_clerk)
-    services.document_release(document=document, user=clerk)
+    with pytest.raises(ReviewRefused):
+        document_release(document=document, user=other_clerk)
+    document_release(document=document, user=clerk)
     document.refresh_from_db()
     assert (document.status, document.claimed_by, document.claim_expires_at) == (
         Status.READY,
@@ -98,12 +107,12 @@ def test_release_returns_the_document_to_the_queue(
 def test_only_the_claimant_approves(
     clerk: User, other_clerk: User, document: Document
 ) -> None:
-    with pytest.raises(services.ReviewRefused, match="Claim"):
-        services.document_approve(document=document, user=clerk)
+    with pytest.raises(ReviewRefused, match="Claim"):
+        document_approve(document=document, user=clerk)
     claimed_by(clerk, document)
-    with pytest.raises(services.ReviewRefused, match="being reviewed by clerk"):
-        services.document_approve(document=document, user=other_clerk)
-    services.document_approve(document=document, user=clerk)
+    with pytest.raises(ReviewRefused, match="being reviewed by clerk"):
+        document_approve(document=document, user=other_clerk)
+    document_approve(document=document, user=clerk)
     document.refresh_from_db()
     assert document.status == Status.APPROVED
     assert document.decided_by == clerk and document.decided_at is not None
@@ -114,22 +123,20 @@ def test_an_approved_document_is_not_claimed_again(
     clerk: User, other_clerk: User, document: Document
 ) -> None:
     claimed_by(clerk, document)
-    services.document_approve(document=document, user=clerk)
-    with pytest.raises(services.ReviewRefused, match="approved"):
-        services.document_claim(document=document, user=other_clerk)
+    document_approve(document=document, user=clerk)
+    with pytest.raises(ReviewRefused, match="approved"):
+        document_claim(document=document, user=other_clerk)
 
 
 def test_escalation_needs_a_reason_and_for_other_a_note(
     clerk: User, document: Document
 ) -> None:
     claimed_by(clerk, document)
-    with pytest.raises(services.ReviewRefused, match="Choose why"):
-        services.document_escalate(document=document, user=clerk, reason="", note="")
-    with pytest.raises(services.ReviewRefused, match="note"):
-        services.document_escalate(
-            document=document, user=clerk, reason=OTHER, note="  "
-        )
-    services.document_escalate(
+    with pytest.raises(ReviewRefused, match="Choose why"):
+        document_escalate(document=document, user=clerk, reason="", note="")
+    with pytest.raises(ReviewRefused, match="note"):
+        document_escalate(document=document, user=clerk, reason=OTHER, note="  ")
+    document_escalate(
         document=document, user=clerk, reason=OTHER, note="stamp says paid"
     )
     document.refresh_from_db()
@@ -145,11 +152,11 @@ def test_a_supervisor_decides_an_escalation_a_clerk_cannot(
     clerk: User, other_clerk: User, supervisor: User, document: Document
 ) -> None:
     escalated_by(clerk, document)
-    with pytest.raises(services.ReviewRefused, match="role"):
-        services.document_approve(document=document, user=other_clerk)
-    with pytest.raises(services.ReviewRefused, match="role"):
-        services.document_reject(document=document, user=other_clerk, note="no")
-    services.document_approve(document=document, user=supervisor)
+    with pytest.raises(ReviewRefused, match="role"):
+        document_approve(document=document, user=other_clerk)
+    with pytest.raises(ReviewRefused, match="role"):
+        document_reject(document=document, user=other_clerk, note="no")
+    document_approve(document=document, user=supervisor)
     document.refresh_from_db()
     assert document.status == Status.APPROVED and document.decided_by == supervisor
 
@@ -158,9 +165,9 @@ def test_a_rejection_needs_a_note(
     clerk: User, supervisor: User, document: Document
 ) -> None:
     escalated_by(clerk, document)
-    with pytest.raises(services.ReviewRefused, match="Say why"):
-        services.document_reject(document=document, user=supervisor, note=" ")
-    services.document_reject(document=document, user=supervisor, note="not ours")
+    with pytest.raises(ReviewRefused, match="Say why"):
+        document_reject(document=document, user=supervisor, note=" ")
+    document_reject(document=document, user=supervisor, note="not ours")
     document.refresh_from_db()
     assert (document.status, document.decision_note) == (Status.REJECTED, "not ours")
 
@@ -170,22 +177,20 @@ def test_four_eyes_the_escalating_supervisor_does_not_decide(
 ) -> None:
     escalated_by(supervisor, document)
     for decide in (
-        lambda: services.document_approve(document=document, user=supervisor),
-        lambda: services.document_reject(document=document, user=supervisor, note="x"),
+        lambda: document_approve(document=document, user=supervisor),
+        lambda: document_reject(document=document, user=supervisor, note="x"),
     ):
-        with pytest.raises(services.ReviewRefused, match="another supervisor"):
+        with pytest.raises(ReviewRefused, match="another supervisor"):
             decide()
     assert review_rights(supervisor, document).can_approve is False
-    services.document_approve(document=document, user=admin_user)
+    document_approve(document=document, user=admin_user)
     assert Document.objects.get(pk=document.pk).status == Status.APPROVED
 
 
 def test_a_correction_claims_an_unclaimed_document(
     clerk: User, document: Document
 ) -> None:
-    services.field_correct(
-        document=document, name="total_amount", value="13.00", user=clerk
-    )
+    field_correct(document=document, name="total_amount", value="13.00", user=clerk)
     document.refresh_from_db()
     assert document.status == Status.CLAIMED and document.claimed_by == clerk
 
@@ -194,8 +199,8 @@ def test_only_the_claimant_corrects_fields(
     clerk: User, other_clerk: User, document: Document
 ) -> None:
     claimed_by(clerk, document)
-    with pytest.raises(services.ReviewRefused, match="being reviewed by clerk"):
-        services.field_correct(
+    with pytest.raises(ReviewRefused, match="being reviewed by clerk"):
+        field_correct(
             document=document, name="total_amount", value="1.00", user=other_clerk
         )
     assert document.fields.get(name="total_amount").value == "12.00"
@@ -205,18 +210,16 @@ def test_only_the_claimant_corrects_fields(
 
 def test_decided_documents_are_not_corrected(clerk: User, document: Document) -> None:
     claimed_by(clerk, document)
-    services.document_approve(document=document, user=clerk)
-    with pytest.raises(services.ReviewRefused, match="approved"):
-        services.field_correct(
-            document=document, name="total_amount", value="1.00", user=clerk
-        )
+    document_approve(document=document, user=clerk)
+    with pytest.raises(ReviewRefused, match="approved"):
+        field_correct(document=document, name="total_amount", value="1.00", user=clerk)
 
 
 def test_a_supervisor_corrects_an_escalated_document(
     clerk: User, supervisor: User, document: Document
 ) -> None:
     escalated_by(clerk, document)
-    services.field_correct(
+    field_correct(
         document=document, name="total_amount", value="14.00", user=supervisor
     )
     assert document.fields.get(name="total_amount").value == "14.00"
@@ -252,14 +255,14 @@ def test_roles_carry_the_review_permissions(
 def test_confirming_a_value_makes_it_a_person_s_and_claims(
     clerk: User, other_clerk: User, document: Document
 ) -> None:
-    field = services.field_confirm(document=document, name="total_amount", user=clerk)
+    field = field_confirm(document=document, name="total_amount", user=clerk)
     assert (field.value, field.set_by, field.confidence) == ("12.00", "human", 1.0)
     assert field.machine_value == "12.00" and field.corrected_by == clerk
     assert Document.objects.get(pk=document.pk).claimed_by == clerk
-    with pytest.raises(services.ReviewRefused, match="being reviewed by clerk"):
-        services.field_confirm(document=document, name="total_amount", user=other_clerk)
-    with pytest.raises(services.ReviewRefused, match="no value to confirm"):
-        services.field_confirm(document=document, name="iban", user=clerk)
+    with pytest.raises(ReviewRefused, match="being reviewed by clerk"):
+        field_confirm(document=document, name="total_amount", user=other_clerk)
+    with pytest.raises(ReviewRefused, match="no value to confirm"):
+        field_confirm(document=document, name="iban", user=clerk)
 
 
 def test_expired_claims_are_released_and_live_ones_kept(
@@ -267,8 +270,8 @@ def test_expired_claims_are_released_and_live_ones_kept(
 ) -> None:
     expired = make_document(name="expired.pdf")
     live = make_document(name="live.pdf")
-    services.document_claim(document=expired, user=clerk)
-    services.document_claim(document=live, user=other_clerk)
+    document_claim(document=expired, user=clerk)
+    document_claim(document=live, user=other_clerk)
     Document.objects.filter(pk=expired.pk).update(
         claim_expires_at=timezone.now() - timedelta(seconds=1)
     )
@@ -280,4 +283,4 @@ def test_expired_claims_are_released_and_live_ones_kept(
     live.refresh_from_db()
     assert (expired.status, expired.claimed_by) == (Status.READY, None)
     assert (live.status, live.claimed_by) == (Status.CLAIMED, other_clerk)
-    assert services.documents_release_expired_claims() == []
+    assert documents_release_expired_claims() == []

@@ -14,15 +14,20 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from pipeline.ocr.recorded import RecordedOcrEngine
-from reviewapp import review_reasons, routing, services
-from reviewapp.models import (
-    AuditEvent,
-    Document,
-    Field,
-    ValidationIssue,
-    Vendor,
-    WebhookDelivery,
-    WebhookEndpoint,
+from reviewapp import review_reasons, routing
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import Field
+from reviewapp.models.master_data import Vendor
+from reviewapp.models.validation import ValidationIssue
+from reviewapp.models.webhooks import WebhookDelivery, WebhookEndpoint
+from reviewapp.services.fields import field_correct
+from reviewapp.services.review import (
+    ReviewRefused,
+    document_approve,
+    document_claim,
+    document_escalate,
+    document_release,
 )
 from tests.conftest import make_document, processed_upload, recorded_line, text_image
 
@@ -237,13 +242,11 @@ def test_a_clerk_cannot_approve_a_total_over_the_supervisor_limit(
 ) -> None:
     settings.VOUCH_SUPERVISOR_AMOUNT_LIMIT = 10000
     document = make_document(fields={"total_amount": ("12000.00", 0.99)})
-    services.document_claim(document=document, user=clerk)
-    with pytest.raises(services.ReviewRefused, match="over 10000, the most a clerk"):
-        services.document_approve(document=document, user=clerk)
-    services.document_escalate(
-        document=document, user=clerk, reason="over_limit", note=""
-    )
-    services.document_approve(document=document, user=supervisor)
+    document_claim(document=document, user=clerk)
+    with pytest.raises(ReviewRefused, match="over 10000, the most a clerk"):
+        document_approve(document=document, user=clerk)
+    document_escalate(document=document, user=clerk, reason="over_limit", note="")
+    document_approve(document=document, user=supervisor)
     document.refresh_from_db()
     assert document.status == Status.APPROVED and document.decided_by == supervisor
 
@@ -265,16 +268,14 @@ def test_changed_bank_details_need_a_supervisor_who_did_not_handle_them(
 ) -> None:
     document = make_document(fields={"total_amount": ("120.50", 0.99)})
     bank_change(document)
-    services.document_claim(document=document, user=clerk)
-    with pytest.raises(services.ReviewRefused, match="bank details differ"):
-        services.document_approve(document=document, user=clerk)
-    services.document_escalate(
-        document=document, user=clerk, reason="bank_details", note=""
-    )
+    document_claim(document=document, user=clerk)
+    with pytest.raises(ReviewRefused, match="bank details differ"):
+        document_approve(document=document, user=clerk)
+    document_escalate(document=document, user=clerk, reason="bank_details", note="")
     # The clerk who escalated it cannot approve it.
-    with pytest.raises(services.ReviewRefused, match="does not allow"):
-        services.document_approve(document=document, user=clerk)
-    services.document_approve(document=document, user=supervisor)
+    with pytest.raises(ReviewRefused, match="does not allow"):
+        document_approve(document=document, user=clerk)
+    document_approve(document=document, user=supervisor)
     document.refresh_from_db()
     assert document.status == Status.APPROVED and document.decided_by == supervisor
 
@@ -284,16 +285,16 @@ def test_the_supervisor_who_escalated_bank_details_cannot_approve_them(
 ) -> None:
     document = make_document(fields={"total_amount": ("120.50", 0.99)})
     bank_change(document)
-    services.document_claim(document=document, user=supervisor)
+    document_claim(document=document, user=supervisor)
     # Not even a supervisor approves it alone from a claim.
-    with pytest.raises(services.ReviewRefused, match="bank details differ"):
-        services.document_approve(document=document, user=supervisor)
-    services.document_escalate(
+    with pytest.raises(ReviewRefused, match="bank details differ"):
+        document_approve(document=document, user=supervisor)
+    document_escalate(
         document=document, user=supervisor, reason="bank_details", note=""
     )
-    with pytest.raises(services.ReviewRefused, match="another supervisor"):
-        services.document_approve(document=document, user=supervisor)
-    services.document_approve(document=document, user=admin_user)
+    with pytest.raises(ReviewRefused, match="another supervisor"):
+        document_approve(document=document, user=supervisor)
+    document_approve(document=document, user=admin_user)
     assert Document.objects.get(pk=document.pk).decided_by == admin_user
 
 
@@ -301,19 +302,17 @@ def test_a_supervisor_who_changed_the_iban_cannot_approve_it(
     clerk: User, supervisor: User, admin_user: User
 ) -> None:
     document = make_document(fields={"total_amount": ("120.50", 0.99)})
-    services.document_claim(document=document, user=clerk)
-    services.document_escalate(
-        document=document, user=clerk, reason="bank_details", note=""
-    )
-    services.field_correct(
+    document_claim(document=document, user=clerk)
+    document_escalate(document=document, user=clerk, reason="bank_details", note="")
+    field_correct(
         document=document, name="iban", value="DE02120300000000202051", user=supervisor
     )
     # Validation ran again on the correction; make the bank change explicit.
     bank_change(document)
     assert Field.objects.get(document=document, name="iban").corrected_by == supervisor
-    with pytest.raises(services.ReviewRefused, match="you escalated it or changed"):
-        services.document_approve(document=document, user=supervisor)
-    services.document_approve(document=document, user=admin_user)
+    with pytest.raises(ReviewRefused, match="you escalated it or changed"):
+        document_approve(document=document, user=supervisor)
+    document_approve(document=document, user=admin_user)
 
 
 def test_a_clerk_escalates_a_rule_exception_instead_of_approving_it(
@@ -328,16 +327,16 @@ def test_a_clerk_escalates_a_rule_exception_instead_of_approving_it(
         fields=["total_amount"],
         message="The invoice bills 120.50, more than PO-4711's 100.00.",
     )
-    services.document_claim(document=document, user=clerk)
+    document_claim(document=document, user=clerk)
     with pytest.raises(
-        services.ReviewRefused,
+        ReviewRefused,
         match=r"only a supervisor settles failed: The invoice bills 120.50",
     ):
-        services.document_approve(document=document, user=clerk)
+        document_approve(document=document, user=clerk)
     # A supervisor who claims it may decide it.
-    services.document_release(document=document, user=clerk)
-    services.document_claim(document=document, user=supervisor)
-    services.document_approve(document=document, user=supervisor)
+    document_release(document=document, user=clerk)
+    document_claim(document=document, user=supervisor)
+    document_approve(document=document, user=supervisor)
     assert Document.objects.get(pk=document.pk).status == Status.APPROVED
 
 

@@ -11,7 +11,8 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from reviewapp import review_reasons
 from reviewapp.extraction_fields import auto_accept_threshold
-from reviewapp.models import AuditEvent, FieldThreshold
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.configuration import FieldThreshold
 from reviewapp.thresholds import is_unsure, review_thresholds
 
 pytestmark = pytest.mark.django_db

@@ -16,10 +16,14 @@ from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from pipeline.ocr.recorded import RecordedOcrEngine
-from reviewapp import audit, services
-from reviewapp.models import AuditEvent, Document, Field, FieldCorrection
+from reviewapp.audit.trail import unseal
+from reviewapp.learning.training_data import CorrectionEvidence, clear_text
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import Field
+from reviewapp.models.learning import FieldCorrection
 from reviewapp.ocr_evidence import Word, in_reading_order, line_words, text_in_box
-from reviewapp.training_data import CorrectionEvidence, clear_text
+from reviewapp.services.fields import field_correct
 from tests.conftest import logged_in, processed_upload, recorded_line, text_image
 
 pytestmark = pytest.mark.django_db
@@ -240,14 +244,14 @@ def test_sensitive_values_are_stored_masked_and_sealed(
     assert clear_text(correction, "corrected_value", reveal=True) == typed
     assert clear_text(correction, "machine_ocr_text", reveal=True) == IBAN_LINE[0]
     # The ciphertext is the audit trail's: only the audit key opens it.
-    assert audit.unseal(correction.sealed["machine_value"]) == IBAN
+    assert unseal(correction.sealed["machine_value"]) == IBAN
 
 
 def test_an_ordinary_field_taken_from_the_iban_line_is_sealed_too(
     clerk: User, invoice: Document
 ) -> None:
     # A request crafted to take a field's value from the masked line.
-    services.field_correct(
+    field_correct(
         document=invoice,
         name="invoice_number",
         value="X1",

@@ -21,18 +21,18 @@ from django.utils import timezone
 from PIL import Image
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from reviewapp import services
-from reviewapp.models import (
-    Document,
-    DocumentValidation,
-    Field,
+from reviewapp.models.configuration import ValidationRuleSetting
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import Field
+from reviewapp.models.master_data import (
     GoodsReceipt,
     PurchaseOrder,
     PurchaseOrderLine,
-    ValidationIssue,
-    ValidationRuleSetting,
     Vendor,
 )
+from reviewapp.models.validation import DocumentValidation, ValidationIssue
+from reviewapp.services.fields import field_correct
+from reviewapp.services.validation import document_validate
 from tests.conftest import make_document, processed_upload
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +114,7 @@ def test_a_changed_iban_puts_the_bank_detail_issue_on_the_review_page(
     Field.objects.create(
         document=document, name="iban", value=CHANGED_IBAN, confidence=0.97
     )
-    services.document_validate(document=document)
+    document_validate(document=document)
     issue = ValidationIssue.objects.get(document=document, code="bank_details_changed")
     assert issue.needs_supervisor and issue.severity == "error"
 
@@ -174,8 +174,8 @@ def test_validating_again_replaces_the_previous_issues(
 ) -> None:
     document = process(invoice_png, "acme.png", clerk)
     first = set(ValidationIssue.objects.filter(document=document).values_list("pk"))
-    services.document_validate(document=document)
-    services.document_validate(document=document)
+    document_validate(document=document)
+    document_validate(document=document)
     assert codes(document) == ["invoice_date_too_old", "vendor_unknown"]
     again = set(ValidationIssue.objects.filter(document=document).values_list("pk"))
     assert first.isdisjoint(again)
@@ -189,7 +189,7 @@ def test_an_admin_can_switch_a_rule_off_per_document_type(
     ValidationRuleSetting.objects.create(
         document_type="invoice", rule="invoice_date_not_too_old", enabled=False
     )
-    services.document_validate(document=document)
+    document_validate(document=document)
     assert codes(document) == ["vendor_unknown"]
     assert "invoice_date_not_too_old" not in document.validation.rules_run
     typo = ValidationRuleSetting(document_type="invoice", rule="vendor_knwon")
@@ -230,9 +230,7 @@ def test_a_po_mismatch_is_found_against_the_stored_purchase_order(
         quantity_received=Decimal(10),
         received_on=date(2019, 9, 10),
     )
-    services.field_correct(
-        document=document, name="po_number", value="po 4711", user=clerk
-    )
+    field_correct(document=document, name="po_number", value="po 4711", user=clerk)
     assert codes(document) == [
         "invoice_date_too_old",
         "po_amount_exceeded",
@@ -243,9 +241,7 @@ def test_a_po_mismatch_is_found_against_the_stored_purchase_order(
     client.force_login(clerk)
     page = client.get(reverse("document-detail", args=[document.public_id]))
     assert "Purchase order: <strong>PO-4711</strong>" in page.content.decode()
-    services.field_correct(
-        document=document, name="total_amount", value="100.00", user=clerk
-    )
+    field_correct(document=document, name="total_amount", value="100.00", user=clerk)
     assert codes(document) == ["invoice_date_too_old"]
 
 
@@ -271,7 +267,7 @@ def test_earlier_documents_cost_no_query_each(
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            services.document_validate(document=document)
+            document_validate(document=document)
         return len(captured)
 
     add_prior(1)
@@ -303,7 +299,7 @@ def test_the_invoice_age_limit_comes_from_the_settings(
     document = process(invoice_png, "acme.png", clerk)
     assert codes(document) == ["vendor_unknown"]
     settings.VOUCH_INVOICE_MAX_AGE_DAYS = 730
-    services.document_validate(document=document)
+    document_validate(document=document)
     assert codes(document) == ["invoice_date_too_old", "vendor_unknown"]
 
 
@@ -327,7 +323,7 @@ def test_the_rule_set_follows_the_classified_type_when_the_classifier_is_sure(
         document_type=classified, document_type_confidence=confidence
     )
     document.refresh_from_db()
-    services.document_validate(document=document)
+    document_validate(document=document)
     validation = DocumentValidation.objects.get(document=document)
     assert validation.document_type == checked_as
     # A receipt's shop is not on the vendor master and has no purchase order.
@@ -343,5 +339,5 @@ def test_a_type_a_person_sets_wins_over_the_classifier(clerk: User) -> None:
         document_type="receipt", document_type_confidence=0.99
     )
     document.refresh_from_db()
-    services.document_validate(document=document)
+    document_validate(document=document)
     assert document.validation.document_type == "credit_note"

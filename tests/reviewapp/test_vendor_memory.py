@@ -11,10 +11,16 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from pipeline.ocr.recorded import RecordedOcrEngine
-from reviewapp import audit, jobs, services, vendor_memory
+from reviewapp import jobs
+from reviewapp.audit.trail import verify_chain
 from reviewapp.extraction_fields import auto_accept_threshold
-from reviewapp.models import AuditEvent, Document, Vendor
-from reviewapp.vendor_memory import VendorFieldMemory
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document
+from reviewapp.models.learning import VendorFieldMemory
+from reviewapp.models.master_data import Vendor
+from reviewapp.services.fields import field_correct
+from reviewapp.services.ingest import document_ingest
+from reviewapp.services.processing import document_reprocess
 from tests.conftest import logged_in, recorded_text_image, text_image
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +41,7 @@ def invoice_lines(reference: str, total: str) -> list[str]:
 
 
 def processed(content: bytes, name: str, user: User) -> Document:
-    document = services.document_ingest(
+    document = document_ingest(
         content=content, original_name=name, channel="upload", uploaded_by=user
     ).document
     assert jobs.process_document(document.pk).startswith("ready")
@@ -62,7 +68,7 @@ def learned_from_a(
     )
     assert invoice_a.fields.get(name="invoice_number").value == "990001"
     assert invoice_a.validation.vendor == vendor
-    services.field_correct(
+    field_correct(
         document=invoice_a, name="invoice_number", value="RD-4711", user=clerk
     )
     return invoice_a
@@ -110,7 +116,7 @@ def test_learning_is_audited_and_reprocessing_uses_memory_once_per_run(
     assert learned.details["field"] == "invoice_number"
     assert learned.details["vendor"] == "V-100"
     # A's own reprocessing keeps the clerk's value and reads the same by memory.
-    assert services.document_reprocess(document=learned_from_a, user=clerk)
+    assert document_reprocess(document=learned_from_a, user=clerk)
     jobs.process_document(learned_from_a.pk)
     field = learned_from_a.fields.get(name="invoice_number")
     assert (field.value, field.set_by, field.machine_value) == (
@@ -137,9 +143,7 @@ def test_no_memory_is_learned_without_a_known_vendor(
     invoice = processed(
         recorded_text_image(invoice_lines("RD-4711", "1,00")), "a.png", clerk
     )
-    services.field_correct(
-        document=invoice, name="invoice_number", value="RD-4711", user=clerk
-    )
+    field_correct(document=invoice, name="invoice_number", value="RD-4711", user=clerk)
     assert not VendorFieldMemory.objects.exists()
 
 
@@ -172,7 +176,7 @@ def test_an_admin_inspects_and_deletes_memory_and_it_is_audited(
     assert deleted.actor_username == "admin"
     assert deleted.details["field"] == "invoice_number"
     assert deleted.document_public_id == learned_from_a.public_id
-    assert audit.verify_chain().ok
+    assert verify_chain().ok
 
     # Forgotten: the next invoice is read by the generic extractor again.
     invoice_c = processed(
@@ -202,7 +206,7 @@ def test_clerks_cannot_see_or_delete_memory(
     client = logged_in(clerk)
     url = reverse("admin:reviewapp_vendorfieldmemory_changelist")
     assert client.get(url).status_code in (302, 403)
-    assert vendor_memory.VendorFieldMemory.objects.count() == 1
+    assert VendorFieldMemory.objects.count() == 1
 
 
 @pytest.mark.integration
@@ -216,7 +220,7 @@ def test_real_ocr_reads_the_next_invoice_from_memory(
     assert invoice_a.runs.get().ocr_engine.startswith("paddleocr")
     assert invoice_a.fields.get(name="invoice_number").value != "RD-4711"
     assert invoice_a.validation.vendor == vendor
-    services.field_correct(
+    field_correct(
         document=invoice_a, name="invoice_number", value="RD-4711", user=clerk
     )
     assert VendorFieldMemory.objects.filter(vendor=vendor).exists()

@@ -17,7 +17,7 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from reviewapp import jobs
-from reviewapp.models import WebhookDelivery, WebhookEndpoint
+from reviewapp.models.webhooks import WebhookDelivery, WebhookEndpoint
 from reviewapp.webhooks import (
     SIGNATURE_HEADER,
     DeliveryFailed,

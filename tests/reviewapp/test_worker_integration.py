@@ -10,9 +10,12 @@ from django.contrib.auth.models import User
 from rq.serializers import JSONSerializer
 
 from pipeline.ocr import ocr_engines
-from reviewapp import services
-from reviewapp.models import Document, Field, ProcessingRun
-from reviewapp.worker import DocumentWorker
+from reviewapp.models.documents import Document, ProcessingRun
+from reviewapp.models.fields import Field
+from reviewapp.runtime.worker import DocumentWorker
+from reviewapp.services.fields import field_correct
+from reviewapp.services.ingest import document_ingest
+from reviewapp.services.processing import document_reprocess
 from tests.conftest import RECEIPT, SROIE
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -29,7 +32,7 @@ def run_worker_burst() -> None:
 
 def test_a_real_receipt_is_read_by_a_real_worker(clerk: User, media_root: Path) -> None:
     django_rq.get_queue("default").empty()
-    document = services.document_ingest(
+    document = document_ingest(
         content=RECEIPT.read_bytes(),
         original_name=RECEIPT.name,
         channel=Document.Channel.UPLOAD,
@@ -64,7 +67,7 @@ def test_the_engine_is_loaded_once_per_worker_process(
     django_rq.get_queue("default").empty()
     receipts = sorted((SROIE / "images").glob("*.jpg"))[1:3]
     for receipt in receipts:
-        services.document_ingest(
+        document_ingest(
             content=receipt.read_bytes(),
             original_name=receipt.name,
             channel=Document.Channel.CLI,
@@ -83,17 +86,17 @@ def test_a_person_s_correction_survives_a_real_rerun(
     clerk: User, media_root: Path
 ) -> None:
     django_rq.get_queue("default").empty()
-    document = services.document_ingest(
+    document = document_ingest(
         content=RECEIPT.read_bytes(),
         original_name=RECEIPT.name,
         channel=Document.Channel.UPLOAD,
         uploaded_by=clerk,
     ).document
     run_worker_burst()
-    services.field_correct(
+    field_correct(
         document=document, name="vendor_name", value="MR DIY (JOHOR)", user=clerk
     )
-    assert services.document_reprocess(document=document)
+    assert document_reprocess(document=document)
     run_worker_burst()
     vendor = document.fields.get(name="vendor_name")
     assert (vendor.value, vendor.set_by) == ("MR DIY (JOHOR)", Field.SetBy.HUMAN)

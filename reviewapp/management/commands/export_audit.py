@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reviewapp.audit_export import FORMATS, audit_export
+from reviewapp.audit.export import FORMATS, audit_export
 from reviewapp.forms import AuditExportForm
 
 

@@ -10,13 +10,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reviewapp.management.commands.export_audit import _os_user, write_export
-from reviewapp.training_data import (
+from reviewapp.learning.training_data import (
     FORMATS,
     RevealRefused,
     TrainingFilters,
     training_export,
 )
+from reviewapp.management.commands.export_audit import _os_user, write_export
 
 
 class Command(BaseCommand):

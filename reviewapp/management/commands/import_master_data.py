@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reviewapp.master_data import (
+from reviewapp.services.master_data import (
     KINDS,
     MasterDataFileError,
     master_data_import,

@@ -10,8 +10,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reviewapp import selectors, services
-from reviewapp.models import FINISHED_STATUSES, Document
+from reviewapp.models.documents import FINISHED_STATUSES, Document
+from reviewapp.selectors.documents import document_as_json
+from reviewapp.services.ingest import IngestRefused, document_ingest
 
 
 class Command(BaseCommand):
@@ -42,13 +43,13 @@ class Command(BaseCommand):
         refused = 0
         for path in self._files(options["paths"]):
             try:
-                result = services.document_ingest(
+                result = document_ingest(
                     content=path.read_bytes(),
                     original_name=path.name,
                     channel=Document.Channel.CLI,
                     uploaded_by=uploader,
                 )
-            except services.IngestRefused as refusal:
+            except IngestRefused as refusal:
                 refused += 1
                 self.stderr.write(f"refused: {refusal.reason}")
                 continue
@@ -65,7 +66,7 @@ class Command(BaseCommand):
                 document.refresh_from_db()
                 self.stdout.write(
                     json.dumps(
-                        selectors.document_as_json(
+                        document_as_json(
                             document, show_sensitive=options["show_sensitive"]
                         )
                     )

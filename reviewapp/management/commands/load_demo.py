@@ -12,10 +12,11 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reviewapp import roles, services
-from reviewapp.demo import demo_documents
-from reviewapp.master_data import master_data_import, read_master_data
-from reviewapp.models import Document
+from reviewapp import roles
+from reviewapp.demo.documents import demo_documents
+from reviewapp.models.documents import Document
+from reviewapp.services.ingest import document_ingest
+from reviewapp.services.master_data import master_data_import, read_master_data
 
 DEMO_USERS = (roles.CLERK, roles.SUPERVISOR, roles.ADMIN)
 MASTER_DATA = Path(settings.BASE_DIR) / "fixtures" / "master_data"
@@ -65,7 +66,7 @@ class Command(BaseCommand):
             return
         clerk = User.objects.get(username=roles.CLERK)
         for sample in demo_documents():
-            result = services.document_ingest(
+            result = document_ingest(
                 content=sample.content,
                 original_name=sample.name,
                 channel=Document.Channel(sample.channel),

@@ -10,8 +10,12 @@ from typing import Any
 from django.core.management.base import CommandParser
 from django.utils import timezone
 
-from reviewapp import retention
 from reviewapp.management.periodic import PeriodicCommand
+from reviewapp.services.retention import (
+    PURGEABLE_STATUSES,
+    documents_purge_expired,
+    expired_documents,
+)
 
 
 class Command(PeriodicCommand):
@@ -33,10 +37,10 @@ class Command(PeriodicCommand):
 
     def purge_once(self, *, dry_run: bool) -> None:
         now = timezone.now()
-        expired = retention.expired_documents(now)
-        held = expired.exclude(status__in=retention.PURGEABLE_STATUSES)
+        expired = expired_documents(now)
+        held = expired.exclude(status__in=PURGEABLE_STATUSES)
         if dry_run:
-            due = expired.filter(status__in=retention.PURGEABLE_STATUSES)
+            due = expired.filter(status__in=PURGEABLE_STATUSES)
             for document in due:
                 self.stdout.write(
                     f"would purge {document.public_id} {document.original_name} "
@@ -44,7 +48,7 @@ class Command(PeriodicCommand):
                 )
             self.stdout.write(f"{due.count()} document(s) would be purged (dry run)")
         else:
-            purged = retention.documents_purge_expired(now=now)
+            purged = documents_purge_expired(now=now)
             for result in purged:
                 self.stdout.write(
                     f"purged {result.public_id} {result.original_name} "

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reviewapp import services
 from reviewapp.management.periodic import PeriodicCommand
+from reviewapp.services.review import documents_release_expired_claims
 
 
 class Command(PeriodicCommand):
@@ -15,7 +15,7 @@ class Command(PeriodicCommand):
     every_help = "keep running, checking every N seconds (what `make run` does)"
 
     def run_once(self, **options: Any) -> str:
-        released = services.documents_release_expired_claims()
+        released = documents_release_expired_claims()
         for document in released:
             self.stdout.write(f"released {document.public_id} {document.original_name}")
         return f"{len(released)} expired claim(s) released"

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from reviewapp import services
 from reviewapp.management.periodic import PeriodicCommand
+from reviewapp.services.processing import documents_requeue_stale
 
 
 class Command(PeriodicCommand):
@@ -30,7 +30,7 @@ class Command(PeriodicCommand):
             if options["older_than"] is not None
             else None
         )
-        requeued = services.documents_requeue_stale(older_than=older_than)
+        requeued = documents_requeue_stale(older_than=older_than)
         for document in requeued:
             self.stdout.write(f"requeued {document.public_id} {document.original_name}")
         return f"{len(requeued)} document(s) requeued"

@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pipeline.extract.scorer_training import load_documents
-from reviewapp import extractor_versions, services
-from reviewapp.management.commands.train_extractor import dev_manifests
+from reviewapp.learning.extractor_versions import extractor_retrain
+from reviewapp.measurement.management.commands.train_extractor import dev_manifests
+from reviewapp.services.ingest import decode_limits
 
 
 class Command(BaseCommand):
@@ -45,10 +46,10 @@ class Command(BaseCommand):
         documents, _ = load_documents(
             dev_manifests(options["manifests"]),
             ocr_cache=options["ocr_cache"],
-            limits=services.decode_limits(),
+            limits=decode_limits(),
         )
         try:
-            outcome = extractor_versions.extractor_retrain(
+            outcome = extractor_retrain(
                 actor=actor,
                 base_documents=documents,
                 progress=lambda message: self.stderr.write(message),

@@ -9,8 +9,8 @@ from uuid import UUID
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reviewapp import services
-from reviewapp.models import Document
+from reviewapp.models.documents import Document
+from reviewapp.services.validation import document_validate
 
 
 class Command(BaseCommand):
@@ -36,7 +36,7 @@ class Command(BaseCommand):
                     + ", ".join(sorted(str(public_id) for public_id in missing))
                 )
         for document in documents.order_by("created_at", "id").iterator():
-            result = services.document_validate(document=document)
+            result = document_validate(document=document)
             errors, warnings = len(result.errors), len(result.warnings)
             self.stdout.write(
                 f"{document.public_id} {document.original_name}: "

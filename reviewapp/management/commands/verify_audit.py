@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reviewapp.audit import verify_chain
+from reviewapp.audit.trail import verify_chain
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""The audit trail: the hash chain, its export and verification, and log masking."""

@@ -1,0 +1,1 @@
+"""Learning from people: training data, extractor versions, vendor memory."""

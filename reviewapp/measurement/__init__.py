@@ -1,0 +1,1 @@
+"""Measurement commands: evaluate, benchmark_*, measure_*, calibrate_*, train_*."""

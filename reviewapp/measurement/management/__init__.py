@@ -1,0 +1,1 @@
+"""Measurement management commands (listed under [measurement] by `manage.py help`)."""

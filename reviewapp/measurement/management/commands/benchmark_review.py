@@ -1,0 +1,203 @@
+"""Time the queue and review pages with many documents in the database.
+
+Fills the database with `--documents` synthetic read documents (fields, a page
+with text lines) inside a transaction, requests each page `--requests` times
+through Django's full stack (middleware, session, templates) and prints
+p50/p95/max server milliseconds and SQL queries per request. Everything it
+creates is rolled back at the end: safe on a developer's database.
+"""
+
+from __future__ import annotations
+
+import secrets
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission, User
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from reviewapp import review_reasons, roles
+from reviewapp.measurement.management.commands.benchmark_ocr import percentile
+from reviewapp.models.documents import Document, Page, TextLine
+from reviewapp.models.fields import Field
+from reviewapp.thresholds import review_thresholds
+
+VENDORS = ("ACME GmbH", "Globex Ltd", "Initech", "Umbrella AG", "Stark Supplies")
+LINES_PER_PAGE = 60
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Timing:
+    label: str
+    milliseconds: list[float]
+    queries: int
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--documents", type=int, default=10_000)
+        parser.add_argument("--requests", type=int, default=30)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count, repeats = options["documents"], options["requests"]
+        with transaction.atomic():
+            started = time.perf_counter()
+            users = _users()
+            review_id = _fill(count, users["clerk"], users["supervisor"])
+            self.stdout.write(
+                f"Documents      {count} created in "
+                f"{time.perf_counter() - started:.1f} s (rolled back at the end)"
+            )
+            middle = max(1, count // 2 // 25)
+            pages = [
+                ("clerk", "my queue, page 1", reverse("queue", args=["mine"])),
+                ("clerk", f"my queue, page {middle}",
+                 reverse("queue", args=["mine"]) + f"?page={middle}"),
+                ("clerk", "my queue, vendor filter",
+                 reverse("queue", args=["mine"]) + "?vendor=globex&sort=vendor"),
+                ("supervisor", "exception queue",
+                 reverse("queue", args=["exceptions"])),
+                ("admin", "admin overview", reverse("queue", args=["overview"])),
+                ("clerk", "review page", reverse("document-detail", args=[review_id])),
+            ]  # fmt: skip
+            timings = [
+                _time(users[persona], label, url, repeats)
+                for persona, label, url in pages
+            ]
+            transaction.set_rollback(True)
+        self.stdout.write(
+            f"{'page':<28}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'queries':>9}"
+        )
+        for timing in timings:
+            values = timing.milliseconds
+            self.stdout.write(
+                f"{timing.label:<28}{statistics.median(values):>9.1f}"
+                f"{percentile(values, 0.95):>9.1f}{max(values):>9.1f}"
+                f"{timing.queries:>9}"
+            )
+
+
+def _users() -> dict[str, User]:
+    roles.sync_roles(Group, Permission)
+    users = {}
+    for role in (roles.CLERK, roles.SUPERVISOR, roles.ADMIN):
+        user = User.objects.create(username=f"benchmark-{role}-{secrets.token_hex(4)}")
+        user.groups.add(Group.objects.get(name=role))
+        users[role] = user
+    return users
+
+
+def _fill(count: int, clerk: User, supervisor: User) -> str:
+    """`count` read documents, oldest first, in a realistic mix of states;
+    returns the public id of one to open on the review page."""
+    now = timezone.now()
+    statuses = (
+        [Document.Status.READY] * 6
+        + [Document.Status.CLAIMED, Document.Status.ESCALATED]
+        + [Document.Status.APPROVED] * 2
+    )
+    documents = []
+    for index in range(count):
+        status = statuses[index % len(statuses)]
+        values = _field_values(index)
+        claimed = status == Document.Status.CLAIMED
+        documents.append(
+            Document(
+                original_name=f"invoice-{index:05}.pdf",
+                sha256=secrets.token_hex(32),
+                content_type="application/pdf",
+                size_bytes=50_000,
+                page_count=1,
+                status=status,
+                channel=Document.Channel.UPLOAD,
+                uploaded_by=clerk,
+                created_at=now - timedelta(minutes=count - index),
+                claimed_by=supervisor if claimed else None,
+                claim_expires_at=now + timedelta(minutes=20) if claimed else None,
+                escalation_reason=(
+                    Document.EscalationReason.WRONG_DATA
+                    if status == Document.Status.ESCALATED
+                    else ""
+                ),
+                escalated_by=clerk if status == Document.Status.ESCALATED else None,
+                vendor_name=values["vendor_name"][0],
+                review_reason=review_reasons.reason_for(
+                    [
+                        (name, value, confidence)
+                        for name, (value, confidence) in values.items()
+                    ],
+                    flag_below=review_thresholds(),
+                ),
+            )
+        )
+    ages = [document.created_at for document in documents]
+    created = Document.objects.bulk_create(documents, batch_size=BATCH)
+    # auto_now_add replaced the ages given above: set them again.
+    for document, age in zip(created, ages, strict=True):
+        document.created_at = age
+    Document.objects.bulk_update(created, ["created_at"], batch_size=BATCH)
+    fields = []
+    for index, document in enumerate(created):
+        values = _field_values(index)
+        fields += [
+            Field(document=document, name=name, value=value, machine_value=value,
+                  confidence=confidence, machine_confidence=confidence)
+            for name, (value, confidence) in values.items()
+        ]  # fmt: skip
+    Field.objects.bulk_create(fields, batch_size=BATCH)
+    target = created[0]
+    page = Page.objects.create(
+        document=target, number=1, image="", width=1240, height=1754, dpi=150,
+        text_source=Page.TextSource.OCR,
+    )  # fmt: skip
+    TextLine.objects.bulk_create(
+        TextLine(page=page, order=order, text=f"Line {order} of the invoice",
+                 confidence=0.9, polygon=[[40, 20 * order], [600, 20 * order],
+                 [600, 20 * order + 16], [40, 20 * order + 16]],
+                 x0=40, y0=20 * order, x1=600, y1=20 * order + 16)
+        for order in range(LINES_PER_PAGE)
+    )  # fmt: skip
+    return str(target.public_id)
+
+
+def _field_values(index: int) -> dict[str, tuple[str, float]]:
+    values = {
+        "vendor_name": (VENDORS[index % len(VENDORS)], 0.95),
+        "invoice_number": (f"INV-{index:05}", 0.9),
+        "invoice_date": ("2026-03-01", 0.97),
+        "total_amount": (f"{100 + index % 900}.50", 0.5 + (index % 5) / 10),
+        "iban": ("DE89 3704 0044 0532 0130 00", 0.93),
+    }
+    if index % 7 == 0:  # some documents lack a date
+        del values["invoice_date"]
+    return values
+
+
+def _time(user: User, label: str, url: str, repeats: int) -> Timing:
+    host = next((h for h in settings.ALLOWED_HOSTS if h not in ("*", "")), "localhost")
+    client = Client(HTTP_HOST=host.lstrip("."))
+    client.force_login(user)
+    client.get(url)  # warm: template loading, permission caches
+    milliseconds = []
+    queries = 0
+    for _ in range(repeats):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(url)
+            milliseconds.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}")
+        queries = len(captured.captured_queries)
+    return Timing(label=label, milliseconds=milliseconds, queries=queries)

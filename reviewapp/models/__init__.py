@@ -1,0 +1,13 @@
+"""Vouch's data, one module per domain; imported so Django registers every model."""
+
+from reviewapp.models import (  # noqa: F401
+    audit,
+    configuration,
+    documents,
+    fields,
+    learning,
+    master_data,
+    review,
+    validation,
+    webhooks,
+)

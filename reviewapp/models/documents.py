@@ -1,0 +1,296 @@
+"""Documents as they arrive, their processing runs, pages and OCR text lines."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+
+
+def original_upload_path(instance: Document, filename: str) -> str:
+    # The stored name is ours, never the sender's: `filename` carries only the
+    # extension we chose from the sniffed type.
+    suffix = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
+    return f"originals/{instance.public_id.hex[:2]}/{instance.public_id}.{suffix}"
+
+
+def page_image_path(instance: Page, filename: str) -> str:
+    document_id = instance.document.public_id
+    return f"pages/{document_id.hex[:2]}/{document_id}/{instance.number}.jpg"
+
+
+class Document(models.Model):
+    """A file someone sent, kept untouched, and what the pipeline made of it.
+
+    Status moves only through services:
+        queued -> processing           (a worker claims it)
+        processing -> ready            (fields extracted; it needs review)
+        processing -> approved         (straight through: every field sure, every
+                                        check passed, total within the limit)
+        processing -> escalated        (a check only a supervisor settles failed;
+                                        escalated_by is empty)
+        processing -> failed           (unreadable input, or retries exhausted)
+        processing -> queued           (a failed attempt that will be retried,
+                                        or `requeue_stale` after a lost worker)
+        failed -> queued               (a person presses "retry")
+        ready|claimed -> queued        (reprocess; human corrections survive,
+                                        a claim is dropped)
+    Review, by people (see services.document_claim and the actions after it):
+        ready -> claimed               (a reviewer claims it until claim_expires_at)
+        claimed -> claimed             (another reviewer takes an expired claim,
+                                        or the claimant renews it by working)
+        claimed -> ready               (the claimant releases it)
+        claimed -> approved            (the claimant approves it)
+        claimed -> escalated           (the claimant escalates it, with a reason)
+        escalated -> approved|rejected (a supervisor other than the one who
+                                        escalated it: four eyes)
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready for review"
+        FAILED = "failed", "Failed"
+        CLAIMED = "claimed", "In review"
+        ESCALATED = "escalated", "Escalated"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    class EscalationReason(models.TextChoices):
+        WRONG_DATA = "wrong_data", "Values on the document look wrong"
+        UNREADABLE = "unreadable", "Cannot be read reliably"
+        BANK_DETAILS = "bank_details", "Bank details differ from the vendor's"
+        DUPLICATE = "duplicate", "Looks like a duplicate"
+        OVER_LIMIT = "over_limit", "Amount over my approval limit"
+        RULE_EXCEPTION = "rule_exception", "A check failed that a supervisor decides"
+        OTHER = "other", "Other (explain in the note)"
+
+    class Channel(models.TextChoices):
+        UPLOAD = "upload", "Browser upload"
+        CLI = "cli", "Command line"
+        API = "api", "REST API"
+        EMAIL = "email", "Email"
+        WATCH_FOLDER = "watch_folder", "Watch folder"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    original = models.FileField(upload_to=original_upload_path, max_length=255)
+    original_name = models.CharField(max_length=255, help_text="As sent; display only")
+    sha256 = models.CharField(max_length=64, unique=True)
+    content_type = models.CharField(max_length=100)
+    size_bytes = models.PositiveBigIntegerField()
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    failure_reason = models.TextField(blank=True)
+    # What kind of document the classifier took it for, how sure it was and why
+    # (pipeline.classify); empty until read.
+    document_type = models.CharField(max_length=30, blank=True, db_index=True)
+    document_type_confidence = models.FloatField(null=True, blank=True)
+    # P(every value read is right), from the fields (review_reasons).
+    confidence = models.FloatField(null=True, blank=True)
+    document_type_evidence = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="uploaded_documents",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    # Review: who holds the document now, and who decided what about it.
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="claimed_documents",
+    )
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    escalation_reason = models.CharField(
+        max_length=20, choices=EscalationReason.choices, blank=True
+    )
+    escalation_note = models.TextField(blank=True)
+    escalated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who approved or rejected it",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    straight_through = models.BooleanField(
+        default=False, help_text="Approved by routing, without a person"
+    )
+    # The ERP's pull: when it confirmed taking the approved document, and who.
+    exported_at = models.DateTimeField(null=True, blank=True)
+    exported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Copies of what the fields say, kept by services.document_refresh_review_columns
+    # so that queues filter, sort and count without a subquery per document.
+    vendor_name = models.CharField(max_length=255, blank=True)
+    review_reason = models.CharField(max_length=20, blank=True)
+    # Retention (reviewapp.services.retention): the content is deleted after this day;
+    # the row, emptied, and its audit trail stay.
+    retain_until = models.DateField(null=True, blank=True, db_index=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "status_changed_at"]),
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["status", "review_reason"]),
+        ]
+        permissions = [
+            ("view_all_documents", "Can see every document, not only own uploads"),
+            (
+                "review_document",
+                "Can work the shared review queue: claim, correct, approve, escalate",
+            ),
+            ("handle_exceptions", "Can approve or reject escalated documents"),
+            ("reveal_sensitive", "Can reveal masked sensitive values, with a reason"),
+            (
+                "export_documents",
+                "Can export approved documents in batches and mark them exported",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.public_id})"
+
+    @property
+    def is_finished(self) -> bool:
+        """The pipeline is done with it (read, failed, or under review)."""
+        return self.status in FINISHED_STATUSES
+
+    def claim_is_live(self, now: datetime) -> bool:
+        return (
+            self.status == self.Status.CLAIMED
+            and self.claim_expires_at is not None
+            and self.claim_expires_at > now
+        )
+
+
+# Read documents: the review workflow's states. Reviewers share these.
+REVIEW_STATUSES = (
+    Document.Status.READY,
+    Document.Status.CLAIMED,
+    Document.Status.ESCALATED,
+    Document.Status.APPROVED,
+    Document.Status.REJECTED,
+)
+FINISHED_STATUSES = (*REVIEW_STATUSES, Document.Status.FAILED)
+
+
+class ProcessingRun(models.Model):
+    """One attempt at processing a document: who ran it, with what, how long."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="runs"
+    )
+    attempt = models.PositiveIntegerField()
+    job_id = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    ocr_engine = models.CharField(max_length=100, blank=True)
+    extractor = models.CharField(max_length=100, blank=True)
+    # The trained version that read the document, when one was active.
+    extractor_version = models.ForeignKey(
+        "ExtractorVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="runs",
+    )
+    outcome = models.CharField(
+        max_length=20, choices=Outcome.choices, default=Outcome.RUNNING
+    )
+    stage_seconds = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["document", "attempt"]
+
+    def __str__(self) -> str:
+        return f"run {self.attempt} of {self.document_id}: {self.outcome}"
+
+
+class Page(models.Model):
+    class TextSource(models.TextChoices):
+        OCR = "ocr", "OCR"
+        PDF_TEXT = "pdf_text", "PDF text layer"
+        XML = "xml", "E-invoice XML"
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="pages"
+    )
+    number = models.PositiveIntegerField()
+    image = models.FileField(upload_to=page_image_path, max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    dpi = models.PositiveIntegerField()
+    text_source = models.CharField(max_length=20, choices=TextSource.choices)
+
+    class Meta:
+        ordering = ["document", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "number"], name="page_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"page {self.number} of {self.document_id}"
+
+
+class TextLine(models.Model):
+    """A line of text on a page, from OCR or the PDF text layer, in page pixels."""
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="lines")
+    order = models.PositiveIntegerField()
+    text = models.TextField()
+    confidence = models.FloatField()
+    polygon = models.JSONField(help_text="[[x, y] x 4], clockwise from top-left")
+    x0 = models.IntegerField()
+    y0 = models.IntegerField()
+    x1 = models.IntegerField()
+    y1 = models.IntegerField()
+
+    class Meta:
+        ordering = ["page", "order"]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def box(self) -> list[int]:
+        return [self.x0, self.y0, self.x1, self.y1]

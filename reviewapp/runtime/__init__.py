@@ -1,0 +1,1 @@
+"""Running Vouch locally: the process manager, a private Redis, the RQ worker."""

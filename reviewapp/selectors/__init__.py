@@ -1,0 +1,1 @@
+"""Every non-trivial read of Vouch's data, one module per domain."""

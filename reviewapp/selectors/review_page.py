@@ -1,0 +1,352 @@
+"""Everything the review page shows: fields, lines, boxes, checks and history."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+from pipeline.validate.fields import label as rule_field_label
+from reviewapp import routing
+from reviewapp.audit.trail import canonical_json, is_envelope, masked_details
+from reviewapp.extraction_fields import FIELD_LABELS
+from reviewapp.masking import (
+    document_mask,
+    mask_value,
+    page_mask,
+    scrub,
+    sensitive_field_names,
+)
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document, Page, TextLine
+from reviewapp.models.fields import Field
+from reviewapp.models.validation import DocumentValidation, ValidationIssue
+from reviewapp.ocr_evidence import line_words
+from reviewapp.permissions import (
+    HANDLE_EXCEPTIONS,
+    AnyUser,
+)
+from reviewapp.thresholds import is_unsure, review_thresholds
+
+logger = logging.getLogger(__name__)
+
+
+# ---------- the review page, masked ----------
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    name: str
+    label: str
+    field: Field | None
+    sensitive: bool
+    shown_value: str  # masked when sensitive
+    shown_explanation: str  # with the value masked in it too
+    flagged: bool
+    issues: tuple[IssueView, ...] = ()  # failing checks that involve this field
+    # Not sensitive itself, but its value holds a sensitive one: shown masked,
+    # and never put back into an edit box.
+    holds_secret: bool = False
+
+
+def review_page(
+    document: Document, issues_by_field: dict[str, list[IssueView]] | None = None
+) -> dict[str, Any]:
+    """The review page's fields and pages with every sensitive value masked,
+    in text lines too, each field with the failing checks that involve it.
+    `document` comes from `document_for_review`."""
+    sensitive = sensitive_field_names()
+    fields = list(document.fields.all())
+    by_name = {field.name: field for field in fields}
+    everywhere = document_mask(fields, sensitive)
+    thresholds = review_thresholds()
+    rows = []
+    for name, label in FIELD_LABELS.items():
+        field = by_name.get(name)
+        value = field.value if field else ""
+        explanation = field.explanation if field else ""
+        if name in sensitive and field is not None:
+            value = mask_value(value)
+            for clear in {field.raw_value, field.machine_value, field.value}:
+                if clear:
+                    explanation = explanation.replace(clear, mask_value(clear))
+        # Any other field that swallowed a sensitive value is masked too.
+        scrubbed = scrub(value, everywhere)
+        holds_secret = scrubbed != value
+        value, explanation = scrubbed, scrub(explanation, everywhere)
+        rows.append(
+            FieldRow(
+                name=name,
+                label=label,
+                field=field,
+                sensitive=name in sensitive,
+                shown_value=value,
+                shown_explanation=explanation,
+                flagged=field is None
+                or not field.value
+                or is_unsure(name, field.confidence, thresholds),
+                issues=tuple((issues_by_field or {}).get(name, ())),
+                holds_secret=holds_secret,
+            )
+        )
+    pages = list(document.pages.all())
+    for page in pages:
+        mask = page_mask(fields, page.pk, sensitive)
+        # A line showing a sensitive value is not sent at all (its pixels are
+        # blacked out too): nothing on the page could fill a field from it.
+        page.shown_lines = [  # type: ignore[attr-defined]
+            ShownLine(line=line, words_json=_words_json(line))
+            for line in page.lines.all()
+            if not mask.hides(line)
+        ]
+    return {"fields": rows, "pages": pages}
+
+
+@dataclass(frozen=True)
+class ShownLine:
+    """An OCR line on the review page, with its approximate word boxes for
+    click-to-fill (see ocr_evidence)."""
+
+    line: TextLine
+    words_json: str
+
+
+def _words_json(line: TextLine) -> str:
+    return json.dumps(
+        [
+            [word.text, *word.box]
+            for word in line_words(line.text, line.box, line_order=line.order)
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def redaction_boxes(page: Page) -> list[tuple[int, int, int, int]]:
+    """Where the page image shows sensitive values (field boxes and the text
+    lines holding them), to black out before serving it."""
+    sensitive = sensitive_field_names()
+    if not sensitive:
+        return []
+    fields = list(page.document.fields.filter(name__in=sensitive))
+    mask = page_mask(fields, page.pk, sensitive)
+    boxes = list(mask.boxes)
+    boxes += [
+        (line.x0, line.y0, line.x1, line.y1)
+        for line in page.lines.all()
+        if mask.hides(line)
+    ]
+    return boxes
+
+
+def field_payload(field: Field) -> dict[str, Any]:
+    """A field for a JSON answer, masked when sensitive (or when it holds a
+    sensitive value of its document)."""
+    sensitive = sensitive_field_names()
+    if field.name not in sensitive:
+        everywhere = document_mask(
+            Field.objects.filter(document_id=field.document_id, name__in=sensitive),
+            sensitive,
+        )
+        return {
+            "name": field.name,
+            "value": scrub(field.value, everywhere),
+            "set_by": field.set_by,
+        }
+    # A clerk confirms a masked value by typing it in full: say whether it is
+    # what the machine read, without showing what that was.
+    typed, read = (
+        "".join(text.split()).upper() for text in (field.value, field.machine_value)
+    )
+    return {
+        "name": field.name,
+        "value": mask_value(field.value),
+        "set_by": field.set_by,
+        "matches_read_value": bool(read) and typed == read,
+    }
+
+
+@dataclass(frozen=True)
+class IssueView:
+    """A validation issue as the review page shows it."""
+
+    code: str
+    severity: str
+    message: str
+    # (name, label, listed) of each field involved; `listed`: the page shows it.
+    fields: tuple[tuple[str, str, bool], ...]
+    needs_supervisor: bool
+
+
+def field_label(name: str) -> str:
+    """The review page's label for a field, also for line fields and fields
+    the page does not list ("line_items[1].quantity" -> "Line 2 quantity")."""
+    if name in FIELD_LABELS:
+        return FIELD_LABELS[name]
+    line = re.fullmatch(r"line_items\[(\d+)\]\.(\w+)", name)
+    if line:
+        return f"Line {int(line[1]) + 1} {line[2].replace('_', ' ')}"
+    text = rule_field_label(name)
+    return text[:1].upper() + text[1:]
+
+
+def validation_of(document: Document) -> DocumentValidation | None:
+    """The latest validation's vendor and PO match, or None before the first."""
+    return (
+        DocumentValidation.objects.filter(document=document)
+        .select_related("vendor", "purchase_order")
+        .first()
+    )
+
+
+def validation_issues_for(document: Document) -> list[IssueView]:
+    """The document's failing rules, errors first, in the order they ran."""
+    issues: Iterable[ValidationIssue] = document.validation_issues.all()
+    ordered = sorted(issues, key=lambda issue: (issue.severity != "error", issue.pk))
+    return [
+        IssueView(
+            code=issue.code,
+            severity=issue.severity,
+            message=issue.message,
+            fields=tuple(
+                (name, field_label(name), name in FIELD_LABELS) for name in issue.fields
+            ),
+            needs_supervisor=issue.needs_supervisor,
+        )
+        for issue in ordered
+    ]
+
+
+def issues_by_field(issues: list[IssueView]) -> dict[str, list[IssueView]]:
+    """The same issues keyed by each field they involve, for inline messages."""
+    by_field: dict[str, list[IssueView]] = {}
+    for issue in issues:
+        for name, _, _ in issue.fields:
+            by_field.setdefault(name, []).append(issue)
+    return by_field
+
+
+# --- audit history ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One audit event as a document's page shows it: sensitive values masked."""
+
+    sequence: int
+    occurred_at: datetime
+    event_type: str
+    label: str
+    actor: str
+    role: str
+    details: list[tuple[str, str]]
+    sensitive_keys: list[str]
+
+
+HISTORY_LIMIT = 500
+
+
+def document_history(*, document: Document) -> list[HistoryEntry]:
+    """The audit events of `document`, oldest first (the newest HISTORY_LIMIT),
+    with every sensitive value replaced by its mask."""
+    newest = AuditEvent.objects.filter(document_public_id=document.public_id).order_by(
+        "-sequence"
+    )[:HISTORY_LIMIT]
+    entries = []
+    for event in reversed(list(newest)):
+        sensitive = [key for key, value in event.details.items() if is_envelope(value)]
+        entries.append(
+            HistoryEntry(
+                sequence=event.sequence,
+                occurred_at=event.occurred_at,
+                event_type=event.event_type,
+                label=event.get_event_type_display(),
+                actor=event.actor_username or "Vouch",
+                role=event.actor_role,
+                details=[
+                    (key.replace("_", " ").capitalize(), _display(value))
+                    for key, value in masked_details(event.details).items()
+                ],
+                sensitive_keys=sensitive,
+            )
+        )
+    return entries
+
+
+def _display(value: Any) -> str:
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict | list):
+        return canonical_json(value)
+    return str(value)
+
+
+# ---------- approvals ----------
+
+
+def approval_refusal(document_id: int, user: AnyUser, *, escalated: bool) -> str:
+    """Why `user` may not approve the document although the workflow lets them
+    act ("" when they may): the amount or the checks reserve it. A
+    total over VOUCH_SUPERVISOR_AMOUNT_LIMIT or a rule exception (a PO
+    mismatch, a duplicate ...) needs a supervisor; changed bank details (an
+    issue with needs_supervisor) need an escalation and then a supervisor who
+    neither escalated the document nor changed its fields."""
+    total_value = (
+        Field.objects.filter(document_id=document_id, name="total_amount")
+        .values_list("value", flat=True)
+        .first()
+    )
+    total = routing.amount_of(total_value or "")
+    limit = Decimal(settings.VOUCH_SUPERVISOR_AMOUNT_LIMIT)
+    if total is not None and total > limit and not user.has_perm(HANDLE_EXCEPTIONS):
+        return (
+            f"The total {total} is over {limit}, the most a clerk may approve: "
+            "escalate it (amount over my approval limit) for a supervisor."
+        )
+    exception = (
+        ValidationIssue.objects.filter(
+            document_id=document_id,
+            severity=ValidationIssue.Severity.ERROR,
+            rule__in=routing.EXCEPTION_RULES,
+            needs_supervisor=False,
+        )
+        .order_by("id")
+        .first()
+    )
+    if exception is not None and not user.has_perm(HANDLE_EXCEPTIONS):
+        return (
+            f"A check only a supervisor settles failed: {exception.message} "
+            "Escalate the document."
+        )
+    if not ValidationIssue.objects.filter(
+        document_id=document_id, needs_supervisor=True
+    ).exists():
+        return ""
+    if not escalated:
+        return (
+            "The bank details differ from the vendor's: escalate the document; "
+            "a supervisor other than you must approve it."
+        )
+    handlers = set(
+        Field.objects.filter(
+            document_id=document_id, corrected_by__isnull=False
+        ).values_list("corrected_by", flat=True)
+    )
+    handlers.add(
+        Document.objects.values_list("escalated_by", flat=True).get(pk=document_id)
+    )
+    if user.pk in handlers:
+        return (
+            "You handled this document (you escalated it or changed its fields) "
+            "and its bank details changed: another supervisor must approve it."
+        )
+    return ""

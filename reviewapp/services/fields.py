@@ -1,0 +1,155 @@
+"""A person's work on single fields: correct, confirm, reveal a sensitive value."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from reviewapp import (
+    broadcast,
+    permissions,
+)
+from reviewapp.audit.trail import SENSITIVE_FIELD_NAMES, record_event
+from reviewapp.learning.training_data import (
+    TYPED,
+    CorrectionEvidence,
+    correction_record,
+)
+from reviewapp.learning.vendor_memory import memory_learn_from_correction
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import Field
+from reviewapp.models.review import SensitiveReveal
+from reviewapp.services.review import (
+    ReviewRefused,
+    document_hold_for_editing,
+    require_permission,
+    review_action_record,
+)
+from reviewapp.services.validation import (
+    document_refresh_review_columns,
+    document_validate,
+)
+
+logger = logging.getLogger(__name__)
+EventType = AuditEvent.EventType
+
+
+def field_correct(
+    *,
+    document: Document,
+    name: str,
+    value: str,
+    user: AbstractBaseUser,
+    reason: str = "",
+    evidence: CorrectionEvidence = TYPED,
+) -> Field:
+    """A person sets a field's value (already normalised, see
+    `extraction_fields.normalise_human_value`). It is never overwritten by a later
+    machine run; the machine's own value stays in machine_value. The change is
+    audited with the old and new value (encrypted for sensitive fields), the
+    machine's confidence, the person, their role and `reason`; `evidence` (the
+    box the person took the value from) is kept as training data. When the
+    vendor is known, where the value is printed (under the evidence box, if the
+    person pointed at it) is remembered for the vendor's next documents
+    (vendor_memory).
+
+    Only the claimant (or a supervisor on an escalated document) may: editing
+    an unclaimed document claims it. Raises ReviewRefused otherwise."""
+    with transaction.atomic():
+        document_hold_for_editing(document=document, user=user)
+        field, _ = Field.objects.select_for_update().get_or_create(
+            document=document, name=name
+        )
+        old_value, old_set_by = field.value, field.set_by
+        field.value = value
+        field.raw_value = value
+        field.set_by = Field.SetBy.HUMAN
+        field.corrected_by = user  # type: ignore[assignment]
+        field.corrected_at = timezone.now()
+        field.confidence = 1.0
+        field.save()
+        correction_record(field=field, evidence=evidence, user=user)
+        document_validate(document=document)
+        document_refresh_review_columns(document=document)
+        document.refresh_from_db()
+        broadcast.document_changed(document)
+        values = {"old_value": old_value, "new_value": value}
+        sensitive = name in SENSITIVE_FIELD_NAMES
+        record_event(
+            EventType.FIELD_CHANGED,
+            actor=user,
+            document=document,
+            details={
+                "field": name,
+                "machine_confidence": field.machine_confidence,
+                "previously_set_by": old_set_by,
+                "reason": reason,
+                **({} if sensitive else values),
+            },
+            sensitive=values if sensitive else None,
+        )
+        memory_learn_from_correction(field=field, user=user, box=evidence.box)
+    return field
+
+
+def field_confirm(*, document: Document, name: str, user: AbstractBaseUser) -> Field:
+    """A person confirms a field's value as read (it need not be shown to them:
+    masked values too). It counts as a person's value from then on.
+    Raises ReviewRefused when there is no value or `user` may not edit."""
+    with transaction.atomic():
+        document_hold_for_editing(document=document, user=user)
+        field = (
+            Field.objects.select_for_update()
+            .filter(document=document, name=name)
+            .exclude(value="")
+            .first()
+        )
+        if field is None:
+            raise ReviewRefused("There is no value to confirm: type one instead.")
+        field.set_by = Field.SetBy.HUMAN
+        field.corrected_by = user  # type: ignore[assignment]
+        field.corrected_at = timezone.now()
+        field.confidence = 1.0
+        field.save()
+        document_refresh_review_columns(document=document)
+        review_action_record(
+            document,
+            user,
+            EventType.FIELD_CHANGED,
+            {
+                "field": name,
+                "confirmed_as_read": True,
+                "machine_confidence": field.machine_confidence,
+            },
+        )
+    return field
+
+
+def sensitive_value_reveal(
+    *, document: Document, name: str, user: AbstractBaseUser, reason: str
+) -> str:
+    """Record that `user` sees field `name` of `document` in clear, and why;
+    return the clear value (for this one answer only, never stored elsewhere).
+    Raises ReviewRefused without the permission or a reason."""
+    require_permission(user, permissions.REVEAL_SENSITIVE, "reveal values on")
+    reason = reason.strip()
+    if not reason:
+        raise ReviewRefused("Say why you need to see this value.")
+    field = Field.objects.filter(document=document, name=name).first()
+    if field is None or not field.value:
+        raise ReviewRefused("There is no value to reveal.")
+    with transaction.atomic():
+        SensitiveReveal.objects.create(
+            document=document, field_name=name, user=user, reason=reason
+        )
+        record_event(
+            EventType.SENSITIVE_REVEALED,
+            actor=user,
+            document=document,
+            details={"field": name, "reason": reason},
+        )
+    return field.value

@@ -1,0 +1,143 @@
+"""Taking documents in: sniff, store the original once, and queue it for reading."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+import django_rq
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from rq import Retry
+
+from pipeline.decode import DecodeLimits, read_image_header
+from pipeline.errors import UnreadableDocument
+from pipeline.filetypes import PDF, SNIFF_BYTES, describe_accepted, sniff
+from reviewapp import (
+    broadcast,
+)
+from reviewapp.audit.trail import record_event
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document
+from reviewapp.services.retention import document_set_retention
+
+logger = logging.getLogger(__name__)
+EventType = AuditEvent.EventType
+
+
+PROCESS_JOB = "reviewapp.jobs.process_document"
+
+
+class IngestRefused(Exception):
+    """The file was refused at the door; `reason` is for the person who sent it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    document: Document
+    duplicate: bool  # True: this exact file was already here; nothing new stored
+
+
+def decode_limits(*, use_text_layer: bool = True) -> DecodeLimits:
+    return DecodeLimits(
+        max_pages=settings.VOUCH_MAX_PAGES,
+        max_pixels=settings.VOUCH_MAX_PIXELS,
+        use_text_layer=use_text_layer,
+    )
+
+
+def document_ingest(
+    *,
+    content: bytes,
+    original_name: str,
+    channel: str,
+    uploaded_by: AbstractBaseUser | None,
+) -> IngestResult:
+    """Store a file and queue it for processing, or say why it was refused.
+
+    Cheap checks happen here (size, type by content, image pixel count); PDFs
+    are parsed only in the worker. The same bytes sent twice are recognised by
+    SHA-256 and return the first document with `duplicate=True`.
+    Raises IngestRefused.
+    """
+    name = (original_name or "unnamed").replace("\x00", "")[-255:]
+    if not content:
+        raise IngestRefused(f"{name} is empty")
+    limit = settings.VOUCH_MAX_UPLOAD_BYTES
+    if len(content) > limit:
+        raise IngestRefused(
+            f"{name} is {len(content) / 1048576:.1f} MB; "
+            f"the limit is {limit / 1048576:.0f} MB"
+        )
+    file_type = sniff(content[:SNIFF_BYTES])
+    if file_type is None:
+        raise IngestRefused(
+            f"{name} is not a file Vouch can read: send {describe_accepted()}"
+        )
+    if file_type is not PDF:
+        try:
+            read_image_header(content, decode_limits())
+        except UnreadableDocument as refusal:
+            raise IngestRefused(f"{name}: {refusal.reason}") from None
+
+    sha256 = hashlib.sha256(content).hexdigest()
+    existing = Document.objects.filter(sha256=sha256).first()
+    if existing is not None:
+        return IngestResult(document=existing, duplicate=True)
+    try:
+        with transaction.atomic():
+            document = Document(
+                original_name=name,
+                sha256=sha256,
+                content_type=file_type.content_type,
+                size_bytes=len(content),
+                channel=channel,
+                uploaded_by=uploaded_by,
+            )
+            document.original.save(
+                f"original{file_type.extension}", ContentFile(content), save=False
+            )
+            document.save()
+            document_set_retention(document=document)
+            document_enqueue_processing(document)
+            broadcast.document_changed(document)
+            record_event(
+                EventType.DOCUMENT_INGESTED,
+                actor=uploaded_by,
+                document=document,
+                details={
+                    "channel": channel,
+                    "original_name": name,
+                    "sha256": sha256,
+                    "size_bytes": len(content),
+                    "content_type": file_type.content_type,
+                },
+            )
+    except IntegrityError:
+        # Two uploads of the same bytes raced; the other one won.
+        document.original.delete(save=False)
+        return IngestResult(Document.objects.get(sha256=sha256), duplicate=True)
+    logger.info("ingested %s via %s as %s", name, channel, document.public_id)
+    return IngestResult(document=document, duplicate=False)
+
+
+def document_enqueue_processing(document: Document) -> None:
+    # django-rq's on_db_commit mode sends this only when the transaction commits,
+    # so a worker never looks for a row that does not exist yet.
+    django_rq.get_queue("default").enqueue(
+        PROCESS_JOB,
+        document.pk,
+        job_timeout=settings.VOUCH_JOB_TIMEOUT,
+        retry=Retry(
+            max=settings.VOUCH_JOB_MAX_ATTEMPTS - 1,
+            interval=settings.VOUCH_JOB_RETRY_DELAYS,
+        ),
+        description=f"process document {document.public_id}",
+    )
