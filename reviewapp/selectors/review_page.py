@@ -18,10 +18,16 @@ from reviewapp import routing
 from reviewapp.audit.trail import canonical_json, is_envelope, masked_details
 from reviewapp.extraction_fields import FIELD_LABELS
 from reviewapp.masking import (
-    document_mask,
+    SecretSet,
+    document_secret_set,
+    document_secrets,
+    is_real_secret,
+    mask_text,
     mask_value,
-    page_mask,
-    scrub,
+    masked_rendition_pdf,
+    redact_image,
+    secret_boxes,
+    secret_word_indexes,
     sensitive_field_names,
 )
 from reviewapp.models.audit import AuditEvent
@@ -65,22 +71,25 @@ def review_page(
     sensitive = sensitive_field_names()
     fields = list(document.fields.all())
     by_name = {field.name: field for field in fields}
-    everywhere = document_mask(fields, sensitive)
+    everywhere = document_secrets(fields, sensitive)
     thresholds = review_thresholds()
     rows = []
     for name, label in FIELD_LABELS.items():
         field = by_name.get(name)
         value = field.value if field else ""
         explanation = field.explanation if field else ""
+        holds_secret = False
         if name in sensitive and field is not None:
+            # Masked in its own field whatever it is; its explanation may quote
+            # it as read.
             value = mask_value(value)
-            for clear in {field.raw_value, field.machine_value, field.value}:
-                if clear:
-                    explanation = explanation.replace(clear, mask_value(clear))
-        # Any other field that swallowed a sensitive value is masked too.
-        scrubbed = scrub(value, everywhere)
-        holds_secret = scrubbed != value
-        value, explanation = scrubbed, scrub(explanation, everywhere)
+            clear = [field.raw_value, field.machine_value, field.value]
+            explanation = mask_text(explanation, everywhere.with_values(clear))
+        else:
+            # Another field that swallowed a sensitive value shows it masked.
+            shown = mask_text(value, everywhere)
+            holds_secret = shown != value
+            value, explanation = shown, mask_text(explanation, everywhere)
         rows.append(
             FieldRow(
                 name=name,
@@ -98,66 +107,101 @@ def review_page(
         )
     pages = list(document.pages.all())
     for page in pages:
-        mask = page_mask(fields, page.pk, sensitive)
-        # A line showing a sensitive value is not sent at all (its pixels are
-        # blacked out too): nothing on the page could fill a field from it.
         page.shown_lines = [  # type: ignore[attr-defined]
-            ShownLine(line=line, words_json=_words_json(line))
-            for line in page.lines.all()
-            if not mask.hides(line)
+            shown_line(line, everywhere) for line in page.lines.all()
         ]
-    return {"fields": rows, "pages": pages}
+    return {
+        "fields": rows,
+        "pages": pages,
+        "escalation_note": mask_text(document.escalation_note, everywhere),
+        "decision_note": mask_text(document.decision_note, everywhere),
+    }
 
 
 @dataclass(frozen=True)
 class ShownLine:
-    """An OCR line on the review page, with its approximate word boxes for
-    click-to-fill (see ocr_evidence)."""
+    """An OCR line on the review page: its text with sensitive values masked,
+    and its approximate word boxes for click-to-fill (see ocr_evidence),
+    without the words that show a sensitive value (their pixels are blacked
+    out, and nothing could fill a field from them)."""
 
     line: TextLine
+    text: str
     words_json: str
 
 
-def _words_json(line: TextLine) -> str:
-    return json.dumps(
-        [
-            [word.text, *word.box]
-            for word in line_words(line.text, line.box, line_order=line.order)
-        ],
-        separators=(",", ":"),
-        ensure_ascii=False,
+def shown_line(line: TextLine, secrets: SecretSet) -> ShownLine:
+    hidden = secret_word_indexes(line.text, secrets)
+    words = [
+        [word.text, *word.box]
+        for word in line_words(line.text, line.box, line_order=line.order)
+        if word.index not in hidden
+    ]
+    return ShownLine(
+        line=line,
+        text=mask_text(line.text, secrets),
+        words_json=json.dumps(words, separators=(",", ":"), ensure_ascii=False),
     )
 
 
 def redaction_boxes(page: Page) -> list[tuple[int, int, int, int]]:
-    """Where the page image shows sensitive values (field boxes and the text
-    lines holding them), to black out before serving it."""
+    """Where the page image shows sensitive values, to black out before
+    serving it: the word boxes of each value in the lines read on the page,
+    and the box of a sensitive field whose value no line shows (typed from a
+    box drawn by hand, say)."""
     sensitive = sensitive_field_names()
     if not sensitive:
         return []
     fields = list(page.document.fields.filter(name__in=sensitive))
-    mask = page_mask(fields, page.pk, sensitive)
-    boxes = list(mask.boxes)
-    boxes += [
-        (line.x0, line.y0, line.x1, line.y1)
-        for line in page.lines.all()
-        if mask.hides(line)
+    secrets = document_secrets(fields, sensitive)
+    lines = list(page.lines.all())
+    boxes = [
+        box for line in lines for box in secret_boxes(line.text, line.box, secrets)
     ]
+    shown_text = "".join("".join(line.text.split()).upper() for line in lines)
+    for field in fields:
+        value = "".join(field.value.split()).upper()
+        if (
+            field.page_id == page.pk
+            and field.box
+            and is_real_secret(field.name, field.value)
+            and value not in shown_text
+        ):
+            x0, y0, x1, y1 = (int(edge) for edge in field.box[:4])
+            boxes.append((x0, y0, x1, y1))
     return boxes
+
+
+def masked_page_image(page: Page) -> bytes | None:
+    """The page image as everyone sees it (sensitive values blacked out), or
+    None when nothing on it needs hiding and the stored file can be sent."""
+    boxes = redaction_boxes(page)
+    if not boxes:
+        return None
+    with page.image.open("rb") as image:
+        return redact_image(image.read(), boxes)
+
+
+def masked_rendition(document: Document) -> bytes | None:
+    """The document as a PDF of its masked page images (None before it has
+    any): the download for whoever may not see the original."""
+    images = []
+    for page in document.pages.filter(image__gt="").order_by("number"):
+        masked = masked_page_image(page)
+        if masked is None:
+            with page.image.open("rb") as image:
+                masked = image.read()
+        images.append(masked)
+    return masked_rendition_pdf(images) if images else None
 
 
 def field_payload(field: Field) -> dict[str, Any]:
     """A field for a JSON answer, masked when sensitive (or when it holds a
     sensitive value of its document)."""
-    sensitive = sensitive_field_names()
-    if field.name not in sensitive:
-        everywhere = document_mask(
-            Field.objects.filter(document_id=field.document_id, name__in=sensitive),
-            sensitive,
-        )
+    if field.name not in sensitive_field_names():
         return {
             "name": field.name,
-            "value": scrub(field.value, everywhere),
+            "value": mask_text(field.value, document_secret_set(field.document_id)),
             "set_by": field.set_by,
         }
     # A clerk confirms a masked value by typing it in full: say whether it is
@@ -207,14 +251,32 @@ def validation_of(document: Document) -> DocumentValidation | None:
 
 
 def validation_issues_for(document: Document) -> list[IssueView]:
-    """The document's failing rules, errors first, in the order they ran."""
+    """The document's failing rules, errors first, in the order they ran, each
+    message with the sensitive values it quotes masked (those of the fields it
+    names even when they fail their own check: "The VAT id DE12••••89 ...")."""
     issues: Iterable[ValidationIssue] = document.validation_issues.all()
     ordered = sorted(issues, key=lambda issue: (issue.severity != "error", issue.pk))
+    sensitive = sensitive_field_names()
+    values = {
+        name: [field_value, machine_value, raw_value]
+        for name, field_value, machine_value, raw_value in Field.objects.filter(
+            document_id=document.pk, name__in=sensitive
+        ).values_list("name", "value", "machine_value", "raw_value")
+    }
+    secrets = SecretSet.of(
+        ((name, value) for name, clear in values.items() for value in clear),
+        sensitive,
+    )
     return [
         IssueView(
             code=issue.code,
             severity=issue.severity,
-            message=issue.message,
+            message=mask_text(
+                issue.message,
+                secrets.with_values(
+                    value for name in issue.fields for value in values.get(name, ())
+                ),
+            ),
             fields=tuple(
                 (name, field_label(name), name in FIELD_LABELS) for name in issue.fields
             ),
@@ -259,6 +321,7 @@ def document_history(*, document: Document) -> list[HistoryEntry]:
     newest = AuditEvent.objects.filter(document_public_id=document.public_id).order_by(
         "-sequence"
     )[:HISTORY_LIMIT]
+    secrets = document_secret_set(document.pk)
     entries = []
     for event in reversed(list(newest)):
         sensitive = [key for key, value in event.details.items() if is_envelope(value)]
@@ -271,7 +334,10 @@ def document_history(*, document: Document) -> list[HistoryEntry]:
                 actor=event.actor_username or "Vouch",
                 role=event.actor_role,
                 details=[
-                    (key.replace("_", " ").capitalize(), _display(value))
+                    (
+                        key.replace("_", " ").capitalize(),
+                        mask_text(_display(value), secrets),
+                    )
                     for key, value in masked_details(event.details).items()
                 ],
                 sensitive_keys=sensitive,
@@ -323,8 +389,9 @@ def approval_refusal(document_id: int, user: AnyUser, *, escalated: bool) -> str
         .first()
     )
     if exception is not None and not user.has_perm(HANDLE_EXCEPTIONS):
+        message = mask_text(exception.message, document_secret_set(document_id))
         return (
-            f"A check only a supervisor settles failed: {exception.message} "
+            f"A check only a supervisor settles failed: {message} "
             "Escalate the document."
         )
     if not ValidationIssue.objects.filter(

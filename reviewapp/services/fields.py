@@ -129,6 +129,10 @@ def field_confirm(*, document: Document, name: str, user: AbstractBaseUser) -> F
     return field
 
 
+# What a reveal of the whole file is recorded as, in place of a field's name.
+ORIGINAL_FILE = "original file"
+
+
 def sensitive_value_reveal(
     *, document: Document, name: str, user: AbstractBaseUser, reason: str
 ) -> str:
@@ -153,3 +157,31 @@ def sensitive_value_reveal(
             details={"field": name, "reason": reason},
         )
     return field.value
+
+
+def document_original_reveal(
+    *, document: Document, user: AbstractBaseUser, reason: str
+) -> None:
+    """Record that `user` downloads the original file of `document` (which may
+    show sensitive values in clear), and why: an audited reveal. Raises
+    ReviewRefused without the permission or a reason."""
+    require_permission(user, permissions.REVEAL_SENSITIVE, "download the original of")
+    reason = reason.strip()
+    if not reason:
+        raise ReviewRefused("Say why you need the original file.")
+    with transaction.atomic():
+        SensitiveReveal.objects.create(
+            document=document, field_name=ORIGINAL_FILE, user=user, reason=reason
+        )
+        record_event(
+            EventType.SENSITIVE_REVEALED,
+            actor=user,
+            document=document,
+            details={"field": ORIGINAL_FILE, "reason": reason},
+        )
+        record_event(
+            EventType.DOCUMENT_DOWNLOADED,
+            actor=user,
+            document=document,
+            details={"original_name": document.original_name, "original": True},
+        )

@@ -27,7 +27,6 @@ from reviewapp.audit.trail import (
 )
 from reviewapp.extraction_fields import FIELD_NAMES
 from reviewapp.forms import EscalateForm, FieldCorrectionForm, RevealForm, UploadForm
-from reviewapp.masking import redact_image
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.permissions import (
@@ -48,11 +47,13 @@ from reviewapp.selectors.review_page import (
     document_history,
     field_payload,
     issues_by_field,
-    redaction_boxes,
+    masked_page_image,
+    masked_rendition,
     review_page,
     validation_issues_for,
     validation_of,
 )
+from reviewapp.services.fields import document_original_reveal
 from reviewapp.services.fields import field_confirm as services_field_confirm
 from reviewapp.services.fields import field_correct as services_field_correct
 from reviewapp.services.ingest import IngestRefused, document_ingest
@@ -180,24 +181,49 @@ def document_row(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-@require_GET
-def document_original(request: HttpRequest, public_id: UUID) -> FileResponse:
+@require_http_methods(["GET", "POST"])
+def document_original(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """GET: the document as a PDF of its masked page images, for anyone who
+    may see it. POST, with a reason: the original file, for those allowed to
+    reveal sensitive values (an audited reveal)."""
     document, _ = document_for(request.user, public_id)
     if document.purged_at is not None:
         raise Http404("This document was purged under the retention policy")
-    original = document.original.open("rb")
+    if request.method == "POST":
+        form = RevealForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _form_errors(form))
+            return redirect("document-detail", public_id=document.public_id)
+        try:
+            document_original_reveal(
+                document=document,
+                user=request.user,  # type: ignore[arg-type]
+                reason=form.cleaned_data["reason"],
+            )
+        except ReviewRefused as refusal:
+            raise PermissionDenied(refusal.reason) from None
+        response: HttpResponse = FileResponse(
+            document.original.open("rb"),
+            as_attachment=True,
+            filename=document.original_name,
+            content_type=document.content_type,
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+    rendition = masked_rendition(document)
+    if rendition is None:
+        raise Http404("This document has no page images yet")
     record_event(
         AuditEvent.EventType.DOCUMENT_DOWNLOADED,
         request=request,
         document=document,
-        details={"original_name": document.original_name},
+        details={"original_name": document.original_name, "original": False},
     )
-    return FileResponse(
-        original,
-        as_attachment=True,
-        filename=document.original_name,
-        content_type=document.content_type,
-    )
+    response = HttpResponse(rendition, content_type="application/pdf")
+    stem = document.original_name.rsplit(".", 1)[0]
+    response["Content-Disposition"] = f'attachment; filename="{stem}-masked.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET
@@ -208,12 +234,10 @@ def page_image(
     page = get_object_or_404(document.pages, number=number)
     if not page.image:
         raise Http404("This page has no image")
-    boxes = redaction_boxes(page)
+    masked = masked_page_image(page)
     response: HttpResponse | FileResponse
-    if boxes:
-        with page.image.open("rb") as image:
-            redacted = redact_image(image.read(), boxes)
-        response = HttpResponse(redacted, content_type="image/jpeg")
+    if masked is not None:
+        response = HttpResponse(masked, content_type="image/jpeg")
     else:
         response = FileResponse(page.image.open("rb"), content_type="image/jpeg")
     # The redaction list can change (an admin marks a field sensitive): keep it
@@ -329,3 +353,7 @@ def field_confirm(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
     payload = field_payload(field)
     payload.pop("matches_read_value", None)  # nothing was typed
     return JsonResponse(payload)
+
+
+def _form_errors(form: RevealForm) -> str:
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from pytest_django.fixtures import SettingsWrapper
+from pytest_django.fixtures import Settings as SettingsWrapper
 
-from reviewapp import roles, services
-from reviewapp.models import Document
+from reviewapp import roles
+from reviewapp.models.documents import Document
+from reviewapp.services.review import document_approve
 from tests.browser.conftest import Stack
 
 READ_TIMEOUT = 240.0
@@ -75,6 +76,4 @@ def wait_until_demo_read() -> list[Document]:
 def approve_bank_change(document: Document) -> None:
     """The demo's bank-detail change approved the way the rules require."""
     supervisor = User.objects.get(username=roles.SUPERVISOR)
-    off_the_event_loop(
-        lambda: services.document_approve(document=document, user=supervisor)
-    )
+    off_the_event_loop(lambda: document_approve(document=document, user=supervisor))

@@ -31,7 +31,9 @@ from playwright.sync_api import APIRequestContext, Page
 from pipeline.types import PageImage
 from reviewapp import roles
 from reviewapp.extraction_fields import FIELD_NAMES
-from reviewapp.models import AuditEvent, Document, LineItem
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document
+from reviewapp.models.fields import LineItem
 from tests.browser.conftest import PASSWORD, LoginAs, Stack
 from tests.browser.demo_cases import (
     approve_bank_change,
@@ -219,7 +221,7 @@ _ocr_cache: dict[bytes, str] = {}
 
 
 def ocr_text(ocr: object, image: Image.Image) -> str:
-    key = image.tobytes()[:: 997] + bytes(str(image.size), "ascii")
+    key = image.tobytes()[::997] + bytes(str(image.size), "ascii")
     if key not in _ocr_cache:
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")

@@ -78,8 +78,12 @@ def test_a_human_approval_publishes_the_export_json(clerk: User) -> None:
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     assert delivery.payload["id"] == str(document.public_id)
     assert delivery.payload["approved_by"] == "clerk"
-    # The ERP needs the account to pay: the webhook carries it in clear.
-    assert delivery.payload["fields"]["iban"] == IBAN
+    # A clerk's approval sends it to a receiver nobody checked for the right
+    # to see values: masked, like every way out; the ERP pulls the clear
+    # account through the export API with a role that may reveal it.
+    assert delivery.payload["fields"]["iban"] == mask_value(IBAN)
+    assert delivery.payload["masked"] is True
+    assert IBAN not in json.dumps(delivery.payload)
     assert delivery.payload["matched_purchase_order"] == "PO-4711"
 
 
