@@ -16,7 +16,12 @@ from django.conf import settings
 from pipeline.validate.fields import label as rule_field_label
 from reviewapp import routing
 from reviewapp.audit.trail import canonical_json, is_envelope, masked_details
-from reviewapp.extraction_fields import FIELD_LABELS
+from reviewapp.extraction_fields import (
+    FIELD_LABELS,
+    fields_for_type,
+    label_for_type,
+    required_fields_for_type,
+)
 from reviewapp.masking import (
     SecretSet,
     document_secret_set,
@@ -60,6 +65,35 @@ class FieldRow:
     # Not sensitive itself, but its value holds a sensitive one: shown masked,
     # and never put back into an edit box.
     holds_secret: bool = False
+    # May be confirmed "not on this document".
+    optional: bool = True
+
+    @property
+    def confirmed_absent(self) -> bool:
+        return (
+            self.field is not None
+            and not self.field.value
+            and self.field.set_by == Field.SetBy.HUMAN
+        )
+
+
+def is_flagged(
+    name: str,
+    field: Field | None,
+    *,
+    thresholds: dict[str, float],
+    required: tuple[str, ...],
+    named_by_check: bool,
+) -> bool:
+    """A field needs a person's look when a check names it, when its value is
+    below its threshold, or when it is required and missing. An optional field
+    that is absent is not flagged: most receipts have no VAT id."""
+    if named_by_check:
+        return True
+    if field is None or not field.value:
+        confirmed = field is not None and field.set_by == Field.SetBy.HUMAN
+        return name in required and not confirmed
+    return is_unsure(name, field.confidence, thresholds)
 
 
 def review_page(
@@ -73,8 +107,16 @@ def review_page(
     by_name = {field.name: field for field in fields}
     everywhere = document_secrets(fields, sensitive)
     thresholds = review_thresholds()
+    issues_by_field = issues_by_field or {}
+    shown_names = fields_for_type(document.document_type)
+    required = required_fields_for_type(document.document_type)
     rows = []
-    for name, label in FIELD_LABELS.items():
+    # The type's fields, and any other a check names (a receipt's IBAN that
+    # failed its check is still said).
+    for name in FIELD_LABELS:
+        if name not in shown_names and name not in issues_by_field:
+            continue
+        label = label_for_type(name, document.document_type)
         field = by_name.get(name)
         value = field.value if field else ""
         explanation = field.explanation if field else ""
@@ -98,11 +140,16 @@ def review_page(
                 sensitive=name in sensitive,
                 shown_value=value,
                 shown_explanation=explanation,
-                flagged=field is None
-                or not field.value
-                or is_unsure(name, field.confidence, thresholds),
-                issues=tuple((issues_by_field or {}).get(name, ())),
+                flagged=is_flagged(
+                    name,
+                    field,
+                    thresholds=thresholds,
+                    required=required,
+                    named_by_check=name in issues_by_field,
+                ),
+                issues=tuple(issues_by_field.get(name, ())),
                 holds_secret=holds_secret,
+                optional=name not in required,
             )
         )
     pages = list(document.pages.all())

@@ -13,6 +13,7 @@ from reviewapp import (
     permissions,
 )
 from reviewapp.audit.trail import SENSITIVE_FIELD_NAMES, record_event
+from reviewapp.extraction_fields import label_for_type, required_fields_for_type
 from reviewapp.learning.training_data import (
     TYPED,
     CorrectionEvidence,
@@ -98,18 +99,26 @@ def field_correct(
 
 def field_confirm(*, document: Document, name: str, user: AbstractBaseUser) -> Field:
     """A person confirms a field's value as read (it need not be shown to them:
-    masked values too). It counts as a person's value from then on.
-    Raises ReviewRefused when there is no value or `user` may not edit."""
+    masked values too). It counts as a person's value from then on. An
+    optional field that was not read is confirmed "not on this document".
+    Raises ReviewRefused when a required field has no value, or `user` may
+    not edit."""
     with transaction.atomic():
         document_hold_for_editing(document=document, user=user)
         field = (
             Field.objects.select_for_update()
             .filter(document=document, name=name)
-            .exclude(value="")
             .first()
         )
+        absent = field is None or not field.value
+        if absent and name in required_fields_for_type(document.document_type):
+            label = label_for_type(name, document.document_type)
+            raise ReviewRefused(
+                f"{label} is needed on every document of this kind: type it "
+                "from the document (Enter), or escalate if it is not there."
+            )
         if field is None:
-            raise ReviewRefused("There is no value to confirm: type one instead.")
+            field = Field(document=document, name=name, value="", raw_value="")
         field.set_by = Field.SetBy.HUMAN
         field.corrected_by = user  # type: ignore[assignment]
         field.corrected_at = timezone.now()
@@ -122,7 +131,8 @@ def field_confirm(*, document: Document, name: str, user: AbstractBaseUser) -> F
             EventType.FIELD_CHANGED,
             {
                 "field": name,
-                "confirmed_as_read": True,
+                "confirmed_as_read": not absent,
+                "confirmed_absent": absent,
                 "machine_confidence": field.machine_confidence,
             },
         )
