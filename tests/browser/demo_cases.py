@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 from django.contrib.auth.models import User
 from django.core.management import call_command
-
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from reviewapp import roles
