@@ -74,6 +74,11 @@ urlpatterns = [
         name="document-escalate",
     ),
     path(
+        "documents/<uuid:public_id>/attest-bank-details/",
+        review.bank_change_attest,
+        name="bank-change-attest",
+    ),
+    path(
         "documents/<uuid:public_id>/reject/",
         review.document_reject,
         name="document-reject",

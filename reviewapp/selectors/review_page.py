@@ -38,6 +38,7 @@ from reviewapp.masking import (
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document, Page, TextLine
 from reviewapp.models.fields import Field
+from reviewapp.models.review import BankChangeAttestation
 from reviewapp.models.validation import DocumentValidation, ValidationIssue
 from reviewapp.ocr_evidence import line_words
 from reviewapp.permissions import (
@@ -82,17 +83,16 @@ def is_flagged(
     field: Field | None,
     *,
     thresholds: dict[str, float],
-    required: tuple[str, ...],
     named_by_check: bool,
 ) -> bool:
-    """A field needs a person's look when a check names it, when its value is
-    below its threshold, or when it is required and missing. An optional field
-    that is absent is not flagged: most receipts have no VAT id."""
+    """A field needs a person's look when a check names it or its value is
+    below its threshold. A missing field is flagged only through the check
+    that requires it: an absent optional field is not (most receipts have no
+    VAT id)."""
     if named_by_check:
         return True
     if field is None or not field.value:
-        confirmed = field is not None and field.set_by == Field.SetBy.HUMAN
-        return name in required and not confirmed
+        return False
     return is_unsure(name, field.confidence, thresholds)
 
 
@@ -144,7 +144,6 @@ def review_page(
                     name,
                     field,
                     thresholds=thresholds,
-                    required=required,
                     named_by_check=name in issues_by_field,
                 ),
                 issues=tuple(issues_by_field.get(name, ())),
@@ -408,11 +407,27 @@ def _display(value: Any) -> str:
 
 def approval_refusal(document_id: int, user: AnyUser, *, escalated: bool) -> str:
     """Why `user` may not approve the document although the workflow lets them
-    act ("" when they may): the amount or the checks reserve it. A
+    act ("" when they may): it is reserved to someone else (see
+    `_reserved_refusal`), or a flagged field is not confirmed yet."""
+    reserved = _reserved_refusal(document_id, user, escalated=escalated)
+    if reserved:
+        return reserved
+    unconfirmed = unconfirmed_flagged_fields(document_id)
+    if unconfirmed:
+        return (
+            "Confirm or correct the flagged fields first (y confirms the "
+            "selected one): " + ", ".join(label for _, label in unconfirmed) + "."
+        )
+    return ""
+
+
+def _reserved_refusal(document_id: int, user: AnyUser, *, escalated: bool) -> str:
+    """Why the amount or the checks reserve approval to someone else. A
     total over VOUCH_SUPERVISOR_AMOUNT_LIMIT or a rule exception (a PO
     mismatch, a duplicate ...) needs a supervisor; changed bank details (an
     issue with needs_supervisor) need an escalation and then a supervisor who
-    neither escalated the document nor changed its fields."""
+    neither escalated the document nor changed its fields, after someone else
+    attested how the new details were verified."""
     total_value = (
         Field.objects.filter(document_id=document_id, name="total_amount")
         .values_list("value", flat=True)
@@ -463,4 +478,92 @@ def approval_refusal(document_id: int, user: AnyUser, *, escalated: bool) -> str
             "You handled this document (you escalated it or changed its fields) "
             "and its bank details changed: another supervisor must approve it."
         )
+    attestation = (
+        BankChangeAttestation.objects.filter(document_id=document_id)
+        .values_list("attested_by", flat=True)
+        .first()
+    )
+    if attestation is None:
+        return (
+            "The bank details changed: someone must first attest how they "
+            "verified them with the vendor (how, with whom, when); then a "
+            "supervisor other than them approves."
+        )
+    if attestation == user.pk:
+        return (
+            "You attested the new bank details: a second person, another "
+            "supervisor, must approve them."
+        )
     return ""
+
+
+def unconfirmed_flagged_fields(document_id: int) -> list[tuple[str, str]]:
+    """(name, label) of each field the review page flags that no person has
+    confirmed or corrected yet, in page order."""
+    document = Document.objects.only("document_type").get(pk=document_id)
+    fields = {
+        field.name: field for field in Field.objects.filter(document_id=document_id)
+    }
+    named = {
+        name
+        for names in ValidationIssue.objects.filter(
+            document_id=document_id
+        ).values_list("fields", flat=True)
+        for name in names
+    }
+    thresholds = review_thresholds()
+    shown = fields_for_type(document.document_type)
+    return [
+        (name, label_for_type(name, document.document_type))
+        for name in FIELD_LABELS
+        if (name in shown or name in named)
+        and not (
+            fields.get(name) is not None and fields[name].set_by == Field.SetBy.HUMAN
+        )
+        and is_flagged(
+            name,
+            fields.get(name),
+            thresholds=thresholds,
+            named_by_check=name in named,
+        )
+    ]
+
+
+# ---------- bank-detail changes ----------
+
+
+@dataclass(frozen=True)
+class BankChangeView:
+    """A bank-detail change as the review page shows it: the vendor master's
+    accounts against the document's (masked), and who attested what."""
+
+    vendor_name: str
+    master_ibans: tuple[str, ...]
+    document_iban: str
+    attestations: tuple[BankChangeAttestation, ...]
+
+
+def bank_change_for(
+    document: Document, validation: DocumentValidation | None
+) -> BankChangeView | None:
+    """None unless a check found changed bank details on `document`."""
+    if not document.validation_issues.filter(needs_supervisor=True).exists():
+        return None
+    vendor = validation.vendor if validation else None
+    iban = (
+        Field.objects.filter(document=document, name="iban")
+        .values_list("value", flat=True)
+        .first()
+    )
+    return BankChangeView(
+        vendor_name=vendor.name if vendor else "",
+        master_ibans=tuple(
+            mask_value(value) for value in (vendor.ibans if vendor else [])
+        ),
+        document_iban=mask_value(iban or ""),
+        attestations=tuple(
+            BankChangeAttestation.objects.filter(document=document).select_related(
+                "attested_by"
+            )
+        ),
+    )

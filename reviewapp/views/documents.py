@@ -18,6 +18,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from reviewapp.audit.trail import (
@@ -26,12 +27,19 @@ from reviewapp.audit.trail import (
     sensitive_reveal,
 )
 from reviewapp.extraction_fields import FIELD_NAMES
-from reviewapp.forms import EscalateForm, FieldCorrectionForm, RevealForm, UploadForm
+from reviewapp.forms import (
+    BankAttestationForm,
+    EscalateForm,
+    FieldCorrectionForm,
+    RevealForm,
+    UploadForm,
+)
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.permissions import (
     can_reveal_sensitive,
     document_for,
+    is_reviewer,
     review_rights,
     visible_documents,
 )
@@ -44,6 +52,7 @@ from reviewapp.selectors.line_items import line_grid
 from reviewapp.selectors.queues import MY_QUEUE, next_in_queue
 from reviewapp.selectors.review_page import (
     approval_refusal,
+    bank_change_for,
     document_history,
     field_payload,
     issues_by_field,
@@ -60,6 +69,7 @@ from reviewapp.services.ingest import IngestRefused, document_ingest
 from reviewapp.services.processing import document_retry as services_document_retry
 from reviewapp.services.review import ReviewRefused
 from reviewapp.views.exports import UBL_DOCUMENT_TYPES
+from reviewapp.views.review import form_errors
 
 PAGE_SIZE = 50
 
@@ -169,6 +179,13 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             ).capitalize(),
             "type_min_confidence": settings.VOUCH_CLASSIFY_MIN_CONFIDENCE,
             "can_reveal": can_reveal_sensitive(request.user),
+            "bank_change": bank_change_for(document, validation),
+            "can_attest": is_reviewer(request.user)
+            and document.status
+            not in (Document.Status.APPROVED, Document.Status.REJECTED),
+            "attest_form": BankAttestationForm(
+                initial={"verified_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}
+            ),
         },
     )
 
@@ -192,7 +209,7 @@ def document_original(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if request.method == "POST":
         form = RevealForm(request.POST)
         if not form.is_valid():
-            messages.error(request, _form_errors(form))
+            messages.error(request, form_errors(form))
             return redirect("document-detail", public_id=document.public_id)
         try:
             document_original_reveal(
@@ -353,7 +370,3 @@ def field_confirm(request: HttpRequest, public_id: UUID, name: str) -> HttpRespo
     payload = field_payload(field)
     payload.pop("matches_read_value", None)  # nothing was typed
     return JsonResponse(payload)
-
-
-def _form_errors(form: RevealForm) -> str:
-    return " ".join(str(error) for errors in form.errors.values() for error in errors)

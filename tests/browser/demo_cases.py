@@ -10,11 +10,14 @@ from collections.abc import Callable
 
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from reviewapp import roles
 from reviewapp.models.documents import Document
-from reviewapp.services.review import document_approve
+from reviewapp.selectors.review_page import unconfirmed_flagged_fields
+from reviewapp.services.fields import field_confirm
+from reviewapp.services.review import bank_change_attest, document_approve
 from tests.browser.conftest import Stack
 
 READ_TIMEOUT = 240.0
@@ -73,6 +76,22 @@ def wait_until_demo_read() -> list[Document]:
 
 
 def approve_bank_change(document: Document) -> None:
-    """The demo's bank-detail change approved the way the rules require."""
+    """The demo's bank-detail change approved the way the rules require: the
+    demo supervisor verifies it with the vendor, attests it and confirms the
+    flagged fields; a second supervisor (the admin) approves."""
     supervisor = User.objects.get(username=roles.SUPERVISOR)
-    off_the_event_loop(lambda: document_approve(document=document, user=supervisor))
+    second = User.objects.get(username=roles.ADMIN)
+
+    def approve() -> None:
+        bank_change_attest(
+            document=document,
+            user=supervisor,
+            method="phone",
+            vendor_contact="Mme Duval, accounts",
+            verified_at=timezone.now(),
+        )
+        for name, _ in unconfirmed_flagged_fields(document.pk):
+            field_confirm(document=document, name=name, user=supervisor)
+        document_approve(document=document, user=second)
+
+    off_the_event_loop(approve)

@@ -35,7 +35,7 @@ WRONG = Document.EscalationReason.WRONG_DATA
 
 @pytest.fixture
 def document(clerk: User) -> Document:
-    return make_document(uploaded_by=clerk, fields={"total_amount": ("12.00", 0.5)})
+    return make_document(uploaded_by=clerk, fields={"total_amount": ("12.00", 1.0)})
 
 
 def claimed_by(user: User, document: Document) -> Document:
