@@ -1,0 +1,1 @@
+"""Reading documents in plain Python, no Django: bytes in, frozen dataclasses out."""

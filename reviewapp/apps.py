@@ -16,7 +16,7 @@ class ReviewappConfig(AppConfig):
         from django.contrib.auth import signals as auth_signals
 
         from reviewapp import checks  # noqa: F401  (registers the system checks)
-        from reviewapp.audit.trail import (
+        from reviewapp.audit.account_events import (
             on_user_groups_changed,
             on_user_logged_in,
             on_user_logged_out,

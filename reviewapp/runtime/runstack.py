@@ -25,7 +25,7 @@ from reviewapp.runtime.local_secrets import (
     ensure_secret,
 )
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("VOUCH_VAR_DIR", BASE_DIR / "var"))
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent

@@ -1,0 +1,1 @@
+"""Operational commands, one module each (Django finds them by file name)."""

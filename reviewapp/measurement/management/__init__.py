@@ -1,1 +1,1 @@
-"""Measurement management commands (listed under [measurement] by `manage.py help`)."""
+"""Measurement commands: how Vouch is measured, not run (`manage.py help`)."""

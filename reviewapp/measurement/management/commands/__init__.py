@@ -1,0 +1,1 @@
+"""Measurement commands, one module each (Django finds them by file name)."""
