@@ -15,7 +15,7 @@ from reviewapp.views import (
 )
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="document-list"), name="home"),
+    path("", review.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("documents/", documents.document_list, name="document-list"),
     path("queue/", RedirectView.as_view(url="mine/"), name="queue-home"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -68,6 +69,14 @@ class FieldRow:
     holds_secret: bool = False
     # May be confirmed "not on this document".
     optional: bool = True
+
+    @property
+    def shown_confidence(self) -> str:
+        """Rounded down: 0.997 under a 0.998 threshold must not read "1.00"
+        beside a flag."""
+        if self.field is None or self.field.confidence is None:
+            return ""
+        return f"{math.floor(self.field.confidence * 100) / 100:.2f}"
 
     @property
     def confirmed_absent(self) -> bool:

@@ -313,3 +313,14 @@ def bank_change_attest(request: HttpRequest, public_id: UUID) -> HttpResponse:
         )
 
     return _act(request, public_id, attest)
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """Where each role starts: supervisors on the exceptions, clerks on their
+    queue, anyone else on their documents."""
+    queues = queues_for(request.user)
+    for queue in (EXCEPTION_QUEUE, MY_QUEUE):
+        if queue in queues:
+            return redirect("queue", queue=queue)
+    return redirect("document-list")

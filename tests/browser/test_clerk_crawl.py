@@ -18,7 +18,6 @@ import time
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pypdfium2
@@ -34,11 +33,9 @@ from reviewapp.extraction_fields import FIELD_NAMES
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import LineItem
-from tests.browser.conftest import PASSWORD, LoginAs, Stack
+from tests.browser.conftest import LoginAs
 from tests.browser.demo_cases import (
     approve_bank_change,
-    load_demo,
-    wait_until_demo_read,
 )
 from tests.conftest import REPO
 
@@ -243,13 +240,6 @@ def clear_secrets_in(text: str, secrets: set[str]) -> set[str]:
     return {secret for secret in secrets if secret in squeezed}
 
 
-@pytest.fixture
-def demo(stack: Stack, roles: None, settings, tmp_path: Path) -> list[Document]:  # type: ignore[no-untyped-def]
-    settings.VAR_DIR = tmp_path
-    load_demo(settings, stack)
-    return wait_until_demo_read()
-
-
 @pytest.fixture(scope="module")
 def ocr() -> object:
     from pipeline.ocr.paddle import PaddleOcrEngine
@@ -268,10 +258,7 @@ def test_a_clerk_reaches_no_sensitive_value_in_clear(
     # The Duval bank change approved (attested, then approved by another
     # supervisor), so its exports exist for the clerk who uploaded it.
     approve_bank_change(next(d for d in demo if d.original_name.endswith(".tif")))
-    clerk = User.objects.get(username=roles.CLERK)
-    clerk.set_password(PASSWORD)
-    clerk.save()
-    page: Page = login_as(clerk)
+    page: Page = login_as(User.objects.get(username=roles.CLERK))
 
     started = time.monotonic()
     result = crawl(page.request, route_urls(parameter_values(demo)))

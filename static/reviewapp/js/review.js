@@ -487,7 +487,9 @@
             const said = body.value ? label + " confirmed." : label + " marked not on this document.";
             status.textContent = said;
             showNote(field, said, false);
-            if (review.dataset.claimedByMe !== "true") refreshActions();
+            // The claim may be new, and Approve appears once nothing flagged
+            // is left unconfirmed: the actions are fetched again either way.
+            refreshActions();
             if (thenNext) nextFlagged();
           })
       )
