@@ -224,7 +224,8 @@ def test_a_changed_iban_goes_to_the_supervisors_and_needs_another_one(
 
     assert document.status == Document.Status.ESCALATED
     assert document.escalation_reason == Document.EscalationReason.BANK_DETAILS
-    assert "[bank_details_unchanged]" in document.escalation_note
+    assert "is new for" in document.escalation_note
+    assert "bank_details_unchanged" not in document.escalation_note
     assert document in queue_documents(user=supervisor, queue="exceptions")
     assert document not in queue_documents(user=clerk, queue="mine")
 
