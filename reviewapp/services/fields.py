@@ -157,16 +157,23 @@ def sensitive_value_reveal(
     if field is None or not field.value:
         raise ReviewRefused("There is no value to reveal.")
     with transaction.atomic():
-        SensitiveReveal.objects.create(
-            document=document, field_name=name, user=user, reason=reason
-        )
-        record_event(
-            EventType.SENSITIVE_REVEALED,
-            actor=user,
-            document=document,
-            details={"field": name, "reason": reason},
-        )
+        _reveal_record(document=document, user=user, what=name, reason=reason)
     return field.value
+
+
+def _reveal_record(
+    *, document: Document, user: AbstractBaseUser, what: str, reason: str
+) -> None:
+    """One reveal: its row and its audit event."""
+    SensitiveReveal.objects.create(
+        document=document, field_name=what, user=user, reason=reason
+    )
+    record_event(
+        EventType.SENSITIVE_REVEALED,
+        actor=user,
+        document=document,
+        details={"field": what, "reason": reason},
+    )
 
 
 def document_original_reveal(
@@ -180,15 +187,7 @@ def document_original_reveal(
     if not reason:
         raise ReviewRefused("Say why you need the original file.")
     with transaction.atomic():
-        SensitiveReveal.objects.create(
-            document=document, field_name=ORIGINAL_FILE, user=user, reason=reason
-        )
-        record_event(
-            EventType.SENSITIVE_REVEALED,
-            actor=user,
-            document=document,
-            details={"field": ORIGINAL_FILE, "reason": reason},
-        )
+        _reveal_record(document=document, user=user, what=ORIGINAL_FILE, reason=reason)
         record_event(
             EventType.DOCUMENT_DOWNLOADED,
             actor=user,
