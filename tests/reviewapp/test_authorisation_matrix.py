@@ -145,6 +145,12 @@ MATRIX: dict[str, list[Case]] = {
     "page-image": [Case("GET", doc_url("page-image", 1), SEEN_BY_ALL, NOBODY)],
     "document-retry": [Case("POST", doc_url("document-retry"), ACTION_OWN,
                             ACTION_FOREIGN)],
+    # Refused with a message (no bank change here) or unseen: never a 500.
+    "bank-change-attest": [
+        Case("POST", doc_url("bank-change-attest"), ACTION_OWN, ACTION_FOREIGN,
+             {"method": "phone", "vendor_contact": "Anna",
+              "verified_at": "2026-12-01T10:00"}),
+    ],
     "document-claim": [Case("POST", doc_url("document-claim"), ACTION_OWN,
                             ACTION_FOREIGN)],
     "document-release": [Case("POST", doc_url("document-release"), ACTION_OWN,
