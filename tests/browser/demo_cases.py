@@ -3,6 +3,7 @@ stack's real worker (PaddleOCR, the Factur-X XML), then moved on as people would
 
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
 import time
@@ -27,7 +28,13 @@ UNREAD = (Document.Status.QUEUED, Document.Status.PROCESSING)
 def off_the_event_loop(work: Callable[[], None]) -> None:
     """Run `work` on its own thread: Playwright's sync API keeps an event loop
     on the test's thread, where the services' broadcasts (async_to_sync)
-    refuse to run."""
+    refuse to run. Without a running loop (a plain test), on this thread, so
+    it shares the test's transaction."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        work()
+        return
     errors: list[BaseException] = []
 
     def run() -> None:
