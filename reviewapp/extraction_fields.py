@@ -20,6 +20,7 @@ from pipeline.extract.normalize import (
     vat_id_is_checkable,
     vat_id_is_valid,
 )
+from pipeline.validate.types import DEFAULT_REQUIRED_FIELDS, INVOICE
 
 FIELD_LABELS = {
     "vendor_name": "Vendor",
@@ -39,6 +40,40 @@ FIELD_LABELS = {
     "payment_terms": "Payment terms",
 }
 FIELD_NAMES = tuple(FIELD_LABELS)
+
+# The fields a receipt carries: no customer, due date, PO number or bank
+# details, so none is listed or flagged as missing on one. Other types (and a
+# document not typed yet) show every field.
+RECEIPT_FIELDS = (
+    "vendor_name",
+    "vendor_address",
+    "vendor_vat_id",
+    "invoice_number",
+    "invoice_date",
+    "currency",
+    "subtotal_amount",
+    "tax_amount",
+    "total_amount",
+)
+FIELDS_BY_DOCUMENT_TYPE = {"receipt": RECEIPT_FIELDS}
+# What a field is called on a type of document, where it differs.
+LABELS_BY_DOCUMENT_TYPE = {"receipt": {"invoice_number": "Receipt number"}}
+
+
+def fields_for_type(document_type: str) -> tuple[str, ...]:
+    """The fields a document of `document_type` shows, in page order."""
+    return FIELDS_BY_DOCUMENT_TYPE.get(document_type, FIELD_NAMES)
+
+
+def required_fields_for_type(document_type: str) -> tuple[str, ...]:
+    """The fields a document of this type cannot do without (the checks'
+    required fields); the others may be confirmed "not on this document"."""
+    return DEFAULT_REQUIRED_FIELDS.get(document_type, DEFAULT_REQUIRED_FIELDS[INVOICE])
+
+
+def label_for_type(name: str, document_type: str) -> str:
+    return LABELS_BY_DOCUMENT_TYPE.get(document_type, {}).get(name, FIELD_LABELS[name])
+
 
 FieldKind = Literal["text", "code", "date", "amount"]
 # How values of each field compare: text case-insensitively with collapsed

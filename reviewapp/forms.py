@@ -20,6 +20,7 @@ from reviewapp.learning.training_data import (
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.models.learning import FieldCorrection
+from reviewapp.models.review import BankChangeAttestation
 
 
 class UploadForm(forms.Form):
@@ -112,6 +113,29 @@ class EscalateForm(forms.Form):
         ):
             self.add_error("note", "Say why you escalate this document.")
         return cleaned
+
+
+class BankAttestationForm(forms.Form):
+    """How the new bank details were verified with the vendor, with whom and
+    when (the attester is whoever submits it)."""
+
+    method = forms.ChoiceField(
+        choices=[
+            ("", "How did you verify them?"),
+            *BankChangeAttestation.Method.choices,
+        ]
+    )
+    vendor_contact = forms.CharField(
+        max_length=200,
+        strip=True,
+        error_messages={"required": "Say who at the vendor confirmed them."},
+    )
+    verified_at = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        error_messages={"required": "Say when they confirmed them."},
+    )
+    note = forms.CharField(max_length=2000, required=False, strip=True)
 
 
 class RejectForm(forms.Form):

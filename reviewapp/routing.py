@@ -95,7 +95,8 @@ def route_for(
                 first.rule,
                 "bank_details" if first.needs_supervisor else RULE_EXCEPTION_REASON,
             ),
-            explanation=" ".join(f"[{i.rule}] {i.message}" for i in exceptions),
+            # Plain sentences: the note is shown to people as it is.
+            explanation=" ".join(issue.message for issue in exceptions),
         )
     if not document_type_sure:
         return Route(CLERKS, explanation="the kind of document is unsure")

@@ -197,7 +197,7 @@ AXES_SENSITIVE_PARAMETERS = ["password"]
 # Behind a reverse proxy, the client address is the last one it appends.
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
-LOGIN_REDIRECT_URL = "document-list"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"

@@ -16,7 +16,7 @@ from reviewapp.views import (
 )
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="document-list"), name="home"),
+    path("", review.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("documents/", documents.document_list, name="document-list"),
     path("queue/", RedirectView.as_view(url="mine/"), name="queue-home"),
@@ -78,6 +78,11 @@ urlpatterns = [
         "documents/<uuid:public_id>/escalate/",
         review.document_escalate,
         name="document-escalate",
+    ),
+    path(
+        "documents/<uuid:public_id>/attest-bank-details/",
+        review.bank_change_attest,
+        name="bank-change-attest",
     ),
     path(
         "documents/<uuid:public_id>/reject/",

@@ -6,7 +6,12 @@ from typing import Any
 
 from rest_framework import serializers
 
-from reviewapp.masking import document_mask, mask_value, scrub, sensitive_field_names
+from reviewapp.masking import (
+    document_secrets,
+    mask_text,
+    mask_value,
+    sensitive_field_names,
+)
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import Field
 from reviewapp.selectors.documents import quality_advice
@@ -60,14 +65,18 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
         (clear values go only through a recorded reveal, or the ERP export)."""
         data = super().to_representation(instance)
         sensitive = sensitive_field_names()
-        everywhere = document_mask(instance.fields.all(), sensitive)
+        everywhere = document_secrets(instance.fields.all(), sensitive)
         for field in data["fields"]:
+            secrets = everywhere
+            if field["name"] in sensitive:
+                # Its explanation may quote it as read, a real secret or not.
+                secrets = everywhere.with_values([field["value"], field["raw_value"]])
             for key in ("value", "raw_value", "explanation"):
                 text = field[key] or ""
                 if field["name"] in sensitive and key != "explanation":
                     field[key] = mask_value(text)
                 else:
-                    field[key] = scrub(text, everywhere)
+                    field[key] = mask_text(text, secrets)
         return data
 
     class Meta:

@@ -76,6 +76,7 @@ class AuditEvent(models.Model):
         TRAINING_EXPORTED = "training_exported", "Training data exported"
         MODEL_REJECTED = "model_rejected", "Model rejected"
         MODEL_ROLLED_BACK = "model_rolled_back", "Model rolled back"
+        BANK_DETAILS_ATTESTED = "bank_details_attested", "Bank details attested"
 
     sequence = models.PositiveBigIntegerField(unique=True)
     occurred_at = models.DateTimeField(db_index=True)

@@ -1,5 +1,5 @@
-"""What people did in review beyond editing values: reveals of sensitive values,
-and the active time they spent on review pages."""
+"""What people did in review beyond editing values: reveals of sensitive
+values, attestations of changed bank details, and active review time."""
 
 from __future__ import annotations
 
@@ -59,3 +59,33 @@ class ReviewTime(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} on {self.document_id}: {self.active_seconds:.0f} s"
+
+
+class BankChangeAttestation(models.Model):
+    """Someone verified a document's new bank details with the vendor, outside
+    Vouch: how, with whom, and when. A bank-detail change is approved only
+    after one, by a supervisor other than the person who attested."""
+
+    class Method(models.TextChoices):
+        PHONE = "phone", "Phone call to the number on file"
+        EMAIL = "email", "Email to the known contact on file"
+        IN_PERSON = "in_person", "In person"
+        LETTER = "letter", "Signed letter on the vendor's letterhead"
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="bank_attestations"
+    )
+    attested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    method = models.CharField(max_length=20, choices=Method.choices)
+    vendor_contact = models.CharField(
+        max_length=200, help_text="Who at the vendor confirmed the new details"
+    )
+    verified_at = models.DateTimeField(help_text="When they confirmed them")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.attested_by_id} attested the bank details of {self.document_id}"

@@ -14,9 +14,9 @@ from django.db.models import (
 
 from pipeline.validate import types as validation
 from reviewapp.masking import (
-    document_mask,
+    document_secrets,
+    mask_text,
     mask_value,
-    scrub,
     sensitive_field_names,
 )
 from reviewapp.models.documents import Document, Page
@@ -58,12 +58,12 @@ def document_as_json(
     in logs and CI transcripts."""
     fields = list(document.fields.select_related("page"))
     sensitive = frozenset() if show_sensitive else sensitive_field_names()
-    everywhere = document_mask(fields, sensitive)
+    everywhere = document_secrets(fields, sensitive)
 
     def shown(field: Field) -> str:
         if field.name in sensitive:
             return mask_value(field.value)
-        return scrub(field.value, everywhere)
+        return mask_text(field.value, everywhere)
 
     return {
         "id": str(document.public_id),

@@ -18,6 +18,8 @@ from reviewapp.export_formats import (
     money_text,
 )
 from reviewapp.masking import (
+    document_secrets,
+    mask_text,
     mask_value,
     sensitive_field_names,
 )
@@ -72,12 +74,19 @@ def export_document(
 ) -> ExportDocument:
     """One approved document as the export writers take it. With `masked`,
     the values of sensitive fields (masking.sensitive_field_names) are masked
-    exactly as on the review page."""
+    exactly as on the review page, and so is any sensitive value another field,
+    a line or the matched vendor's name holds."""
     sensitive = sensitive_field_names() if sensitive is None else sensitive
-    values = {field.name: field.value for field in document.fields.all()}
+    fields = list(document.fields.all())
+    values = {field.name: field.value for field in fields}
+    secrets = document_secrets(fields, sensitive)
+
+    def shown(text: str) -> str:
+        return mask_text(text, secrets) if masked else text
+
     if masked:
         values = {
-            name: mask_value(value) if name in sensitive else value
+            name: mask_value(value) if name in sensitive else shown(value)
             for name, value in values.items()
         }
     validation_row = getattr(document, "validation", None)
@@ -96,18 +105,18 @@ def export_document(
         fields=values,
         lines=tuple(
             ExportLine(
-                description=line.description,
+                description=shown(line.description),
                 quantity=decimal_text(line.quantity),
                 unit_price=decimal_text(line.unit_price),
                 amount=money_text(line.amount),
                 tax_rate=decimal_text(line.tax_rate),
-                item_code=line.item_code,
+                item_code=shown(line.item_code),
             )
             # Sorted here: the prefetched rows keep the model's ordering.
             for line in sorted(document.line_items.all(), key=lambda row: row.position)
         ),
         vendor_id=vendor.number if vendor else "",
-        vendor_name=vendor.name if vendor else "",
+        vendor_name=shown(vendor.name) if vendor else "",
         purchase_order=order.number if order else "",
         extra={
             "approved_by": (
@@ -142,7 +151,10 @@ def export_documents_for(
 
 
 def export_for(document: Document, *, user: AnyUser | None) -> ExportDocument:
-    """One document's export; `user` None is the system (webhooks): in clear."""
+    """One document's export as `user` may see it. `user` None is the system
+    (webhooks): masked too, since a clerk's approval sends it to a receiver
+    no one checked for the right to see values; an ERP that needs them in
+    clear pulls them through the export API with a role that may reveal."""
     loaded = _with_export_data(Document.objects.filter(pk=document.pk)).get()
-    masked = user is not None and not can_reveal_sensitive(user)
+    masked = user is None or not can_reveal_sensitive(user)
     return export_document(loaded, masked=masked)

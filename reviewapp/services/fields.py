@@ -13,6 +13,7 @@ from reviewapp import (
     permissions,
 )
 from reviewapp.audit.trail import SENSITIVE_FIELD_NAMES, record_event
+from reviewapp.extraction_fields import label_for_type, required_fields_for_type
 from reviewapp.learning.training_data import (
     TYPED,
     CorrectionEvidence,
@@ -98,18 +99,26 @@ def field_correct(
 
 def field_confirm(*, document: Document, name: str, user: AbstractBaseUser) -> Field:
     """A person confirms a field's value as read (it need not be shown to them:
-    masked values too). It counts as a person's value from then on.
-    Raises ReviewRefused when there is no value or `user` may not edit."""
+    masked values too). It counts as a person's value from then on. An
+    optional field that was not read is confirmed "not on this document".
+    Raises ReviewRefused when a required field has no value, or `user` may
+    not edit."""
     with transaction.atomic():
         document_hold_for_editing(document=document, user=user)
         field = (
             Field.objects.select_for_update()
             .filter(document=document, name=name)
-            .exclude(value="")
             .first()
         )
+        absent = field is None or not field.value
+        if absent and name in required_fields_for_type(document.document_type):
+            label = label_for_type(name, document.document_type)
+            raise ReviewRefused(
+                f"{label} is needed on every document of this kind: type it "
+                "from the document (Enter), or escalate if it is not there."
+            )
         if field is None:
-            raise ReviewRefused("There is no value to confirm: type one instead.")
+            field = Field(document=document, name=name, value="", raw_value="")
         field.set_by = Field.SetBy.HUMAN
         field.corrected_by = user  # type: ignore[assignment]
         field.corrected_at = timezone.now()
@@ -122,11 +131,16 @@ def field_confirm(*, document: Document, name: str, user: AbstractBaseUser) -> F
             EventType.FIELD_CHANGED,
             {
                 "field": name,
-                "confirmed_as_read": True,
+                "confirmed_as_read": not absent,
+                "confirmed_absent": absent,
                 "machine_confidence": field.machine_confidence,
             },
         )
     return field
+
+
+# What a reveal of the whole file is recorded as, in place of a field's name.
+ORIGINAL_FILE = "original file"
 
 
 def sensitive_value_reveal(
@@ -143,13 +157,40 @@ def sensitive_value_reveal(
     if field is None or not field.value:
         raise ReviewRefused("There is no value to reveal.")
     with transaction.atomic():
-        SensitiveReveal.objects.create(
-            document=document, field_name=name, user=user, reason=reason
-        )
+        _reveal_record(document=document, user=user, what=name, reason=reason)
+    return field.value
+
+
+def _reveal_record(
+    *, document: Document, user: AbstractBaseUser, what: str, reason: str
+) -> None:
+    """One reveal: its row and its audit event."""
+    SensitiveReveal.objects.create(
+        document=document, field_name=what, user=user, reason=reason
+    )
+    record_event(
+        EventType.SENSITIVE_REVEALED,
+        actor=user,
+        document=document,
+        details={"field": what, "reason": reason},
+    )
+
+
+def document_original_reveal(
+    *, document: Document, user: AbstractBaseUser, reason: str
+) -> None:
+    """Record that `user` downloads the original file of `document` (which may
+    show sensitive values in clear), and why: an audited reveal. Raises
+    ReviewRefused without the permission or a reason."""
+    require_permission(user, permissions.REVEAL_SENSITIVE, "download the original of")
+    reason = reason.strip()
+    if not reason:
+        raise ReviewRefused("Say why you need the original file.")
+    with transaction.atomic():
+        _reveal_record(document=document, user=user, what=ORIGINAL_FILE, reason=reason)
         record_event(
-            EventType.SENSITIVE_REVEALED,
+            EventType.DOCUMENT_DOWNLOADED,
             actor=user,
             document=document,
-            details={"field": name, "reason": reason},
+            details={"original_name": document.original_name, "original": True},
         )
-    return field.value

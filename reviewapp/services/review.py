@@ -1,9 +1,10 @@
-"""The review workflow: claim, release, approve, escalate, reject, hold for editing."""
+"""The review workflow: claim, release, approve, escalate, reject, hold for
+editing, and the attestation a bank-detail change needs."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +21,8 @@ from reviewapp.audit.trail import record_event
 from reviewapp.learning.vendor_memory import directory_learn_from_approval
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
+from reviewapp.models.review import BankChangeAttestation
+from reviewapp.models.validation import ValidationIssue
 from reviewapp.selectors.review_page import approval_refusal
 from reviewapp.webhooks import document_publish_approved
 
@@ -318,3 +321,50 @@ def document_hold_for_editing(*, document: Document, user: AbstractBaseUser) -> 
     """`_hold_for_editing` for other edit services (line items). Raises
     ReviewRefused when `user` may not edit the document now."""
     _hold_for_editing(document, user)
+
+
+def bank_change_attest(
+    *,
+    document: Document,
+    user: AbstractBaseUser,
+    method: str,
+    vendor_contact: str,
+    verified_at: datetime,
+    note: str = "",
+) -> BankChangeAttestation:
+    """Record that `user` verified the document's new bank details with the
+    vendor (how, with whom, when), in the audit trail too. A supervisor other
+    than `user` may then approve. Raises ReviewRefused when the document has
+    no bank-detail change, is decided, or `user` may not review."""
+    require_permission(user, permissions.REVIEW, "attest bank details on")
+    if verified_at > timezone.now() + timedelta(minutes=5):
+        raise ReviewRefused("The verification cannot be in the future.")
+    with transaction.atomic():
+        status = Document.objects.values_list("status", flat=True).get(pk=document.pk)
+        if status in (Document.Status.APPROVED, Document.Status.REJECTED):
+            raise ReviewRefused("This document is decided already.")
+        if not ValidationIssue.objects.filter(
+            document=document, needs_supervisor=True
+        ).exists():
+            raise ReviewRefused("This document's bank details did not change.")
+        attestation = BankChangeAttestation.objects.create(
+            document=document,
+            attested_by=user,
+            method=method,
+            vendor_contact=vendor_contact,
+            verified_at=verified_at,
+            note=note,
+        )
+        record_event(
+            EventType.BANK_DETAILS_ATTESTED,
+            actor=user,
+            document=document,
+            details={
+                "how": attestation.get_method_display(),
+                "vendor_contact": vendor_contact,
+                "verified_at": verified_at.isoformat(),
+                "note": note,
+            },
+        )
+        broadcast.document_changed(document)
+    return attestation

@@ -14,6 +14,7 @@ from reviewapp import (
     review_reasons,
     thresholds,
 )
+from reviewapp.extraction_fields import fields_for_type
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.models.master_data import PurchaseOrder, Vendor
@@ -33,7 +34,13 @@ def document_refresh_review_columns(*, document: Document) -> None:
     """Copy the vendor, the review reason and the document confidence from the
     document's fields onto it. Call after any change to its fields (the queues
     read these columns)."""
-    fields = list(document.fields.values_list("name", "value", "confidence"))
+    # Only the fields of its type count: a receipt's stray IBAN reading does
+    # not send it to the queue as "low confidence".
+    fields = list(
+        document.fields.filter(
+            name__in=fields_for_type(document.document_type)
+        ).values_list("name", "value", "confidence")
+    )
     vendor = next((value for name, value, _ in fields if name == "vendor_name"), "")
     Document.objects.filter(pk=document.pk).update(
         vendor_name=vendor[:255],

@@ -18,6 +18,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from reviewapp.api.throttling import upload_wait_seconds
@@ -27,8 +28,13 @@ from reviewapp.audit.trail import (
     sensitive_reveal,
 )
 from reviewapp.extraction_fields import FIELD_NAMES
-from reviewapp.forms import EscalateForm, FieldCorrectionForm, RevealForm, UploadForm
-from reviewapp.masking import redact_image
+from reviewapp.forms import (
+    BankAttestationForm,
+    EscalateForm,
+    FieldCorrectionForm,
+    RevealForm,
+    UploadForm,
+)
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.permissions import (
@@ -47,15 +53,18 @@ from reviewapp.selectors.line_items import line_grid
 from reviewapp.selectors.queues import MY_QUEUE, next_in_queue
 from reviewapp.selectors.review_page import (
     approval_refusal,
+    bank_change_for,
     document_history,
     field_payload,
     issues_by_field,
-    redaction_boxes,
+    masked_page_image,
+    masked_rendition,
     review_page,
     validation_issues_for,
     validation_of,
 )
 from reviewapp.services.capture import document_read_despite_quality
+from reviewapp.services.fields import document_original_reveal
 from reviewapp.services.fields import field_confirm as services_field_confirm
 from reviewapp.services.fields import field_correct as services_field_correct
 from reviewapp.services.ingest import IngestRefused, document_ingest
@@ -63,6 +72,7 @@ from reviewapp.services.processing import document_retry as services_document_re
 from reviewapp.services.review import ReviewRefused
 from reviewapp.services.review_time import review_time_token
 from reviewapp.views.exports import UBL_DOCUMENT_TYPES
+from reviewapp.views.review import form_errors
 
 # Statuses in which time on the review page is review work.
 REVIEWABLE = (
@@ -189,6 +199,13 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "type_min_confidence": settings.VOUCH_CLASSIFY_MIN_CONFIDENCE,
             "can_reveal": can_reveal_sensitive(request.user),
             "review_time_token": _review_time_token(request, document),
+            "bank_change": bank_change_for(document, validation),
+            "can_attest": is_reviewer(request.user)
+            and document.status
+            not in (Document.Status.APPROVED, Document.Status.REJECTED),
+            "attest_form": BankAttestationForm(
+                initial={"verified_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}
+            ),
         },
     )
 
@@ -209,24 +226,49 @@ def document_row(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-@require_GET
-def document_original(request: HttpRequest, public_id: UUID) -> FileResponse:
+@require_http_methods(["GET", "POST"])
+def document_original(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """GET: the document as a PDF of its masked page images, for anyone who
+    may see it. POST, with a reason: the original file, for those allowed to
+    reveal sensitive values (an audited reveal)."""
     document, _ = document_for(request.user, public_id)
     if document.purged_at is not None:
         raise Http404("This document was purged under the retention policy")
-    original = document.original.open("rb")
+    if request.method == "POST":
+        form = RevealForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, form_errors(form))
+            return redirect("document-detail", public_id=document.public_id)
+        try:
+            document_original_reveal(
+                document=document,
+                user=request.user,  # type: ignore[arg-type]
+                reason=form.cleaned_data["reason"],
+            )
+        except ReviewRefused as refusal:
+            raise PermissionDenied(refusal.reason) from None
+        response: HttpResponse = FileResponse(
+            document.original.open("rb"),
+            as_attachment=True,
+            filename=document.original_name,
+            content_type=document.content_type,
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+    rendition = masked_rendition(document)
+    if rendition is None:
+        raise Http404("This document has no page images yet")
     record_event(
         AuditEvent.EventType.DOCUMENT_DOWNLOADED,
         request=request,
         document=document,
-        details={"original_name": document.original_name},
+        details={"original_name": document.original_name, "original": False},
     )
-    return FileResponse(
-        original,
-        as_attachment=True,
-        filename=document.original_name,
-        content_type=document.content_type,
-    )
+    response = HttpResponse(rendition, content_type="application/pdf")
+    stem = document.original_name.rsplit(".", 1)[0]
+    response["Content-Disposition"] = f'attachment; filename="{stem}-masked.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET
@@ -237,12 +279,10 @@ def page_image(
     page = get_object_or_404(document.pages, number=number)
     if not page.image:
         raise Http404("This page has no image")
-    boxes = redaction_boxes(page)
+    masked = masked_page_image(page)
     response: HttpResponse | FileResponse
-    if boxes:
-        with page.image.open("rb") as image:
-            redacted = redact_image(image.read(), boxes)
-        response = HttpResponse(redacted, content_type="image/jpeg")
+    if masked is not None:
+        response = HttpResponse(masked, content_type="image/jpeg")
     else:
         response = FileResponse(page.image.open("rb"), content_type="image/jpeg")
     # The redaction list can change (an admin marks a field sensitive): keep it

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from uuid import UUID
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
@@ -14,7 +15,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from reviewapp.forms import EscalateForm, QueueFilterForm, RejectForm, RevealForm
+from reviewapp.forms import (
+    BankAttestationForm,
+    EscalateForm,
+    QueueFilterForm,
+    RejectForm,
+    RevealForm,
+)
 from reviewapp.models.documents import Document
 from reviewapp.permissions import document_for, review_rights
 from reviewapp.selectors.queues import (
@@ -34,6 +41,7 @@ from reviewapp.selectors.queues import (
 )
 from reviewapp.services.fields import sensitive_value_reveal
 from reviewapp.services.review import ReviewRefused
+from reviewapp.services.review import bank_change_attest as services_bank_change_attest
 from reviewapp.services.review import document_approve as services_document_approve
 from reviewapp.services.review import document_claim as services_document_claim
 from reviewapp.services.review import document_escalate as services_document_escalate
@@ -225,7 +233,7 @@ def document_escalate(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
     def escalate(document: Document) -> str | None:
         if not form.is_valid():
-            raise ReviewRefused(_form_errors(form))
+            raise ReviewRefused(form_errors(form))
         services_document_escalate(
             document=document,
             user=request.user,  # type: ignore[arg-type]
@@ -246,7 +254,7 @@ def document_reject(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
     def reject(document: Document) -> str | None:
         if not form.is_valid():
-            raise ReviewRefused(_form_errors(form))
+            raise ReviewRefused(form_errors(form))
         services_document_reject(
             document=document,
             user=request.user,  # type: ignore[arg-type]
@@ -266,7 +274,7 @@ def field_reveal(request: HttpRequest, public_id: UUID, name: str) -> JsonRespon
         return JsonResponse({"error": "Your role may not reveal values."}, status=403)
     form = RevealForm(request.POST)
     if not form.is_valid():
-        return JsonResponse({"error": _form_errors(form)}, status=400)
+        return JsonResponse({"error": form_errors(form)}, status=400)
     try:
         value = sensitive_value_reveal(
             document=document,
@@ -281,5 +289,38 @@ def field_reveal(request: HttpRequest, public_id: UUID, name: str) -> JsonRespon
     return response
 
 
-def _form_errors(form: EscalateForm | RejectForm | RevealForm) -> str:
+def form_errors(form: forms.Form) -> str:
+    """A form's errors as one sentence for a message."""
     return " ".join(str(error) for errors in form.errors.values() for error in errors)
+
+
+@require_POST
+def bank_change_attest(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    form = BankAttestationForm(request.POST)
+
+    def attest(document: Document) -> None:
+        if not form.is_valid():
+            raise ReviewRefused(form_errors(form))
+        services_bank_change_attest(
+            document=document,
+            user=request.user,  # type: ignore[arg-type]
+            **form.cleaned_data,
+        )
+        messages.success(
+            request,
+            "Your attestation is recorded: another supervisor can now approve "
+            "the new bank details.",
+        )
+
+    return _act(request, public_id, attest)
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """Where each role starts: supervisors on the exceptions, clerks on their
+    queue, anyone else on their documents."""
+    queues = queues_for(request.user)
+    for queue in (EXCEPTION_QUEUE, MY_QUEUE):
+        if queue in queues:
+            return redirect("queue", queue=queue)
+    return redirect("document-list")

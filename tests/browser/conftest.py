@@ -31,7 +31,8 @@ import pytest
 from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from reviewapp.roles import CLERK, ROLE_PERMISSIONS
+from reviewapp.models.documents import Document
+from reviewapp.roles import ADMIN, CLERK, ROLE_PERMISSIONS, SUPERVISOR
 from tests.conftest import REPO, make_user, shared_database_url
 
 CHROMIUM = "/usr/bin/chromium"
@@ -45,6 +46,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "correct horse 42"
+DEMO_USERS = (CLERK, SUPERVISOR, ADMIN)
 STARTUP_TIMEOUT = 90.0
 
 
@@ -252,7 +254,8 @@ def login_as(
         page.get_by_label("Username").fill(user.get_username())
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
-        page.wait_for_url("**/documents/")
+        # Each role lands on its own start page (a queue, or the documents).
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
         return page
 
     yield login
@@ -273,3 +276,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture
+def demo(stack: Stack, roles: None, settings, tmp_path: Path) -> list[Document]:  # type: ignore[no-untyped-def]
+    """`make run`'s demo read by the stack's worker; the demo users sign in
+    with PASSWORD."""
+    from tests.browser.demo_cases import load_demo, wait_until_demo_read
+
+    settings.VAR_DIR = tmp_path
+    load_demo(settings, stack)
+    documents = wait_until_demo_read()
+    for user in User.objects.filter(username__in=DEMO_USERS):
+        user.set_password(PASSWORD)
+        user.save()
+    return documents

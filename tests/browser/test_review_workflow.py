@@ -76,6 +76,15 @@ def test_a_clerk_claims_corrects_and_approves_with_the_keyboard(
     page.keyboard.press("Enter")
     expect(page.locator("#field-total_amount-value")).to_have_text("34.00")
 
+    # Approve waits until no flagged field is left unconfirmed: n, then y.
+    flagged = page.locator("li.field[data-flagged=true]")
+    if flagged.count():
+        page.keyboard.press("n")
+    while flagged.count():
+        current = page.locator("#" + page.evaluate("document.activeElement.id"))
+        page.keyboard.press("y")
+        expect(current).to_have_attribute("data-flagged", "false")
+    expect(page.locator('form[data-shortcut="a"] button')).to_be_visible()
     page.keyboard.press("a")
     page.wait_for_url(f"**/documents/{following.public_id}/")
     expect(page.locator(".message-success")).to_contain_text("Approved")

@@ -19,7 +19,12 @@ from reviewapp.audit.trail import canonical_content, reveal_value, verify_chain
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import Field
-from reviewapp.services.fields import field_correct, sensitive_value_reveal
+from reviewapp.selectors.review_page import unconfirmed_flagged_fields
+from reviewapp.services.fields import (
+    field_confirm,
+    field_correct,
+    sensitive_value_reveal,
+)
 from reviewapp.services.ingest import document_ingest
 from reviewapp.services.processing import document_reprocess, documents_requeue_stale
 from reviewapp.services.review import (
@@ -299,6 +304,9 @@ def test_claim_escalation_and_a_supervisor_s_decision_are_recorded(
     document_escalate(
         document=processed, user=clerk, reason="other", note="total looks doubled"
     )
+    # The supervisor confirms the flagged fields first, as approval requires.
+    for name, _ in unconfirmed_flagged_fields(processed.pk):
+        field_confirm(document=processed, name=name, user=supervisor)
     document_approve(document=processed, user=supervisor)
 
     trail = list(

@@ -135,11 +135,22 @@ MATRIX: dict[str, list[Case]] = {
                              SEEN_BY_ALL_SEEING)],
     "document-row": [Case("GET", doc_url("document-row"), SEEN_BY_ALL,
                           SEEN_BY_ALL_SEEING)],
-    "document-original": [Case("GET", doc_url("document-original"), SEEN_BY_ALL,
-                               SEEN_BY_ALL_SEEING)],
+    # GET: the masked PDF of the page images (the failed foreign upload has
+    # none); POST with a reason: the original, for those who may reveal.
+    "document-original": [
+        Case("GET", doc_url("document-original"), SEEN_BY_ALL, NOBODY),
+        Case("POST", doc_url("document-original"), (302, 404, 403, 403, 200, 200),
+             (302, 404, 404, 404, 200, 200), {"reason": "the vendor asked for it"}),
+    ],
     "page-image": [Case("GET", doc_url("page-image", 1), SEEN_BY_ALL, NOBODY)],
     "document-retry": [Case("POST", doc_url("document-retry"), ACTION_OWN,
                             ACTION_FOREIGN)],
+    # Refused with a message (no bank change here) or unseen: never a 500.
+    "bank-change-attest": [
+        Case("POST", doc_url("bank-change-attest"), ACTION_OWN, ACTION_FOREIGN,
+             {"method": "phone", "vendor_contact": "Anna",
+              "verified_at": "2026-12-01T10:00"}),
+    ],
     "document-claim": [Case("POST", doc_url("document-claim"), ACTION_OWN,
                             ACTION_FOREIGN)],
     "document-release": [Case("POST", doc_url("document-release"), ACTION_OWN,

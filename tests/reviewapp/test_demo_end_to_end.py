@@ -17,6 +17,7 @@ from django.test import Client
 from reviewapp import roles
 from reviewapp.models.documents import Document
 from reviewapp.services.review import ReviewRefused, document_approve
+from tests.browser.demo_cases import approve_bank_change
 from tests.conftest import logged_in
 from tests.reviewapp.test_worker_integration import run_worker_burst
 
@@ -87,11 +88,14 @@ def test_the_demo_shows_each_case_handled_by_the_right_role(
     assert "bank_details_changed" in issue_codes(bank_change)
     with pytest.raises(ReviewRefused):
         document_approve(document=bank_change, user=clerk)
-    # ... a supervisor can, the machine having raised it.
-    document_approve(document=bank_change, user=supervisor)
+    # ... nor can a supervisor alone: one attests how the change was
+    # verified with the vendor, another approves.
+    with pytest.raises(ReviewRefused, match="attest how they verified"):
+        document_approve(document=bank_change, user=supervisor)
+    approve_bank_change(bank_change)
     bank_change.refresh_from_db()
     assert bank_change.status == Document.Status.APPROVED
-    assert bank_change.decided_by == supervisor
+    assert bank_change.decided_by == User.objects.get(username=roles.ADMIN)
 
     # The receipt has fields to check and waits for a clerk.
     receipt = demo["kedai-receipt.jpg"]

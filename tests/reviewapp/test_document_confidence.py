@@ -59,7 +59,7 @@ def test_a_correction_raises_it_and_the_least_sure_come_first(clerk: User) -> No
     assert unsure.confidence == pytest.approx(0.72)
     html = client.get(reverse("document-detail", args=[unsure.public_id])).content
     assert b'id="document-confidence"' in html
-    assert b"all values right: 0.72" in html
+    assert "chance all values are right: 72 %" in html.decode()
 
 
 def test_refreshing_the_review_columns_recomputes_it() -> None:

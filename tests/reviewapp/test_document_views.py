@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pypdfium2
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,7 +12,9 @@ from django.test import Client
 from django.urls import reverse
 
 from reviewapp import jobs
+from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
+from reviewapp.models.review import SensitiveReveal
 from reviewapp.services.ingest import document_ingest
 from tests.conftest import RECEIPT, logged_in, processed_upload
 
@@ -131,24 +134,51 @@ def test_another_clerk_cannot_see_a_document_before_it_is_read(
         content=b"%PDF-1.7 not read yet", original_name="q.pdf", channel="upload",
         uploaded_by=clerk,
     ).document  # fmt: skip
-    for url in (
-        reverse("document-detail", args=[document.public_id]),
-        reverse("document-original", args=[document.public_id]),
-    ):
-        assert logged_in(other_clerk).get(url).status_code == 404, url
-        assert logged_in(clerk).get(url).status_code == 200, url
+    detail = reverse("document-detail", args=[document.public_id])
+    assert logged_in(other_clerk).get(detail).status_code == 404
+    assert logged_in(clerk).get(detail).status_code == 200
+    original = reverse("document-original", args=[document.public_id])
+    assert logged_in(other_clerk).get(original).status_code == 404
+    # Its masked PDF is made of page images, which it has none of yet.
+    assert logged_in(clerk).get(original).status_code == 404
 
 
-def test_the_page_image_and_original_come_from_private_storage(
+def test_the_page_image_and_masked_pdf_come_from_private_storage(
     clerk: User, processed: Document, invoice_png: bytes
 ) -> None:
     client = logged_in(clerk)
     image = client.get(reverse("page-image", args=[processed.public_id, 1]))
     assert image["Content-Type"] == "image/jpeg"
     assert b"".join(image.streaming_content).startswith(b"\xff\xd8")
-    original = client.get(reverse("document-original", args=[processed.public_id]))
+    download = client.get(reverse("document-original", args=[processed.public_id]))
+    assert download["Content-Type"] == "application/pdf"
+    assert download.content.startswith(b"%PDF")
+    assert invoice_png not in download.content
+    assert 'filename="acme-masked.pdf"' in download["Content-Disposition"]
+    assert len(pypdfium2.PdfDocument(download.content)) == 1
+
+
+def test_only_a_revealer_gets_the_original_with_a_recorded_reason(
+    clerk: User, supervisor: User, processed: Document, invoice_png: bytes
+) -> None:
+    url = reverse("document-original", args=[processed.public_id])
+    refused = logged_in(clerk).post(url, {"reason": "need to see it all"})
+    assert refused.status_code == 403
+    no_reason = logged_in(supervisor).post(url, {"reason": ""})
+    assert no_reason.status_code == 302  # back to the page, which says why
+    original = logged_in(supervisor).post(url, {"reason": "vendor asked for a copy"})
+    assert original.status_code == 200
     assert b"".join(original.streaming_content) == invoice_png
     assert 'filename="acme.png"' in original["Content-Disposition"]
+    reveal = AuditEvent.objects.get(event_type=AuditEvent.EventType.SENSITIVE_REVEALED)
+    assert reveal.actor_username == "supervisor"
+    assert reveal.details == {
+        "field": "original file",
+        "reason": "vendor asked for a copy",
+    }
+    assert SensitiveReveal.objects.filter(
+        document=processed, user=supervisor, field_name="original file"
+    ).exists()
 
 
 def test_status_refresh_returns_only_visible_documents(

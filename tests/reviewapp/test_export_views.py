@@ -22,7 +22,9 @@ from reviewapp.models.documents import Document
 from reviewapp.models.master_data import PurchaseOrder, Vendor
 from reviewapp.models.validation import DocumentValidation
 from reviewapp.models.webhooks import WebhookDelivery, WebhookEndpoint
+from reviewapp.selectors.review_page import unconfirmed_flagged_fields
 from reviewapp.services.exports import document_mark_exported
+from reviewapp.services.fields import field_confirm
 from reviewapp.services.review import document_approve, document_claim
 from tests.conftest import make_document
 
@@ -56,6 +58,9 @@ def approved_invoice(clerk: User, name: str = "acme.pdf") -> Document:
         validated_at=timezone.now(),
     )
     document_claim(document=document, user=clerk)
+    # The clerk confirms what is flagged, as approval requires.
+    for flagged, _ in unconfirmed_flagged_fields(document.pk):
+        field_confirm(document=document, name=flagged, user=clerk)
     return document_approve(document=document, user=clerk)
 
 
@@ -78,8 +83,12 @@ def test_a_human_approval_publishes_the_export_json(clerk: User) -> None:
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     assert delivery.payload["id"] == str(document.public_id)
     assert delivery.payload["approved_by"] == "clerk"
-    # The ERP needs the account to pay: the webhook carries it in clear.
-    assert delivery.payload["fields"]["iban"] == IBAN
+    # A clerk's approval sends it to a receiver nobody checked for the right
+    # to see values: masked, like every way out; the ERP pulls the clear
+    # account through the export API with a role that may reveal it.
+    assert delivery.payload["fields"]["iban"] == mask_value(IBAN)
+    assert delivery.payload["masked"] is True
+    assert IBAN not in json.dumps(delivery.payload)
     assert delivery.payload["matched_purchase_order"] == "PO-4711"
 
 

@@ -27,10 +27,12 @@ from reviewapp.models.configuration import RetentionPolicy
 from reviewapp.models.documents import Document
 from reviewapp.models.master_data import Vendor
 from reviewapp.models.webhooks import WebhookDelivery, WebhookEndpoint
-from reviewapp.services.fields import field_correct
+from reviewapp.selectors.review_page import unconfirmed_flagged_fields
+from reviewapp.services.fields import field_confirm, field_correct
 from reviewapp.services.ingest import document_ingest
 from reviewapp.services.retention import documents_purge_expired
 from reviewapp.services.review import document_approve
+from tests.browser.demo_cases import approve_bank_change
 from tests.conftest import logged_in, processed_upload, recorded_text_image, text_image
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +65,9 @@ def approved_invoice(clerk: User, capture: Callable[..., Any]) -> Document:
     field_correct(
         document=document, name="iban", value=IBAN, user=clerk, reason="checked"
     )
+    # The clerk confirms what is flagged, as approval requires.
+    for flagged, _ in unconfirmed_flagged_fields(document.pk):
+        field_confirm(document=document, name=flagged, user=clerk)
     with capture(execute=False):  # the webhook is not sent anywhere
         document_approve(document=document, user=clerk)
     document.refresh_from_db()
@@ -155,8 +160,12 @@ def test_after_purge_no_file_row_or_log_line_holds_the_iban(
     verified = io.StringIO()
     call_command("verify_audit", stdout=verified)
     assert verify_chain().ok
+    # The IBAN correction (the confirmations of flagged fields follow it).
     change = AuditEvent.objects.get(
-        event_type="field_changed", document_public_id=document.public_id
+        event_type="field_changed",
+        document_public_id=document.public_id,
+        details__field="iban",
+        details__has_key="new_value",
     )
     assert change.details["new_value"]["mask"] == "DE****************3000"
     with pytest.raises(SecretUnavailable):
@@ -252,6 +261,7 @@ def test_an_admin_changes_a_policy_audited_and_documents_follow(
 def test_an_escalated_invoice_leaves_no_iban_either(
     clerk: User,
     supervisor: User,
+    admin_user: User,
     media_root: Path,
     recorded_ocr: type[RecordedOcrEngine],
     caplog: pytest.LogCaptureFixture,
@@ -267,7 +277,8 @@ def test_an_escalated_invoice_leaves_no_iban_either(
     assert document.status == Document.Status.ESCALATED
     assert document.validation_issues.filter(code="bank_details_changed").exists()
     with django_capture_on_commit_callbacks(execute=False):
-        document_approve(document=document, user=supervisor)
+        # Attested by one supervisor, approved by another.
+        approve_bank_change(document)
     expire(document)
     with django_capture_on_commit_callbacks(execute=True):
         assert len(documents_purge_expired()) == 1

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from reviewapp.models.documents import Document
+from reviewapp.models.fields import Field
 from reviewapp.permissions import review_rights
 from reviewapp.services.fields import field_confirm, field_correct
 from reviewapp.services.review import (
@@ -34,7 +35,7 @@ WRONG = Document.EscalationReason.WRONG_DATA
 
 @pytest.fixture
 def document(clerk: User) -> Document:
-    return make_document(uploaded_by=clerk, fields={"total_amount": ("12.00", 0.5)})
+    return make_document(uploaded_by=clerk, fields={"total_amount": ("12.00", 1.0)})
 
 
 def claimed_by(user: User, document: Document) -> Document:
@@ -261,8 +262,13 @@ def test_confirming_a_value_makes_it_a_person_s_and_claims(
     assert Document.objects.get(pk=document.pk).claimed_by == clerk
     with pytest.raises(ReviewRefused, match="being reviewed by clerk"):
         field_confirm(document=document, name="total_amount", user=other_clerk)
-    with pytest.raises(ReviewRefused, match="no value to confirm"):
-        field_confirm(document=document, name="iban", user=clerk)
+    # An optional field that was not read: confirmed "not on this document".
+    absent = field_confirm(document=document, name="iban", user=clerk)
+    assert (absent.value, absent.set_by) == ("", "human")
+    # A required one must be typed instead.
+    Field.objects.filter(document=document, name="total_amount").delete()
+    with pytest.raises(ReviewRefused, match="Total is needed"):
+        field_confirm(document=document, name="total_amount", user=clerk)
 
 
 def test_expired_claims_are_released_and_live_ones_kept(

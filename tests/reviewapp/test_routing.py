@@ -21,9 +21,10 @@ from reviewapp.models.fields import Field
 from reviewapp.models.master_data import Vendor
 from reviewapp.models.validation import ValidationIssue
 from reviewapp.models.webhooks import WebhookDelivery, WebhookEndpoint
-from reviewapp.services.fields import field_correct
+from reviewapp.services.fields import field_confirm, field_correct
 from reviewapp.services.review import (
     ReviewRefused,
+    bank_change_attest,
     document_approve,
     document_claim,
     document_escalate,
@@ -95,7 +96,7 @@ def test_rule_exceptions_go_to_supervisors_with_the_rule_as_reason() -> None:
     decision = route(issues=[FakeIssue("totals_add_up"), mismatch])
     assert decision.destination == routing.SUPERVISORS
     assert decision.escalation_reason == "rule_exception"
-    assert decision.explanation == "[two_way_match] Line 1 costs 12.00, PO says 10.00"
+    assert decision.explanation == "Line 1 costs 12.00, PO says 10.00"
     bank = FakeIssue("bank_details_unchanged", needs_supervisor=True)
     assert route(issues=[bank]).escalation_reason == "bank_details"
     assert route(issues=[FakeIssue("duplicate_invoice")]).escalation_reason == (
@@ -226,7 +227,8 @@ def test_a_rule_exception_lands_in_the_supervisors_queue_with_the_rule(
     assert again.status == Status.ESCALATED
     assert again.escalation_reason == Document.EscalationReason.DUPLICATE
     assert again.escalated_by is None
-    assert "[duplicate_invoice]" in again.escalation_note
+    # A plain sentence, no internal rule code.
+    assert "[" not in again.escalation_note and again.escalation_note
     escalation = AuditEvent.objects.get(
         document_public_id=again.public_id, event_type="document_escalated"
     )
@@ -263,11 +265,31 @@ def bank_change(document: Document) -> None:
     )
 
 
-def test_changed_bank_details_need_a_supervisor_who_did_not_handle_them(
+NEW_IBAN = "DE02120300000000202051"
+
+
+def bank_document() -> Document:
+    document = make_document(
+        fields={"total_amount": ("120.50", 1.0), "iban": (NEW_IBAN, 0.99)}
+    )
+    bank_change(document)
+    return document
+
+
+def attest(document: Document, user: User) -> None:
+    bank_change_attest(
+        document=document,
+        user=user,
+        method="phone",
+        vendor_contact="Anna Weber, accounts",
+        verified_at=timezone.now(),
+    )
+
+
+def test_changed_bank_details_need_an_attestation_and_a_second_person(
     clerk: User, supervisor: User, admin_user: User
 ) -> None:
-    document = make_document(fields={"total_amount": ("120.50", 0.99)})
-    bank_change(document)
+    document = bank_document()
     document_claim(document=document, user=clerk)
     with pytest.raises(ReviewRefused, match="bank details differ"):
         document_approve(document=document, user=clerk)
@@ -275,23 +297,41 @@ def test_changed_bank_details_need_a_supervisor_who_did_not_handle_them(
     # The clerk who escalated it cannot approve it.
     with pytest.raises(ReviewRefused, match="does not allow"):
         document_approve(document=document, user=clerk)
-    document_approve(document=document, user=supervisor)
+    # Nobody attested how the new details were verified: refused.
+    with pytest.raises(ReviewRefused, match="attest how they verified"):
+        document_approve(document=document, user=supervisor)
+    attest(document, supervisor)
+    event = AuditEvent.objects.get(
+        event_type=AuditEvent.EventType.BANK_DETAILS_ATTESTED
+    )
+    assert event.actor_username == "supervisor"
+    assert event.details["how"] == "Phone call to the number on file"
+    assert event.details["vendor_contact"] == "Anna Weber, accounts"
+    # The attester is not the second person ...
+    with pytest.raises(ReviewRefused, match="You attested"):
+        document_approve(document=document, user=supervisor)
+    # ... another supervisor is, once the flagged IBAN is confirmed.
+    with pytest.raises(ReviewRefused, match=r"flagged fields first.*IBAN"):
+        document_approve(document=document, user=admin_user)
+    field_confirm(document=document, name="iban", user=supervisor)
+    document_approve(document=document, user=admin_user)
     document.refresh_from_db()
-    assert document.status == Status.APPROVED and document.decided_by == supervisor
+    assert document.status == Status.APPROVED and document.decided_by == admin_user
 
 
 def test_the_supervisor_who_escalated_bank_details_cannot_approve_them(
     supervisor: User, admin_user: User
 ) -> None:
-    document = make_document(fields={"total_amount": ("120.50", 0.99)})
-    bank_change(document)
+    document = bank_document()
     document_claim(document=document, user=supervisor)
     # Not even a supervisor approves it alone from a claim.
     with pytest.raises(ReviewRefused, match="bank details differ"):
         document_approve(document=document, user=supervisor)
+    field_confirm(document=document, name="iban", user=supervisor)
     document_escalate(
         document=document, user=supervisor, reason="bank_details", note=""
     )
+    attest(document, supervisor)
     with pytest.raises(ReviewRefused, match="another supervisor"):
         document_approve(document=document, user=supervisor)
     document_approve(document=document, user=admin_user)
@@ -301,18 +341,16 @@ def test_the_supervisor_who_escalated_bank_details_cannot_approve_them(
 def test_a_supervisor_who_changed_the_iban_cannot_approve_it(
     clerk: User, supervisor: User, admin_user: User
 ) -> None:
-    document = make_document(fields={"total_amount": ("120.50", 0.99)})
+    document = make_document(fields={"total_amount": ("120.50", 1.0)})
     document_claim(document=document, user=clerk)
     document_escalate(document=document, user=clerk, reason="bank_details", note="")
-    field_correct(
-        document=document, name="iban", value="DE02120300000000202051", user=supervisor
-    )
+    field_correct(document=document, name="iban", value=NEW_IBAN, user=supervisor)
     # Validation ran again on the correction; make the bank change explicit.
     bank_change(document)
     assert Field.objects.get(document=document, name="iban").corrected_by == supervisor
+    attest(document, clerk)
     with pytest.raises(ReviewRefused, match="you escalated it or changed"):
         document_approve(document=document, user=supervisor)
-    document_approve(document=document, user=admin_user)
 
 
 def test_a_clerk_escalates_a_rule_exception_instead_of_approving_it(
@@ -336,6 +374,10 @@ def test_a_clerk_escalates_a_rule_exception_instead_of_approving_it(
     # A supervisor who claims it may decide it.
     document_release(document=document, user=clerk)
     document_claim(document=document, user=supervisor)
+    # The check names the total: it is confirmed before anyone approves.
+    with pytest.raises(ReviewRefused, match=r"flagged fields first.*: Total\."):
+        document_approve(document=document, user=supervisor)
+    field_confirm(document=document, name="total_amount", user=supervisor)
     document_approve(document=document, user=supervisor)
     assert Document.objects.get(pk=document.pk).status == Status.APPROVED
 

@@ -118,7 +118,7 @@ def test_reading_order_keeps_rows_apart() -> None:
 # --- the review page ----------------------------------------------------------------
 
 
-def test_the_page_sends_word_boxes_but_no_masked_line(
+def test_the_page_sends_word_boxes_but_no_clear_or_clickable_secret(
     clerk: User, invoice: Document
 ) -> None:
     html = (
@@ -129,9 +129,11 @@ def test_the_page_sends_word_boxes_but_no_masked_line(
     assert 'data-text="Invoice No: INV-1001"' in html
     assert "[&quot;INV-1001&quot;,280,100,440,130]" in html
     assert 'data-box="40,100,440,130"' in html
-    # The IBAN line is not on the page at all: not its text, not a masked copy.
-    assert "IBAN DE89" not in html
-    assert 'data-text="IBAN' not in html
+    # The IBAN line keeps its label; the value is masked and none of its
+    # words can be clicked into a field.
+    assert 'data-text="IBAN DE89 •••• •••• •••• ••30 00"' in html
+    assert "[&quot;IBAN&quot;," in html
+    assert "&quot;DE89&quot;" not in html
     assert "0532" not in html
 
 

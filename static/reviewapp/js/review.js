@@ -379,7 +379,8 @@
     if (payload.value) {
       value.textContent = payload.value;
     } else {
-      value.innerHTML = '<span class="empty">Not found</span>';
+      const absent = payload.set_by === "human" ? "Not on this document" : "Not found";
+      value.innerHTML = '<span class="empty">' + absent + "</span>";
     }
     // A masked value is never put back into the input: the person types it anew.
     form.elements.value.defaultValue = field.dataset.sensitive ? "" : payload.value;
@@ -482,14 +483,31 @@
             showSaved(field, body);
             field.dataset.flagged = "false";
             field.classList.remove("is-flagged");
-            status.textContent = field.querySelector(".field-label").textContent + " confirmed.";
-            if (review.dataset.claimedByMe !== "true") refreshActions();
+            const label = field.querySelector(".field-label").textContent;
+            const said = body.value ? label + " confirmed." : label + " marked not on this document.";
+            status.textContent = said;
+            showNote(field, said, false);
+            // The claim may be new, and Approve appears once nothing flagged
+            // is left unconfirmed: the actions are fetched again either way.
+            refreshActions();
             if (thenNext) nextFlagged();
           })
       )
       .catch((problem) => {
-        status.textContent = problem.message || "Could not confirm. Try again.";
+        const said = problem.message || "Could not confirm. Try again.";
+        status.textContent = said;
+        showNote(field, said, true);
       });
+  }
+
+  // A visible line under the field (the live region alone reaches only
+  // screen readers): what `y` did, or why it could not.
+  function showNote(field, text, isError) {
+    const note = field.querySelector("[data-role=note]");
+    if (!note) return;
+    note.textContent = text;
+    note.classList.toggle("is-error", isError);
+    note.hidden = false;
   }
 
   function moveFocus(field, step) {
