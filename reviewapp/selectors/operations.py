@@ -8,7 +8,6 @@ Dates are days in the site's time zone; a range includes both ends.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -43,7 +42,7 @@ from reviewapp.metric_arithmetic import (
     share,
     sla_state,
 )
-from reviewapp.models.documents import Document, ProcessingRun
+from reviewapp.models.documents import Document
 from reviewapp.models.fields import Field
 from reviewapp.models.review import ReviewTime
 from reviewapp.models.validation import ValidationIssue
@@ -696,27 +695,3 @@ def document_types() -> list[str]:
         .values_list("document_type", flat=True)
         .distinct()
     )
-
-
-@dataclass(frozen=True)
-class FailedJob:
-    document: Document
-    attempts: int  # processing runs, across retries and requeues
-    worker: str  # of the last run
-
-
-def failed_jobs(*, limit: int = 500) -> list[FailedJob]:
-    """Failed documents, newest first, with their runs: two queries."""
-    documents = list(
-        Document.objects.filter(status=Document.Status.FAILED).order_by(
-            "-status_changed_at", "-pk"
-        )[:limit]
-    )
-    runs: dict[int, list[str]] = defaultdict(list)
-    for document_id, worker in (
-        ProcessingRun.objects.filter(document__in=documents)
-        .order_by("document", "started_at", "pk")
-        .values_list("document", "worker")
-    ):
-        runs[document_id].append(worker)
-    return [FailedJob(d, len(runs[d.pk]), (runs[d.pk] or [""])[-1]) for d in documents]

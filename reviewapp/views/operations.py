@@ -33,6 +33,7 @@ from reviewapp.permissions import (
     document_for,
     metrics_allowed,
 )
+from reviewapp.selectors.failed_jobs import failed_jobs as failed_job_rows
 from reviewapp.selectors.health import health_report
 from reviewapp.selectors.metrics import metrics_text
 from reviewapp.selectors.operations import (
@@ -41,7 +42,6 @@ from reviewapp.selectors.operations import (
     dashboard_charts,
     document_types,
 )
-from reviewapp.selectors.operations import failed_jobs as failed_job_rows
 from reviewapp.selectors.thresholds import simulate
 from reviewapp.services.processing import failed_documents_requeue
 from reviewapp.services.review_time import ReviewTimeRefused, review_time_record

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from pipeline.extract.calibration_fit import expected_calibration_error
 from pipeline.ocr.recorded import RecordedOcrEngine, page_text_from_boxes
 from reviewapp.extraction_fields import auto_accept_support, auto_accept_threshold
-from reviewapp.measurement.management.commands.evaluate import manifest_labels
+from reviewapp.measurement.scoring import manifest_labels
 from tests.conftest import DATASETS, SROIE
 
 ZUGFERD = DATASETS / "zugferd-corpus"

@@ -40,10 +40,7 @@ from pipeline.extract.calibration_fit import (
     fit_evidence_calibration,
 )
 from pipeline.extract.heuristic import HeuristicExtractor
-from reviewapp.measurement.management.commands.evaluate import (
-    evidence_samples,
-    read_report,
-)
+from reviewapp.measurement.reports import evidence_samples, read_report
 
 RAW_EXTRACTOR = HeuristicExtractor.name
 

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from PIL import Image, ImageOps
 
 from pipeline.degrade import BY_NAME, KINDS, degrade
-from reviewapp.measurement.management.commands.evaluate import read_manifest
+from reviewapp.measurement.scoring import read_manifest
 
 # Fields that describe the original file and would be wrong for the copy.
 _FILE_KEYS = ("width", "height", "dpi", "bytes", "sha256", "format")

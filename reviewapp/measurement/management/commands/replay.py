@@ -21,9 +21,9 @@ from pipeline.extract import extractors
 from pipeline.extract.vendor_directory import Directory, squash
 from pipeline.types import Extraction
 from reviewapp.extraction_fields import FIELD_KINDS
-from reviewapp.measurement.management.commands.evaluate import (
+from reviewapp.measurement.evaluator import Evaluator
+from reviewapp.measurement.scoring import (
     DocumentResult,
-    Evaluator,
     comparable,
     manifest_labels,
     read_manifest,
@@ -85,9 +85,10 @@ class Command(BaseCommand):
         for entry in entries:
             labels, _, _ = manifest_labels(entry)
             result = DocumentResult(str(entry.get("doc_id", "")), "", "")
-            extraction, pages = evaluator.read_entry(folder, entry, result)
+            reading, pages = evaluator.read_entry(folder, entry, result)
             if result.error or not pages:
                 continue
+            extraction = reading.extraction
             if not options["cold"]:
                 extraction = directory.read(extraction, pages).extraction
             exact, loose = corrections_needed(extraction, labels)
