@@ -102,6 +102,7 @@ API_MASTER_DATA = (401, 403, 403, 403, 403, 400)
 ADMIN_ONLY_PAGE = (302, 403, 403, 403, 403, 200)
 ADMIN_ONLY_ACTION = (302, 403, 403, 403, 403, 302)
 ADMIN_ONLY_MISSING = (302, 403, 403, 403, 403, 404)
+OPERATIONS = (302, 403, 403, 403, 200, 200)
 
 MATRIX: dict[str, list[Case]] = {
     "home": [Case("GET", fixed("home"), REDIRECTS, REDIRECTS)],
@@ -225,6 +226,42 @@ MATRIX: dict[str, list[Case]] = {
     "export-batch": [
         Case("GET", fixed("export-batch", fmt), BATCH_EXPORTERS, BATCH_EXPORTERS)
         for fmt in ("csv", "json", "xlsx")
+    ],
+    # A document waiting for a new copy can be read anyway by whoever may edit
+    # it; here it is not waiting, so the refusal comes back as a message.
+    "document-read-anyway": [
+        Case("POST", doc_url("document-read-anyway"), ACTION_OWN, ACTION_FOREIGN,
+             {"reason": "the copy is readable"}),
+    ],
+    # Health answers everyone and tells nothing (503: no worker runs in tests);
+    # the detail is for administrators. Metrics need a token or an allowed
+    # address, which no persona has here.
+    "health": [Case("GET", fixed("health"), (503,) * 6, (503,) * 6)],
+    "health-detail": [
+        Case("GET", fixed("health-detail"), (302, 403, 403, 403, 403, 503),
+             (302, 403, 403, 403, 403, 503)),
+    ],
+    "metrics": [Case("GET", fixed("metrics"), (403,) * 6, (403,) * 6)],
+    "operations-dashboard": [
+        Case("GET", fixed("operations-dashboard"), OPERATIONS, OPERATIONS),
+    ],
+    "threshold-simulator": [
+        Case("GET", fixed("threshold-simulator"), OPERATIONS, OPERATIONS),
+    ],
+    "threshold-apply": [
+        Case("POST", fixed("threshold-apply"), ADMIN_ONLY_ACTION, ADMIN_ONLY_ACTION,
+             {"field": "total_amount", "threshold": "0.95", "reason": "simulated"}),
+    ],
+    "failed-jobs": [Case("GET", fixed("failed-jobs"), ADMIN_ONLY_PAGE, ADMIN_ONLY_PAGE)],
+    "failed-jobs-requeue": [
+        Case("POST", fixed("failed-jobs-requeue"), ADMIN_ONLY_ACTION,
+             ADMIN_ONLY_ACTION),
+    ],
+    # Review time is recorded only for a reviewer's signed page view: without
+    # one it is refused (403); a document the user may not see is a 404 first.
+    "review-time": [
+        Case("POST", doc_url("review-time"), (302, 404, 403, 403, 403, 403),
+             (302, 404, 404, 404, 403, 403)),
     ],
     "api-root": [Case("GET", fixed("api-root"), API_ANY_USER, API_ANY_USER)],
     "api-schema": [Case("GET", fixed("api-schema"), API_ANY_USER, API_ANY_USER)],

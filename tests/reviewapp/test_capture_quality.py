@@ -16,12 +16,12 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from reviewapp.intake import mailbox_fetch, watch_folder_scan
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
+from reviewapp.services.api_tokens import token_issue
 from tests.conftest import RECEIPT, logged_in
 from tests.pipeline.degraded_pages import damaged_image, jpeg_of
 
@@ -37,8 +37,8 @@ def dark_receipt() -> bytes:
 
 def api_upload(user: User, content: bytes, name: str) -> dict:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, key = token_issue(owner=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     response = client.post(
         "/api/v1/documents/",
         {"file": SimpleUploadedFile(name, content)},
