@@ -252,7 +252,9 @@ MATRIX: dict[str, list[Case]] = {
         Case("POST", fixed("threshold-apply"), ADMIN_ONLY_ACTION, ADMIN_ONLY_ACTION,
              {"field": "total_amount", "threshold": "0.95", "reason": "simulated"}),
     ],
-    "failed-jobs": [Case("GET", fixed("failed-jobs"), ADMIN_ONLY_PAGE, ADMIN_ONLY_PAGE)],
+    "failed-jobs": [
+        Case("GET", fixed("failed-jobs"), ADMIN_ONLY_PAGE, ADMIN_ONLY_PAGE),
+    ],
     "failed-jobs-requeue": [
         Case("POST", fixed("failed-jobs-requeue"), ADMIN_ONLY_ACTION,
              ADMIN_ONLY_ACTION),
