@@ -26,6 +26,7 @@ from reviewapp.models.audit import AuditEvent
 from reviewapp.models.configuration import RetentionPolicy
 from reviewapp.models.documents import Document, Page, ProcessingRun
 from reviewapp.models.fields import Field
+from reviewapp.models.learning import ConfirmedVendor
 from reviewapp.models.review import SensitiveReveal
 from reviewapp.models.webhooks import WebhookAttempt, WebhookDelivery
 
@@ -157,6 +158,7 @@ def document_purge(*, document_id: int, now: datetime | None = None) -> Purged |
         _delete_content_rows(document)
         ProcessingRun.objects.filter(document=document).update(error="")
         _scrub_webhooks(document)
+        _scrub_vendor_directory(document)
         secrets = redact_document_secrets(document_public_id=document.public_id)
         retain_until = document.retain_until
         Document.objects.filter(pk=document.pk).update(
@@ -169,6 +171,7 @@ def document_purge(*, document_id: int, now: datetime | None = None) -> Purged |
             escalation_note="",
             decision_note="",
             vendor_name="",
+            memory_notes=[],
             purged_at=now,
         )
         purged = Purged(
@@ -223,6 +226,25 @@ def _scrub_webhooks(document: Document) -> None:
     deliveries = WebhookDelivery.objects.filter(payload__id=str(document.public_id))
     WebhookAttempt.objects.filter(delivery__in=deliveries).update(response_excerpt="")
     deliveries.update(payload={"id": str(document.public_id), "purged": True})
+
+
+def _scrub_vendor_directory(document: Document) -> None:
+    # What the directory learned from this document that identifies an account
+    # or a taxpayer, or that a person typed about the customer, goes with it;
+    # the vendor's name and address stay (they describe the vendor, not this
+    # document), and the next approval teaches the identifiers again.
+    for confirmed in ConfirmedVendor.objects.filter(learned_from=document):
+        entry = dict(confirmed.entry)
+        entry["ibans"] = []
+        entry["vat_ids"] = []
+        entry["texts"] = [
+            text
+            for text in entry.get("texts", [])
+            if text.get("field_name") in ("vendor_name", "vendor_address")
+            or text.get("learned_from") != document.original_name
+        ]
+        confirmed.entry = entry
+        confirmed.save(update_fields=["entry", "updated_at"])
 
 
 def _delete_files(names: list[str]) -> None:
