@@ -16,6 +16,7 @@ from reviewapp import jobs
 from reviewapp.learning.extractor_versions import correction_documents
 from reviewapp.models.documents import Document
 from reviewapp.models.learning import ConfirmedVendor
+from reviewapp.selectors.review_page import unconfirmed_flagged_fields
 from reviewapp.services.fields import field_confirm, field_correct
 from reviewapp.services.ingest import document_ingest
 from reviewapp.services.review import document_approve
@@ -60,6 +61,9 @@ def approved_a(
     )
     for name, value in CONFIRMED.items():
         field_correct(document=receipt_a, name=name, value=value, user=supervisor)
+    # The rest of what the page flags is confirmed as read (y), as approval needs.
+    for name, _ in unconfirmed_flagged_fields(receipt_a.pk):
+        field_confirm(document=receipt_a, name=name, user=supervisor)
     document_approve(document=receipt_a, user=supervisor)
     return receipt_a
 
