@@ -68,8 +68,10 @@ def test_a_clerk_claims_corrects_and_approves_with_the_keyboard(
     expect(page.locator("#field-invoice_date [data-role=set-by]")).to_be_visible()
     expect(page.locator("#field-invoice_date")).not_to_be_focused()
 
-    # "n" walks the flagged fields; the total (confidence 0.47) is one of them.
-    focus_field(page, "total_amount", key="n")
+    # Enter edits the focused field (the total: whether the evidence stage
+    # left it flagged or not, a person may correct it).
+    page.locator("#field-vendor_name").focus()
+    focus_field(page, "total_amount", key="ArrowDown")
     page.keyboard.press("Enter")
     expect(page.locator("#field-total_amount-input")).to_be_focused()
     page.keyboard.type("34.00")
