@@ -29,6 +29,7 @@ from rq import Worker
 
 from reviewapp.intake import mailbox_fetch, watch_folder_scan
 from reviewapp.models.documents import Document
+from reviewapp.selectors.documents import quality_advice
 from tests.browser.conftest import LoginAs, Stack
 from tests.conftest import REPO
 from tests.hostile_corpus import REFUSE, HostileFile, corpus
@@ -39,6 +40,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 # (PaddleOCR's own ~1 GB is there before the first file).
 MEMORY_GROWTH_BOUND_MB = 512
 FINISHED = ("ready", "failed", "claimed", "escalated", "approved", "rejected")
+# Kept, not read: the capture check asks the sender for a better copy.
+HELD = "needs_new_copy"
 
 
 def _worker_pid() -> int:
@@ -70,6 +73,8 @@ def _document_outcome(document: Document) -> tuple[str, str]:
     document.refresh_from_db()
     if document.status == Document.Status.FAILED:
         return "failed", document.failure_reason
+    if document.status == Document.Status.NEEDS_NEW_COPY:
+        return "held", "; ".join(quality_advice(document)) or "needs a new copy"
     return (
         "read",
         f"{document.get_status_display()}, stored as {document.original.name}",
@@ -88,6 +93,8 @@ def _via_browser(page: Page, hostile: HostileFile) -> tuple[str, str]:
         status = item.get_attribute("data-status") or ""
         if status == "refused":
             return "refused", item.locator(".upload-message").inner_text()
+        if status == HELD:
+            return "held", item.inner_text()
         if status in FINISHED:
             message = item.locator(".upload-message")
             reason = message.inner_text() if message.is_visible() else status
