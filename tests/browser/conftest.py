@@ -31,6 +31,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from reviewapp.models.configuration import SensitiveField
 from reviewapp.models.documents import Document
 from reviewapp.roles import ADMIN, CLERK, ROLE_PERMISSIONS, SUPERVISOR
 from tests.conftest import REPO, make_user, shared_database_url
@@ -177,9 +178,17 @@ def stack(
             _stop(process)
 
 
+# What migration 0004 marks sensitive on every installation.
+DEFAULT_SENSITIVE_FIELDS = ("iban", "bic", "bank_account", "vendor_vat_id")
+
+
 @pytest.fixture
 def roles(transactional_db: None) -> None:
-    """The role groups, re-created after the previous test's flush removed them."""
+    """The role groups and the default sensitive fields: what migrations give
+    every installation, re-created after the previous test's flush removed them
+    (without them a browser test would see an installation that masks nothing)."""
+    for name in DEFAULT_SENSITIVE_FIELDS:
+        SensitiveField.objects.get_or_create(name=name)
     for role, permission_names in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         for dotted in permission_names:
