@@ -37,6 +37,8 @@ REFUSED = "refused"
 # Kept by Vouch, not read: the image will not read well enough (the reason
 # file says what to do about it).
 NEW_COPY_NEEDED = "needs-new-copy"
+# The longest file name most file systems (ext4, XFS, APFS, NTFS) allow.
+NAME_MAX_BYTES = 255
 CLAIMED_PREFIX = ".claimed-"
 # Names that editors, browsers and copy tools give files still being written.
 UNFINISHED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".filepart")
@@ -162,9 +164,19 @@ def _file_away(claimed: Path, inbox: Path, outcome: IntakeOutcome) -> None:
     if reason:
         # The sender of a watched folder reads the folder: the reason sits
         # next to the file it is about.
-        target.with_name(target.name + ".reason.txt").write_text(
-            reason + "\n", encoding="utf-8"
-        )
+        _reason_path(target).write_text(reason + "\n", encoding="utf-8")
+
+
+def _reason_path(target: Path) -> Path:
+    """`<file name>.reason.txt`, shortened to the file system's 255 bytes when
+    the sender's own name already uses them (the start of the name is kept:
+    it is what the sender recognises)."""
+    suffix = ".reason.txt"
+    name = target.name + suffix
+    if len(name.encode()) > NAME_MAX_BYTES:
+        kept = target.name.encode()[: NAME_MAX_BYTES - len(suffix)]
+        name = kept.decode(errors="ignore") + suffix
+    return target.with_name(name)
 
 
 def _free_name(path: Path) -> Path:

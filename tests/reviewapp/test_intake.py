@@ -69,6 +69,24 @@ def test_a_refused_file_is_kept_with_its_reason_beside_it(
     assert "letter.png is not a file Vouch can read" in reason
 
 
+def test_a_name_at_the_file_system_limit_still_gets_its_reason(
+    clerk: User, inbox: Path, media_root: Path
+) -> None:
+    name = "a" * 251 + ".png"  # 255 bytes: no room for ".reason.txt"
+    aged_file = inbox / name
+    aged_file.write_bytes(NOT_A_DOCUMENT)
+    aged(aged_file)
+
+    (outcome,) = watch_folder_scan(inbox=inbox, owner=clerk)
+
+    assert not outcome.accepted
+    assert (inbox / "refused" / name).read_bytes() == NOT_A_DOCUMENT
+    [reason_file] = (inbox / "refused").glob("*.reason.txt")
+    assert len(reason_file.name.encode()) == 255
+    assert reason_file.name.startswith("aaaa")
+    assert "is not a file Vouch can read" in reason_file.read_text()
+
+
 def test_files_still_being_written_are_left_alone(
     clerk: User, inbox: Path, media_root: Path, invoice_png: bytes
 ) -> None:
