@@ -58,6 +58,13 @@ def requeued_events(document: Document) -> list[AuditEvent]:
     )
 
 
+@pytest.fixture(autouse=True)
+def no_capture_gate(settings) -> None:  # type: ignore[no-untyped-def]
+    # These tests are about jobs, not capture: their one-line synthetic pages
+    # are queued, not held for a better copy.
+    settings.VOUCH_CAPTURE_MIN_QUALITY = 0
+
+
 @pytest.fixture
 def queue(media_root: Path):  # type: ignore[no-untyped-def]
     queue = django_rq.get_queue("default")
