@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import logging.config
 import os
 import secrets
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from PIL import Image, ImageDraw, ImageFont
@@ -264,6 +266,9 @@ def make_line_item(
 @pytest.fixture
 def console() -> Iterator[io.StringIO]:
     """What the configured console handler writes (settings.LOGGING)."""
+    # Configured afresh: a library run earlier in the session (Locust, in the
+    # load benchmark's test) may have replaced the root logger's handlers.
+    logging.config.dictConfig(settings.LOGGING)
     [handler] = [
         handler
         for handler in logging.getLogger().handlers

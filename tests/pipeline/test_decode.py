@@ -177,5 +177,5 @@ def test_phone_photos_in_webp_and_heic_are_read_upright(
 
 def test_a_damaged_heic_is_refused_with_a_reason() -> None:
     data, _ = phone_photo("HEIF")
-    with pytest.raises(UnreadableDocument, match="truncated or damaged"):
+    with pytest.raises(UnreadableDocument, match="damaged"):
         decode_document(data[: len(data) // 2], LIMITS)
