@@ -134,6 +134,9 @@ def _write_backup(destination: Path) -> BackupReport:
         call_command(
             "dumpdata",
             natural_foreign=True,
+            # Groups and users by name: `migrate` in the target has already
+            # made the role groups, under ids another database need not share.
+            natural_primary=True,
             exclude=EXCLUDED_MODELS,
             format="xml",
             stdout=dump,
