@@ -20,14 +20,20 @@ import hashlib
 import io
 import json
 import shutil
+import weakref
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection, models, transaction
+from django.db.models.signals import m2m_changed, post_save, pre_save
+from django.dispatch.dispatcher import _make_id
 from django.utils import timezone
 
 from reviewapp.audit.trail import verify_chain
@@ -212,7 +218,7 @@ def backup_restore(*, source: Path) -> BackupReport:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(_inside(files_dir, name), target)
         total += target.stat().st_size
-    with transaction.atomic():
+    with transaction.atomic(), _account_events_paused():
         call_command("loaddata", str(source / DATABASE_FILE), verbosity=0)
     counts = _counts()
     problems = [
@@ -231,3 +237,33 @@ def backup_restore(*, source: Path) -> BackupReport:
         chain_events=chain.events,
         problems=problems,
     )
+
+
+@contextmanager
+def _account_events_paused() -> Iterator[None]:
+    """Loading users and their groups must not append audit events: the dump
+    already holds the trail, sequence numbers included."""
+    user_model = get_user_model()
+    receivers = [
+        (pre_save, user_model, "vouch-audit-user"),
+        (post_save, user_model, "vouch-audit-user"),
+        (m2m_changed, user_model.groups.through, "vouch-audit-roles"),
+    ]
+    saved = []
+    for signal, sender, uid in receivers:
+        lookup = (uid, _make_id(sender))
+        saved += [
+            (signal, sender, uid, receiver)
+            for key, receiver, *_ in signal.receivers
+            if key == lookup
+        ]
+        signal.disconnect(sender=sender, dispatch_uid=uid)
+    try:
+        yield
+    finally:
+        for signal, sender, uid, receiver in saved:
+            target = (
+                receiver() if isinstance(receiver, weakref.ReferenceType) else receiver
+            )
+            if target is not None:
+                signal.connect(target, sender=sender, dispatch_uid=uid)
