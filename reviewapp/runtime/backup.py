@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from reviewapp.audit.trail import verify_chain
 from reviewapp.models.audit import AuditEvent
+from reviewapp.models.configuration import SensitiveField
 from reviewapp.models.documents import Document
 
 # XML, not JSON: Django's JSON encoder cuts datetimes to milliseconds, which
@@ -53,6 +54,10 @@ EXCLUDED_MODELS = [
     "admin.logentry",
     "django_rq",  # an unmanaged stand-in for its admin page, no table
 ]
+# Rows a data migration gives every installation. The target's `migrate` has
+# made its own; the backup holds the source's (an admin may have changed or
+# removed them), so the target's are replaced, not merged.
+MIGRATION_SEEDED_MODELS: list[type[models.Model]] = [SensitiveField]
 FORMAT_VERSION = 1
 
 
@@ -219,6 +224,8 @@ def backup_restore(*, source: Path) -> BackupReport:
         shutil.copy2(_inside(files_dir, name), target)
         total += target.stat().st_size
     with transaction.atomic(), _account_events_paused():
+        for model in MIGRATION_SEEDED_MODELS:
+            model._default_manager.all().delete()
         call_command("loaddata", str(source / DATABASE_FILE), verbosity=0)
     counts = _counts()
     problems = [

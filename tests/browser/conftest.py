@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
+from django.db import connection
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from reviewapp.models.configuration import SensitiveField
@@ -234,6 +235,31 @@ def browser() -> Iterator[Browser]:
 LoginAs = Callable[[User], Page]
 
 
+def _wait_for_database_quiet(timeout: float = 15.0) -> None:
+    """Wait until no other session is mid-query or mid-transaction on the test
+    database, so the flush after the test does not meet one.
+
+    Closing a page ends its websockets and may leave a request or a consumer
+    still running in daphne; on PostgreSQL the flush's TRUNCATE takes each
+    table's exclusive lock in turn, and a request holding one table while
+    waiting for another is a deadlock that fails the flush and every later
+    test with it. SQLite waits on its lock instead (the 30 s busy timeout)."""
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                "current_database() AND pid <> pg_backend_pid() AND state IN "
+                "('active', 'idle in transaction', 'idle in transaction (aborted)')"
+            )
+            (busy,) = cursor.fetchone()
+        if not busy:
+            return
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def login_as(
     browser: Browser, stack: Stack, roles: None, request: pytest.FixtureRequest
@@ -270,6 +296,7 @@ def login_as(
     yield login
     for context in contexts:
         context.close()
+    _wait_for_database_quiet()
     allowed = getattr(request.node, "csp_violations_expected", False)
     assert allowed or not violations, (
         f"Content-Security-Policy violations: {violations}"

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from reviewapp.models.audit import AuditEvent
+from reviewapp.models.configuration import SensitiveField
 from reviewapp.models.documents import Document
 from reviewapp.runtime.backup import BackupError, backup_create
 from reviewapp.services.fields import field_correct
@@ -58,6 +59,10 @@ def test_a_backup_restores_into_a_fresh_database_with_every_document_file_and_ev
     clerk: User, media_root: Path, recorded_ocr: object, tmp_path: Path
 ) -> None:
     documents = documents_with_history(clerk)
+    # The admin's own list, not the defaults the target's migrate makes.
+    SensitiveField.objects.all().delete()
+    SensitiveField.objects.create(name="iban")
+    SensitiveField.objects.create(name="customer_reference")
     stored = {
         name: hashlib.sha256((media_root / name).read_bytes()).hexdigest()
         for document in documents
@@ -99,9 +104,13 @@ def test_a_backup_restores_into_a_fresh_database_with_every_document_file_and_ev
             "AND document_id = ?",
             [documents[0].pk],
         ).fetchone()
+        sensitive = {
+            row[0] for row in database.execute("SELECT name FROM reviewapp_sensitivefield")
+        }
     assert public_ids == {document.public_id.hex for document in documents}
     assert restored_events == events
     assert corrected == ("INV-77",)
+    assert sensitive == {"iban", "customer_reference"}
     for name, checksum in stored.items():
         assert hashlib.sha256((fresh_media / name).read_bytes()).hexdigest() == checksum
 
