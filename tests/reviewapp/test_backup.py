@@ -105,7 +105,8 @@ def test_a_backup_restores_into_a_fresh_database_with_every_document_file_and_ev
             [documents[0].pk],
         ).fetchone()
         sensitive = {
-            row[0] for row in database.execute("SELECT name FROM reviewapp_sensitivefield")
+            row[0]
+            for row in database.execute("SELECT name FROM reviewapp_sensitivefield")
         }
     assert public_ids == {document.public_id.hex for document in documents}
     assert restored_events == events
