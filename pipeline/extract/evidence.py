@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from rapidfuzz import fuzz
 
-from pipeline.extract import heuristic
+from pipeline.extract import total_amount
 from pipeline.extract.candidates import amounts_in
 from pipeline.extract.layout import PageLayout, layout_pages
 from pipeline.extract.normalize import (
@@ -180,7 +180,7 @@ def _amount_evidence(
             )
     if total is None or not layouts:
         return
-    cash_minus_change = heuristic._cash_minus_change(layouts)
+    cash_minus_change = total_amount.cash_minus_change(layouts)
     if cash_minus_change is not None:
         collector.add(
             "total_amount",
@@ -207,11 +207,11 @@ def _largest_after_total_label(layouts: list[PageLayout]) -> Decimal | None:
     for layout in layouts:
         for row in layout.rows:
             text = " ".join(placed.line.text for placed in row)
-            if not started and heuristic._total_label(text) is not None:
+            if not started and total_amount.total_label(text) is not None:
                 started = True
             if not started:
                 continue
-            if heuristic._CASH.search(text) or heuristic._CHANGE.search(text):
+            if total_amount.CASH.search(text) or total_amount.CHANGE.search(text):
                 continue
             for placed in row:
                 for amount in amounts_in(placed.line.text):

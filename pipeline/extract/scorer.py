@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.classify import classify
-from pipeline.extract import heuristic, invoice_fields
+from pipeline.extract import invoice_fields, issue_date, total_amount, vendor_name
 from pipeline.extract.calibration import CalibratedExtractor, FieldCalibration
 from pipeline.extract.candidates import amounts_in
 from pipeline.extract.evidence import FieldEvidence
@@ -239,7 +239,7 @@ def field_candidates(
 
 
 def _row_text(row: Sequence[PlacedLine]) -> str:
-    return heuristic._row_text(row)
+    return vendor_name.row_text(row)
 
 
 def _median_height(layout: PageLayout) -> float:
@@ -316,8 +316,8 @@ def _vendor_candidates(
     vendor = picked.get("vendor_name")
     rows = layout.rows
     texts = [_row_text(row) for row in rows]
-    name_like = [heuristic._is_name_like(text) for text in texts]
-    address_like = [bool(heuristic._ADDRESS_OR_CONTACT.search(t)) for t in texts]
+    name_like = [vendor_name.is_name_like(text) for text in texts]
+    address_like = [bool(vendor_name.ADDRESS_OR_CONTACT.search(t)) for t in texts]
     found: dict[str, FieldCandidate] = {}
     for start in range(min(_VENDOR_ROWS, len(rows))):
         for length in range(1, _VENDOR_SPAN + 1):
@@ -326,7 +326,7 @@ def _vendor_candidates(
                 break
             span_texts = texts[start:end]
             joined = " ".join(span_texts)
-            printed = {joined: 0.0, heuristic._strip_registration(joined): 1.0}
+            printed = {joined: 0.0, vendor_name.strip_registration(joined): 1.0}
             variants = {
                 variant: (stripped, *flags)
                 for text, stripped in printed.items()
@@ -335,7 +335,7 @@ def _vendor_candidates(
             for text, (stripped, respaced, tidied) in variants.items():
                 if len(text) < 2 or comparable("vendor_name", text) in found:
                     continue
-                source = heuristic._strip_registration(joined) if stripped else joined
+                source = vendor_name.strip_registration(joined) if stripped else joined
                 features = {
                     **_repair_features(
                         source, text, (respaced, tidied), "vendor_name", vendor
@@ -344,20 +344,20 @@ def _vendor_candidates(
                     **_text_features(text),
                     "registration_stripped": stripped,
                     "strong_suffix_last": float(
-                        bool(heuristic._STRONG_SUFFIX.search(span_texts[-1]))
+                        bool(vendor_name.STRONG_SUFFIX.search(span_texts[-1]))
                     ),
                     "strong_suffix_first": float(
-                        bool(heuristic._STRONG_SUFFIX.search(span_texts[0]))
+                        bool(vendor_name.STRONG_SUFFIX.search(span_texts[0]))
                     )
                     * float(length > 1),
                     "company_word": float(
-                        bool(heuristic._COMPANY_SUFFIX.search(joined))
+                        bool(vendor_name.COMPANY_SUFFIX.search(joined))
                     ),
                     "all_name_like": float(all(name_like[start:end])),
                     "share_name_like": sum(name_like[start:end]) / length,
                     "address_inside": float(any(address_like[start:end])),
                     "title_inside": float(
-                        any(heuristic._DOCUMENT_TITLE.match(t) for t in span_texts)
+                        any(vendor_name.DOCUMENT_TITLE.match(t) for t in span_texts)
                     ),
                     "next_address": float(end < len(rows) and address_like[end]),
                     "next_name_like": float(
@@ -455,14 +455,14 @@ def _date_candidates(
     layouts: list[PageLayout], picked: Extraction
 ) -> list[FieldCandidate]:
     currency = picked.get("currency")
-    day_first = heuristic._prefers_day_first(layouts, currency)
+    day_first = issue_date.prefers_day_first(layouts, currency)
     issued = picked.get("invoice_date")
     due = picked.get("due_date")
     raw: list[tuple[PageLayout, PlacedLine, Any, float, str]] = []
     for layout in layouts:
         for placed in layout.lines:
             for found in find_dates(placed.line.text, day_first=day_first):
-                score, context = heuristic._date_context(layout, placed, found.start)
+                score, context = issue_date.date_context(layout, placed, found.start)
                 raw.append((layout, placed, found, score, context))
     if not raw:
         return []
@@ -515,11 +515,11 @@ def _total_candidates(
         else None
     )
     heuristic_scores: dict[str, float] = {}
-    for candidate in heuristic._total_candidates(layouts):
+    for candidate in total_amount.total_candidates(layouts):
         heuristic_scores[candidate.value] = max(
             candidate.score, heuristic_scores.get(candidate.value, 0.0)
         )
-    cash_minus_change = heuristic._cash_minus_change(layouts)
+    cash_minus_change = total_amount.cash_minus_change(layouts)
     raw = [
         (layout, placed, amount)
         for layout in layouts
@@ -540,20 +540,20 @@ def _total_candidates(
         row_text = _row_text(row)
         above = layout.rows[placed.row - 1] if placed.row > 0 else ()
         above_text = _row_text(above)
-        label = heuristic._total_label(row_text)
-        label_above = heuristic._total_label(above_text) if above else None
+        label = total_amount.total_label(row_text)
+        label_above = total_amount.total_label(above_text) if above else None
         features = {
             **_layout_features(layout, [row], placed.row),
             "row_share": placed.row / max(len(layout.rows), 1),
             "right_edge": placed.box[2] / max(layout.page.width, 1),
             "total_label": label[1] if label else 0.0,
             "total_label_above": label_above[1] if label_above else 0.0,
-            "not_total_row": float(heuristic._is_not_total(row_text)),
-            "subtotal_row": float(bool(heuristic._SUBTOTAL.search(row_text))),
-            "tax_row": float(bool(heuristic._TAX_WORDS.search(row_text))),
-            "cash_row": float(bool(heuristic._CASH.search(row_text))),
-            "change_row": float(bool(heuristic._CHANGE.search(row_text))),
-            "rounding_row": float(bool(heuristic._ROUNDING.search(row_text))),
+            "not_total_row": float(total_amount.is_not_total(row_text)),
+            "subtotal_row": float(bool(total_amount.SUBTOTAL.search(row_text))),
+            "tax_row": float(bool(total_amount.TAX_WORDS.search(row_text))),
+            "cash_row": float(bool(total_amount.CASH.search(row_text))),
+            "change_row": float(bool(total_amount.CHANGE.search(row_text))),
+            "rounding_row": float(bool(total_amount.ROUNDING.search(row_text))),
             "largest": float(amount.value == ranked[0]),
             "size_rank": min(ranked.index(amount.value), 10) / 10,
             "has_decimals": float(amount.has_decimals),

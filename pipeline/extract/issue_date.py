@@ -1,0 +1,111 @@
+"""The invoice date: which date on the page is the document's own, and whether
+the page writes day before month.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.extract.candidates import Candidate, choose
+from pipeline.extract.layout import PageLayout, PlacedLine
+from pipeline.extract.normalize import find_dates
+from pipeline.types import FieldValue
+
+_DATE_LABEL = re.compile(
+    r"(?i)(?:invoice|inv|bill|receipt|document|doc|issue|trans\w*|order|tax\s*point)?"
+    r"\s*(?<![a-z])date(?![a-z])|datum|date\s*de\s*facture|tarikh|fecha|\bdata\b"
+)
+# "Rechnung Nr. 4711 vom 05.03.2018", "Facture n° 12 du 3 mars 2018".
+_ISSUED_ON = re.compile(
+    r"(?i)(?:rechnung|rektur|gutschrift|invoice|facture|avoir|beleg)\w*\W.*"
+    r"(?:\bvom|\bdu|\bdated|\d(?:vom|du))\s*$"
+)
+_DUE_LABEL = re.compile(
+    r"(?i)\bdue|f[äa]llig|[ée]ch[ée]ance|expir|valid|delivery|liefer|period"
+    r"|leistung|\bfrom\b|until|\bbis\b|best\s*before|\bexp\b"
+)
+
+
+def prefers_day_first(layouts: list[PageLayout], currency: FieldValue | None) -> bool:
+    """Day-first unless the page's own dates or a US currency say month-first."""
+    day_first_evidence = month_first_evidence = 0
+    for layout in layouts:
+        for placed in layout.lines:
+            for found in re.finditer(
+                r"(?<!\d)(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}", placed.line.text
+            ):
+                first, second = int(found.group(1)), int(found.group(2))
+                if first > 12 >= second:
+                    day_first_evidence += 1
+                elif second > 12 >= first:
+                    month_first_evidence += 1
+    if day_first_evidence != month_first_evidence:
+        return day_first_evidence > month_first_evidence
+    return not (currency is not None and currency.value == "USD")
+
+
+def read_invoice_date(layouts: list[PageLayout], day_first: bool) -> FieldValue | None:
+    candidates: list[Candidate] = []
+    for layout in layouts:
+        for placed in layout.lines:
+            for found in find_dates(placed.line.text, day_first=day_first):
+                score, context = date_context(layout, placed, found.start)
+                quality = 1.0 if len(found.raw) >= 8 else 0.9
+                if found.ambiguous:
+                    quality *= 0.85
+                # Invoice dates sit in the header; later dates are more often
+                # due dates, delivery dates or validity notes.
+                position = 1.0 - 0.1 * min(placed.row / max(len(layout.rows), 1), 1.0)
+                page_weight = (
+                    1.0
+                    if layout.page.page_number == layouts[0].page.page_number
+                    else 0.9
+                )
+                candidates.append(
+                    Candidate(
+                        value=found.value.isoformat(),
+                        raw_value=found.raw,
+                        score=score * quality * position * page_weight,
+                        placed=placed,
+                        explanation=f"date pattern {found.pattern}{context}",
+                    )
+                )
+    return choose("invoice_date", candidates)
+
+
+def date_context(
+    layout: PageLayout, placed: PlacedLine, start: int
+) -> tuple[float, str]:
+    """How strongly the text around a date says it is the document date."""
+    before = placed.line.text[:start]
+    label_sources = [before]
+    left = [o for o in layout.rows[placed.row] if o.box[2] <= placed.box[0] + 5]
+    if left:
+        label_sources.append(left[-1].line.text)
+    if _ISSUED_ON.search(before):
+        return 0.95, ", after the invoice number ('... Nr. X vom')"
+    for source in label_sources:
+        if _DUE_LABEL.search(source):
+            return 0.35, ", but labelled as a due/other date"
+        label = _DATE_LABEL.search(source)
+        if label:
+            return 0.95, f", after label '{label.group(0).strip()}'"
+    above = _line_above(layout, placed)
+    if above is not None and not find_dates(above.line.text):
+        if _DUE_LABEL.search(above.line.text):
+            return 0.35, ", but labelled as a due/other date"
+        label = _DATE_LABEL.search(above.line.text)
+        if label:
+            return 0.9, f", below label '{label.group(0).strip()}'"
+    return 0.7, ", no label"
+
+
+def _line_above(layout: PageLayout, placed: PlacedLine) -> PlacedLine | None:
+    if placed.row == 0:
+        return None
+    overlapping = [
+        other
+        for other in layout.rows[placed.row - 1]
+        if min(other.box[2], placed.box[2]) > max(other.box[0], placed.box[0])
+    ]
+    return overlapping[0] if overlapping else None

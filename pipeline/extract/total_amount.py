@@ -1,0 +1,408 @@
+"""The total amount: labelled totals, rows that are parts of it or money that
+is not it (cash, change, rounding), and the arithmetic that confirms it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+
+from pipeline.extract.candidates import Candidate, amounts_in
+from pipeline.extract.layout import PageLayout, PlacedLine
+from pipeline.extract.normalize import (
+    AmountMatch,
+    format_amount,
+)
+
+
+def _spaced_words(words: str) -> str:
+    """Label words joined so that OCR-dropped spaces still match ("GRANDTOTAL")."""
+    return r"\s*".join(re.escape(word) for word in words.split())
+
+
+def _label_patterns(
+    labels: Iterable[tuple[str, float]],
+) -> list[tuple[re.Pattern[str], str, float]]:
+    return [
+        (
+            re.compile(
+                r"(?<![A-Za-z])"
+                + _spaced_words(label)
+                + (r"(?![A-Za-z])" if label in _WHOLE_WORD_LABELS else ""),
+                re.IGNORECASE,
+            ),
+            label,
+            weight,
+        )
+        for label, weight in labels
+    ]
+
+
+# Short words that also start other words ("DUESSELDORF", "amounted"); longer
+# labels may stay prefixes so that OCR-glued text ("TOTALRM") still matches.
+_WHOLE_WORD_LABELS = frozenset({"due", "amount", "summe", "jumlah"})
+
+
+_TOTAL_LABELS = _label_patterns(
+    [
+        ("grand total", 1.0),
+        # The full invoice value; an ad-buy's "Net Total" / "Amount Due" is what
+        # remains after agency commission, printed below it.
+        ("gross total", 1.05),
+        ("gross amount", 1.05),
+        ("total rounded", 1.0),
+        ("rounded total", 1.0),
+        ("nett total", 1.0),
+        ("net total", 0.75),
+        ("total due", 1.0),
+        ("amount due", 1.0),
+        ("balance due", 1.0),
+        ("total payable", 1.0),
+        ("amount payable", 1.0),
+        ("total amount payable", 1.0),
+        ("total incl", 1.0),
+        ("total after", 1.0),
+        ("after adj", 0.95),
+        ("after rounding", 0.95),
+        ("net amt", 0.9),
+        ("net amount", 0.9),
+        ("nett amt", 0.9),
+        ("nett amount", 0.9),
+        ("total inclusive", 1.0),
+        ("total (incl", 1.0),
+        ("total sales (inclusive", 1.0),
+        ("total amount", 0.9),
+        # The gross total is the invoice's total; what is left to pay after a
+        # deposit ("Zahlbetrag", "Net à payer") ranks just below it, and is
+        # the same figure when nothing was paid in advance.
+        ("total ttc", 1.0),
+        ("net à payer", 0.95),
+        ("net a payer", 0.95),
+        ("montant ttc", 1.0),
+        ("gesamtbetrag", 1.0),
+        ("rechnungsbetrag", 1.0),
+        ("bruttosumme", 1.0),
+        ("summe brutto", 1.0),
+        ("gesamt brutto", 1.0),
+        ("zahlbetrag", 0.95),
+        ("zu zahlen", 0.95),
+        ("endbetrag", 1.0),
+        ("bruttobetrag", 1.0),
+        ("total", 0.8),
+        ("jumlah", 0.7),
+        ("summe", 0.7),
+        ("amount", 0.5),
+        ("due", 0.6),
+    ]
+)
+# A line matching any of these names a part of the total, or money that is not
+# the total (tendered cash, change), whatever "total" label it also carries.
+_NOT_TOTAL = re.compile(
+    r"(?i)sub\s*-?\s*total|total\s*(?:qty|quantity|items?|item\(s\)|pcs|discount"
+    r"|disc|saving|savings|excl|\(ex|ex\.|ht\b|weight|units|point)|item\s*total"
+    r"|excluding|exclusive|before\s*tax|change|tender|\bcash\b|\bcard\b|\bpaid\b"
+    r"|^\W*rounding|rounding\s*adj|\bround\s*adj|deposit|nettobetrag|netto"
+    r"|anzahlung|acompte|anticipo|aanbetaling|acconto|bereits\s*bezahlt|zuschl|abschl"
+    r"|total\s*h\.?t|points|voucher|\bqty\b|\bbalance\b(?!\s*due)|accepted"
+)
+# Tax wording marks a tax line, unless the line says the total includes tax.
+TAX_WORDS = re.compile(
+    r"(?i)\bgst\b|\bvat\b|\btax\b|mwst|\bust\b|\btva\b|\bsst\b|\biva\b|\bbtw\b"
+)
+# "incl. GST" qualifies a total; "GST included" states the tax within it.
+_INCLUDES_TAX = re.compile(r"(?i)incl(?!uded)|inkl")
+ROUNDING = re.compile(r"(?i)round(?:ing)?\s*(?:adj|adjustment)|rounding|pembundaran")
+_TABLE_HEADER = re.compile(
+    r"(?i)\b(?:qty|quantity|price|u/p|unit|item|description|desc)\b"
+)
+SUBTOTAL = re.compile(r"(?i)sub\s*-?\s*total")
+CASH = re.compile(
+    r"(?i)\bcash\b|tender|\bpaid\b|bayar|payment|visa|master|credit|accepted"
+)
+CHANGE = re.compile(r"(?i)change|\bbaki\b|kembali")
+
+
+def total_candidates(layouts: list[PageLayout]) -> list[Candidate]:
+    all_amounts = [
+        (placed, amount)
+        for layout in layouts
+        for placed in layout.lines
+        for amount in amounts_in(placed.line.text)
+    ]
+    candidates: list[Candidate] = []
+    for layout in layouts:
+        for placed in layout.lines:
+            candidates.extend(_labelled_totals(layout, placed))
+    candidates.extend(_rounded_totals(layouts, candidates))
+    arithmetic = cash_minus_change(layouts)
+    if arithmetic is not None:
+        candidates.extend(_arithmetic_totals(arithmetic, all_amounts))
+    if candidates:
+        candidates = _adjust_totals(candidates, all_amounts, arithmetic)
+    else:
+        candidates = _largest_lower_amounts(layouts, all_amounts)
+    return candidates
+
+
+def is_not_total(text: str) -> bool:
+    if _NOT_TOTAL.search(text):
+        return True
+    tax = TAX_WORDS.search(text)
+    if tax is None:
+        return False
+    # "TOTAL INCL. GST" is the total; "GST @6% INCLUDED IN TOTAL" is the tax.
+    return not (_INCLUDES_TAX.search(text) and not TAX_WORDS.match(text.strip()))
+
+
+def total_label(text: str) -> tuple[re.Match[str], float] | None:
+    """The strongest total label on a line, or a weak one for a subtotal, which
+    is the total on receipts that print nothing else."""
+    if SUBTOTAL.search(text) and not TAX_WORDS.search(text):
+        subtotal = SUBTOTAL.search(text)
+        return (subtotal, 0.35) if subtotal else None
+    if is_not_total(text):
+        return None
+    for pattern, _, weight in _TOTAL_LABELS:
+        match = pattern.search(text)
+        if match:
+            return match, weight
+    return None
+
+
+def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
+    text = placed.line.text
+    label = total_label(text)
+    if label is None:
+        return []
+    match, weight = label
+    found: list[tuple[PlacedLine, AmountMatch, str, float]] = [
+        (placed, amount, "on the same line", 1.0)
+        for amount in amounts_in(text)
+        if amount.start >= match.end()
+    ]
+    if not found:
+        for other in layout.right_of(placed):
+            other_amounts = amounts_in(other.line.text)
+            if not other_amounts and (
+                found
+                or (
+                    total_label(other.line.text) is None
+                    and is_not_total(other.line.text)
+                )
+            ):
+                # "TOTAL | CASH 50.00", "Gross Total | $1,650.00 | Total Spots
+                # | 5": the row moves on to another label.
+                break
+            found.extend(
+                (other, amount, "right of it", 0.95) for amount in other_amounts
+            )
+    if not found and not _TABLE_HEADER.search(text):
+        for other in layout.below(placed):
+            found.extend(
+                (other, amount, "below it", 0.75)
+                for amount in amounts_in(other.line.text)[:1]
+            )
+    # A row holding several amounts is a table (tax summary, item line), where
+    # "TOTAL" heads a column of parts rather than the amount to pay.
+    table_penalty = 0.75 if len(found) > 1 else 1.0
+    candidates: list[Candidate] = []
+    for index, (source, amount, where, location_weight) in enumerate(found):
+        if amount.value <= 0:
+            continue
+        pattern_weight = 1.0 if amount.has_decimals else 0.6
+        # In a multi-amount row the last column is usually the row's total.
+        column_weight = 1.0 if index == len(found) - 1 else 0.9
+        score = (
+            0.85
+            * weight
+            * location_weight
+            * pattern_weight
+            * table_penalty
+            * column_weight
+        )
+        candidates.append(
+            Candidate(
+                value=format_amount(amount.value),
+                raw_value=amount.raw,
+                score=score,
+                placed=source,
+                explanation=f"after label '{match.group(0).strip()}', {where}",
+            )
+        )
+    return candidates
+
+
+def _arithmetic_totals(
+    total: Decimal, all_amounts: list[tuple[PlacedLine, AmountMatch]]
+) -> list[Candidate]:
+    """Cash minus change, when that sum is also printed somewhere on the page."""
+    for placed, amount in all_amounts:
+        if amount.value == total and not CHANGE.search(placed.line.text):
+            return [
+                Candidate(
+                    value=format_amount(total),
+                    raw_value=amount.raw,
+                    score=0.45,
+                    placed=placed,
+                    explanation="equals cash tendered minus change",
+                )
+            ]
+    return []
+
+
+def _rounded_totals(
+    layouts: list[PageLayout], candidates: list[Candidate]
+) -> list[Candidate]:
+    """A labelled total plus the rounding adjustment printed below it, when that
+    sum is printed alone on a later row: the amount actually paid."""
+    rounded: list[Candidate] = []
+    for layout in layouts:
+        adjustments = [
+            (placed.row, amount.value)
+            for placed in layout.lines
+            if ROUNDING.search(placed.line.text)
+            for amount in _row_amounts(layout, placed, look_below=False)[-1:]
+            if amount.value != 0 and abs(amount.value) < 1
+        ]
+        if not adjustments:
+            continue
+        page_candidates = [
+            c
+            for c in candidates
+            if c.placed is not None and c.placed.page_number == layout.page.page_number
+        ]
+        for candidate in page_candidates:
+            origin_row = candidate.placed.row if candidate.placed else 0
+            value = Decimal(candidate.value)
+            for adjustment_row, adjustment in adjustments:
+                if adjustment_row < origin_row:
+                    continue
+                # Tills print the adjustment's sign inconsistently: try both.
+                targets = {value + adjustment, value - adjustment}
+                found = _single_amount_row(layout, adjustment_row, targets)
+                if found is not None:
+                    placed, amount = found
+                    rounded.append(
+                        Candidate(
+                            value=format_amount(amount.value),
+                            raw_value=amount.raw,
+                            score=candidate.score + 0.1,
+                            placed=placed,
+                            explanation=f"{candidate.explanation}, after rounding",
+                        )
+                    )
+                    break
+    return rounded
+
+
+def _single_amount_row(
+    layout: PageLayout, first_row: int, targets: set[Decimal]
+) -> tuple[PlacedLine, AmountMatch] | None:
+    """The first row from `first_row` on holding exactly one amount, one of
+    `targets`, that is not tendered cash or change."""
+    for row in layout.rows[first_row : first_row + 4]:
+        text = " ".join(placed.line.text for placed in row)
+        if CASH.search(text) or CHANGE.search(text):
+            continue
+        amounts = [(placed, a) for placed in row for a in amounts_in(placed.line.text)]
+        if len(amounts) == 1 and amounts[0][1].value in targets:
+            return amounts[0]
+    return None
+
+
+def _adjust_totals(
+    candidates: list[Candidate],
+    all_amounts: list[tuple[PlacedLine, AmountMatch]],
+    cash_minus_change: Decimal | None,
+) -> list[Candidate]:
+    largest = max(Decimal(c.value) for c in candidates)
+    last_row = max((c.placed.row for c in candidates if c.placed), default=0) or 1
+    adjusted: list[Candidate] = []
+    for candidate in candidates:
+        value = Decimal(candidate.value)
+        score = candidate.score
+        if value == largest:
+            # Parts of the total (net, tax) are smaller than the total itself.
+            score += 0.02
+        if candidate.placed is not None:
+            # Later totals come after rounding and adjustments.
+            score += 0.03 * candidate.placed.row / last_row
+        explanation = candidate.explanation
+        if value == cash_minus_change:
+            score += 0.15
+            explanation += "; equals cash tendered minus change"
+        repeats = sum(1 for _, amount in all_amounts if amount.value == value)
+        if repeats >= 2:
+            score += 0.03
+        adjusted.append(
+            Candidate(
+                candidate.value,
+                candidate.raw_value,
+                score,
+                candidate.placed,
+                explanation,
+            )
+        )
+    return adjusted
+
+
+def cash_minus_change(layouts: list[PageLayout]) -> Decimal | None:
+    """Tendered cash minus change, when both are printed: the total by arithmetic."""
+    cash = change = None
+    for layout in layouts:
+        for placed in layout.lines:
+            text = placed.line.text
+            is_change = bool(CHANGE.search(text))
+            if not is_change and not CASH.search(text):
+                continue
+            amounts = _row_amounts(layout, placed)
+            if not amounts:
+                continue
+            if is_change and change is None:
+                change = abs(amounts[-1].value)
+            elif not is_change and cash is None:
+                cash = abs(amounts[-1].value)
+    if cash is None or change is None or change >= cash:
+        return None
+    return cash - change
+
+
+def _row_amounts(
+    layout: PageLayout, placed: PlacedLine, *, look_below: bool = True
+) -> list[AmountMatch]:
+    """Amounts on the line, else right of it, else just below it."""
+    below = layout.below(placed)[:1] if look_below else []
+    for source in [placed, *layout.right_of(placed), *below]:
+        amounts = amounts_in(source.line.text)
+        if amounts:
+            return amounts
+    return []
+
+
+def _largest_lower_amounts(
+    layouts: list[PageLayout], all_amounts: list[tuple[PlacedLine, AmountMatch]]
+) -> list[Candidate]:
+    """No total label anywhere: the largest decimal amount in the lower half."""
+    heights = {layout.page.page_number: layout.page.height for layout in layouts}
+    lower = [
+        (placed, amount)
+        for placed, amount in all_amounts
+        if amount.has_decimals
+        and amount.value > 0
+        and placed.center_y >= 0.4 * heights[placed.page_number]
+        and not is_not_total(placed.line.text)
+    ]
+    if not lower:
+        return []
+    largest = max(amount.value for _, amount in lower)
+    return [
+        Candidate(
+            value=format_amount(amount.value),
+            raw_value=amount.raw,
+            score=0.3 if amount.value == largest else 0.15,
+            placed=placed,
+            explanation="largest amount in the lower half, no total label found",
+        )
+        for placed, amount in lower
+    ]
