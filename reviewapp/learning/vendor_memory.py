@@ -22,11 +22,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from pipeline.extract.vendor_directory import (
-    Directory,
     DirectoryVendor,
     apply_directory,
     identify,
     why_unidentified,
+)
+from pipeline.extract.vendor_learning import (
+    Directory,
 )
 from pipeline.extract.vendor_memory import MEMORY_MARK, VendorLayoutHint, learn_hint
 from pipeline.types import Box, Extraction, FieldValue, OcrLine, PageText

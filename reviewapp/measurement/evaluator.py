@@ -12,7 +12,9 @@ from django.conf import settings
 
 from pipeline.errors import UnreadableDocument
 from pipeline.extract import FieldExtractor
-from pipeline.extract.vendor_directory import Directory
+from pipeline.extract.vendor_learning import (
+    Directory,
+)
 from pipeline.ocr import OcrEngine, ocr_engines
 from pipeline.ocr.cache import CachingOcrEngine
 from pipeline.ocr.recorded import page_text_from_boxes

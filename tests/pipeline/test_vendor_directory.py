@@ -13,11 +13,13 @@ from pipeline.extract.scorer import ScoredExtractor
 from pipeline.extract.vendor_directory import (
     CONFIRMED_MARK,
     MASTER_MARK,
-    Directory,
     DirectoryVendor,
     TextMemory,
     apply_directory,
     identify,
+)
+from pipeline.extract.vendor_learning import (
+    Directory,
     learn_text,
     registration_ids,
 )

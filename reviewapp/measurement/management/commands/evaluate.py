@@ -26,7 +26,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pipeline.extract import extractors
-from pipeline.extract.vendor_directory import Directory
+from pipeline.extract.vendor_learning import (
+    Directory,
+)
 from pipeline.preprocess import DEFAULT_STEPS, parse_steps
 from reviewapp.measurement.evaluator import Evaluator
 from reviewapp.measurement.reports import (

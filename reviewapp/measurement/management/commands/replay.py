@@ -18,7 +18,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pipeline.extract import extractors
-from pipeline.extract.vendor_directory import Directory, squash
+from pipeline.extract.vendor_directory import (
+    squash,
+)
+from pipeline.extract.vendor_learning import (
+    Directory,
+)
 from pipeline.types import Extraction
 from reviewapp.extraction_fields import FIELD_KINDS
 from reviewapp.measurement.evaluator import Evaluator
