@@ -25,7 +25,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.extract.scorer import ScorerModel
+from pipeline.extract.scorer import (
+    ScorerModel,
+)
 from pipeline.extract.scorer_training import (
     LabelledDocument,
     counts_of,

@@ -32,16 +32,20 @@ from pipeline.extract.calibration_fit import Sample, fit_calibration, fold_of
 from pipeline.extract.normalize import normalize_amount, normalize_date
 from pipeline.extract.scorer import (
     FORMAT,
-    SCORED_FIELDS,
-    FieldCandidate,
     FieldModel,
-    Respacer,
     ScoredExtractor,
     ScorerModel,
-    comparable,
     content_hash,
-    field_candidates,
     scorer_from_json,
+)
+from pipeline.extract.scorer_candidates import (
+    SCORED_FIELDS,
+    FieldCandidate,
+    comparable,
+    field_candidates,
+)
+from pipeline.extract.text_repair import (
+    Respacer,
 )
 from pipeline.ocr.cache import CachingOcrEngine, read_cached_lines
 from pipeline.ocr.recorded import page_text_from_boxes

@@ -31,10 +31,12 @@ from pipeline.extract import FieldExtractor, extractors
 from pipeline.extract.base_training import read_base_training
 from pipeline.extract.scorer import (
     MODEL_PATH,
-    SCORED_FIELDS,
     ScoredExtractor,
     ScorerModel,
     scorer_from_json,
+)
+from pipeline.extract.scorer_candidates import (
+    SCORED_FIELDS,
 )
 from pipeline.extract.scorer_gate import (
     GateDecision,

@@ -7,7 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from pipeline.extract.scorer import SCORED_FIELDS
+from pipeline.extract.scorer_candidates import (
+    SCORED_FIELDS,
+)
 from pipeline.extract.vendor_memory import VendorLayoutHint
 from reviewapp.models.documents import Document, Page
 from reviewapp.models.master_data import Vendor

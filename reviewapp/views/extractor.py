@@ -12,7 +12,9 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
-from pipeline.extract.scorer import SCORED_FIELDS
+from pipeline.extract.scorer_candidates import (
+    SCORED_FIELDS,
+)
 from reviewapp.learning.extractor_versions import (
     extractor_retrain_enqueue,
     retrain_failures,

@@ -39,7 +39,9 @@ from pipeline.extract.evidence import (
     FieldEvidence,
     gather_evidence,
 )
-from pipeline.extract.scorer import ScoredExtractor
+from pipeline.extract.scorer import (
+    ScoredExtractor,
+)
 from pipeline.extract.vendor_memory import VendorLayoutHint
 from pipeline.ocr.recorded import page_text_from_boxes
 from pipeline.run import confirm_with_evidence

@@ -13,22 +13,26 @@ from pipeline.extract.calibration import CalibratedExtractor
 from pipeline.extract.calibration_fit import fold_of
 from pipeline.extract.scorer import (
     MODEL_PATH,
-    SCORED_FIELDS,
-    Respacer,
     ScoredExtractor,
     ScorerError,
-    comparable,
     content_hash,
-    field_candidates,
     load_scorer,
     scorer_from_json,
-    tidy_punctuation,
+)
+from pipeline.extract.scorer_candidates import (
+    SCORED_FIELDS,
+    comparable,
+    field_candidates,
 )
 from pipeline.extract.scorer_training import (
     LabelledDocument,
     build_vocabulary,
     load_documents,
     train,
+)
+from pipeline.extract.text_repair import (
+    Respacer,
+    tidy_punctuation,
 )
 from pipeline.ocr.recorded import page_text_from_boxes
 from tests.conftest import DATASETS, SROIE

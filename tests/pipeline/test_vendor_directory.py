@@ -9,7 +9,9 @@ from pathlib import Path
 
 from pipeline.decode import DecodeLimits
 from pipeline.extract.heuristic import HeuristicExtractor
-from pipeline.extract.scorer import ScoredExtractor
+from pipeline.extract.scorer import (
+    ScoredExtractor,
+)
 from pipeline.extract.vendor_directory import (
     CONFIRMED_MARK,
     MASTER_MARK,

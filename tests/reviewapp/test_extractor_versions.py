@@ -21,7 +21,10 @@ from rq.serializers import JSONSerializer
 
 from pipeline.extract.calibration_fit import fold_of
 from pipeline.extract.layout import layout_pages
-from pipeline.extract.scorer import MODEL_PATH, content_hash
+from pipeline.extract.scorer import (
+    MODEL_PATH,
+    content_hash,
+)
 from pipeline.extract.scorer_training import LabelledDocument, load_documents, train
 from pipeline.types import PageText
 from reviewapp import jobs

@@ -9,7 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pipeline.extract.scorer import MODEL_PATH
+from pipeline.extract.scorer import (
+    MODEL_PATH,
+)
 from pipeline.extract.scorer_training import load_documents, train
 from reviewapp.services.ingest import decode_limits
 
