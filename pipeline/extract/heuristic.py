@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.extract import invoice_fields
+from pipeline.extract import amount_reconciliation, identifiers, invoice_fields, parties
 from pipeline.extract.currency import read_currency
 from pipeline.extract.invoice_number import read_invoice_number
 from pipeline.extract.issue_date import prefers_day_first, read_invoice_date
@@ -37,21 +37,21 @@ class HeuristicExtractor:
         day_first = prefers_day_first(layouts, currency)
         vendor = read_vendor_name(layouts[0])
         issued = read_invoice_date(layouts, day_first)
-        total, subtotal, tax = invoice_fields.reconcile_amounts(
+        total, subtotal, tax = amount_reconciliation.reconcile_amounts(
             total_candidates(layouts),
-            invoice_fields.subtotal_candidates(layouts),
-            invoice_fields.tax_candidates(layouts),
+            amount_reconciliation.subtotal_candidates(layouts),
+            amount_reconciliation.tax_candidates(layouts),
         )
         fields = [
             vendor,
-            invoice_fields.vendor_address(
+            parties.vendor_address(
                 layouts,
                 vendor,
                 comma_before_postcode=currency is not None
                 and currency.value in _EUROPEAN_CURRENCIES,
             ),
-            invoice_fields.vendor_vat_id(layouts),
-            invoice_fields.customer_name(layouts),
+            identifiers.vendor_vat_id(layouts),
+            parties.customer_name(layouts),
             read_invoice_number(layouts),
             issued,
             invoice_fields.due_date(layouts, day_first, issued),
@@ -60,8 +60,8 @@ class HeuristicExtractor:
             subtotal,
             tax,
             total,
-            invoice_fields.iban(layouts),
-            invoice_fields.bic(layouts),
+            identifiers.iban(layouts),
+            identifiers.bic(layouts),
             invoice_fields.payment_terms(layouts),
         ]
         return Extraction(fields=tuple(f for f in fields if f is not None))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pipeline.extract import invoice_fields, issue_date, total_amount, vendor_name
+from pipeline.extract import issue_date, parties, total_amount, vendor_name
 from pipeline.extract.candidates import amounts_in
 from pipeline.extract.layout import PageLayout, PlacedLine, layout_pages
 from pipeline.extract.normalize import find_dates, format_amount
@@ -260,15 +260,15 @@ def _address_candidates(
     rows = layout.rows
     texts = [
         " ".join(
-            " ".join(invoice_fields._REGISTRATION_PREFIX.sub("", p.line.text).split())
+            " ".join(parties.REGISTRATION_PREFIX.sub("", p.line.text).split())
             for p in row
         ).strip()
         for row in rows
     ]
-    address_words = [bool(invoice_fields._ADDRESS_WORDS.search(t)) for t in texts]
-    contact = [bool(invoice_fields._CONTACT_OR_ID.search(t)) for t in texts]
-    company = [bool(invoice_fields._COMPANY.search(t)) for t in texts]
-    money = [bool(invoice_fields._MONEY_LABEL.search(t)) for t in texts]
+    address_words = [bool(parties.ADDRESS_WORDS.search(t)) for t in texts]
+    contact = [bool(parties.CONTACT_OR_ID.search(t)) for t in texts]
+    company = [bool(parties.COMPANY.search(t)) for t in texts]
+    money = [bool(parties.MONEY_LABEL.search(t)) for t in texts]
     found: dict[str, FieldCandidate] = {}
     for start in range(min(_ADDRESS_ROWS, len(rows))):
         for length in range(1, _ADDRESS_SPAN + 1):

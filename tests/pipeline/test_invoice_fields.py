@@ -303,7 +303,7 @@ def test_fields_glued_onto_an_invoice_number_are_cut_off() -> None:
 
 
 def test_an_iban_glued_to_its_label_by_ocr_is_still_read() -> None:
-    from pipeline.extract.invoice_fields import iban
+    from pipeline.extract.identifiers import iban
     from pipeline.extract.layout import layout_pages
     from pipeline.types import OcrLine, PageText
 

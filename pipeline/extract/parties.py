@@ -1,0 +1,218 @@
+"""The parties: the customer's name after its label, and the vendor's address
+under its name (registration numbers and contact lines cut off).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from pipeline.extract.candidates import Candidate, choose
+from pipeline.extract.labelled_text import explain, labelled_texts, weighted_labels
+from pipeline.extract.layout import PageLayout, PlacedLine
+from pipeline.extract.normalize import (
+    find_dates,
+)
+from pipeline.types import Box, FieldValue
+
+_CUSTOMER_LABELS = weighted_labels(
+    (r"bill(?:ed)?\s*to|sold\s*to|invoice\s*to|invoiced\s*to|advertiser", 1.0),
+    (r"rechnungs?(?:empf[äa]nger|adresse|\s*an)|factur[ée]\s*[àa]|destinataire", 1.0),
+    (r"customer(?:\s*name)?(?!\s*(?:no|number|id|#|copy|code|ref|service))", 0.85),
+    (r"client(?!\s*(?:no|number|id|#|code|ref))|buyer|kunde(?!n\s*-?\s*n)", 0.85),
+    (r"ship\s*to|deliver\s*to|attn\.?|attention", 0.55),
+)
+_NOT_A_NAME = re.compile(
+    r"(?i)^\W*(?:invoice|date|no\.?|number|page|total|amount|address|tel|phone|fax"
+    r"|e-?mail|www|http)\b"
+)
+
+
+def customer_name(layouts: Sequence[PageLayout]) -> FieldValue | None:
+    candidates = []
+    for found, weight in labelled_texts(layouts, _CUSTOMER_LABELS):
+        text = " ".join(found.text.split()).strip(" :,")
+        letters = sum(ch.isalpha() for ch in text)
+        digits = sum(ch.isdigit() for ch in text)
+        if letters < 3 or digits > letters or _NOT_A_NAME.match(text):
+            continue
+        if find_dates(text):
+            continue
+        candidates.append(
+            Candidate(
+                value=text,
+                raw_value=text,
+                score=0.82 * weight * found.location_weight,
+                placed=found.placed,
+                explanation=explain(found),
+            )
+        )
+    return choose("customer_name", candidates)
+
+
+ADDRESS_WORDS = re.compile(
+    r"(?i)\b(?:jalan|jln|lorong|taman|kawasan|bandar|road|rd|street|st|avenue|ave"
+    r"|blvd|lane|drive|lot|no|block|blk|floor|level|suite|unit|box|strasse|straße"
+    r"|str|weg|platz|allee|gasse|rue|boulevard|chemin|place|avenue|via|seksyen"
+    r"|persiaran|selangor|johor|kuala|lumpur|penang|pulau|pinang|melaka|perak|kedah"
+    r"|pahang|sabah|sarawak|negeri|sembilan|darul|ehsan|takzim|malaysia|germany"
+    r"|deutschland|france|usa)\b|\d{4,5}\b|\d+[A-Z]?,"
+    # OCR reads "ß" as "B": "LieferantenstraBe 20".
+    r"|\w(?:stra(?:ss|ß|b)e|str\.|weg|platz|allee|gasse|damm|ring)\s*\d"
+)
+CONTACT_OR_ID = re.compile(
+    r"(?i)\b(?:tel|telefon|phone|ph|fax|hp|mobile|e-?mail|www|http|gst|sst|reg"
+    r"|co\.?\s*no|company\s*no|roc|ssm|vat|ust|tax|invoice|receipt|date|cashier"
+    r"|table|bill|iban|bic|roc|br|formerly|licensee|document|doc|telephone"
+    r"|thank|welcome|member|order|served|counter|pos|terminal|handelsname"
+    r"|steuernummer|gln|siret|hr[ab]\s*\d+)\b|@"
+    r"|\d{2,4}[-\s]\d{3,4}[-\s]\d{3,4}|\b0\d{1,2}\s?-\s?\d{6,8}\b|\d+\.\d{2}\b"
+    # Malaysian business registration numbers: "(65351-M)", "JM0325955-V".
+    r"|\b[A-Z]{0,3}\d{5,}\s*-\s*[A-Z]\b"
+)
+# "(JM0517726) NO 12 ..." or a bare "1227039": a registration number printed
+# before or instead of the first address line.
+_POSTCODE = re.compile(r"(?<![\d-])\d{5}(?![\d-])")
+REGISTRATION_PREFIX = re.compile(
+    r"(?i)^\s*(?:site\s*:\s*\d+\s*)?(?:\(\s*[A-Z]{0,3}\d{5,}[A-Z-]*\s*\)|\d{6,})?\s*"
+)
+COMPANY = re.compile(
+    r"(?i)sdn\.?\s*bhd|\bbhd\b|berhad|gmbh|\binc\b|\bltd\b|limited|\bllc\b"
+)
+
+
+def vendor_address(
+    layouts: Sequence[PageLayout],
+    vendor: FieldValue | None,
+    *,
+    comma_before_postcode: bool = False,
+) -> FieldValue | None:
+    """The lines under the vendor's name that read as an address, up to the
+    first contact, registration or document line after it. European
+    addresses written on one line put a comma before the postcode line
+    (`comma_before_postcode`); Malaysian receipts' annotations do not."""
+    if vendor is None or vendor.box is None or not layouts:
+        return None
+    layout = next(
+        (lay for lay in layouts if lay.page.page_number == vendor.page_number),
+        layouts[0],
+    )
+    anchor = vendor.box
+    below = [
+        row
+        for row in layout.rows
+        if _row_center(row) > anchor[3] - 0.4 * max(p.height for p in row)
+    ][:10]
+    taken: list[PlacedLine] = []
+    skipped = 0
+    for row in below:
+        near = [p for p in row if _overlaps(p.box, anchor, layout.page.width)]
+        address = [p for p in near if _is_address_line(p.line.text, taken)]
+        ends = len(address) < len(near) and bool(taken or address)
+        if address:
+            taken.extend(address)
+        elif not taken:
+            # Registration numbers, a former name, a branch name may sit
+            # between the name and its address.
+            skipped += 1
+            if skipped > 4:
+                break
+            continue
+        if ends or not address or len(taken) >= 5:
+            break
+    if not taken:
+        return None
+    value = join_address_lines(
+        [" ".join(REGISTRATION_PREFIX.sub("", p.line.text).split()) for p in taken],
+        comma_before_postcode=comma_before_postcode,
+    )
+    postcode = bool(re.search(r"\b\d{4,5}\b", value))
+    score = 0.55 + (0.15 if postcode else 0.0) + (0.05 if len(taken) >= 2 else 0.0)
+    box: Box = (
+        min(p.box[0] for p in taken),
+        min(p.box[1] for p in taken),
+        max(p.box[2] for p in taken),
+        max(p.box[3] for p in taken),
+    )
+    return choose(
+        "vendor_address",
+        [
+            Candidate(
+                value=value,
+                raw_value=value,
+                score=score,
+                placed=taken[0],
+                explanation=f"{len(taken)} address line(s) under the vendor name",
+                box=box,
+            )
+        ],
+    )
+
+
+def join_address_lines(
+    lines: Sequence[str], *, comma_before_postcode: bool = False
+) -> str:
+    """Address lines as one value, the way an address is written on one line:
+    with `comma_before_postcode`, "Hauptstr. 5" + "12345 Berlin" ->
+    "Hauptstr. 5, 12345 Berlin"; otherwise (and for every other line) joined
+    as printed, since receipts put their own commas where they want them."""
+    out = ""
+    for line in (line.strip() for line in lines):
+        if not line:
+            continue
+        if comma_before_postcode and _POSTCODE_LINE.match(line):
+            # "DE 80333 München" under the street: the country code is not
+            # part of the address as one line writes it.
+            line = _COUNTRY_BEFORE_POSTCODE.sub("", line)
+            if out and out[-1].isalnum():
+                out += ","
+        out = f"{out} {line}" if out else line
+    return out
+
+
+# "12345 Berlin", "F-75001 Paris", "1012 AB Amsterdam", "D-80331 München".
+_POSTCODE_LINE = re.compile(
+    r"(?:[A-Z]{1,2}-|[A-Z]{2}\s)?\d{4,5}(?:\s?[A-Z]{2})?\s+[^\W\d]"
+)
+_COUNTRY_BEFORE_POSTCODE = re.compile(r"^[A-Z]{2}\s(?=\d{4,5}\s)")
+
+
+# Money and bank lines ("Total EUR 120,50", "IBAN DE89 ...") are never address
+# lines, though "120," looks like a house number to ADDRESS_WORDS. Glued OCR
+# ("TotalEUR120,50") is why the words are not bounded on the right.
+MONEY_LABEL = re.compile(
+    r"(?i)\b(?:total|sub-?total|amount|summe|betrag|balance|iban"
+    r"|(?:tax|vat|gst|mwst|bic|swift|bank)\b)"
+)
+
+
+def _is_address_line(text: str, taken: Sequence[PlacedLine]) -> bool:
+    text = REGISTRATION_PREFIX.sub("", text)
+    if not text or CONTACT_OR_ID.search(text) or find_dates(text):
+        return False
+    if MONEY_LABEL.search(text):
+        return False
+    if COMPANY.search(text):
+        return False
+    if ADDRESS_WORDS.search(text):
+        return True
+    # A short continuation ("SELANGOR.", "(X) U13/X, SETIA ALAM,") once the
+    # address began, but nothing after its postcode line that is not a place
+    # (a branch name follows the address on many receipts).
+    if not taken:
+        return False
+    if any(_POSTCODE.search(p.line.text) for p in taken):
+        # ... except the branch in brackets: "(MR DIY TESCO TERBAU)".
+        return bool(re.fullmatch(r"\(.*\)", text.strip()))
+    return len(text.split()) <= 6
+
+
+def _row_center(row: Sequence[PlacedLine]) -> float:
+    return (min(p.box[1] for p in row) + max(p.box[3] for p in row)) / 2
+
+
+def _overlaps(box: Box, anchor: Box, page_width: int) -> bool:
+    # The address block sits in the name's column: overlapping it, within a
+    # generous margin for centred receipts whose lines are wider than the name.
+    margin = page_width * 0.15
+    return box[0] < anchor[2] + margin and box[2] > anchor[0] - margin
