@@ -89,6 +89,8 @@ class RuleSpec:
     code: str
     check: Rule
     document_types: frozenset[str] | None = None
+    # What a person calls the problem when the rule fails, for charts and lists.
+    title: str = ""
 
     @property
     def description(self) -> str:
@@ -112,13 +114,24 @@ class RuleRegistry:
         self._rules: dict[str, RuleSpec] = {}
 
     def register(
-        self, code: str, check: Rule, *, document_types: Collection[str] | None = None
+        self,
+        code: str,
+        check: Rule,
+        *,
+        document_types: Collection[str] | None = None,
+        title: str = "",
     ) -> None:
         """Add a rule; raises ValueError when `code` is taken."""
         if code in self._rules:
             raise ValueError(f"validation rule {code!r} is registered twice")
         types = frozenset(document_types) if document_types is not None else None
-        self._rules[code] = RuleSpec(code, check, types)
+        self._rules[code] = RuleSpec(code, check, types, title or code)
+
+    def title(self, code: str) -> str:
+        """The rule's plain title; an unknown code (a rule since removed, still
+        named by old results) reads as its words."""
+        spec = self._rules.get(code)
+        return spec.title if spec is not None else code.replace("_", " ").capitalize()
 
     def all(self) -> tuple[RuleSpec, ...]:
         return tuple(self._rules.values())
@@ -161,29 +174,38 @@ class RuleRegistry:
 
 _BILLS = (INVOICE, CREDIT_NOTE)
 validation_rules = RuleRegistry()
-for _code, _check, _types in (
-    ("required_fields", fields.required_fields, None),
-    ("field_formats", fields.field_formats, None),
-    ("line_amounts", arithmetic.line_amounts, None),
-    ("lines_sum_to_subtotal", arithmetic.lines_sum_to_subtotal, None),
-    ("totals_add_up", arithmetic.totals_add_up, None),
-    ("tax_matches_rates", arithmetic.tax_matches_rates, None),
-    ("invoice_date_not_in_future", dates.invoice_date_not_in_future, None),
-    ("invoice_date_not_too_old", dates.invoice_date_not_too_old, None),
-    ("due_date_not_before_invoice_date", dates.due_date_not_before_invoice_date, None),
-    ("iban_valid", identifiers.iban_valid, _BILLS),
-    ("bic_valid", identifiers.bic_valid, _BILLS),
-    ("vat_id_valid", identifiers.vat_id_valid, _BILLS),
-    ("vendor_known", vendors.vendor_known, _BILLS),
-    ("currency_expected", vendors.currency_expected, _BILLS),
-    ("due_date_within_terms", vendors.due_date_within_terms, _BILLS),
-    ("purchase_order_known", purchase_orders.purchase_order_known, (INVOICE,)),
-    ("two_way_match", purchase_orders.two_way_match, (INVOICE,)),
-    ("three_way_match", purchase_orders.three_way_match, (INVOICE,)),
-    ("duplicate_invoice", duplicates.duplicate_invoice, None),
-    ("bank_details_unchanged", bank_details.bank_details_unchanged, _BILLS),
-):
-    validation_rules.register(_code, _check, document_types=_types)
+for _code, _check, _types, _title in (
+    ("required_fields", fields.required_fields, None, "Required field missing"),
+    ("field_formats", fields.field_formats, None, "Value in the wrong format"),
+    ("line_amounts", arithmetic.line_amounts, None, "Line amount wrong"),
+    ("lines_sum_to_subtotal", arithmetic.lines_sum_to_subtotal, None,
+     "Lines do not add up"),
+    ("totals_add_up", arithmetic.totals_add_up, None, "Totals do not add up"),
+    ("tax_matches_rates", arithmetic.tax_matches_rates, None, "Tax does not match"),
+    ("invoice_date_not_in_future", dates.invoice_date_not_in_future, None,
+     "Dated in the future"),
+    ("invoice_date_not_too_old", dates.invoice_date_not_too_old, None,
+     "Invoice too old"),
+    ("due_date_not_before_invoice_date", dates.due_date_not_before_invoice_date,
+     None, "Due before issued"),
+    ("iban_valid", identifiers.iban_valid, _BILLS, "IBAN not valid"),
+    ("bic_valid", identifiers.bic_valid, _BILLS, "BIC not valid"),
+    ("vat_id_valid", identifiers.vat_id_valid, _BILLS, "VAT id not valid"),
+    ("vendor_known", vendors.vendor_known, _BILLS, "Vendor unknown"),
+    ("currency_expected", vendors.currency_expected, _BILLS, "Unexpected currency"),
+    ("due_date_within_terms", vendors.due_date_within_terms, _BILLS,
+     "Due date outside terms"),
+    ("purchase_order_known", purchase_orders.purchase_order_known, (INVOICE,),
+     "PO unknown"),
+    ("two_way_match", purchase_orders.two_way_match, (INVOICE,),
+     "Differs from the PO"),
+    ("three_way_match", purchase_orders.three_way_match, (INVOICE,),
+     "Differs from goods received"),
+    ("duplicate_invoice", duplicates.duplicate_invoice, None, "Possible duplicate"),
+    ("bank_details_unchanged", bank_details.bank_details_unchanged, _BILLS,
+     "Bank details changed"),
+):  # fmt: skip
+    validation_rules.register(_code, _check, document_types=_types, title=_title)
 
 
 def validate(

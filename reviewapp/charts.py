@@ -27,7 +27,10 @@ MARGIN_TOP = 16
 MARGIN_BOTTOM = 44
 LEGEND_ROW = 20
 BAR_ROW = 26
-BAR_LABEL_WIDTH = 170
+BAR_LABEL_WIDTH = 210
+# At 12 px, about 7 px a character: a longer label is cut with an ellipsis
+# (its full text stays in the bar's tooltip and the CSV).
+BAR_LABEL_CHARS = 28
 
 Formatter = Callable[[float], str]
 
@@ -245,7 +248,11 @@ def bar_chart(
         y = MARGIN_TOP + row * BAR_ROW
         length = plot_width * max(0.0, value) / top
         colour = colours[row] if colours else PALETTE[0]
-        shown = label if len(label) <= 26 else label[:25] + "…"
+        shown = (
+            label
+            if len(label) <= BAR_LABEL_CHARS
+            else label[: BAR_LABEL_CHARS - 1].rstrip() + "…"
+        )
         parts.append(
             f'<text x="{plot_left - 8}" y="{y + 15}" text-anchor="end">'
             f"{escape(shown)}</text>"

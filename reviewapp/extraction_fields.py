@@ -125,6 +125,13 @@ def auto_accept_support(name: str) -> int | None:
     return None if support is None else int(support["samples"])
 
 
+def auto_accept_evidence(name: str) -> dict[str, Any] | None:
+    """The held-out figures behind the calibrated threshold of `name`:
+    samples, accepted, errors, error_bound (None without an evidence stage)."""
+    support = _calibration_support().get(name)
+    return None if support is None else dict(support)
+
+
 @lru_cache(maxsize=1)
 def _calibration_support() -> dict[str, dict[str, Any]]:
     try:

@@ -31,6 +31,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
+from pipeline.registry import validation_rules
 from reviewapp import charts, review_reasons
 from reviewapp.extraction_fields import FIELD_LABELS, FIELD_NAMES
 from reviewapp.metric_arithmetic import (
@@ -232,10 +233,19 @@ def exception_rates(filters: DashboardFilters) -> Chart:
                 document_type_confidence__lt=settings.VOUCH_CLASSIFY_MIN_CONFIDENCE
             ),
         ),
+        held=Count("id", filter=Q(status=Document.Status.NEEDS_NEW_COPY)),
+        # Held by the capture check, whether or not a person then had it read.
+        new_copy=Count(
+            "id", filter=Q(quality_score__lt=settings.VOUCH_CAPTURE_MIN_QUALITY)
+        ),
     )
     # Grouped joins over the fields of the documents read, not one subquery
     # per document: the same answer, a fraction of the work on a long range.
-    read_ids = read.exclude(status=Document.Status.FAILED).values("pk")
+    # A copy still held by the capture check was never read: it has no fields
+    # to miss, and counts under its own reason.
+    read_ids = read.exclude(
+        status__in=[Document.Status.FAILED, Document.Status.NEEDS_NEW_COPY]
+    ).values("pk")
     complete = (
         Field.objects.filter(document__in=read_ids, name__in=review_reasons.KEY_FIELDS)
         .exclude(machine_value="")
@@ -244,7 +254,9 @@ def exception_rates(filters: DashboardFilters) -> Chart:
         .filter(names=len(review_reasons.KEY_FIELDS))
         .count()
     )
-    counts["missing"] = counts["documents"] - counts["failed"] - complete
+    counts["missing"] = (
+        counts["documents"] - counts["failed"] - counts["held"] - complete
+    )
     counts["low_confidence"] = (
         Field.objects.filter(document__in=read_ids)
         .filter(_first_pass_unsure(review_thresholds()))
@@ -268,7 +280,8 @@ def exception_rates(filters: DashboardFilters) -> Chart:
         ("Key field missing", counts["missing"]),
         ("Low confidence", counts["low_confidence"]),
         ("Document type unsure", counts["type_unsure"]),
-        *((f"Check: {rule.replace('_', ' ')}", n) for rule, n in by_rule.items()),
+        ("Needs a new copy (capture check)", counts["new_copy"]),
+        *((validation_rules.title(rule), n) for rule, n in by_rule.items()),
     ]
     reasons = sorted((r for r in reasons if r[1]), key=lambda r: -r[1])
     return Chart(

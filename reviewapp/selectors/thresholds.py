@@ -16,7 +16,12 @@ from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Floor
 
 from reviewapp import charts
-from reviewapp.extraction_fields import FIELD_LABELS, FIELD_NAMES
+from reviewapp.extraction_fields import (
+    FIELD_LABELS,
+    FIELD_NAMES,
+    auto_accept_evidence,
+    auto_accept_thresholds,
+)
 from reviewapp.metric_arithmetic import (
     BUCKET_EPSILON,
     CONFIDENCE_BUCKETS,
@@ -26,6 +31,7 @@ from reviewapp.metric_arithmetic import (
     nearest_index,
     threshold_curve,
 )
+from reviewapp.models.configuration import FieldThreshold
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import Field
 from reviewapp.thresholds import review_thresholds
@@ -88,6 +94,77 @@ class Simulation:
             nearest_index(thresholds, self.current.threshold),
             f"now {self.current.threshold:.3f}",
         )
+
+
+@dataclass(frozen=True)
+class ThresholdRow:
+    """One field's threshold now, where it comes from and what backs it."""
+
+    field_name: str
+    label: str
+    threshold: float
+    source: str  # "override", "administrator", "calibrated" or "default"
+    note: str  # the administrator's reason, for their own value
+    calibrated: float | None  # the calibration's own threshold
+    samples: int | None  # held-out values behind it
+    accepted_share: float | None  # of them, the share it auto-accepts
+    error_bound: float | None  # the bound on error it was chosen under
+
+    @property
+    def evidence(self) -> str:
+        """What backs the calibration's threshold, in a sentence."""
+        if self.calibrated is None or not self.samples:
+            return "No calibration for this field"
+        if self.calibrated >= 1.0:
+            return (
+                f"{self.samples:,} held-out values cannot show an error of 1 % "
+                "or less at any threshold: always checked"
+            )
+        return (
+            f"Calibrated {self.calibrated:.3f} on {self.samples:,} held-out values: "
+            f"{self.accepted_share or 0:.0%} accepted, error at most "
+            f"{self.error_bound or 0:.1%}"
+        )
+
+
+def threshold_overview() -> list[ThresholdRow]:
+    """Every field's threshold as routing uses it, with its source: the
+    simulator's starting point, so an admin sees which fields the machine
+    may accept alone and on how much held-out evidence."""
+    now = review_thresholds()
+    calibrated = auto_accept_thresholds()
+    overridden = settings.VOUCH_FLAG_BELOW_CONFIDENCE is not None
+    chosen = {t.name: t for t in FieldThreshold.objects.all()}
+    rows = []
+    for name in FIELD_NAMES:
+        evidence = auto_accept_evidence(name)
+        samples = None if evidence is None else int(evidence["samples"])
+        if overridden:
+            source, note = "override", ""
+        elif name in chosen:
+            source, note = "administrator", chosen[name].note
+        elif evidence is not None and calibrated[name] == evidence["threshold"]:
+            source, note = "calibrated", ""
+        else:
+            source, note = "default", ""
+        rows.append(
+            ThresholdRow(
+                field_name=name,
+                label=FIELD_LABELS.get(name, name),
+                threshold=now[name],
+                source=source,
+                note=note,
+                calibrated=None if evidence is None else float(evidence["threshold"]),
+                samples=samples,
+                accepted_share=(
+                    int(evidence["accepted"]) / samples
+                    if evidence is not None and samples
+                    else None
+                ),
+                error_bound=None if evidence is None else evidence["error_bound"],
+            )
+        )
+    return rows
 
 
 def _evidence(

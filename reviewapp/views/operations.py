@@ -42,7 +42,7 @@ from reviewapp.selectors.operations import (
     dashboard_charts,
     document_types,
 )
-from reviewapp.selectors.thresholds import simulate
+from reviewapp.selectors.thresholds import simulate, threshold_overview
 from reviewapp.services.processing import failed_documents_requeue
 from reviewapp.services.review_time import ReviewTimeRefused, review_time_record
 from reviewapp.services.thresholds import field_threshold_set
@@ -166,6 +166,7 @@ def threshold_simulator(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "form": form,
         "can_apply": can_apply_thresholds(request.user),
+        "overview": threshold_overview(),
     }
     if form.is_valid():
         simulation = simulate(

@@ -86,3 +86,12 @@ def test_a_code_registers_once_and_describes_itself() -> None:
 def test_every_default_rule_has_a_one_line_description() -> None:
     for spec in validation_rules.all():
         assert spec.description and not spec.description.endswith(":"), spec.code
+
+
+def test_every_rule_has_a_plain_title_and_an_old_code_reads_as_words() -> None:
+    for spec in validation_rules.all():
+        assert spec.title and spec.title != spec.code, spec.code
+        assert validation_rules.title(spec.code) == spec.title
+    assert validation_rules.title("bank_details_unchanged") == "Bank details changed"
+    # Results stored before a rule was removed still name it.
+    assert validation_rules.title("retired_rule") == "Retired rule"

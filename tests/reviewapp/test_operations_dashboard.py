@@ -88,6 +88,10 @@ def test_exception_rate_counts_each_reason_over_documents_read(
     unsure_type = make_document(fields=sure)
     Document.objects.filter(pk=unsure_type.pk).update(document_type_confidence=0.5)
     make_document(status="failed")
+    held = make_document(status="needs_new_copy")
+    Document.objects.filter(pk=held.pk).update(quality_score=31.0)
+    forced = make_document(fields=sure)  # held, then a person had it read
+    Document.objects.filter(pk=forced.pk).update(quality_score=42.0)
     ValidationIssue.objects.create(
         document=clean, rule="duplicate_invoice", code="duplicate", severity="error",
         message="seen before",
@@ -98,14 +102,16 @@ def test_exception_rate_counts_each_reason_over_documents_read(
 
     chart = exception_rates(RANGE)
 
-    assert dict(chart.summary) == {"Documents read": "5"}
+    assert dict(chart.summary) == {"Documents read": "7"}
     by_reason = {r[0]: (r[1], r[3]) for r in chart.rows}
+    share = pytest.approx(1 / 7)
     assert by_reason == {
-        "Could not be read": (1, 0.2),
-        "Key field missing": (1, 0.2),
-        "Low confidence": (1, 0.2),
-        "Document type unsure": (1, 0.2),
-        "Check: duplicate invoice": (1, 0.2),
+        "Could not be read": (1, share),
+        "Key field missing": (1, share),  # not the held copy: it was never read
+        "Low confidence": (1, share),
+        "Document type unsure": (1, share),
+        "Needs a new copy (capture check)": (2, pytest.approx(2 / 7)),
+        "Possible duplicate": (1, share),
     }
 
 

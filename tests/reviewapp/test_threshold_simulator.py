@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
+from pytest_django.fixtures import Settings as SettingsWrapper
 
+from reviewapp.extraction_fields import FIELD_NAMES, auto_accept_evidence
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.configuration import FieldThreshold
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import Field
-from reviewapp.selectors.thresholds import simulate
+from reviewapp.selectors.thresholds import simulate, threshold_overview
 from reviewapp.services.thresholds import field_threshold_set
 from reviewapp.thresholds import review_thresholds
 from tests.conftest import logged_in, make_document
@@ -126,3 +128,38 @@ def test_removing_a_threshold_falls_back_to_the_calibrated_one(
     assert review_thresholds()["invoice_date"] == 0.5
     field_threshold_set(name="invoice_date", threshold=None, actor=admin_user)
     assert review_thresholds()["invoice_date"] == calibrated
+
+
+def test_the_overview_names_each_threshold_s_source_and_its_evidence(
+    db: None, admin_user: User, settings: SettingsWrapper
+) -> None:
+    settings.VOUCH_FLAG_BELOW_CONFIDENCE = None
+    field_threshold_set(
+        name="total_amount", threshold=0.8, actor=admin_user, note="pilot"
+    )
+    rows = {row.field_name: row for row in threshold_overview()}
+
+    assert set(rows) == set(FIELD_NAMES)
+    total = rows["total_amount"]
+    assert (total.threshold, total.source, total.note) == (
+        0.8,
+        "administrator",
+        "pilot",
+    )
+    date = rows["invoice_date"]
+    support = auto_accept_evidence("invoice_date")
+    assert support is not None
+    assert date.source == "calibrated"
+    assert date.threshold == support["threshold"]
+    assert f"on {support['samples']:,} held-out values" in date.evidence
+    never = [row for row in rows.values() if row.calibrated == 1.0]
+    for row in never:
+        assert "always checked" in row.evidence
+
+    page = logged_in(admin_user).get("/operations/thresholds/").content.decode()
+    assert 'id="threshold-overview"' in page
+    assert "Set by an administrator: pilot" in page
+    assert 'href="?field=invoice_date"' in page
+
+    settings.VOUCH_FLAG_BELOW_CONFIDENCE = 0.7
+    assert {row.source for row in threshold_overview()} == {"override"}
