@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 
 from pipeline.classify import Classification, classify
@@ -27,7 +27,12 @@ from pipeline.extract.evidence import EvidenceContext, FieldEvidence, gather_evi
 from pipeline.extract.line_items import extract_line_items
 from pipeline.extract.vendor_memory import VendorLayoutHint, apply_hints
 from pipeline.ocr import OcrEngine
-from pipeline.preprocess import DEFAULT_STEPS, AppliedStep, preprocess_page
+from pipeline.preprocess import (
+    DEFAULT_STEPS,
+    AppliedStep,
+    PreprocessResult,
+    preprocess_page,
+)
 from pipeline.types import ExtractedLine, Extraction, PageImage, PageText
 from pipeline.validate.purchase_orders import invoice_net
 from pipeline.validate.types import InvoiceData
@@ -90,8 +95,10 @@ def run_pipeline(
     layout_hints: Sequence[VendorLayoutHint] = (),
     preprocessing: Collection[str] = DEFAULT_STEPS,
     evidence_context: EvidenceContext | None = None,
+    prepared: Prepared | None = None,
 ) -> PipelineResult:
-    """Run every stage on one document's bytes. `layout_hints` (the vendor's
+    """Run every stage on one document's bytes (`prepared`: its pages already
+    decoded and preprocessed by `prepare_document`). `layout_hints` (the vendor's
     memory, when the caller knows the vendor) win over the extractor wherever
     they locate a value of the learned shape. `preprocessing` names the
     image steps (pipeline.preprocess) scanned pages go through before OCR.
@@ -114,20 +121,87 @@ def run_pipeline(
         finally:
             seconds[name] = round(time.perf_counter() - started, 4)
 
+    if prepared is None:
+        prepared = prepare_document(
+            data, limits=limits, preprocessing=preprocessing, stage=stage
+        )
+    else:
+        seconds.update(prepared.seconds)
+    with stage("text"):
+        pages = tuple(read_page(done, ocr) for done in prepared.pages)
+    return finish_pipeline(
+        data,
+        pages,
+        ocr_engine=f"{ocr.name} {ocr.version}",
+        extractor=extractor,
+        limits=limits,
+        layout_hints=layout_hints,
+        evidence_context=evidence_context,
+        stage=stage,
+        seconds=seconds,
+    )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A document's pages decoded and made ready for OCR."""
+
+    pages: tuple[PreprocessResult, ...]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def pages_to_read(self) -> int:
+        """Pages that need OCR (not those with a usable PDF text layer)."""
+        return sum(1 for done in self.pages if done.page.text_lines is None)
+
+
+def prepare_document(
+    data: bytes,
+    *,
+    limits: DecodeLimits,
+    preprocessing: Collection[str] = DEFAULT_STEPS,
+    stage: Callable[[str], AbstractContextManager[None]] | None = None,
+) -> Prepared:
+    """Decode and preprocess: the stages before text. Raises
+    UnreadableDocument with a reason for the sender."""
+    seconds: dict[str, float] = {}
+    stage = stage or _timer(seconds)
     with stage("decode"):
         images = decode_document(data, limits)
     with stage("preprocess"):
-        prepared = [preprocess_page(image, preprocessing) for image in images]
-    with stage("text"):
-        pages = tuple(
-            replace(
-                page_text(done.page, ocr),
-                preprocessing=done.applied,
-                preprocess_seconds=done.seconds,
-                preprocess_cpu_seconds=done.cpu_seconds,
-            )
-            for done in prepared
-        )
+        pages = tuple(preprocess_page(image, preprocessing) for image in images)
+    return Prepared(pages, seconds)
+
+
+def read_page(prepared: PreprocessResult, ocr: OcrEngine) -> ProcessedPage:
+    """One preprocessed page's text, with what preprocessing did to it: the
+    unit of work a page job does for a long document."""
+    return replace(
+        page_text(prepared.page, ocr),
+        preprocessing=prepared.applied,
+        preprocess_seconds=prepared.seconds,
+        preprocess_cpu_seconds=prepared.cpu_seconds,
+    )
+
+
+def finish_pipeline(
+    data: bytes,
+    pages: tuple[ProcessedPage, ...],
+    *,
+    ocr_engine: str,
+    extractor: FieldExtractor,
+    limits: DecodeLimits,
+    layout_hints: Sequence[VendorLayoutHint] = (),
+    evidence_context: EvidenceContext | None = None,
+    stage: Callable[[str], AbstractContextManager[None]] | None = None,
+    seconds: dict[str, float] | None = None,
+) -> PipelineResult:
+    """The stages after every page has its text: classify, the embedded
+    e-invoice, extract, line items and evidence. `run_pipeline` calls it
+    after reading the pages itself; a document whose pages were read by
+    separate jobs calls it once the last page is in."""
+    seconds = {} if seconds is None else seconds
+    stage = stage or _timer(seconds)
     with stage("classify"):
         classification = classify([page.text for page in pages])
     einvoice: Extraction | None = None
@@ -165,11 +239,11 @@ def run_pipeline(
             document_type=classification.document_type,
             context=evidence_context,
         )
-    seconds["total"] = round(sum(seconds.values()), 4)
+    seconds["total"] = round(sum(v for k, v in seconds.items() if k != "total"), 4)
     return PipelineResult(
         pages=pages,
         extraction=confirmed.extraction,
-        ocr_engine=f"{ocr.name} {ocr.version}",
+        ocr_engine=ocr_engine,
         extractor=f"{extractor.name} {extractor.version}",
         stage_seconds=seconds,
         read_einvoice_xml=einvoice is not None,
@@ -178,6 +252,20 @@ def run_pipeline(
         evidence=confirmed.evidence,
         finder_confidences=confirmed.finder_confidences,
     )
+
+
+def _timer(
+    seconds: dict[str, float],
+) -> Callable[[str], AbstractContextManager[None]]:
+    @contextmanager
+    def stage(name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds[name] = round(time.perf_counter() - started, 4)
+
+    return stage
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import logging
 import socket
 import time
 import traceback
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,7 +16,13 @@ from rq.job import Job
 
 from pipeline.errors import UnreadableDocument
 from pipeline.ocr import ocr_engines
-from pipeline.run import run_pipeline
+from pipeline.run import (
+    PipelineResult,
+    finish_pipeline,
+    prepare_document,
+    read_page,
+    run_pipeline,
+)
 from reviewapp import webhooks
 from reviewapp.audit.trail import origin
 from reviewapp.learning.extractor_versions import (
@@ -26,10 +33,21 @@ from reviewapp.learning.vendor_memory import (
     document_memory_notes_store,
     with_vendor_memory,
 )
-from reviewapp.models.documents import ProcessingRun
+from reviewapp.models.documents import Document, PageReading, ProcessingRun
+from reviewapp.models.learning import ExtractorVersion
 from reviewapp.models.webhooks import WebhookDelivery
 from reviewapp.selectors.validation import evidence_context_for
-from reviewapp.services.ingest import decode_limits
+from reviewapp.services.ingest import decode_limits, document_enqueue_processing
+from reviewapp.services.page_jobs import (
+    page_prepared,
+    page_reading_store,
+    run_claim_assembly,
+    run_is_running,
+    run_pages_close,
+    run_read_pages,
+    run_split_into_pages,
+    run_wants_page_jobs,
+)
 from reviewapp.services.processing import (
     document_claim_for_processing,
     document_record_failure,
@@ -57,7 +75,7 @@ def _process_document(document_id: int, job: Job | None) -> str:
     run = document_claim_for_processing(
         document_id=document_id,
         job_id=job.id if job else "",
-        worker=f"{socket.gethostname()}:{job.worker_name if job else 'inline'}",
+        worker=_worker_name(job),
     )
     if run is None:
         return "skipped: not queued (already taken, finished or deleted)"
@@ -65,6 +83,11 @@ def _process_document(document_id: int, job: Job | None) -> str:
     try:
         with document.original.open("rb") as original:
             data = original.read()
+        limits = decode_limits()
+        prepared = prepare_document(data, limits=limits)
+        if run_wants_page_jobs(prepared):
+            pages = run_split_into_pages(run=run, prepared=prepared)
+            return f"reading {pages} pages as separate jobs: {document.public_id}"
         # ~0 in a DocumentWorker, which loads engines at start; recorded so a slow
         # first job shows where its time went.
         loading_started = time.perf_counter()
@@ -75,8 +98,9 @@ def _process_document(document_id: int, job: Job | None) -> str:
             data,
             ocr=ocr,
             extractor=extractor,
-            limits=decode_limits(),
+            limits=limits,
             evidence_context=evidence_context_for(document),
+            prepared=prepared,
         )
         result.stage_seconds["engine_load"] = engine_seconds
         # Second pass, once the first reading names the vendor: its memory.
@@ -93,11 +117,99 @@ def _process_document(document_id: int, job: Job | None) -> str:
             retry=True,
         )
         raise
+    _record(run, result, memory_notes, version)
+    return f"ready: {document.public_id}"
+
+
+def read_document_page(document_id: int, run_id: int, page_number: int) -> str:
+    """Read one page of a document split into page jobs; the job that reads
+    the last page assembles the document (see services.page_jobs).
+
+    Safe to run twice: a page read again replaces its text, and a run that is
+    no longer running (assembled, failed or abandoned) is left alone. A failure
+    fails the run; with attempts left the document is queued again whole."""
+    job = get_current_job()
+    with origin(request_id=job.id if job else ""):
+        return _read_document_page(document_id, run_id, page_number, job)
+
+
+def _read_document_page(
+    document_id: int, run_id: int, page_number: int, job: Job | None
+) -> str:
+    if not run_is_running(run_id):
+        return f"skipped: run {run_id} of document {document_id} is not running"
+    run = ProcessingRun.objects.select_related("document").get(pk=run_id)
+    reading = PageReading.objects.get(run=run, number=page_number)
+    try:
+        processed = read_page(
+            page_prepared(reading), ocr_engines.get(settings.VOUCH_OCR_ENGINE)
+        )
+        page_reading_store(
+            reading=reading, processed=processed, worker=_worker_name(job)
+        )
+        if not run_claim_assembly(run_id=run_id):
+            return f"read page {page_number} of document {document_id}"
+        extractor, version = extractor_for_processing()
+        with run.document.original.open("rb") as original:
+            data = original.read()
+        pages = run_read_pages(run=run)
+        result = finish_pipeline(
+            data,
+            pages,
+            ocr_engine=_engine_name(),
+            extractor=extractor,
+            limits=decode_limits(),
+            evidence_context=evidence_context_for(run.document),
+            seconds={
+                **{k: v for k, v in run.stage_seconds.items() if k != "current"},
+                "text": round(sum(page.text_seconds for page in pages), 4),
+            },
+        )
+        result, memory_notes = with_vendor_memory(result)
+    except UnreadableDocument as unreadable:
+        document_record_failure(run=run, reason=unreadable.reason)
+        run_pages_close(run_id=run_id)
+        return f"failed: {unreadable.reason}"
+    except Exception as error:
+        logger.exception(
+            "reading page %s of %s failed", page_number, run.document.public_id
+        )
+        document = document_record_failure(
+            run=run,
+            reason=_plain_reason(error),
+            error=traceback.format_exc(),
+            retry=True,
+        )
+        run_pages_close(run_id=run_id)
+        if document.status == Document.Status.QUEUED:
+            # The processing job that split it has finished: its retry policy
+            # cannot bring it back, so the next attempt is enqueued here.
+            document_enqueue_processing(document)
+        return f"failed: {_plain_reason(error)}"
+    _record(run, result, memory_notes, version)
+    run_pages_close(run_id=run_id)
+    return f"ready: {run.document.public_id} ({len(pages)} pages)"
+
+
+def _engine_name() -> str:
+    ocr = ocr_engines.get(settings.VOUCH_OCR_ENGINE)
+    return f"{ocr.name} {ocr.version}"
+
+
+def _record(
+    run: ProcessingRun,
+    result: PipelineResult,
+    memory_notes: list[dict[str, Any]],
+    version: ExtractorVersion | None,
+) -> None:
     document_record_result(run=run, result=result)
-    document_memory_notes_store(document_id=document.pk, notes=memory_notes)
+    document_memory_notes_store(document_id=run.document_id, notes=memory_notes)
     if version is not None:
         ProcessingRun.objects.filter(pk=run.pk).update(extractor_version=version)
-    return f"ready: {document.public_id}"
+
+
+def _worker_name(job: Job | None) -> str:
+    return f"{socket.gethostname()}:{job.worker_name if job else 'inline'}"
 
 
 def _plain_reason(error: Exception) -> str:

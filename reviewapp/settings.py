@@ -281,6 +281,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 VOUCH_JOB_TIMEOUT = env_int("VOUCH_JOB_TIMEOUT", 600)
 VOUCH_JOB_MAX_ATTEMPTS = env_int("VOUCH_JOB_MAX_ATTEMPTS", 3)
 VOUCH_JOB_RETRY_DELAYS = [30, 120]
+# A scanned document with at least this many pages to OCR is read one page per
+# job, so several workers share it (reviewapp.services.page_jobs); 0: never.
+VOUCH_PAGE_JOBS_MIN_PAGES = env_int("VOUCH_PAGE_JOBS_MIN_PAGES", 2)
 # A document queued or processing for longer than this is re-enqueued by
 # `requeue_stale` (the cron runs it every few minutes).
 VOUCH_STALE_AFTER_SECONDS = env_int("VOUCH_STALE_AFTER_SECONDS", 900)

@@ -225,6 +225,15 @@ def media_root(settings: SettingsWrapper, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _one_job_per_document_in_process(settings: SettingsWrapper) -> None:
+    """Tests that call the processing job in their own process have no worker
+    for page jobs: they read each document in one job. Page jobs run in every
+    test with real workers (their environment keeps the default), and
+    tests/reviewapp/test_page_jobs.py covers them."""
+    settings.VOUCH_PAGE_JOBS_MIN_PAGES = 0
+
+
+@pytest.fixture(autouse=True)
 def _fresh_extractors() -> Iterator[None]:
     yield
     extractors.reset()

@@ -255,12 +255,62 @@ class ProcessingRun(models.Model):
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A long scanned document is read as one job per page (PageReading); the
+    # job that finds every page read sets `assembled_at` in one conditional
+    # update, so exactly one of them assembles the result. 0: read in one job.
+    pages_expected = models.PositiveIntegerField(default=0)
+    assembled_at = models.DateTimeField(null=True, blank=True)
+    # Which worker read each page: {"1": "host:worker", ...}.
+    page_workers = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["document", "attempt"]
 
     def __str__(self) -> str:
         return f"run {self.attempt} of {self.document_id}: {self.outcome}"
+
+
+def page_job_image_path(instance: PageReading, filename: str) -> str:
+    return f"page-jobs/run-{instance.run_id}/{filename}"
+
+
+class PageReading(models.Model):
+    """One page of a run split into page jobs: the prepared image any worker
+    can read (shared media storage), and once read, its text. Kept until the
+    run is assembled; writing a page's text again replaces it, so a page job
+    is safe to run twice."""
+
+    run = models.ForeignKey(
+        ProcessingRun, on_delete=models.CASCADE, related_name="page_readings"
+    )
+    number = models.PositiveIntegerField()
+    image = models.FileField(upload_to=page_job_image_path, max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    dpi = models.PositiveIntegerField()
+    # The page's PDF text layer when it has one (no OCR needed), as lines.
+    text_layer = models.JSONField(null=True, blank=True)
+    # What preprocessing did before OCR: [{"name", "detail"}], and its time.
+    preprocessing = models.JSONField(default=list)
+    preprocess_seconds = models.FloatField(default=0.0)
+    preprocess_cpu_seconds = models.FloatField(default=0.0)
+    # The page's text, once read: [{"text", "confidence", "polygon"}].
+    lines = models.JSONField(null=True, blank=True)
+    source = models.CharField(max_length=20, blank=True)
+    text_seconds = models.FloatField(default=0.0)
+    worker = models.CharField(max_length=200, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "number"], name="page_reading_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"page {self.number} of run {self.run_id}"
 
 
 class Page(models.Model):

@@ -28,6 +28,11 @@ from rq.registry import (
 from rq.worker import Worker
 
 from reviewapp.services.ingest import PROCESS_JOB
+from reviewapp.services.page_jobs import PAGE_JOB
+
+# Both take the document's id first: a document read one page per job is
+# held while any of its page jobs is live.
+DOCUMENT_JOBS = frozenset({PROCESS_JOB, PAGE_JOB})
 
 
 def _pid_alive(pid: int) -> bool:
@@ -71,7 +76,7 @@ def document_ids_held_by_live_jobs(queue: Queue) -> set[int]:
         serializer=queue.serializer,
     )
     for job in jobs:
-        if job is None or job.func_name != PROCESS_JOB or not job.args:
+        if job is None or job.func_name not in DOCUMENT_JOBS or not job.args:
             continue
         running = job.id in started_ids and job.id not in waiting
         if running and not worker_is_alive(queue, job.worker_name or ""):

@@ -7,78 +7,29 @@ seconds; the claim that makes it safe is the same for real OCR."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 from django.contrib.auth.models import User
-from pytest_django.fixtures import Settings as SettingsWrapper
 from rq import Queue
 
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document, ProcessingRun
-from reviewapp.runtime.local_redis import PrivateRedis, start_private_redis
+from reviewapp.runtime.local_redis import PrivateRedis
 from reviewapp.runtime.runstack import stop_processes
 from reviewapp.selectors.health import ready_workers
 from reviewapp.services.ingest import PROCESS_JOB, document_ingest
-from tests.conftest import (
-    RECORDED_OCR,
-    REPO,
-    make_user,
-    shared_database_url,
-    text_image,
-)
+from tests.conftest import make_user, text_image
+from tests.reviewapp.real_workers import private_redis, start_worker, wait_for
+
+__all__ = ["private_redis"]  # a fixture
 
 pytestmark = pytest.mark.integration
 
 DOCUMENTS = 50
 FINISHED = ("ready", "approved", "escalated", "failed")
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path, settings: SettingsWrapper) -> Iterator[PrivateRedis]:
-    server = start_private_redis(tmp_path / "redis")
-    settings.REDIS_URL = server.url
-    settings.RQ_QUEUES = {
-        "default": {**settings.RQ_QUEUES["default"], "URL": server.url}
-    }
-    yield server
-    server.stop()
-
-
-def _start_worker(
-    name: str, redis_url: str, media: Path, log: Path
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_url,
-        "DATABASE_URL": shared_database_url(),
-        "VOUCH_MEDIA_ROOT": str(media),  # shared storage, as on several machines
-        "VOUCH_OCR_ENGINE": RECORDED_OCR,
-        "DJANGO_SETTINGS_MODULE": "reviewapp.settings",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    with log.open("wb") as output:
-        return subprocess.Popen(
-            [sys.executable, "manage.py", "rqworker", "default",
-             "--worker-class", "reviewapp.runtime.worker.DocumentWorker",
-             "--serializer", "rq.serializers.JSONSerializer", "--name", name],
-            cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-
-def _wait(condition: object, what: str, logs: list[Path], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            text = "\n".join(log.read_text(errors="replace")[-3000:] for log in logs)
-            pytest.fail(f"{what} did not happen in {timeout:.0f} s\n{text}")
-        time.sleep(0.25)
 
 
 def test_two_workers_process_each_of_50_documents_exactly_once(
@@ -91,12 +42,14 @@ def test_two_workers_process_each_of_50_documents_exactly_once(
     names = [f"scale-{n}-{os.getpid()}" for n in (1, 2)]
     logs = [tmp_path / f"{name}.log" for name in names]
     workers = [
-        _start_worker(name, private_redis.url, media_root, log)
+        start_worker(name, private_redis.url, media_root, log)
         for name, log in zip(names, logs, strict=True)
     ]
     try:
         client = redis.Redis.from_url(private_redis.url)
-        _wait(lambda: len(ready_workers(client)) == 2, "both workers ready", logs, 90)
+        wait_for(
+            lambda: len(ready_workers(client)) == 2, "both workers ready", logs, 90
+        )
         documents = [
             document_ingest(
                 content=text_image([f"Receipt {number}", f"Total {number}.00"]),
@@ -114,8 +67,8 @@ def test_two_workers_process_each_of_50_documents_exactly_once(
         def all_finished() -> bool:
             return Document.objects.filter(status__in=FINISHED).count() == DOCUMENTS
 
-        _wait(all_finished, "all 50 documents processed", logs, 180)
-        _wait(lambda: len(queue) == 0, "the queue drained", logs, 30)
+        wait_for(all_finished, "all 50 documents processed", logs, 180)
+        wait_for(lambda: len(queue) == 0, "the queue drained", logs, 30)
     finally:
         stop_processes(workers)
 
