@@ -25,11 +25,13 @@ from pipeline.ocr.recorded import RecordedOcrEngine
 from reviewapp import jobs
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document, PageReading, ProcessingRun
+from reviewapp.runtime.live_jobs import document_ids_held_by_live_jobs
 from reviewapp.runtime.local_redis import PrivateRedis
 from reviewapp.runtime.runstack import stop_processes
 from reviewapp.selectors.health import ready_workers
 from reviewapp.services.ingest import PROCESS_JOB, document_ingest
 from reviewapp.services.page_jobs import PAGE_JOB, run_claim_assembly
+from reviewapp.services.processing import documents_requeue_orphaned
 from tests.conftest import make_user, recorded_line, text_image
 from tests.reviewapp.real_workers import private_redis, start_worker, wait_for
 
@@ -277,3 +279,48 @@ def test_two_real_workers_share_a_three_page_scan_and_assemble_it_once(
         line.text for page in document.pages.all() for line in page.lines.all()
     )
     assert "INV-3001" in texts.replace(" ", "") and "120,50" in texts
+
+
+def test_a_document_whose_page_jobs_were_lost_is_read_again_whole(
+    db: None,
+    clerk: User,
+    recorded_ocr: type[RecordedOcrEngine],
+    media_root: Path,
+    page_jobs_on: None,
+    queue: Queue,
+    django_capture_on_commit_callbacks: CaptureOnCommit,
+) -> None:
+    document = _ingest(clerk, three_page_tiff(recorded_ocr))
+    run, page_jobs = _split(document, queue, django_capture_on_commit_callbacks)
+    # Waiting page jobs hold their document: it is not an orphan.
+    assert document.pk in document_ids_held_by_live_jobs(queue)
+    queue.remove(page_jobs[0])
+    jobs.read_document_page(*page_jobs[0].args)
+
+    # The worker holding the rest died with them (or Redis lost them).
+    for job in page_jobs[1:]:
+        queue.remove(job)
+    assert document.pk not in document_ids_held_by_live_jobs(queue)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert [d.pk for d in documents_requeue_orphaned()] == [document.pk]
+
+    run.refresh_from_db()
+    assert run.outcome == ProcessingRun.Outcome.FAILED
+    assert "abandoned" in run.error
+    # A page of the abandoned run arriving late changes nothing.
+    assert jobs.read_document_page(*page_jobs[2].args).startswith("skipped")
+    # The new processing job reads it whole, as a new run.
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.process_document(document.pk)
+    new_run = ProcessingRun.objects.filter(document=document).latest("attempt")
+    for job in _jobs(queue, PAGE_JOB):
+        if job.args[1] == new_run.pk:
+            jobs.read_document_page(*job.args)
+    document.refresh_from_db()
+    assert document.status in (Document.Status.READY, Document.Status.APPROVED)
+    assert (
+        ProcessingRun.objects.filter(
+            document=document, outcome=ProcessingRun.Outcome.SUCCEEDED
+        ).count()
+        == 1
+    )
