@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -18,8 +19,10 @@ JPEG = FileType("image/jpeg", ".jpg", "JPEG image")
 TIFF = FileType("image/tiff", ".tif", "TIFF image")
 WEBP = FileType("image/webp", ".webp", "WebP image")
 HEIC = FileType("image/heic", ".heic", "HEIC image")
+# UBL or CII e-invoices; whether it is one is decided by parsing, in decode.
+XML = FileType("application/xml", ".xml", "XML e-invoice")
 
-ACCEPTED: tuple[FileType, ...] = (PDF, PNG, JPEG, TIFF, WEBP, HEIC)
+ACCEPTED: tuple[FileType, ...] = (PDF, PNG, JPEG, TIFF, WEBP, HEIC, XML)
 # ISO base media "ftyp" brands of still HEIF images: what iPhones and most
 # Android phones save photos as.
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1")
@@ -28,6 +31,9 @@ BY_CONTENT_TYPE = {file_type.content_type: file_type for file_type in ACCEPTED}
 # How many leading bytes `sniff` needs: PDF readers accept "%PDF-" anywhere in the
 # first kilobyte, so we do too.
 SNIFF_BYTES = 1024
+# An XML declaration, or a root element's start tag straight away (the
+# declaration is optional). HTML is not XML, even when it is well formed.
+_XML_START = re.compile(rb"<\?xml[\s?]|<(?!html[\s>])[A-Za-z_][\w.:-]*[\s/>]", re.I)
 
 
 def sniff(head: bytes) -> FileType | None:
@@ -44,6 +50,8 @@ def sniff(head: bytes) -> FileType | None:
         return HEIC
     if b"%PDF-" in head[:SNIFF_BYTES]:
         return PDF
+    if _XML_START.match(head.removeprefix(b"\xef\xbb\xbf").lstrip()):
+        return XML
     return None
 
 

@@ -109,7 +109,7 @@ def test_pdf_text_layer_is_used_when_present() -> None:
         (pdf_bytes(password="s3cret"), "password-protected"),
         (image_bytes("JPEG")[:120], "truncated or damaged"),
         (image_bytes("PNG")[:60], "truncated or damaged"),
-        (b"GIF89a not accepted", "not a PDF, PNG, JPEG, TIFF, WebP or HEIC"),
+        (b"GIF89a not accepted", "not a PDF, PNG, JPEG, TIFF, WebP, HEIC or XML"),
     ],
     ids=["empty", "truncated-pdf", "corrupt-pdf", "password-pdf", "truncated-jpeg",
          "truncated-png", "gif"],
