@@ -32,8 +32,12 @@ BY_CONTENT_TYPE = {file_type.content_type: file_type for file_type in ACCEPTED}
 # first kilobyte, so we do too.
 SNIFF_BYTES = 1024
 # An XML declaration, or a root element's start tag straight away (the
-# declaration is optional). HTML is not XML, even when it is well formed.
-_XML_START = re.compile(rb"<\?xml[\s?]|<(?!html[\s>])[A-Za-z_][\w.:-]*[\s/>]", re.I)
+# declaration is optional).
+_XML_START = re.compile(rb"<\?xml[\s?]|<[A-Za-z_][\w.:-]*[\s/>]")
+_FIRST_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?([A-Za-z_][\w.-]*)[\s/>]")
+# Markup that runs scripts in a browser is never an e-invoice: refused at the
+# door like any other file Vouch cannot read, never stored.
+_ACTIVE_MARKUP = frozenset({b"svg", b"html"})
 
 
 def sniff(head: bytes) -> FileType | None:
@@ -50,8 +54,11 @@ def sniff(head: bytes) -> FileType | None:
         return HEIC
     if b"%PDF-" in head[:SNIFF_BYTES]:
         return PDF
-    if _XML_START.match(head.removeprefix(b"\xef\xbb\xbf").lstrip()):
-        return XML
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if _XML_START.match(text):
+        root = _FIRST_ELEMENT.search(text)
+        if root is None or root.group(1).lower() not in _ACTIVE_MARKUP:
+            return XML
     return None
 
 
