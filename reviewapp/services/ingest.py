@@ -15,7 +15,7 @@ from rq import Retry
 
 from pipeline.decode import DecodeLimits, decode_document, read_image_header
 from pipeline.errors import UnreadableDocument
-from pipeline.filetypes import PDF, SNIFF_BYTES, describe_accepted, sniff
+from pipeline.filetypes import PDF, SNIFF_BYTES, XML, describe_accepted, sniff
 from pipeline.quality import DocumentQuality, Thresholds, assess_document
 from reviewapp import (
     broadcast,
@@ -68,10 +68,12 @@ def document_ingest(
     """Store a file and queue it for processing, or say why it was refused.
 
     Cheap checks happen here (size, type by content, image pixel count); PDFs
-    are parsed only in the worker. An image's quality is assessed here, so the
-    sender hears at once: one that will not read is kept, marked "needs a new
-    copy" with the advice, and not read. The same bytes sent twice are
-    recognised by SHA-256 and return the first document with `duplicate=True`.
+    and e-invoice XML are parsed only in the worker, which fails a file that
+    will not read (XML that is hostile or not an invoice) with the reason. An
+    image's quality is assessed here, so the sender hears at once: one that
+    will not read is kept, marked "needs a new copy" with the advice, and not
+    read. The same bytes sent twice are recognised by SHA-256 and return the
+    first document with `duplicate=True`.
     Raises IngestRefused.
     """
     name = (original_name or "unnamed").replace("\x00", "")[-255:]
@@ -89,7 +91,7 @@ def document_ingest(
             f"{name} is not a file Vouch can read: send {describe_accepted()}"
         )
     quality: DocumentQuality | None = None
-    if file_type is not PDF:
+    if file_type not in (PDF, XML):
         try:
             read_image_header(content, decode_limits())
             quality = assess_document(
