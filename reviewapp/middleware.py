@@ -1,5 +1,5 @@
 """Request middleware of our own: a request id every log line and audit event of
-one request shares."""
+one request shares, and a plain reason for an upload Django cannot parse."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import re
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 
 from reviewapp.audit.trail import client_ip, origin
 
@@ -36,3 +37,42 @@ class RequestIdMiddleware:
             response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+# Django refuses a multipart part whose headers exceed this (a file name is the
+# only part of them a sender controls).
+PART_HEADER_LIMIT = 1024
+
+
+class UnreadableUploadMiddleware:
+    """Answers an upload Django's multipart parser refuses with a reason the
+    sender can act on, as JSON {"error": ...} like every other refusal,
+    instead of Django's bare "Bad Request" page. It sits before the CSRF
+    check, which would otherwise be the first to read the body and fail."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.content_type == "multipart/form-data":
+            try:
+                request.POST  # noqa: B018 (parsed here, once, for everyone after)
+            except MultiPartParserError as error:
+                return JsonResponse(
+                    {"error": unreadable_upload_reason(error)}, status=400
+                )
+        return self.get_response(request)
+
+
+def unreadable_upload_reason(error: MultiPartParserError) -> str:
+    if "header size" in str(error):
+        return (
+            "The file name is too long to upload: a name of more than about "
+            f"{PART_HEADER_LIMIT - 100:,} bytes does not fit in an upload's "
+            f"{PART_HEADER_LIMIT:,}-byte part header. Rename the file to a "
+            "shorter name (Vouch keeps up to 255 characters) and send it again, "
+            "or use the upload page, which sends long names separately."
+        )
+    return (
+        f"The upload could not be read: it is not a well-formed form upload ({error})."
+    )

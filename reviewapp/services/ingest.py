@@ -30,6 +30,10 @@ EventType = AuditEvent.EventType
 
 
 PROCESS_JOB = "reviewapp.jobs.process_document"
+# Document.original_name's length; a longer name is shortened in the middle.
+STORED_NAME_LENGTH = 255
+# How much of a longer name the audit trail keeps.
+AUDITED_NAME_LENGTH = 4096
 
 
 class IngestRefused(Exception):
@@ -73,10 +77,12 @@ def document_ingest(
     image's quality is assessed here, so the sender hears at once: one that
     will not read is kept, marked "needs a new copy" with the advice, and not
     read. The same bytes sent twice are recognised by SHA-256 and return the
-    first document with `duplicate=True`.
-    Raises IngestRefused.
+    first document with `duplicate=True`. A name longer than 255 characters
+    is stored shortened in the middle (`stored_name`); the audit event keeps
+    it in full. Raises IngestRefused.
     """
-    name = (original_name or "unnamed").replace("\x00", "")[-255:]
+    full_name = (original_name or "unnamed").replace("\x00", "")
+    name = stored_name(full_name)
     if not content:
         raise IngestRefused(f"{name} is empty")
     limit = settings.VOUCH_MAX_UPLOAD_BYTES
@@ -142,6 +148,11 @@ def document_ingest(
                 details={
                     "channel": channel,
                     "original_name": name,
+                    **(
+                        {"full_name": full_name[:AUDITED_NAME_LENGTH]}
+                        if name != full_name
+                        else {}
+                    ),
                     "sha256": sha256,
                     "size_bytes": len(content),
                     "content_type": file_type.content_type,
@@ -155,6 +166,16 @@ def document_ingest(
         return IngestResult(Document.objects.get(sha256=sha256), duplicate=True)
     logger.info("ingested %s via %s as %s", name, channel, document.public_id)
     return IngestResult(document=document, duplicate=False)
+
+
+def stored_name(name: str) -> str:
+    """The name as stored: unchanged up to 255 characters, else its start and
+    its end (the extension and any number there) around an ellipsis, which is
+    what a person recognises a file by."""
+    if len(name) <= STORED_NAME_LENGTH:
+        return name
+    tail = 60
+    return name[: STORED_NAME_LENGTH - tail - 1] + "…" + name[-tail:]
 
 
 def document_enqueue_processing(document: Document) -> None:
