@@ -48,6 +48,11 @@ _PARSER = etree.XMLParser(
     remove_pis=True,
 )
 _READS = "Vouch reads UBL 2.1 and UN/CEFACT CII (XRechnung, ZUGFeRD, Factur-X)"
+# A parsed element costs lxml ~140 bytes, so 24 MB of "<a/>" would take
+# 800 MB: the tags are counted first. An invoice with as many lines as 50
+# laid-out pages hold has about 100,000 elements; an attachment (base64) has
+# no "<" at all.
+MAX_ELEMENTS = 250_000
 # Fields without which an XML file is not an invoice anyone could pay.
 _ESSENTIAL = ("invoice_number", "total_amount")
 
@@ -62,8 +67,9 @@ def parse_einvoice_file(data: bytes) -> EinvoiceFile:
     """The invoice in a standalone XML file.
 
     Raises UnreadableDocument when the XML declares a DOCTYPE or entities (no
-    e-invoice does; they are how XXE and "billion laughs" attacks work), is not
-    well formed, or is some other XML than a UBL or CII invoice or credit note.
+    e-invoice does; they are how XXE and "billion laughs" attacks work), has
+    more than MAX_ELEMENTS tags, is not well formed, or is some other XML than
+    a UBL or CII invoice or credit note.
     """
     # Refused before parsing: nothing in the file is ever expanded or fetched.
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
@@ -71,6 +77,12 @@ def parse_einvoice_file(data: bytes) -> EinvoiceFile:
             "the XML file declares a DOCTYPE or entities, which e-invoices never "
             "do; Vouch does not read it, because such declarations can make a "
             "reader fetch other files or expand without bound (XXE, billion laughs)"
+        )
+    tags = data.count(b"<")
+    if tags > MAX_ELEMENTS:
+        raise UnreadableDocument(
+            f"the XML file has about {tags:,} elements; the limit is "
+            f"{MAX_ELEMENTS:,}, far more than an invoice of 50 pages needs"
         )
     try:
         root = etree.fromstring(data, parser=_PARSER)

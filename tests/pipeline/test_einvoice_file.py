@@ -204,6 +204,15 @@ def test_an_entity_is_never_expanded_even_when_parsed_directly() -> None:
     assert "root:" not in str(read_einvoice_xml(XXE).fields)
 
 
+def test_an_element_flood_is_refused_before_it_is_parsed() -> None:
+    flood = PEPPOL.read_bytes().replace(
+        b"</Invoice>", b"<a/>" * 300_000 + b"</Invoice>"
+    )
+
+    with pytest.raises(UnreadableDocument, match=r"about 300,\d+ elements; the limit"):
+        parse_einvoice_file(flood)
+
+
 def test_an_invoice_too_long_for_the_page_limit_is_refused() -> None:
     data = PEPPOL.read_bytes()
     line_start = data.index(b"<cac:InvoiceLine>")
