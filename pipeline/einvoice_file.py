@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from lxml import etree
@@ -249,10 +249,14 @@ def _write(
         if value(name):
             page.text(middle, f"{label}: {value(name)}")
             page.y -= _LEADING
+    # XRechnung's Leitweg-ID, or the buyer's own reference for routing.
+    for reference in _texts(parsed, ubl="/BuyerReference", cii="BuyerReference")[:1]:
+        page.text(middle, f"Buyer reference: {reference}")
+        page.y -= _LEADING
     page.y = min(page.y, buyer_bottom) - _LEADING
 
     _write_lines(page, lines)
-    _write_totals(page, fields, currency)
+    _write_totals(page, parsed, fields, currency)
 
     payment = [
         f"{label} {value(name)}"
@@ -309,11 +313,10 @@ def _buyer_details(parsed: EinvoiceFile, value: Callable[[str], str]) -> Iterato
     address = party_address(parsed.root, parsed.syntax, seller=False)
     if address:
         yield address
-    buyer_vat = texts_at(
-        parsed.root,
-        "/AccountingCustomerParty/Party/PartyTaxScheme/CompanyID"
-        if parsed.syntax == UBL
-        else "BuyerTradeParty/SpecifiedTaxRegistration/ID",
+    buyer_vat = _texts(
+        parsed,
+        ubl="/AccountingCustomerParty/Party/PartyTaxScheme/CompanyID",
+        cii="BuyerTradeParty/SpecifiedTaxRegistration/ID",
     )
     if buyer_vat:
         yield f"Buyer VAT ID: {buyer_vat[0]}"
@@ -363,28 +366,50 @@ def _write_lines(page: _Page, lines: tuple[ExtractedLine, ...]) -> None:
     page.y -= 4
 
 
-def _write_totals(page: _Page, fields: Extraction, currency: str) -> None:
+def _write_totals(
+    page: _Page, parsed: EinvoiceFile, fields: Extraction, currency: str
+) -> None:
     rows = [
-        (label, fields.get(name))
+        (label, Decimal(field.value))
         for label, name in (
             ("Net total", "subtotal_amount"),
             ("Tax", "tax_amount"),
             ("Total", "total_amount"),
         )
+        if (field := fields.get(name)) is not None
     ]
+    # What is left to pay after a prepayment or rounding, when it differs.
+    due = _decimal(
+        _texts(parsed, ubl="/LegalMonetaryTotal/PayableAmount", cii="DuePayableAmount")
+    )
+    if due is not None and due not in [
+        amount for label, amount in rows if label == "Total"
+    ]:
+        rows.append(("Amount due", due))
     page.need(len(rows) * _LEADING + _LEADING)
-    for label, field in rows:
-        if field is None:
-            continue
-        page.text(400, f"{label}:", bold=label == "Total")
+    for label, amount in rows:
+        bold = label in ("Total", "Amount due")
+        page.text(400, f"{label}:", bold=bold)
         page.text(
             _WIDTH - _MARGIN,
-            f"{_money(Decimal(field.value))} {currency}".strip(),
-            bold=label == "Total",
+            f"{_money(amount)} {currency}".strip(),
+            bold=bold,
             right=True,
         )
         page.y -= _LEADING
     page.y -= _LEADING
+
+
+def _texts(parsed: EinvoiceFile, *, ubl: str, cii: str) -> list[str]:
+    return texts_at(parsed.root, ubl if parsed.syntax == UBL else cii)
+
+
+def _decimal(texts: list[str]) -> Decimal | None:
+    try:
+        value = Decimal(texts[0]) if texts else None
+    except InvalidOperation:
+        return None
+    return value if value is not None and value.is_finite() else None
 
 
 def _money(amount: Decimal | None) -> str:
