@@ -11,6 +11,8 @@ class FileType:
     content_type: str
     extension: str
     label: str
+    # How a list of accepted formats names it; the label's first word if empty.
+    listed_as: str = ""
 
 
 PDF = FileType("application/pdf", ".pdf", "PDF")
@@ -20,7 +22,7 @@ TIFF = FileType("image/tiff", ".tif", "TIFF image")
 WEBP = FileType("image/webp", ".webp", "WebP image")
 HEIC = FileType("image/heic", ".heic", "HEIC image")
 # UBL or CII e-invoices; whether it is one is decided by parsing, in decode.
-XML = FileType("application/xml", ".xml", "XML e-invoice")
+XML = FileType("application/xml", ".xml", "XML e-invoice", "e-invoice XML")
 
 ACCEPTED: tuple[FileType, ...] = (PDF, PNG, JPEG, TIFF, WEBP, HEIC, XML)
 # ISO base media "ftyp" brands of still HEIF images: what iPhones and most
@@ -63,9 +65,11 @@ def sniff(head: bytes) -> FileType | None:
 
 
 def describe_accepted(*, last: str = "") -> str:
-    """The accepted formats for a message: "PDF, PNG, ..., HEIC", or with
-    `last="or"`: "PDF, PNG, ... or HEIC"."""
-    names = [file_type.label.split()[0] for file_type in ACCEPTED]
+    """The accepted formats for a message: "PDF, PNG, ..., e-invoice XML", or
+    with `last="or"`: "PDF, PNG, ... or e-invoice XML"."""
+    names = [
+        file_type.listed_as or file_type.label.split()[0] for file_type in ACCEPTED
+    ]
     if not last:
         return ", ".join(names)
     return ", ".join(names[:-1]) + f" {last} {names[-1]}"

@@ -94,7 +94,7 @@ def document_ingest(
     file_type = sniff(content[:SNIFF_BYTES])
     if file_type is None:
         raise IngestRefused(
-            f"{name} is not a file Vouch can read: send {describe_accepted()}"
+            f"{name} is not a file Vouch can read: send {describe_accepted(last='or')}"
         )
     quality: DocumentQuality | None = None
     if file_type not in (PDF, XML):
