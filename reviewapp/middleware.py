@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 
 from reviewapp.audit.trail import client_ip, origin
+from reviewapp.services.ingest import unreadable_upload_reason
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id a proxy in front of us chose is kept, so its logs and ours line up; it
@@ -39,40 +40,33 @@ class RequestIdMiddleware:
         return response
 
 
-# Django refuses a multipart part whose headers exceed this (a file name is the
-# only part of them a sender controls).
-PART_HEADER_LIMIT = 1024
-
-
 class UnreadableUploadMiddleware:
     """Answers an upload Django's multipart parser refuses with a reason the
     sender can act on, as JSON {"error": ...} like every other refusal,
-    instead of Django's bare "Bad Request" page. It sits before the CSRF
-    check, which would otherwise be the first to read the body and fail."""
+    instead of Django's bare "Bad Request" page. Its view hook runs just
+    before the CSRF check, which would otherwise be the first to read the body
+    and fail; views exempt from that check (the API) parse after their own
+    authentication, and say the same themselves."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view: Callable[..., HttpResponse],
+        args: tuple[object, ...],
+        kwargs: dict[str, object],
+    ) -> HttpResponse | None:
+        if getattr(view, "csrf_exempt", False):
+            return None
         if request.method == "POST" and request.content_type == "multipart/form-data":
             try:
                 request.POST  # noqa: B018 (parsed here, once, for everyone after)
             except MultiPartParserError as error:
-                return JsonResponse(
-                    {"error": unreadable_upload_reason(error)}, status=400
-                )
-        return self.get_response(request)
-
-
-def unreadable_upload_reason(error: MultiPartParserError) -> str:
-    if "header size" in str(error):
-        return (
-            "The file name is too long to upload: a name of more than about "
-            f"{PART_HEADER_LIMIT - 100:,} bytes does not fit in an upload's "
-            f"{PART_HEADER_LIMIT:,}-byte part header. Rename the file to a "
-            "shorter name (Vouch keeps up to 255 characters) and send it again, "
-            "or use the upload page, which sends long names separately."
-        )
-    return (
-        f"The upload could not be read: it is not a well-formed form upload ({error})."
-    )
+                reason = unreadable_upload_reason(str(error))
+                return JsonResponse({"error": reason}, status=400)
+        return None

@@ -168,6 +168,28 @@ def document_ingest(
     return IngestResult(document=document, duplicate=False)
 
 
+# Django refuses a multipart part whose headers exceed this (a file name is the
+# only part of them a sender controls).
+PART_HEADER_LIMIT = 1024
+
+
+def unreadable_upload_reason(parser_error: str) -> str:
+    """What to tell the sender of an upload Django's multipart parser refused,
+    given the parser's own message."""
+    if "header size" in parser_error:
+        return (
+            "The file name is too long to upload: a name of more than about "
+            f"{PART_HEADER_LIMIT - 100:,} bytes does not fit in an upload's "
+            f"{PART_HEADER_LIMIT:,}-byte part header. Rename the file to a "
+            "shorter name (Vouch keeps up to 255 characters) and send it again, "
+            "or use the upload page, which sends long names separately."
+        )
+    return (
+        "The upload could not be read: it is not a well-formed form upload "
+        f"({parser_error})."
+    )
+
+
 def stored_name(name: str) -> str:
     """The name as stored: unchanged up to 255 characters, else its start and
     its end (the extension and any number there) around an ellipsis, which is
