@@ -17,8 +17,9 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from pypdf import PdfReader
 
+from pipeline.einvoice_file import render_einvoice_file
 from pipeline.errors import UnreadableDocument
-from pipeline.filetypes import PDF, FileType, describe_accepted, sniff
+from pipeline.filetypes import PDF, XML, FileType, describe_accepted, sniff
 from pipeline.pdf_limits import check_pdf_limits
 from pipeline.pdftext import text_layer_lines
 from pipeline.types import PageImage
@@ -84,7 +85,8 @@ def read_image_header(data: bytes, limits: DecodeLimits) -> ImageHeader:
 
 
 def decode_document(data: bytes, limits: DecodeLimits) -> tuple[PageImage, ...]:
-    """Render every page of a PDF, PNG, JPEG, WebP, HEIC or (multi-page) TIFF.
+    """Render every page of a PDF, PNG, JPEG, WebP, HEIC or (multi-page) TIFF,
+    or of the page Vouch lays out for a UBL or CII e-invoice XML file.
 
     Raises UnreadableDocument with a reason the sender can act on.
     """
@@ -95,6 +97,11 @@ def decode_document(data: bytes, limits: DecodeLimits) -> tuple[PageImage, ...]:
         raise UnreadableDocument(f"the file is not a {describe_accepted(last='or')}")
     if file_type is PDF:
         return _decode_pdf(data, limits)
+    if file_type is XML:
+        # Rendered as a PDF so the page comes with a text layer: each value
+        # read from the XML can then be pointed at on the review page.
+        rendered = render_einvoice_file(data, max_pages=limits.max_pages)
+        return _decode_pdf(rendered, limits)
     return _decode_image(data, file_type, limits)
 
 

@@ -1,16 +1,19 @@
-"""Fields from the Factur-X / ZUGFeRD XML a PDF may carry, and how they compare
-with what the printed page says.
+"""Fields from e-invoice XML, and how they compare with what the printed page says.
 
-The XML is what the sender's system meant to bill, so its fields get full
-confidence; but a person pays from what the page shows, so a field whose printed
-value plainly differs is flagged and sent to review instead.
+The XML is either embedded in a PDF (Factur-X / ZUGFeRD) or a file of its own:
+UN/CEFACT CII (ZUGFeRD, Factur-X, XRechnung CII) or UBL 2.1 (Peppol BIS
+Billing 3.0, XRechnung UBL). It is what the sender's system meant to bill, so
+its fields get full confidence; but a person pays from what the page shows, so
+a field whose printed value plainly differs is flagged and sent to review
+instead.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -31,16 +34,33 @@ from pipeline.types import Box, ExtractedLine, Extraction, FieldValue, PageText
 
 logger = logging.getLogger(__name__)
 
-XML_EXPLANATION = "from the embedded Factur-X XML"
+EMBEDDED_SOURCE = "the embedded Factur-X XML"
+# A standalone file: the page is Vouch's own rendering of the same XML.
+FILE_SOURCE = "the e-invoice XML file"
+XML_EXPLANATION = f"from {EMBEDDED_SOURCE}"
+FILE_EXPLANATION = f"from {FILE_SOURCE}"
+# Every explanation a value read from XML starts with.
+XML_EXPLANATIONS = (XML_EXPLANATION, FILE_EXPLANATION)
 # Confidence of an XML field the printed page contradicts, or of an XML IBAN or
 # VAT id whose check digits fail: low enough that no threshold auto-accepts it,
 # so a person decides which one is right.
 DISAGREEMENT_CONFIDENCE = 0.5
 
+CII = "UN/CEFACT CII"
+UBL = "UBL 2.1"
+_UBL_NAMESPACES = frozenset(
+    {
+        "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
+        "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2",
+    }
+)
+_CII_ROOTS = frozenset({"CrossIndustryInvoice", "CrossIndustryDocument"})
+
 # Both ZUGFeRD 1 (CrossIndustryDocument) and 2 / Factur-X (CrossIndustryInvoice)
 # use the same element names in different places and namespaces, so paths are
 # written by local name and each field lists where each version keeps it.
-_PATHS: dict[str, tuple[str, ...]] = {
+# A path starting with "/" begins at the root's children; others match anywhere.
+_CII_PATHS: dict[str, tuple[str, ...]] = {
     "invoice_number": (
         "ExchangedDocument/ID",
         "HeaderExchangedDocument/ID",
@@ -70,6 +90,39 @@ _PATHS: dict[str, tuple[str, ...]] = {
     "iban": ("PayeePartyCreditorFinancialAccount/IBANID",),
     "bic": ("PayeeSpecifiedCreditorFinancialInstitution/BICID",),
 }
+# UBL 2.1 Invoice and CreditNote (EN 16931 business terms in the comments where
+# the choice is not obvious). Paths start at the root, because UBL reuses "ID"
+# and "Name" under every party, line and reference.
+_UBL_VAT_SCHEME = "[*[local-name()='TaxScheme']/*[local-name()='ID']='VAT']"
+_UBL_PATHS: dict[str, tuple[str, ...]] = {
+    "invoice_number": ("/ID",),
+    "invoice_date": ("/IssueDate",),
+    # BT-27, the legal name, as CII's SellerTradeParty/Name; else the trading name.
+    "vendor_name": (
+        "/AccountingSupplierParty/Party/PartyLegalEntity/RegistrationName",
+        "/AccountingSupplierParty/Party/PartyName/Name",
+    ),
+    "customer_name": (
+        "/AccountingCustomerParty/Party/PartyLegalEntity/RegistrationName",
+        "/AccountingCustomerParty/Party/PartyName/Name",
+    ),
+    "vendor_vat_id": (
+        f"/AccountingSupplierParty/Party/PartyTaxScheme{_UBL_VAT_SCHEME}/CompanyID",
+    ),
+    "po_number": ("/OrderReference/ID",),
+    "currency": ("/DocumentCurrencyCode",),
+    "subtotal_amount": ("/LegalMonetaryTotal/TaxExclusiveAmount",),
+    "tax_amount": ("/TaxTotal/TaxAmount",),
+    # BT-112, the total with VAT, as CII's GrandTotalAmount.
+    "total_amount": ("/LegalMonetaryTotal/TaxInclusiveAmount",),
+    # An Invoice has DueDate; a CreditNote only PaymentMeans/PaymentDueDate.
+    "due_date": ("/DueDate", "/PaymentMeans/PaymentDueDate"),
+    "payment_terms": ("/PaymentTerms/Note",),
+    # The payee's account only; a direct debit's is under PaymentMandate.
+    "iban": ("/PaymentMeans/PayeeFinancialAccount/ID",),
+    "bic": ("/PaymentMeans/PayeeFinancialAccount/FinancialInstitutionBranch/ID",),
+}
+_PATHS = {CII: _CII_PATHS, UBL: _UBL_PATHS}
 _AMOUNT_FIELDS = frozenset(
     {"subtotal_amount", "tax_amount", "total_amount"},
 )
@@ -100,23 +153,44 @@ def embedded_xml(data: bytes) -> bytes | None:
     return xml or None
 
 
-def read_einvoice_xml(xml: bytes) -> Extraction:
-    """The fields of a CII invoice (ZUGFeRD 1 or 2, Factur-X), each normalised like
-    an extracted value, with confidence 1.0 and no page position. Elements that
-    are missing or unreadable are left out; malformed XML gives no fields."""
+def einvoice_syntax(root: etree._Element) -> str | None:
+    """CII or UBL when the root element is an invoice or credit note of that
+    syntax, else None."""
+    name = etree.QName(root)
+    if name.localname in ("Invoice", "CreditNote") and name.namespace in (
+        _UBL_NAMESPACES
+    ):
+        return UBL
+    if name.localname in _CII_ROOTS:
+        return CII
+    # The UN/CEFACT Invoice that ZUGFeRD's drafts used (CBFBUY) keeps CII's
+    # element names.
+    if name.localname == "Invoice" and (name.namespace or "").startswith(
+        "urn:un:unece:uncefact:data:standard:"
+    ):
+        return CII
+    return None
+
+
+def read_einvoice_xml(xml: bytes, *, explanation: str = XML_EXPLANATION) -> Extraction:
+    """The fields of a CII invoice (ZUGFeRD 1 or 2, Factur-X, XRechnung CII) or
+    a UBL 2.1 invoice or credit note, each normalised like an extracted value,
+    with confidence 1.0 and no page position. Elements that are missing or
+    unreadable are left out; malformed XML gives no fields."""
     try:
         root = etree.fromstring(xml, parser=_SAFE_PARSER)
     except etree.XMLSyntaxError:
         return Extraction()
+    syntax = einvoice_syntax(root) or CII
     fields: list[FieldValue] = []
-    for name, paths in _PATHS.items():
-        raw = _first_text(root, paths, prefer_currency=_currency_code(root))
+    for name, paths in _PATHS[syntax].items():
+        raw = _first_text(root, paths, prefer_currency=_currency_code(root, syntax))
         value = _normalise(name, raw) if raw else None
         if raw and value:
-            fields.append(_xml_field(name, raw, value))
-    address = _seller_address(root)
+            fields.append(_xml_field(name, raw, value, explanation))
+    address = party_address(root, syntax, seller=True)
     if address:
-        fields.append(_xml_field("vendor_address", address, address))
+        fields.append(_xml_field("vendor_address", address, address, explanation))
     return Extraction(fields=tuple(fields))
 
 
@@ -137,26 +211,31 @@ _CREDIT_NOTE_TYPE_CODES = frozenset(
 )
 
 
-def declared_classification(xml: bytes) -> Classification | None:
-    """The document type the XML itself declares (its TypeCode), as a
-    classification as sure as the XML's fields; None when it declares none."""
+def declared_classification(
+    xml: bytes, *, source: str = EMBEDDED_SOURCE
+) -> Classification | None:
+    """The document type the XML itself declares (its TypeCode, or a UBL
+    CreditNote root), as a classification as sure as the XML's fields; None
+    when it declares none."""
     try:
         root = etree.fromstring(xml, parser=_SAFE_PARSER)
     except etree.XMLSyntaxError:
         return None
-    code = _first_text(
-        root,
-        ("ExchangedDocument/TypeCode", "HeaderExchangedDocument/TypeCode"),
-        prefer_currency=None,
+    syntax = einvoice_syntax(root) or CII
+    paths = (
+        ("/InvoiceTypeCode", "/CreditNoteTypeCode")
+        if syntax == UBL
+        else ("ExchangedDocument/TypeCode", "HeaderExchangedDocument/TypeCode")
     )
+    code = _first_text(root, paths, prefer_currency=None)
+    if syntax == UBL and etree.QName(root).localname == "CreditNote":
+        reason = f"{source} is a UBL CreditNote"
+        return Classification(CREDIT_NOTE, 1.0, (reason,), 0.0)
     if not code:
         return None
     document_type = CREDIT_NOTE if code in _CREDIT_NOTE_TYPE_CODES else INVOICE
     return Classification(
-        document_type,
-        1.0,
-        (f"the embedded Factur-X XML declares type code {code}",),
-        0.0,
+        document_type, 1.0, (f"{source} declares type code {code}",), 0.0
     )
 
 
@@ -210,10 +289,30 @@ def merge_with_page(
 
 def _xpath_by_local_name(path: str) -> str:
     steps = []
-    for step in path.split("/"):
+    for step in _steps(path.removeprefix("/")):
         name, bracket, condition = step.partition("[")
         steps.append(f"*[local-name()='{name}']" + (bracket + condition))
-    return ".//" + "/".join(steps)
+    return ("./" if path.startswith("/") else ".//") + "/".join(steps)
+
+
+def _steps(path: str) -> list[str]:
+    """The path split at each "/" outside a [condition]."""
+    steps, depth, start = [], 0, 0
+    for index, character in enumerate(path):
+        depth += {"[": 1, "]": -1}.get(character, 0)
+        if character == "/" and depth == 0:
+            steps.append(path[start:index])
+            start = index + 1
+    return [*steps, path[start:]]
+
+
+def texts_at(root: etree._Element, path: str) -> list[str]:
+    """The non-empty texts, whitespace collapsed, of every element at a path of
+    local names ("/" first: starting at the root's children)."""
+    found = (
+        " ".join((e.text or "").split()) for e in root.xpath(_xpath_by_local_name(path))
+    )
+    return [text for text in found if text]
 
 
 def _first_text(
@@ -231,24 +330,46 @@ def _first_text(
     return None
 
 
-def _currency_code(root: etree._Element) -> str | None:
-    found = root.xpath(_xpath_by_local_name("InvoiceCurrencyCode"))
+def _currency_code(root: etree._Element, syntax: str) -> str | None:
+    path = "/DocumentCurrencyCode" if syntax == UBL else "InvoiceCurrencyCode"
+    found = root.xpath(_xpath_by_local_name(path))
     return (found[0].text or "").strip() or None if found else None
 
 
-def _seller_address(root: etree._Element) -> str | None:
-    """ "Street, postcode city", the way the address is printed on a letterhead."""
-    found = root.xpath(_xpath_by_local_name("SellerTradeParty/PostalTradeAddress"))
+# (address element, street parts, postcode, city) per syntax.
+_ADDRESS_PARTS = {
+    CII: ("PostalTradeAddress", ("LineOne", "LineTwo"), "PostcodeCode", "CityName"),
+    UBL: (
+        "PostalAddress",
+        ("StreetName", "AdditionalStreetName", "AddressLine/Line"),
+        "PostalZone",
+        "CityName",
+    ),
+}
+_PARTIES = {
+    (CII, True): "SellerTradeParty",
+    (CII, False): "BuyerTradeParty",
+    (UBL, True): "/AccountingSupplierParty/Party",
+    (UBL, False): "/AccountingCustomerParty/Party",
+}
+
+
+def party_address(root: etree._Element, syntax: str, *, seller: bool) -> str | None:
+    """ "Street, postcode city" of the seller or buyer, the way an address is
+    printed on a letterhead; None when the XML gives none."""
+    element, streets, postcode, city = _ADDRESS_PARTS[syntax]
+    path = f"{_PARTIES[syntax, seller]}/{element}"
+    found = root.xpath(_xpath_by_local_name(path))
     if not found:
         return None
     address = found[0]
 
     def part(name: str) -> str:
-        element = address.xpath(f"*[local-name()='{name}']")
+        element = address.xpath(_xpath_by_local_name("/" + name))
         return " ".join((element[0].text or "").split()) if element else ""
 
-    street = ", ".join(p for p in (part("LineOne"), part("LineTwo")) if p)
-    place = " ".join(p for p in (part("PostcodeCode"), part("CityName")) if p)
+    street = ", ".join(p for p in map(part, streets) if p)
+    place = " ".join(p for p in (part(postcode), part(city)) if p)
     return ", ".join(p for p in (street, place) if p) or None
 
 
@@ -259,15 +380,25 @@ def _normalise(name: str, raw: str) -> str | None:
         except InvalidOperation:
             return None
     if name in _DATE_FIELDS:
-        return _cii_date(raw)
-    if name in ("iban", "bic", "vendor_vat_id", "currency"):
+        return _xml_date(raw)
+    if name == "iban":
+        # UBL's PayeeFinancialAccount may hold a national account number,
+        # which is not an IBAN and must not be checked as one.
+        iban = compact_identifier(raw)
+        return iban if _IBAN_SHAPE.match(iban) else None
+    if name in ("bic", "vendor_vat_id", "currency"):
         return compact_identifier(raw)
     return raw
 
 
-def _cii_date(raw: str) -> str | None:
-    # Format 102 (yyyymmdd) is the one the standard requires for these dates.
+_IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}$")
+
+
+def _xml_date(raw: str) -> str | None:
+    # CII requires format 102 (yyyymmdd); UBL requires yyyy-mm-dd.
     digits = raw.strip()
+    if len(digits) == 10 and digits[4] == digits[7] == "-":
+        digits = digits.replace("-", "")
     if len(digits) == 8 and digits.isdigit():
         try:
             return date(int(digits[:4]), int(digits[4:6]), int(digits[6:])).isoformat()
@@ -277,7 +408,7 @@ def _cii_date(raw: str) -> str | None:
     return found[0].value.isoformat() if found else None
 
 
-def _xml_field(name: str, raw: str, value: str) -> FieldValue:
+def _xml_field(name: str, raw: str, value: str, explanation: str) -> FieldValue:
     # A sender's system can still write a mistyped account or tax number; the
     # check digits catch that before anyone pays to it.
     invalid = (name == "iban" and not iban_is_valid(value)) or (
@@ -288,7 +419,7 @@ def _xml_field(name: str, raw: str, value: str) -> FieldValue:
         raw_value=raw,
         value=value,
         confidence=DISAGREEMENT_CONFIDENCE if invalid else 1.0,
-        explanation=XML_EXPLANATION
+        explanation=explanation
         + ("; its check digits do not match: check it" if invalid else ""),
     )
 
@@ -350,47 +481,98 @@ def _printed_across_lines(name: str, value: str, pages: Sequence[PageText]) -> b
 # --- line items ----------------------------------------------------------------
 
 
-def read_einvoice_lines(xml: bytes) -> tuple[ExtractedLine, ...]:
-    """The IncludedSupplyChainTradeLineItem lines of a CII invoice (ZUGFeRD 1
-    or 2, Factur-X) at confidence 1.0, without page positions. Malformed XML,
-    or a line without a readable amount, gives no line."""
+@dataclass(frozen=True)
+class _LinePaths:
+    lines: tuple[str, ...]
+    amount: str
+    quantity: tuple[str, ...]
+    price: str
+    basis: str
+    rates: tuple[str, ...]
+    codes: tuple[str, ...]
+    description: str
+
+
+_LINE_PATHS = {
+    CII: _LinePaths(
+        lines=("IncludedSupplyChainTradeLineItem",),
+        amount="LineTotalAmount",
+        quantity=("BilledQuantity",),
+        price="NetPriceProductTradePrice/ChargeAmount",
+        basis="NetPriceProductTradePrice/BasisQuantity",
+        rates=(
+            "ApplicableTradeTax/RateApplicablePercent",
+            "ApplicableTradeTax/ApplicablePercent",
+        ),
+        codes=(
+            "SpecifiedTradeProduct/SellerAssignedID",
+            "SpecifiedTradeProduct/BuyerAssignedID",
+            "SpecifiedTradeProduct/GlobalID",
+        ),
+        description="SpecifiedTradeProduct/Name",
+    ),
+    UBL: _LinePaths(
+        lines=("/InvoiceLine", "/CreditNoteLine"),
+        amount="/LineExtensionAmount",
+        quantity=("/InvoicedQuantity", "/CreditedQuantity"),
+        price="/Price/PriceAmount",
+        basis="/Price/BaseQuantity",
+        rates=("/Item/ClassifiedTaxCategory/Percent",),
+        codes=(
+            "/Item/SellersItemIdentification/ID",
+            "/Item/BuyersItemIdentification/ID",
+            "/Item/StandardItemIdentification/ID",
+        ),
+        description="/Item/Name",
+    ),
+}
+
+
+def read_einvoice_lines(
+    xml: bytes, *, explanation: str = XML_EXPLANATION
+) -> tuple[ExtractedLine, ...]:
+    """The lines of a CII invoice (IncludedSupplyChainTradeLineItem; ZUGFeRD 1
+    or 2, Factur-X) or UBL invoice or credit note (InvoiceLine, CreditNoteLine)
+    at confidence 1.0, without page positions. Malformed XML, or a line
+    without a readable amount, gives no line."""
     try:
         root = etree.fromstring(xml, parser=_SAFE_PARSER)
     except etree.XMLSyntaxError:
         return ()
+    paths = _LINE_PATHS[einvoice_syntax(root) or CII]
     lines: list[ExtractedLine] = []
-    for element in root.xpath(_xpath_by_local_name("IncludedSupplyChainTradeLineItem")):
-        amount = _line_decimal(element, "LineTotalAmount")
+    elements = [
+        element
+        for path in paths.lines
+        for element in root.xpath(_xpath_by_local_name(path))
+    ]
+    for element in elements:
+        amount = _line_decimal(element, paths.amount)
         if amount is None:
             continue
-        price = _line_decimal(element, "NetPriceProductTradePrice/ChargeAmount")
-        basis = _line_decimal(element, "NetPriceProductTradePrice/BasisQuantity")
+        price = _line_decimal(element, paths.price)
+        basis = _line_decimal(element, paths.basis)
         if price is not None and basis not in (None, Decimal(0), Decimal(1)):
             # A price per 100 pieces is a unit price of a hundredth of it.
             price = price / basis
-        rate = _line_decimal(element, "ApplicableTradeTax/RateApplicablePercent")
-        if rate is None:
-            rate = _line_decimal(element, "ApplicableTradeTax/ApplicablePercent")
+        rate = _first_decimal(element, paths.rates)
+        quantity = _first_decimal(element, paths.quantity)
         code = next(
-            (
-                text
-                for path in ("SellerAssignedID", "BuyerAssignedID", "GlobalID")
-                if (text := _line_text(element, f"SpecifiedTradeProduct/{path}"))
-            ),
+            (text for path in paths.codes if (text := _line_text(element, path))),
             "",
         )
         lines.append(
             ExtractedLine(
                 position=len(lines) + 1,
-                description=_line_text(element, "SpecifiedTradeProduct/Name"),
-                quantity=_line_decimal(element, "BilledQuantity"),
+                description=_line_text(element, paths.description),
+                quantity=quantity,
                 unit_price=price,
                 amount=amount,
                 tax_rate=plain_decimal(rate),
                 item_code=code,
                 confidence=1.0,
                 source="xml",
-                explanation=XML_EXPLANATION,
+                explanation=explanation,
             )
         )
     return tuple(lines)
@@ -415,6 +597,15 @@ def place_xml_lines(
 def _line_text(element: etree._Element, path: str) -> str:
     found = element.xpath(_xpath_by_local_name(path))
     return " ".join((found[0].text or "").split()) if found else ""
+
+
+def _first_decimal(element: etree._Element, paths: Sequence[str]) -> Decimal | None:
+    # A zero rate is a rate: only a missing one moves on to the next path.
+    for path in paths:
+        value = _line_decimal(element, path)
+        if value is not None:
+            return value
+    return None
 
 
 def _line_decimal(element: etree._Element, path: str) -> Decimal | None:

@@ -1,5 +1,5 @@
 """The pipeline: decode -> text (PDF text layer or OCR) -> classify -> extract,
-plus the embedded e-invoice XML when a PDF carries one.
+plus the e-invoice XML when a PDF carries one or the file is one.
 
 Each stage takes and returns frozen dataclasses and is timed; any stage may raise
 UnreadableDocument to end the run with a reason for the sender.
@@ -15,6 +15,9 @@ from dataclasses import dataclass, field, replace
 from pipeline.classify import Classification, classify
 from pipeline.decode import DecodeLimits, decode_document
 from pipeline.einvoice import (
+    EMBEDDED_SOURCE,
+    FILE_SOURCE,
+    XML_EXPLANATION,
     declared_classification,
     embedded_xml,
     merge_with_page,
@@ -26,6 +29,7 @@ from pipeline.extract import ConfirmsWithEvidence, FieldExtractor
 from pipeline.extract.evidence import EvidenceContext, FieldEvidence, gather_evidence
 from pipeline.extract.line_items import extract_line_items
 from pipeline.extract.vendor_memory import VendorLayoutHint, apply_hints
+from pipeline.filetypes import SNIFF_BYTES, XML, sniff
 from pipeline.ocr import OcrEngine
 from pipeline.preprocess import (
     DEFAULT_STEPS,
@@ -56,7 +60,8 @@ class PipelineResult:
     ocr_engine: str
     extractor: str
     stage_seconds: dict[str, float] = field(default_factory=dict)
-    # True when fields came from an embedded Factur-X / ZUGFeRD XML.
+    # True when fields came from e-invoice XML: embedded Factur-X / ZUGFeRD, or
+    # a UBL or CII file of its own.
     read_einvoice_xml: bool = False
     # What kind of document this is (invoice, receipt, credit note ...).
     classification: Classification | None = None
@@ -206,18 +211,28 @@ def finish_pipeline(
         classification = classify([page.text for page in pages])
     einvoice: Extraction | None = None
     xml: bytes | None = None
+    standalone = sniff(data[:SNIFF_BYTES]) is XML
+    source = FILE_SOURCE if standalone else EMBEDDED_SOURCE
+    explanation = f"from {source}"
     if limits.use_text_layer:
         # Digital sources come first; `use_text_layer=False` (--ocr-only) reads
         # the document as a scan would be read and ignores the XML too.
         with stage("einvoice"):
-            xml = embedded_xml(data)
+            xml = data if standalone else embedded_xml(data)
             if xml is not None:
-                einvoice = read_einvoice_xml(xml)
+                einvoice = read_einvoice_xml(xml, explanation=explanation)
                 einvoice = einvoice if einvoice.fields else None
-                classification = declared_classification(xml) or classification
+                declared = declared_classification(xml, source=source)
+                classification = declared or classification
     with stage("extract"):
         extraction = extractor.extract([page.text for page in pages])
-        if einvoice is not None:
+        if einvoice is not None and standalone:
+            # The page is our own layout of this XML: what the extractor reads
+            # there adds nothing true, and the XML's values only need placing.
+            extraction = merge_with_page(
+                einvoice, Extraction(), [page.text for page in pages]
+            )
+        elif einvoice is not None:
             # The page is still read so a printed value contradicting the XML
             # is caught before anyone pays from it.
             extraction = merge_with_page(
@@ -229,7 +244,9 @@ def finish_pipeline(
                 extraction, [page.text for page in pages], layout_hints
             )
     with stage("line_items"):
-        line_items = document_line_items([page.text for page in pages], extraction, xml)
+        line_items = document_line_items(
+            [page.text for page in pages], extraction, xml, explanation=explanation
+        )
     with stage("evidence"):
         confirmed = confirm_with_evidence(
             extraction,
@@ -322,12 +339,18 @@ def read_text_pages(
 
 
 def document_line_items(
-    pages: list[PageText], extraction: Extraction, xml: bytes | None
+    pages: list[PageText],
+    extraction: Extraction,
+    xml: bytes | None,
+    *,
+    explanation: str = XML_EXPLANATION,
 ) -> tuple[ExtractedLine, ...]:
     """The XML's lines (placed on the page where printed) when it carries any,
     else the lines read from the page layout, checked against the net amount."""
     fields = {field.name: field.value for field in extraction.fields}
     net = invoice_net(InvoiceData(document_type="invoice", fields=fields))
     printed = extract_line_items(pages, subtotal=net)
-    from_xml = read_einvoice_lines(xml) if xml is not None else ()
+    from_xml = (
+        read_einvoice_lines(xml, explanation=explanation) if xml is not None else ()
+    )
     return place_xml_lines(from_xml, printed) if from_xml else printed

@@ -25,6 +25,9 @@ from reviewapp.models.review import BankChangeAttestation
 
 class UploadForm(forms.Form):
     file = forms.FileField()
+    # The file's full name, when the page sent the file under a shortened one
+    # (see upload.js): a multipart part's headers may not exceed 1 KB.
+    original_name = forms.CharField(required=False, strip=False)
 
 
 class FieldCorrectionForm(forms.Form):

@@ -26,6 +26,7 @@ from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import timezone
 
+from pipeline.filetypes import describe_accepted
 from reviewapp.models.documents import Document
 from reviewapp.selectors.documents import quality_summary
 from reviewapp.services.ingest import IngestRefused, document_ingest
@@ -281,8 +282,8 @@ def _reply(sender: str, subject: str, files: tuple[IntakeOutcome, ...]) -> None:
         body = "\n".join(outcome.describe() for outcome in files)
     else:
         body = (
-            "No document was attached. Attach the invoices or receipts as PDF, "
-            "PNG, JPEG, TIFF, WebP or HEIC files and send the message again."
+            "No document was attached. Attach the invoices or receipts as "
+            f"{describe_accepted(last='or')} files and send the message again."
         )
     send_mail(
         subject=f"Re: {subject}" if subject else "Your documents",

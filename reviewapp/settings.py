@@ -125,6 +125,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "reviewapp.sessions_control.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "reviewapp.middleware.UnreadableUploadMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",

@@ -398,6 +398,11 @@ def corpus() -> list[HostileFile]:
                     ACCEPT, "encrypted, opens without a password"),
         # e-invoice XML attacks
         HostileFile("xml-xxe-raw", "invoice.xml", XXE, REFUSE, "bare XML with XXE"),
+        HostileFile("xml-billion-laughs-raw", "laughs.xml", billion_laughs(), REFUSE,
+                    "bare XML with 10⁹ entity expansion"),
+        HostileFile("xml-not-an-invoice", "catalog.xml",
+                    b'<?xml version="1.0"?><catalog><book>Dune</book></catalog>',
+                    REFUSE, "well-formed XML that is no invoice"),
         HostileFile("pdf-xxe-facturx", "xxe.pdf",
                     pdf_with_attachment("factur-x.xml", XXE), ACCEPT,
                     "Factur-X XML with an external entity (not resolved)"),

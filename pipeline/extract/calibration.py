@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.einvoice import XML_EXPLANATION
+from pipeline.einvoice import XML_EXPLANATIONS
 from pipeline.extract.evidence import EVIDENCE_KINDS, FieldEvidence
 from pipeline.extract.heuristic import HeuristicExtractor
 from pipeline.extract.vendor_memory import MEMORY_MARK
@@ -132,7 +132,7 @@ def takes_evidence(explanation: str, confidence: float) -> bool:
     flagged) nor one from vendor memory (its own rule, not in the fit)."""
     return not (
         confidence >= 1.0
-        or explanation.startswith(XML_EXPLANATION)
+        or explanation.startswith(XML_EXPLANATIONS)
         or explanation.startswith(MEMORY_MARK)
     )
 

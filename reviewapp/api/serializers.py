@@ -103,7 +103,10 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
 
 class UploadSerializer(serializers.Serializer[Any]):
     file = serializers.FileField(
-        help_text="PDF, PNG, JPEG, TIFF, WebP or HEIC; the type is decided by content."
+        help_text=(
+            "PDF, PNG, JPEG, TIFF, WebP, HEIC or e-invoice XML (UBL 2.1, CII); "
+            "the type is decided by content."
+        )
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,7 +21,11 @@ from reviewapp.api.throttling import ApiRateThrottle, UploadRateThrottle
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import Field
 from reviewapp.permissions import visible_documents
-from reviewapp.services.ingest import IngestRefused, document_ingest
+from reviewapp.services.ingest import (
+    IngestRefused,
+    document_ingest,
+    unreadable_upload_reason,
+)
 
 
 class DocumentViewSet(
@@ -77,7 +81,12 @@ class DocumentViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not request.user.has_perm("reviewapp.add_document"):
             raise PermissionDenied("You may not upload documents.")
-        upload = UploadSerializer(data=request.data)
+        try:
+            data = request.data
+        except ParseError as error:
+            reason = unreadable_upload_reason(str(error.detail))
+            return Response({"error": reason}, status.HTTP_400_BAD_REQUEST)
+        upload = UploadSerializer(data=data)
         if not upload.is_valid():
             return Response(
                 {"error": "Send the document as multipart form field 'file'."},

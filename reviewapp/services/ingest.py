@@ -15,7 +15,7 @@ from rq import Retry
 
 from pipeline.decode import DecodeLimits, decode_document, read_image_header
 from pipeline.errors import UnreadableDocument
-from pipeline.filetypes import PDF, SNIFF_BYTES, describe_accepted, sniff
+from pipeline.filetypes import PDF, SNIFF_BYTES, XML, describe_accepted, sniff
 from pipeline.quality import DocumentQuality, Thresholds, assess_document
 from reviewapp import (
     broadcast,
@@ -30,6 +30,10 @@ EventType = AuditEvent.EventType
 
 
 PROCESS_JOB = "reviewapp.jobs.process_document"
+# Document.original_name's length; a longer name is shortened in the middle.
+STORED_NAME_LENGTH = 255
+# How much of a longer name the audit trail keeps.
+AUDITED_NAME_LENGTH = 4096
 
 
 class IngestRefused(Exception):
@@ -68,13 +72,17 @@ def document_ingest(
     """Store a file and queue it for processing, or say why it was refused.
 
     Cheap checks happen here (size, type by content, image pixel count); PDFs
-    are parsed only in the worker. An image's quality is assessed here, so the
-    sender hears at once: one that will not read is kept, marked "needs a new
-    copy" with the advice, and not read. The same bytes sent twice are
-    recognised by SHA-256 and return the first document with `duplicate=True`.
-    Raises IngestRefused.
+    and e-invoice XML are parsed only in the worker, which fails a file that
+    will not read (XML that is hostile or not an invoice) with the reason. An
+    image's quality is assessed here, so the sender hears at once: one that
+    will not read is kept, marked "needs a new copy" with the advice, and not
+    read. The same bytes sent twice are recognised by SHA-256 and return the
+    first document with `duplicate=True`. A name longer than 255 characters
+    is stored shortened in the middle (`stored_name`); the audit event keeps
+    it in full. Raises IngestRefused.
     """
-    name = (original_name or "unnamed").replace("\x00", "")[-255:]
+    full_name = (original_name or "unnamed").replace("\x00", "")
+    name = stored_name(full_name)
     if not content:
         raise IngestRefused(f"{name} is empty")
     limit = settings.VOUCH_MAX_UPLOAD_BYTES
@@ -86,10 +94,10 @@ def document_ingest(
     file_type = sniff(content[:SNIFF_BYTES])
     if file_type is None:
         raise IngestRefused(
-            f"{name} is not a file Vouch can read: send {describe_accepted()}"
+            f"{name} is not a file Vouch can read: send {describe_accepted(last='or')}"
         )
     quality: DocumentQuality | None = None
-    if file_type is not PDF:
+    if file_type not in (PDF, XML):
         try:
             read_image_header(content, decode_limits())
             quality = assess_document(
@@ -140,6 +148,11 @@ def document_ingest(
                 details={
                     "channel": channel,
                     "original_name": name,
+                    **(
+                        {"full_name": full_name[:AUDITED_NAME_LENGTH]}
+                        if name != full_name
+                        else {}
+                    ),
                     "sha256": sha256,
                     "size_bytes": len(content),
                     "content_type": file_type.content_type,
@@ -153,6 +166,38 @@ def document_ingest(
         return IngestResult(Document.objects.get(sha256=sha256), duplicate=True)
     logger.info("ingested %s via %s as %s", name, channel, document.public_id)
     return IngestResult(document=document, duplicate=False)
+
+
+# Django refuses a multipart part whose headers exceed this (a file name is the
+# only part of them a sender controls).
+PART_HEADER_LIMIT = 1024
+
+
+def unreadable_upload_reason(parser_error: str) -> str:
+    """What to tell the sender of an upload Django's multipart parser refused,
+    given the parser's own message."""
+    if "header size" in parser_error:
+        return (
+            "The file name is too long to upload: a name of more than about "
+            f"{PART_HEADER_LIMIT - 100:,} bytes does not fit in an upload's "
+            f"{PART_HEADER_LIMIT:,}-byte part header. Rename the file to a "
+            "shorter name (Vouch keeps up to 255 characters) and send it again, "
+            "or use the upload page, which sends long names separately."
+        )
+    return (
+        "The upload could not be read: it is not a well-formed form upload "
+        f"({parser_error})."
+    )
+
+
+def stored_name(name: str) -> str:
+    """The name as stored: unchanged up to 255 characters, else its start and
+    its end (the extension and any number there) around an ellipsis, which is
+    what a person recognises a file by."""
+    if len(name) <= STORED_NAME_LENGTH:
+        return name
+    tail = 60
+    return name[: STORED_NAME_LENGTH - tail - 1] + "…" + name[-tail:]
 
 
 def document_enqueue_processing(document: Document) -> None:

@@ -114,10 +114,11 @@ def document_upload(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return JsonResponse({"error": "Choose a file to upload."}, status=400)
     upload = form.cleaned_data["file"]
+    name = form.cleaned_data["original_name"] or upload.name
     try:
         result = document_ingest(
             content=upload.read(),
-            original_name=upload.name,
+            original_name=name,
             channel=Document.Channel.UPLOAD,
             uploaded_by=request.user,  # type: ignore[arg-type]
         )
@@ -131,9 +132,9 @@ def document_upload(request: HttpRequest) -> HttpResponse:
         body = body if visible else {}
         body["duplicate"] = True
         body["message"] = (
-            f"{upload.name} was already uploaded as {document.original_name}"
+            f"{name} was already uploaded as {document.original_name}"
             if visible
-            else f"{upload.name} was already uploaded by someone else"
+            else f"{name} was already uploaded by someone else"
         )
     return JsonResponse(body, status=200 if result.duplicate else 201)
 

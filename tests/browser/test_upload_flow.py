@@ -10,9 +10,10 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LoginAs
-from tests.conftest import RECEIPT
+from tests.conftest import RECEIPT, REPO
 
 SCREENSHOT = Path("/tmp/vouch-review-page.png")
+PEPPOL = REPO / "fixtures" / "einvoices" / "peppol-bis3-invoice.xml"
 # PaddleOCR on one receipt takes seconds; the margin is for a busy machine.
 PROCESSING_TIMEOUT_MS = 90_000
 
@@ -125,3 +126,49 @@ def test_statuses_still_arrive_while_the_websocket_is_down(
     expect(item.locator(".status")).to_have_text(
         "Ready for review", timeout=PROCESSING_TIMEOUT_MS
     )
+
+
+def test_an_e_invoice_xml_with_a_1004_character_name_is_read_and_shown_as_a_page(
+    login_as: LoginAs, clerk: User
+) -> None:
+    # The name alone once made the server refuse the whole upload ("upload
+    # failed (400)"): a multipart part's headers may not exceed 1 KB.
+    name = "a" * 1_000 + ".xml"
+    page = login_as(clerk)
+    upload(
+        page,
+        {
+            "name": name,
+            "mimeType": "application/xml",
+            "buffer": PEPPOL.read_bytes(),
+        },
+    )
+
+    item = page.locator("#uploads li.upload").first
+    # Read from the XML without OCR; an unknown purchase order routes it to
+    # supervisors.
+    expect(item).to_have_attribute(
+        "data-status", re.compile("ready|escalated"), timeout=PROCESSING_TIMEOUT_MS
+    )
+    expect(item.locator(".upload-message")).to_contain_text(
+        "The name has 1,004 characters"
+    )
+    for width in (1440, 1024, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=f"/tmp/vouch-upload-long-name-{width}.png")
+
+    # Shown by its start and extension, whole on hover.
+    expect(item.locator(".upload-name")).to_have_attribute("title", name)
+    expect(item.locator(".upload-name")).to_have_text(re.compile(r"^a{100,}….xml$"))
+    page.set_viewport_size({"width": 1400, "height": 900})
+    item.locator(".upload-name a").click()
+    expect(page.locator("#field-invoice_number-value")).to_have_text("INV-2024-0815")
+    expect(page.locator("#field-total_amount-value")).to_have_text("1576.75")
+    expect(page.locator("figure.page img").first).to_be_visible()
+    page.locator("#field-total_amount").click()
+    highlight = page.locator("figure.page:not([hidden]) rect.field-box")
+    expect(highlight).to_have_attribute("visibility", "visible")
+    for width in (1440, 1024, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(300)
+        page.screenshot(path=f"/tmp/vouch-review-xml-{width}.png")

@@ -16,7 +16,8 @@ from reviewapp.models.api_tokens import ApiToken
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import Field
 from reviewapp.services.api_tokens import token_issue
-from tests.conftest import logged_in
+from tests.conftest import RECEIPT, logged_in
+from tests.reviewapp.test_document_views import LONG_NAME, raw_multipart
 
 pytestmark = pytest.mark.django_db
 
@@ -252,3 +253,16 @@ def test_sensitive_values_are_masked_in_the_api_even_inside_other_fields(
     fields = {field["name"]: field for field in response.json()["fields"]}
     assert fields["iban"]["value"] == "DE89 •••• •••• •••• ••30 00"
     assert "•" in fields["vendor_address"]["value"]
+
+
+def test_a_name_too_long_for_a_multipart_header_gets_a_plain_reason(
+    clerk: User, media_root: Path
+) -> None:
+    body, content_type = raw_multipart(LONG_NAME, RECEIPT.read_bytes())
+
+    response = token_client(clerk).generic(
+        "POST", DOCUMENTS, body, content_type=content_type
+    )
+
+    assert response.status_code == 400
+    assert "file name is too long" in response.json()["error"]

@@ -245,3 +245,76 @@ def test_a_value_that_is_not_a_date_is_refused_with_a_hint(
     assert response.status_code == 400
     assert "Enter a date" in str(response.json()["error"])
     assert processed.fields.get(name="invoice_date").set_by == "machine"
+
+
+LONG_NAME = "a" * 1_000 + ".jpg"
+
+
+def raw_multipart(filename: str, content: bytes) -> tuple[bytes, str]:
+    """A multipart body as a browser or curl sends it: Django's test client
+    would shorten the file name to 255 characters first."""
+    boundary = "vouch-test-boundary"
+    body = (
+        (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_a_very_long_name_sent_beside_the_file_is_kept_shortened_and_audited(
+    clerk: User, media_root: Path
+) -> None:
+    # What upload.js sends: the file under a short name, the full name beside it.
+    response = logged_in(clerk).post(
+        reverse("document-upload"),
+        {
+            "file": SimpleUploadedFile("aaaa….jpg", RECEIPT.read_bytes()),
+            "original_name": LONG_NAME,
+        },
+    )
+
+    assert response.status_code == 201, response.content
+    document = Document.objects.get(public_id=response.json()["id"])
+    name = document.original_name
+    assert len(name) == 255
+    assert name.startswith("a" * 190) and name.endswith("a" * 50 + ".jpg")
+    assert "…" in name
+    ingested = AuditEvent.objects.get(
+        document_public_id=document.public_id,
+        event_type=AuditEvent.EventType.DOCUMENT_INGESTED,
+    )
+    assert ingested.details["full_name"] == LONG_NAME
+    assert ingested.details["original_name"] == name
+
+
+def test_a_name_too_long_for_a_multipart_header_gets_a_plain_reason(
+    clerk: User, media_root: Path
+) -> None:
+    body, content_type = raw_multipart(LONG_NAME, RECEIPT.read_bytes())
+
+    response = logged_in(clerk).generic(
+        "POST", reverse("document-upload"), body, content_type=content_type
+    )
+
+    assert response.status_code == 400
+    reason = response.json()["error"]
+    assert reason.startswith("The file name is too long to upload")
+    assert "Rename the file" in reason
+    assert Document.objects.count() == 0
+
+
+def test_an_ordinary_multipart_upload_passes_the_early_parse(
+    clerk: User, media_root: Path
+) -> None:
+    body, content_type = raw_multipart("receipt.jpg", RECEIPT.read_bytes())
+
+    response = logged_in(clerk).generic(
+        "POST", reverse("document-upload"), body, content_type=content_type
+    )
+
+    assert response.status_code == 201, response.content

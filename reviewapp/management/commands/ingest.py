@@ -17,7 +17,8 @@ from reviewapp.services.ingest import IngestRefused, document_ingest
 
 class Command(BaseCommand):
     help = (
-        "Ingest PDF, PNG, JPEG, TIFF, WebP or HEIC files (or every such file in a "
+        "Ingest PDF, PNG, JPEG, TIFF, WebP, HEIC or e-invoice XML files (or every "
+        "such file in a "
         "folder). "
         "With --wait, block until processed and print one JSON line per document."
     )

@@ -8,6 +8,13 @@
 
   // A few at a time: dozens of parallel uploads would all crawl and all time out.
   const CONCURRENT_UPLOADS = 3;
+  // A multipart part's headers may not exceed 1 KB on the server, and a file
+  // name is the one part of them the sender controls: a longer name travels
+  // as a field of its own, the file under a shortened one. 120 characters of
+  // 4-byte UTF-8 still fit.
+  const NAME_IN_HEADER = 120;
+  // Document names are stored up to this length (the server shortens longer ones).
+  const STORED_NAME_LENGTH = 255;
   // Read (and possibly already under review) or failed: the pipeline is done.
   const FINISHED = new Set(["ready", "failed", "claimed", "escalated", "approved", "rejected"]);
 
@@ -63,12 +70,34 @@
     setStatus(item, doc.status, doc.status_display);
     // The capture check's advice stays beside the file whatever happens next.
     if (doc.quality_advice !== undefined) item.dataset.quality = qualityMessage(doc);
-    setMessage(item, doc.status === "failed" ? doc.failure_reason : item.dataset.quality || "");
+    const note = [item.dataset.quality, item.dataset.nameNote].filter(Boolean).join(" ");
+    setMessage(item, doc.status === "failed" ? doc.failure_reason : note);
+  }
+
+  function shortName(name) {
+    if (name.length <= NAME_IN_HEADER) return name;
+    const dot = name.lastIndexOf(".");
+    const extension = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : "";
+    return name.slice(0, NAME_IN_HEADER - extension.length - 1) + "…" + extension;
+  }
+
+  function nameNote(fullName) {
+    if (fullName.length <= STORED_NAME_LENGTH) return "";
+    return (
+      "The name has " + fullName.length.toLocaleString("en") + " characters: the document " +
+      "shows its start and end (" + STORED_NAME_LENGTH + " characters in all); its history " +
+      "keeps the full name."
+    );
   }
 
   function addItem(file) {
     const item = template.content.firstElementChild.cloneNode(true);
-    item.querySelector(".upload-name").textContent = file.name;
+    item.dataset.fullName = file.name;
+    // A name of hundreds of characters would bury the row: its start and
+    // extension are shown, the whole name on hover.
+    const name = item.querySelector(".upload-name");
+    name.textContent = shortName(file.name);
+    if (name.textContent !== file.name) name.title = file.name;
     item.querySelector(".upload-progress").setAttribute("aria-label", "Uploading " + file.name);
     list.prepend(item);
     return item;
@@ -85,6 +114,7 @@
     progress.classList.add(xhr.status === 201 || xhr.status === 200 ? "is-done" : "is-failed");
     if (xhr.status === 201 && body) {
       item.dataset.id = body.id;
+      item.dataset.nameNote = nameNote(item.dataset.fullName);
       linkName(item, body.url);
       showDocument(item, body);
     } else if (xhr.status === 200 && body && body.duplicate) {
@@ -102,7 +132,8 @@
     const xhr = new XMLHttpRequest();
     const progress = item.querySelector(".upload-progress");
     const data = new FormData();
-    data.append("file", file);
+    data.append("file", file, shortName(file.name));
+    data.append("original_name", file.name);
     running += 1;
     setStatus(item, "uploading", "Uploading");
     xhr.open("POST", form.action);

@@ -24,7 +24,7 @@ from typing import Any
 import sklearn
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pipeline.einvoice import XML_EXPLANATION
+from pipeline.einvoice import XML_EXPLANATIONS
 from pipeline.extract.calibration import (
     DEFAULT_CALIBRATION,
     CalibrationError,
@@ -229,7 +229,7 @@ def read_samples(paths: list[Path]) -> tuple[list[Sample], list[dict[str, Any]]]
                 for field in document["fields"]:
                     if field["predicted"] is None:
                         continue
-                    if field["explanation"].startswith(XML_EXPLANATION):
+                    if field["explanation"].startswith(XML_EXPLANATIONS):
                         continue
                     samples.append(
                         Sample(
