@@ -211,6 +211,10 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from static/ so `make run` needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True
+# WhiteNoise otherwise notes each file's size once: a stylesheet edited while
+# `make run` serves it would be sent with its old length and never finish
+# loading. A deployment's files do not change under it, so it stays off there.
+WHITENOISE_AUTOREFRESH = env_bool("VOUCH_STATIC_AUTOREFRESH", default=DEBUG)
 
 # Originals and page images are private: no MEDIA_URL, served only by views that
 # check permission.

@@ -46,6 +46,8 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewapp.settings")
     os.environ.setdefault("SECRET_KEY", ensure_secret(VAR_DIR, SECRET_KEY_FILE))
     os.environ.setdefault("VOUCH_AUDIT_KEY", ensure_secret(VAR_DIR, AUDIT_KEY_FILE))
+    # A checkout's own server: its stylesheets and scripts are edited under it.
+    os.environ.setdefault("VOUCH_STATIC_AUTOREFRESH", "1")
     redis_server = ensure_redis_url(VAR_DIR / "redis")
     supervisor = Supervisor(cwd=BASE_DIR)
 
