@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from reviewapp.views import (
     audit,
+    capture,
     documents,
     exports,
     extractor,
@@ -27,6 +28,9 @@ urlpatterns = [
         name="queue-row",
     ),
     path("documents/upload/", documents.document_upload, name="document-upload"),
+    path("capture/", capture.capture_page, name="capture"),
+    path("capture/check/", capture.capture_check, name="capture-check"),
+    path("capture/send/", capture.capture_send, name="capture-send"),
     path("documents/status/", documents.document_statuses, name="document-statuses"),
     path(
         "documents/<uuid:public_id>/", documents.document_detail, name="document-detail"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import django_rq
 from django.conf import settings
@@ -16,6 +18,7 @@ from rq import Retry
 from pipeline.decode import DecodeLimits, decode_document, read_image_header
 from pipeline.errors import UnreadableDocument
 from pipeline.filetypes import PDF, SNIFF_BYTES, XML, describe_accepted, sniff
+from pipeline.photo_pages import photos_as_one_document
 from pipeline.quality import DocumentQuality, Thresholds, assess_document
 from reviewapp import (
     broadcast,
@@ -62,6 +65,67 @@ def quality_thresholds() -> Thresholds:
     return Thresholds(min_score=settings.VOUCH_CAPTURE_MIN_QUALITY)
 
 
+def _image_quality(content: bytes, name: str) -> DocumentQuality:
+    try:
+        read_image_header(content, decode_limits())
+        return assess_document(
+            decode_document(content, decode_limits()), quality_thresholds()
+        )
+    except UnreadableDocument as refusal:
+        raise IngestRefused(f"{name}: {refusal.reason}") from None
+
+
+def photo_quality(*, content: bytes, name: str) -> DocumentQuality:
+    """The capture check of one photo, nothing stored: what the mobile capture
+    page shows before the sender commits, so a bad page can be retaken.
+    Raises IngestRefused for what is not a readable photo."""
+    if not content:
+        raise IngestRefused(f"{name} is empty")
+    if len(content) > settings.VOUCH_MAX_UPLOAD_BYTES:
+        raise IngestRefused(
+            f"{name} is {len(content) / 1048576:.1f} MB; the limit is "
+            f"{settings.VOUCH_MAX_UPLOAD_BYTES / 1048576:.0f} MB"
+        )
+    file_type = sniff(content[:SNIFF_BYTES])
+    if file_type is None or file_type in (PDF, XML):
+        raise IngestRefused(f"{name} is not a photo: take a picture of the page")
+    return _image_quality(content, name)
+
+
+def document_ingest_photos(
+    *, photos: Sequence[tuple[str, bytes]], uploaded_by: AbstractBaseUser | None
+) -> IngestResult:
+    """The pages of one document, photographed one by one (the mobile capture
+    page), stored and read as one document. Each photo is checked as a
+    photo first; the capture check then judges the pages together, as for
+    any upload. Raises IngestRefused naming the page at fault."""
+    if not photos:
+        raise IngestRefused("Take a photo of at least one page.")
+    if len(photos) > settings.VOUCH_MAX_PAGES:
+        raise IngestRefused(
+            f"{len(photos)} pages is more than {settings.VOUCH_MAX_PAGES}; "
+            "send the document in parts"
+        )
+    for number, (name, content) in enumerate(photos, start=1):
+        photo_quality(content=content, name=f"page {number} ({name})")
+    try:
+        combined = photos_as_one_document([content for _, content in photos])
+    except UnreadableDocument as refusal:
+        raise IngestRefused(refusal.reason) from None
+    first_name = photos[0][0]
+    name = (
+        first_name
+        if len(photos) == 1
+        else f"{Path(first_name).stem or 'photo'} ({len(photos)} pages).tif"
+    )
+    return document_ingest(
+        content=combined,
+        original_name=name,
+        channel=Document.Channel.UPLOAD,
+        uploaded_by=uploaded_by,
+    )
+
+
 def document_ingest(
     *,
     content: bytes,
@@ -96,15 +160,7 @@ def document_ingest(
         raise IngestRefused(
             f"{name} is not a file Vouch can read: send {describe_accepted(last='or')}"
         )
-    quality: DocumentQuality | None = None
-    if file_type not in (PDF, XML):
-        try:
-            read_image_header(content, decode_limits())
-            quality = assess_document(
-                decode_document(content, decode_limits()), quality_thresholds()
-            )
-        except UnreadableDocument as refusal:
-            raise IngestRefused(f"{name}: {refusal.reason}") from None
+    quality = None if file_type in (PDF, XML) else _image_quality(content, name)
     needs_new_copy = quality is not None and not quality.acceptable
 
     sha256 = hashlib.sha256(content).hexdigest()

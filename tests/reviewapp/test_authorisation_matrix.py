@@ -128,6 +128,16 @@ MATRIX: dict[str, list[Case]] = {
         Case("POST", fixed("document-upload"), (302, 403, 400, 400, 400, 400),
              (302, 403, 400, 400, 400, 400)),
     ],
+    "capture": [Case("GET", fixed("capture"), ANY_USER, ANY_USER)],
+    # No photo: refused with a message, or for lack of the role.
+    "capture-check": [
+        Case("POST", fixed("capture-check"), (302, 403, 400, 400, 400, 400),
+             (302, 403, 400, 400, 400, 400)),
+    ],
+    "capture-send": [
+        Case("POST", fixed("capture-send"), (302, 403, 400, 400, 400, 400),
+             (302, 403, 400, 400, 400, 400)),
+    ],
     "document-statuses": [
         Case("GET", lambda d: reverse("document-statuses") + f"?id={d.public_id}",
              ANY_USER, ANY_USER),
