@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install browser lint check clean
+.PHONY: run test install browser mailserver lint check clean
 
 install: $(STAMP)
 
@@ -25,10 +25,19 @@ browser:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# The IMAP poller's tests read from Debian's dovecot, which they start on loopback
+# with a configuration of their own (the package's own service is not started).
+mailserver:
+	@command -v dovecot >/dev/null || test -x /usr/sbin/dovecot || { \
+		echo "Installing Debian dovecot-imapd for the IMAP tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq dovecot-imapd >/dev/null; }
+
 run: install
 	$(PY) -m reviewapp.runtime.runstack
 
-test: install browser
+test: install browser mailserver
 	$(PY) -m pytest
 
 lint: install

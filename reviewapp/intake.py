@@ -15,7 +15,7 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import date
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -222,7 +222,13 @@ def mailbox_fetch(*, maildir: Path) -> list[MailOutcome]:
 
 
 def _handle_message(message: mailbox.MaildirMessage) -> MailOutcome:
-    parsed = _parse(message)
+    return handle_mail(message.as_bytes())
+
+
+def handle_mail(raw: bytes) -> MailOutcome:
+    """One message, whichever mailbox it came from: its attachments ingested
+    as uploaded by the Vouch user who sent it, and a reply to that sender."""
+    parsed = _parse(raw)
     sender = parseaddr(str(parsed.get("From", "")))[1].strip()
     subject = str(parsed.get("Subject", "")).strip()
     owner = _uploader_for(sender)
@@ -243,8 +249,8 @@ def _handle_message(message: mailbox.MaildirMessage) -> MailOutcome:
     return MailOutcome(sender=sender, subject=subject, files=files, replied=True)
 
 
-def _parse(message: Message) -> EmailMessage:
-    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+def _parse(raw: bytes) -> EmailMessage:
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
     return parsed
 

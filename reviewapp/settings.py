@@ -282,6 +282,16 @@ VOUCH_CAPTURE_MIN_QUALITY = env_int("VOUCH_CAPTURE_MIN_QUALITY", 50)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# An IMAP mailbox Vouch reads (`manage.py fetch_imap`; make run starts it when a
+# host is set): the same rules as the Maildir reader.
+VOUCH_IMAP_HOST = env_str("VOUCH_IMAP_HOST", "")
+VOUCH_IMAP_PORT = env_int("VOUCH_IMAP_PORT", 993)
+VOUCH_IMAP_USER = env_str("VOUCH_IMAP_USER", "")
+VOUCH_IMAP_PASSWORD = env_str("VOUCH_IMAP_PASSWORD", "")
+VOUCH_IMAP_FOLDER = env_str("VOUCH_IMAP_FOLDER", "INBOX")
+VOUCH_IMAP_SSL = env_bool("VOUCH_IMAP_SSL", default=True)
+VOUCH_IMAP_INTERVAL = env_int("VOUCH_IMAP_INTERVAL", 60)
+
 # Processing jobs.
 VOUCH_JOB_TIMEOUT = env_int("VOUCH_JOB_TIMEOUT", 600)
 VOUCH_JOB_MAX_ATTEMPTS = env_int("VOUCH_JOB_MAX_ATTEMPTS", 3)

@@ -82,6 +82,8 @@ def main() -> int:
             "claims",
             fixed(PYTHON, "manage.py", "release_expired_claims", "--every", "60"),
         )
+        if os.environ.get("VOUCH_IMAP_HOST"):
+            supervisor.add("imap", fixed(PYTHON, "manage.py", "fetch_imap"))
         # Retention: once a day (and at start), purge what has expired.
         supervisor.add(
             "retention",
