@@ -14,7 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
+
+from pipeline.extract.scorer import ScorerError, default_scorer
+from pipeline.extract.text_repair import Respacer, tidy_punctuation
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in page-image pixels
 _WORD = re.compile(r"\S+")
@@ -118,3 +122,23 @@ def lines_under(lines: Iterable[LineText], box: Sequence[int]) -> list[LineText]
         (line for line in lines if overlaps(line.box, box)),
         key=lambda line: line.order,
     )
+
+
+# The fields whose text the pipeline reads with its spacing restored (the
+# scorer offers names and addresses respaced: "JALANBESAR" -> "JALAN BESAR").
+RESPACED_FIELDS = frozenset({"vendor_name", "vendor_address", "customer_name"})
+
+
+@lru_cache(maxsize=1)
+def _respacer() -> Respacer:
+    try:
+        return Respacer(default_scorer().vocabulary)
+    except ScorerError:
+        return Respacer({})
+
+
+def respaced(text: str) -> str:
+    """`text` as the pipeline restores a name or an address: spaces OCR
+    dropped put back, punctuation tidied. Click-to-fill offers this for
+    RESPACED_FIELDS, so a clicked line reads as the machine would read it."""
+    return tidy_punctuation(_respacer().respace(" ".join(text.split())))

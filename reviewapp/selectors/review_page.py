@@ -41,7 +41,7 @@ from reviewapp.models.documents import Document, Page, TextLine
 from reviewapp.models.fields import Field
 from reviewapp.models.review import BankChangeAttestation
 from reviewapp.models.validation import DocumentValidation, ValidationIssue
-from reviewapp.ocr_evidence import line_words
+from reviewapp.ocr_evidence import RESPACED_FIELDS, line_words, respaced
 from reviewapp.permissions import (
     HANDLE_EXCEPTIONS,
     AnyUser,
@@ -69,6 +69,11 @@ class FieldRow:
     holds_secret: bool = False
     # May be confirmed "not on this document".
     optional: bool = True
+
+    @property
+    def respaced(self) -> bool:
+        """Click-to-fill offers the line with its spacing restored."""
+        return self.name in RESPACED_FIELDS
 
     @property
     def shown_confidence(self) -> str:
@@ -193,6 +198,9 @@ class ShownLine:
     line: TextLine
     text: str
     words_json: str
+    # The text with the spacing the pipeline restores in names and addresses,
+    # when that differs ("" otherwise): what clicking fills such a field with.
+    respaced: str = ""
 
 
 def shown_line(line: TextLine, secrets: SecretSet) -> ShownLine:
@@ -202,10 +210,13 @@ def shown_line(line: TextLine, secrets: SecretSet) -> ShownLine:
         for word in line_words(line.text, line.box, line_order=line.order)
         if word.index not in hidden
     ]
+    text = mask_text(line.text, secrets)
+    repaired = respaced(text)
     return ShownLine(
         line=line,
-        text=mask_text(line.text, secrets),
+        text=text,
         words_json=json.dumps(words, separators=(",", ":"), ensure_ascii=False),
+        respaced=repaired if repaired != " ".join(text.split()) else "",
     )
 
 

@@ -188,7 +188,10 @@
       fill(word.text, "clicked_word", page, word.box);
       return;
     }
-    fill(polygon.dataset.text, "clicked_line", page, boxOf(polygon));
+    // A name or an address is offered as the pipeline reads one, with the
+    // spaces OCR dropped put back ("JALANBESAR" -> "JALAN BESAR").
+    const text = (selected && selected.dataset.respaced === "true" && polygon.dataset.respaced) || polygon.dataset.text;
+    fill(text, "clicked_line", page, boxOf(polygon));
   }
 
   function useDrawnBox(figure, box) {
