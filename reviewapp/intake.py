@@ -199,6 +199,14 @@ class MailOutcome:
     replied: bool
     ignored_reason: str = ""
 
+    def report_lines(self) -> list[str]:
+        """What a mail command prints for this message."""
+        if self.ignored_reason:
+            return [
+                f"{self.sender or 'unknown sender'}: ignored, {self.ignored_reason}"
+            ]
+        return [f"{self.sender}: {file.describe()}" for file in self.files]
+
 
 def mailbox_fetch(*, maildir: Path) -> list[MailOutcome]:
     """Ingest the attachments of every new message in a Maildir.

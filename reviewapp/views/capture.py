@@ -9,7 +9,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from reviewapp.api.throttling import upload_wait_seconds
 from reviewapp.permissions import visible_documents
 from reviewapp.selectors.documents import status_payload
 from reviewapp.services.ingest import (
@@ -17,19 +16,7 @@ from reviewapp.services.ingest import (
     document_ingest_photos,
     photo_quality,
 )
-
-
-def _refusal(request: HttpRequest) -> JsonResponse | None:
-    if not request.user.has_perm("reviewapp.add_document"):
-        return JsonResponse({"error": "You may not upload documents."}, status=403)
-    wait = upload_wait_seconds(request)
-    if wait is not None:
-        refused = JsonResponse(
-            {"error": f"Too many photos at once; try again in {wait} s."}, status=429
-        )
-        refused["Retry-After"] = str(wait)
-        return refused
-    return None
+from reviewapp.views.documents import upload_refused
 
 
 @require_GET
@@ -40,7 +27,7 @@ def capture_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def capture_check(request: HttpRequest) -> JsonResponse:
     """One photo's capture check, nothing stored: {score, acceptable, advice}."""
-    refused = _refusal(request)
+    refused = upload_refused(request)
     if refused is not None:
         return refused
     photo = request.FILES.get("photo")
@@ -62,7 +49,7 @@ def capture_check(request: HttpRequest) -> JsonResponse:
 @require_POST
 def capture_send(request: HttpRequest) -> JsonResponse:
     """The pages, in order (form field "page", repeated), as one document."""
-    refused = _refusal(request)
+    refused = upload_refused(request)
     if refused is not None:
         return refused
     pages = request.FILES.getlist("page")

@@ -95,20 +95,29 @@ def document_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def upload_refused(request: HttpRequest) -> JsonResponse | None:
+    """The JSON refusal of an upload by someone who may not upload, or who is
+    over the upload rate (with Retry-After); None when it may go on."""
+    if not request.user.has_perm("reviewapp.add_document"):
+        return JsonResponse({"error": "You may not upload documents."}, status=403)
+    wait = upload_wait_seconds(request)
+    if wait is None:
+        return None
+    refused = JsonResponse(
+        {"error": f"Too many uploads at once; try again in {wait} s."}, status=429
+    )
+    refused["Retry-After"] = str(wait)
+    return refused
+
+
 @require_http_methods(["GET", "POST"])
 def document_upload(request: HttpRequest) -> HttpResponse:
     """GET: the drop zone. POST: one file (the page sends each file on its own
     request, for per-file progress); answers JSON."""
     if request.method == "GET":
         return render(request, "reviewapp/upload.html", {"form": UploadForm()})
-    if not request.user.has_perm("reviewapp.add_document"):
-        return JsonResponse({"error": "You may not upload documents."}, status=403)
-    wait = upload_wait_seconds(request)
-    if wait is not None:
-        refused = JsonResponse(
-            {"error": f"Too many uploads at once; try again in {wait} s."}, status=429
-        )
-        refused["Retry-After"] = str(wait)
+    refused = upload_refused(request)
+    if refused is not None:
         return refused
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():

@@ -8,6 +8,7 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,21 @@ def _split(
     return run, page_jobs
 
 
-def test_a_long_scan_is_read_one_page_per_job_and_assembled_once(
+@dataclass
+class SplitScan:
+    """A three-page scan split into page jobs, none of them run yet."""
+
+    document: Document
+    run: ProcessingRun
+    page_jobs: list[Job]
+    clerk: User
+    queue: Queue
+    media_root: Path
+    on_commit: CaptureOnCommit
+
+
+@pytest.fixture
+def scan(
     db: None,
     clerk: User,
     recorded_ocr: type[RecordedOcrEngine],
@@ -129,15 +144,25 @@ def test_a_long_scan_is_read_one_page_per_job_and_assembled_once(
     page_jobs_on: None,
     queue: Queue,
     django_capture_on_commit_callbacks: CaptureOnCommit,
-) -> None:
+) -> SplitScan:
     document = _ingest(clerk, three_page_tiff(recorded_ocr))
     run, page_jobs = _split(document, queue, django_capture_on_commit_callbacks)
+    return SplitScan(
+        document, run, page_jobs, clerk, queue, media_root,
+        django_capture_on_commit_callbacks,
+    )  # fmt: skip
+
+
+def test_a_long_scan_is_read_one_page_per_job_and_assembled_once(
+    scan: SplitScan,
+) -> None:
+    document, run, page_jobs = scan.document, scan.run, scan.page_jobs
 
     assert [job.args for job in page_jobs] == [
         [document.pk, run.pk, number] for number in (1, 2, 3)
     ]
     assert run.pages_expected == 3
-    assert (media_root / "page-jobs" / f"run-{run.pk}").is_dir()
+    assert (scan.media_root / "page-jobs" / f"run-{run.pk}").is_dir()
 
     # Pages arrive in any order; only the last one assembles.
     for number in (3, 1):
@@ -158,7 +183,7 @@ def test_a_long_scan_is_read_one_page_per_job_and_assembled_once(
     assert run.outcome == ProcessingRun.Outcome.SUCCEEDED
     assert set(run.page_workers) == {"1", "2", "3"}
     assert not PageReading.objects.filter(run=run).exists()
-    assert not any((media_root / "page-jobs" / f"run-{run.pk}").iterdir())
+    assert not any((scan.media_root / "page-jobs" / f"run-{run.pk}").iterdir())
     finished = AuditEvent.objects.filter(
         document_public_id=document.public_id, event_type="job_finished"
     )
@@ -169,7 +194,7 @@ def test_a_long_scan_is_read_one_page_per_job_and_assembled_once(
     assert finished.count() == 1
 
     # The same document read in one job reads the same.
-    single = _ingest(clerk, three_page_tiff(None, compression="tiff_lzw"))
+    single = _ingest(scan.clerk, three_page_tiff(None, compression="tiff_lzw"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("django.conf.settings.VOUCH_PAGE_JOBS_MIN_PAGES", 0)
         assert jobs.process_document(single.pk).startswith("ready")
@@ -177,16 +202,9 @@ def test_a_long_scan_is_read_one_page_per_job_and_assembled_once(
 
 
 def test_two_jobs_finding_every_page_read_assemble_once(
-    db: None,
-    clerk: User,
-    recorded_ocr: type[RecordedOcrEngine],
-    media_root: Path,
-    page_jobs_on: None,
-    queue: Queue,
-    django_capture_on_commit_callbacks: CaptureOnCommit,
+    scan: SplitScan,
 ) -> None:
-    document = _ingest(clerk, three_page_tiff(recorded_ocr))
-    run, _ = _split(document, queue, django_capture_on_commit_callbacks)
+    run = scan.run
     assert not run_claim_assembly(run_id=run.pk)  # nothing read yet
     PageReading.objects.filter(run=run).update(lines=[], read_at=timezone.now())
 
@@ -198,23 +216,16 @@ def test_two_jobs_finding_every_page_read_assemble_once(
 
 
 def test_a_page_that_fails_fails_its_run_and_queues_the_document_again(
-    db: None,
-    clerk: User,
-    recorded_ocr: type[RecordedOcrEngine],
-    media_root: Path,
-    page_jobs_on: None,
-    queue: Queue,
-    django_capture_on_commit_callbacks: CaptureOnCommit,
+    scan: SplitScan,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    document = _ingest(clerk, three_page_tiff(recorded_ocr))
-    run, page_jobs = _split(document, queue, django_capture_on_commit_callbacks)
+    document, run, page_jobs = scan.document, scan.run, scan.page_jobs
 
     def broken(self: RecordedOcrEngine, page: object) -> None:
         raise RuntimeError("the engine crashed")
 
     monkeypatch.setattr(RecordedOcrEngine, "recognize", broken)
-    with django_capture_on_commit_callbacks(execute=True):
+    with scan.on_commit(execute=True):
         outcome = jobs.read_document_page(*page_jobs[1].args)
 
     assert outcome.startswith("failed: Vouch could not process this document")
@@ -223,7 +234,9 @@ def test_a_page_that_fails_fails_its_run_and_queues_the_document_again(
     assert document.status == Document.Status.QUEUED
     assert "retrying" in document.failure_reason
     assert run.outcome == ProcessingRun.Outcome.FAILED
-    assert [job.args for job in _jobs(queue, PROCESS_JOB)].count([document.pk]) == 1
+    assert [job.args for job in _jobs(scan.queue, PROCESS_JOB)].count(
+        [document.pk]
+    ) == 1
     assert not PageReading.objects.filter(run=run).exists()
     # The other pages' jobs find their run failed and leave it.
     assert jobs.read_document_page(*page_jobs[0].args).startswith("skipped")
@@ -282,26 +295,19 @@ def test_two_real_workers_share_a_three_page_scan_and_assemble_it_once(
 
 
 def test_a_document_whose_page_jobs_were_lost_is_read_again_whole(
-    db: None,
-    clerk: User,
-    recorded_ocr: type[RecordedOcrEngine],
-    media_root: Path,
-    page_jobs_on: None,
-    queue: Queue,
-    django_capture_on_commit_callbacks: CaptureOnCommit,
+    scan: SplitScan,
 ) -> None:
-    document = _ingest(clerk, three_page_tiff(recorded_ocr))
-    run, page_jobs = _split(document, queue, django_capture_on_commit_callbacks)
+    document, run, page_jobs = scan.document, scan.run, scan.page_jobs
     # Waiting page jobs hold their document: it is not an orphan.
-    assert document.pk in document_ids_held_by_live_jobs(queue)
-    queue.remove(page_jobs[0])
+    assert document.pk in document_ids_held_by_live_jobs(scan.queue)
+    scan.queue.remove(page_jobs[0])
     jobs.read_document_page(*page_jobs[0].args)
 
     # The worker holding the rest died with them (or Redis lost them).
     for job in page_jobs[1:]:
-        queue.remove(job)
-    assert document.pk not in document_ids_held_by_live_jobs(queue)
-    with django_capture_on_commit_callbacks(execute=True):
+        scan.queue.remove(job)
+    assert document.pk not in document_ids_held_by_live_jobs(scan.queue)
+    with scan.on_commit(execute=True):
         assert [d.pk for d in documents_requeue_orphaned()] == [document.pk]
 
     run.refresh_from_db()
@@ -310,10 +316,10 @@ def test_a_document_whose_page_jobs_were_lost_is_read_again_whole(
     # A page of the abandoned run arriving late changes nothing.
     assert jobs.read_document_page(*page_jobs[2].args).startswith("skipped")
     # The new processing job reads it whole, as a new run.
-    with django_capture_on_commit_callbacks(execute=True):
+    with scan.on_commit(execute=True):
         jobs.process_document(document.pk)
     new_run = ProcessingRun.objects.filter(document=document).latest("attempt")
-    for job in _jobs(queue, PAGE_JOB):
+    for job in _jobs(scan.queue, PAGE_JOB):
         if job.args[1] == new_run.pk:
             jobs.read_document_page(*job.args)
     document.refresh_from_db()

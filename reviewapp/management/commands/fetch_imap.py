@@ -41,13 +41,8 @@ class Command(BaseCommand):
                 logger.warning("IMAP: %s; trying again later", error)
                 outcomes = []
             for outcome in outcomes:
-                if outcome.ignored_reason:
-                    self.stdout.write(
-                        f"{outcome.sender or 'unknown sender'}: ignored, "
-                        f"{outcome.ignored_reason}"
-                    )
-                for file in outcome.files:
-                    self.stdout.write(f"{outcome.sender}: {file.describe()}")
+                for line in outcome.report_lines():
+                    self.stdout.write(line)
             if options["once"]:
                 return
             time.sleep(settings.VOUCH_IMAP_INTERVAL)

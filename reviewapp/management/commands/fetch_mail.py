@@ -31,13 +31,8 @@ class Command(BaseCommand):
             raise CommandError(f"{maildir} is not a Maildir (no new/ and cur/)")
         while True:
             for outcome in mailbox_fetch(maildir=maildir):
-                if outcome.ignored_reason:
-                    self.stdout.write(
-                        f"{outcome.sender or 'unknown sender'}: ignored, "
-                        f"{outcome.ignored_reason}"
-                    )
-                for file in outcome.files:
-                    self.stdout.write(f"{outcome.sender}: {file.describe()}")
+                for line in outcome.report_lines():
+                    self.stdout.write(line)
             if options["once"]:
                 return
             time.sleep(options["interval"])
