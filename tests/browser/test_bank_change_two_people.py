@@ -1,0 +1,80 @@
+"""A bank-detail change is approved by two people, in the browser: the demo
+supervisor verifies the new IBAN with the vendor and attests how, confirms
+the flagged fields, and cannot approve; the admin, a second supervisor,
+approves."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Page, expect
+
+from reviewapp import roles
+from reviewapp.models.audit import AuditEvent
+from reviewapp.models.documents import Document
+from reviewapp.models.review import BankChangeAttestation
+from tests.browser.conftest import LoginAs
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+DUVAL = "atelier-facture-FA-2026-311.tif"
+
+
+def confirm_flagged_fields(page: Page) -> None:
+    flagged = page.locator("li.field[data-flagged=true]")
+    if flagged.count():
+        page.keyboard.press("n")
+    while flagged.count():
+        current = page.locator("#" + page.evaluate("document.activeElement.id"))
+        page.keyboard.press("y")
+        expect(current).to_have_attribute("data-flagged", "false")
+
+
+def test_one_supervisor_attests_the_new_iban_and_another_approves(
+    demo: list[Document], login_as: LoginAs
+) -> None:
+    duval = next(d for d in demo if d.original_name == DUVAL)
+    url = f"/documents/{duval.public_id}/"
+
+    attester = login_as(User.objects.get(username=roles.SUPERVISOR))
+    attester.goto(url)
+    section = attester.locator("#bank-change")
+    expect(section).to_contain_text("Bank details changed")
+    expect(section).to_contain_text("Approval needs two people")
+    # The master's IBAN against the document's, both masked.
+    expect(section.locator(".bank-compare")).to_contain_text("FR")
+    expect(section.locator(".bank-compare")).not_to_contain_text("0189 ")
+    attester.get_by_label("How did you verify them?").select_option("phone")
+    attester.get_by_label("Who at the vendor confirmed them?").fill(
+        "Mme Duval, accounts, on the number on file"
+    )
+    attester.get_by_role("button", name="Record attestation").click()
+    expect(attester.locator("#attestations")).to_contain_text(
+        "supervisor attested: phone"
+    )
+    expect(attester.locator("#attestations")).to_contain_text("Mme Duval")
+    confirm_flagged_fields(attester)
+    # The attester may not approve their own attestation.
+    expect(attester.locator('form[data-shortcut="a"] button')).to_have_count(0)
+    expect(attester.locator("#review-actions")).to_contain_text(
+        "You attested the new bank details: a second person, another "
+        "supervisor, must approve them."
+    )
+
+    approver = login_as(User.objects.get(username=roles.ADMIN))
+    approver.goto(url)
+    expect(approver.locator("#attestations")).to_contain_text("supervisor attested")
+    approve = approver.locator('form[data-shortcut="a"] button')
+    expect(approve).to_be_visible()
+    approver.keyboard.press("a")
+    approver.wait_for_url(lambda now: str(duval.public_id) not in now)
+
+    duval.refresh_from_db()
+    assert duval.status == Document.Status.APPROVED
+    assert duval.decided_by == User.objects.get(username=roles.ADMIN)
+    attestation = BankChangeAttestation.objects.get(document=duval)
+    assert attestation.attested_by.username == roles.SUPERVISOR
+    assert attestation.method == "phone"
+    assert AuditEvent.objects.filter(
+        document_public_id=duval.public_id, event_type="bank_details_attested"
+    ).exists()
