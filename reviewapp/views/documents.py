@@ -38,6 +38,7 @@ from reviewapp.forms import (
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.permissions import (
+    can_export_audit,
     can_reveal_sensitive,
     document_for,
     is_reviewer,
@@ -49,12 +50,12 @@ from reviewapp.selectors.documents import (
     documents_for,
     status_payload,
 )
+from reviewapp.selectors.history import document_timeline
 from reviewapp.selectors.line_items import line_grid
 from reviewapp.selectors.queues import MY_QUEUE, next_in_queue
 from reviewapp.selectors.review_page import (
     approval_refusal,
     bank_change_for,
-    document_history,
     field_payload,
     issues_by_field,
     masked_page_image,
@@ -192,7 +193,11 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "line_grid": line_grid(document),
             "next_document": following,
             "escalate_form": EscalateForm(),
-            "history": document_history(document=document),
+            # Job ids, hashes and raw details are for auditors only.
+            "history": document_timeline(
+                document=document, technical=can_export_audit(request.user)
+            ),
+            "show_technical": can_export_audit(request.user),
             "document_type_label": document.document_type.replace(
                 "_", " "
             ).capitalize(),
