@@ -123,7 +123,9 @@ class QueueFilters:
 
 def _with_review_columns(documents: QuerySet[Document]) -> QuerySet[Document]:
     """Annotate `reason` from the column services keep (see
-    services.document_refresh_review_columns): no subquery per document."""
+    services.document_refresh_review_columns) and `reason_label`, its words
+    (review_reasons.LABELS, the one place they are written): no subquery per
+    document."""
     return documents.annotate(
         reason=Case(
             When(
@@ -134,6 +136,14 @@ def _with_review_columns(documents: QuerySet[Document]) -> QuerySet[Document]:
                 then=Value(review_reasons.NEW_COPY),
             ),
             default=F("review_reason"),
+            output_field=CharField(),
+        ),
+        reason_label=Case(
+            *(
+                When(review_reason=reason, then=Value(label))
+                for reason, label in review_reasons.LABELS.items()
+            ),
+            default=Value(""),
             output_field=CharField(),
         ),
     )

@@ -119,6 +119,19 @@ def test_the_exception_queue_is_for_supervisors(clerk: User, supervisor: User) -
     assert "Bank details differ" in page.content.decode()
 
 
+def test_each_row_says_its_reason_in_words(clerk: User, supervisor: User) -> None:
+    unsure = make_document(name="unsure-type.pdf", fields=CONFIDENT)
+    Document.objects.filter(pk=unsure.pk).update(review_reason="unsure_type")
+    routed = make_document(name="po.pdf", status=Document.Status.ESCALATED)
+    Document.objects.filter(pk=routed.pk).update(escalation_reason="po_mismatch")
+    mine = logged_in(clerk).get(reverse("queue", args=["mine"])).content.decode()
+    assert "Document type unsure" in mine
+    exceptions = logged_in(supervisor).get(reverse("queue", args=["exceptions"]))
+    html = exceptions.content.decode()
+    assert "Does not match its purchase order" in html
+    assert "po_mismatch</td>" not in html and "two_way_match" not in html
+
+
 def test_the_overview_counts_every_status_for_the_admin(admin_user: User) -> None:
     make_document(name="a.pdf")
     make_document(name="b.pdf")
