@@ -50,6 +50,10 @@ from reviewapp.selectors.documents import (
     documents_for,
     status_payload,
 )
+from reviewapp.selectors.exceptions import (
+    duplicate_comparison,
+    purchase_order_comparison,
+)
 from reviewapp.selectors.history import document_timeline
 from reviewapp.selectors.line_items import line_grid
 from reviewapp.selectors.queues import MY_QUEUE, next_in_queue
@@ -205,6 +209,8 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "can_reveal": can_reveal_sensitive(request.user),
             "review_time_token": _review_time_token(request, document),
             "bank_change": bank_change_for(document, validation),
+            "duplicate": duplicate_comparison(document=document, user=request.user),
+            "po_match": purchase_order_comparison(document=document),
             "can_attest": is_reviewer(request.user)
             and document.status
             not in (Document.Status.APPROVED, Document.Status.REJECTED),
