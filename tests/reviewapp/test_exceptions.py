@@ -153,3 +153,13 @@ def test_no_po_table_without_a_failed_po_check(supervisor: User) -> None:
     ValidationIssue.objects.filter(document=document).delete()
     url = reverse("document-detail", args=[document.public_id])
     assert 'id="po-match"' not in logged_in(supervisor).get(url).content.decode()
+
+
+def test_the_line_grid_does_not_tick_a_line_a_check_names(supervisor: User) -> None:
+    document = harbor_mismatch()  # 10 x 38.00 = 380.00: its arithmetic holds
+    url = reverse("document-detail", args=[document.public_id])
+    html = logged_in(supervisor).get(url).content.decode()
+    start = html.index('data-index="0"')
+    row = html[start : html.index("</tr>", start)]
+    assert "Fails a check: see Checks" in row
+    assert "line-ok" not in row
