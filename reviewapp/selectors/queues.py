@@ -135,12 +135,19 @@ def _with_review_columns(documents: QuerySet[Document]) -> QuerySet[Document]:
                 status=Document.Status.NEEDS_NEW_COPY,
                 then=Value(review_reasons.NEW_COPY),
             ),
+            # The overview's approved and rejected documents wait for no one:
+            # the reason they were once checked for is history.
+            When(
+                status__in=(Document.Status.APPROVED, Document.Status.REJECTED),
+                then=Value(review_reasons.DECIDED),
+            ),
             default=F("review_reason"),
             output_field=CharField(),
         ),
+    ).annotate(
         reason_label=Case(
             *(
-                When(review_reason=reason, then=Value(label))
+                When(reason=reason, then=Value(label))
                 for reason, label in review_reasons.LABELS.items()
             ),
             default=Value(""),

@@ -147,6 +147,13 @@ def test_the_overview_counts_every_status_for_the_admin(admin_user: User) -> Non
         "ready": 2,
     }
     assert len(response.context["documents"]) == 4
+    # A decided document is not listed under a reason to review it.
+    reasons = {reason: count for reason, _, count in response.context["reason_counts"]}
+    assert reasons["decided"] == 1
+    approved = next(
+        d for d in response.context["documents"] if d.pk and d.status == "approved"
+    )
+    assert approved.reason_label == "Decided"
 
 
 def test_a_user_without_a_role_has_no_queue(outsider: User) -> None:
