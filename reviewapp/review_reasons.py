@@ -14,6 +14,7 @@ UNSURE_TYPE = "unsure_type"
 ROUTINE = "routine"
 ESCALATED = "escalated"
 NEW_COPY = "new_copy"  # the image will not read (from the status, like escalated)
+DECIDED = "decided"  # approved or rejected: nothing left to review (the overview)
 
 LABELS = {
     ESCALATED: "Escalated",
@@ -22,6 +23,7 @@ LABELS = {
     UNSURE_TYPE: "Document type unsure",
     LOW_CONFIDENCE: "Low confidence",
     ROUTINE: "Routine check",
+    DECIDED: "Decided",
 }
 
 

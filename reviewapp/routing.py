@@ -29,10 +29,15 @@ EXCEPTION_RULES = frozenset(
         "bank_details_unchanged",
     }
 )
-# The escalation reason a supervisor sees for the first exception's rule.
+# The escalation reason a supervisor sees for the first exception's rule: the
+# queue names what is wrong in its own words, never a rule's code.
 ESCALATION_REASON_BY_RULE = {
     "duplicate_invoice": "duplicate",
     "bank_details_unchanged": "bank_details",
+    "two_way_match": "po_mismatch",
+    "three_way_match": "not_received",
+    "purchase_order_known": "unknown_po",
+    "currency_expected": "unexpected_currency",
 }
 RULE_EXCEPTION_REASON = "rule_exception"
 

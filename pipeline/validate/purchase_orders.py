@@ -339,3 +339,141 @@ def three_way_match(invoice: InvoiceData, context: ValidationContext) -> list[Is
             )
         )
     return issues
+
+
+@dataclass(frozen=True)
+class ComparedLine:
+    """One row of the invoice / purchase order / goods receipt table: an
+    invoice line with the PO line it bills, or a PO line nothing billed.
+    The flags say which figure breaks the rules above, with their tolerances."""
+
+    description: str
+    invoice_line: int | None  # 0-based; None for a PO line not invoiced
+    po_line: str  # the PO's line number; "" when the line was not ordered
+    ordered: Decimal | None
+    received: Decimal | None  # None when the PO has no goods receipt yet
+    invoiced: Decimal | None
+    ordered_price: Decimal | None
+    invoiced_price: Decimal | None
+    difference: Decimal | None  # billed minus what may be billed, in money
+    over_ordered: bool = False
+    over_received: bool = False
+    price_off: bool = False
+
+    @property
+    def not_ordered(self) -> bool:
+        return self.invoice_line is not None and not self.po_line
+
+    @property
+    def not_invoiced(self) -> bool:
+        return self.invoice_line is None
+
+
+@dataclass(frozen=True)
+class PurchaseOrderComparison:
+    order_number: str
+    currency: str
+    has_receipts: bool
+    lines: tuple[ComparedLine, ...]
+
+
+def compare_with_purchase_order(
+    invoice: InvoiceData, context: ValidationContext
+) -> PurchaseOrderComparison | None:
+    """The invoice's lines beside the PO's and the goods received, line by
+    line, paired and judged as two_way_match and three_way_match pair and
+    judge them; None without a known PO or without invoice lines."""
+    order = find_purchase_order(invoice, context)
+    if order is None or not invoice.line_items:
+        return None
+    receipts = [r for r in context.goods_receipts if r.po_number == order.number]
+
+    def received(ordered: PurchaseOrderLine) -> Decimal | None:
+        if not receipts:
+            return None
+        return sum(
+            (r.quantity_received for r in receipts if r.line_ref == ordered.line_ref),
+            Decimal(0),
+        )
+
+    price_tolerance = _price_tolerance(order, context)
+    quantity_tolerance = _quantity_tolerance(order, context)
+    rows = []
+    billed: set[str] = set()
+    for pair in pair_lines(invoice.line_items, order):
+        line, ordered = pair.line, pair.ordered
+        invoiced, price = line.quantity, line.unit_price
+        if ordered is None:
+            rows.append(
+                ComparedLine(
+                    description=line.description,
+                    invoice_line=pair.index,
+                    po_line="",
+                    ordered=None,
+                    received=None,
+                    invoiced=invoiced,
+                    ordered_price=None,
+                    invoiced_price=price,
+                    difference=line.amount,
+                )
+            )
+            continue
+        billed.add(ordered.line_ref)
+        got = received(ordered)
+        allowed = ordered.quantity * (1 + quantity_tolerance / 100)
+        rows.append(
+            ComparedLine(
+                description=line.description or ordered.description,
+                invoice_line=pair.index,
+                po_line=ordered.line_ref,
+                ordered=ordered.quantity,
+                received=got,
+                invoiced=invoiced,
+                ordered_price=ordered.unit_price,
+                invoiced_price=price,
+                difference=_overbilled(invoiced, price, ordered, got),
+                over_ordered=invoiced is not None and invoiced > allowed,
+                over_received=invoiced is not None
+                and got is not None
+                and invoiced > got,
+                price_off=price is not None
+                and abs(_percent_off(price, ordered.unit_price)) > price_tolerance,
+            )
+        )
+    rows += [
+        ComparedLine(
+            description=ordered.description,
+            invoice_line=None,
+            po_line=ordered.line_ref,
+            ordered=ordered.quantity,
+            received=received(ordered),
+            invoiced=None,
+            ordered_price=ordered.unit_price,
+            invoiced_price=None,
+            difference=None,
+        )
+        for ordered in order.lines
+        if ordered.line_ref not in billed
+    ]
+    return PurchaseOrderComparison(
+        order_number=order.number,
+        currency=order.currency,
+        has_receipts=bool(receipts),
+        lines=tuple(rows),
+    )
+
+
+def _overbilled(
+    invoiced: Decimal | None,
+    price: Decimal | None,
+    ordered: PurchaseOrderLine,
+    received: Decimal | None,
+) -> Decimal | None:
+    """What the line bills beyond what it may: no more than ordered (and
+    received, once goods receipts exist) at the PO's price. A partial
+    invoice bills nothing beyond."""
+    if invoiced is None:
+        return None
+    cap = ordered.quantity if received is None else min(ordered.quantity, received)
+    billed = invoiced * (ordered.unit_price if price is None else price)
+    return billed - min(invoiced, cap) * ordered.unit_price

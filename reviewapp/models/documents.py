@@ -67,8 +67,12 @@ class Document(models.Model):
         UNREADABLE = "unreadable", "Cannot be read reliably"
         BANK_DETAILS = "bank_details", "Bank details differ from the vendor's"
         DUPLICATE = "duplicate", "Looks like a duplicate"
+        PO_MISMATCH = "po_mismatch", "Does not match its purchase order"
+        NOT_RECEIVED = "not_received", "Bills more than was received"
+        UNKNOWN_PO = "unknown_po", "Its purchase order is not on file"
+        UNEXPECTED_CURRENCY = "unexpected_currency", "Not in the vendor's currency"
         OVER_LIMIT = "over_limit", "Amount over my approval limit"
-        RULE_EXCEPTION = "rule_exception", "A check failed that a supervisor decides"
+        RULE_EXCEPTION = "rule_exception", "Another check a supervisor decides"
         OTHER = "other", "Other (explain in the note)"
 
     class Channel(models.TextChoices):

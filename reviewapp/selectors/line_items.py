@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,6 +15,7 @@ from reviewapp.extraction_fields import DEFAULT_AUTO_ACCEPT
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import LineItem
+from reviewapp.models.validation import ValidationIssue
 
 EventType = AuditEvent.EventType
 
@@ -97,8 +99,14 @@ def line_grid(document: Document) -> dict[str, Any]:
     # default auto-accept confidence, or VOUCH_FLAG_BELOW_CONFIDENCE_PERCENT.
     override = settings.VOUCH_FLAG_BELOW_CONFIDENCE
     flag_below = float(override) if override is not None else DEFAULT_AUTO_ACCEPT
+    failing = _lines_failing_checks(document)
     rows = [
-        line_item_payload(line, index, flag_below=flag_below)
+        {
+            **line_item_payload(line, index, flag_below=flag_below),
+            # A line a check names (a PO mismatch ...) must not look settled
+            # just because its own arithmetic holds.
+            "fails_check": index in failing,
+        }
         for index, line in enumerate(lines)
     ]
     amounts = [line.amount for line in lines if line.amount is not None]
@@ -121,4 +129,17 @@ def line_grid(document: Document) -> dict[str, Any]:
             if total is None or expected is None
             else abs(total - expected) <= Decimal("0.01") * max(len(amounts), 1)
         ),
+    }
+
+
+def _lines_failing_checks(document: Document) -> set[int]:
+    """0-based indexes of the lines a failing check names."""
+    named = ValidationIssue.objects.filter(
+        document=document, severity=ValidationIssue.Severity.ERROR
+    ).values_list("fields", flat=True)
+    return {
+        int(match[1])
+        for fields in named
+        for name in fields
+        if (match := re.fullmatch(r"line_items\[(\d+)\]\.\w+", name))
     }

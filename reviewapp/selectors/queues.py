@@ -123,7 +123,9 @@ class QueueFilters:
 
 def _with_review_columns(documents: QuerySet[Document]) -> QuerySet[Document]:
     """Annotate `reason` from the column services keep (see
-    services.document_refresh_review_columns): no subquery per document."""
+    services.document_refresh_review_columns) and `reason_label`, its words
+    (review_reasons.LABELS, the one place they are written): no subquery per
+    document."""
     return documents.annotate(
         reason=Case(
             When(
@@ -133,7 +135,22 @@ def _with_review_columns(documents: QuerySet[Document]) -> QuerySet[Document]:
                 status=Document.Status.NEEDS_NEW_COPY,
                 then=Value(review_reasons.NEW_COPY),
             ),
+            # The overview's approved and rejected documents wait for no one:
+            # the reason they were once checked for is history.
+            When(
+                status__in=(Document.Status.APPROVED, Document.Status.REJECTED),
+                then=Value(review_reasons.DECIDED),
+            ),
             default=F("review_reason"),
+            output_field=CharField(),
+        ),
+    ).annotate(
+        reason_label=Case(
+            *(
+                When(reason=reason, then=Value(label))
+                for reason, label in review_reasons.LABELS.items()
+            ),
+            default=Value(""),
             output_field=CharField(),
         ),
     )

@@ -1,4 +1,5 @@
-"""Everything the review page shows: fields, lines, boxes, checks and history."""
+"""Everything the review page shows: fields, lines, boxes and checks (its
+history: selectors.history)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +16,6 @@ from django.conf import settings
 
 from pipeline.validate.fields import label as rule_field_label
 from reviewapp import routing
-from reviewapp.audit.trail import canonical_json, is_envelope, masked_details
 from reviewapp.extraction_fields import (
     FIELD_LABELS,
     fields_for_type,
@@ -36,7 +35,6 @@ from reviewapp.masking import (
     secret_word_indexes,
     sensitive_field_names,
 )
-from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document, Page, TextLine
 from reviewapp.models.fields import Field
 from reviewapp.models.review import BankChangeAttestation
@@ -369,67 +367,6 @@ def issues_by_field(issues: list[IssueView]) -> dict[str, list[IssueView]]:
         for name, _, _ in issue.fields:
             by_field.setdefault(name, []).append(issue)
     return by_field
-
-
-# --- audit history ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One audit event as a document's page shows it: sensitive values masked."""
-
-    sequence: int
-    occurred_at: datetime
-    event_type: str
-    label: str
-    actor: str
-    role: str
-    details: list[tuple[str, str]]
-    sensitive_keys: list[str]
-
-
-HISTORY_LIMIT = 500
-
-
-def document_history(*, document: Document) -> list[HistoryEntry]:
-    """The audit events of `document`, oldest first (the newest HISTORY_LIMIT),
-    with every sensitive value replaced by its mask."""
-    newest = AuditEvent.objects.filter(document_public_id=document.public_id).order_by(
-        "-sequence"
-    )[:HISTORY_LIMIT]
-    secrets = document_secret_set(document.pk)
-    entries = []
-    for event in reversed(list(newest)):
-        sensitive = [key for key, value in event.details.items() if is_envelope(value)]
-        entries.append(
-            HistoryEntry(
-                sequence=event.sequence,
-                occurred_at=event.occurred_at,
-                event_type=event.event_type,
-                label=event.get_event_type_display(),
-                actor=event.actor_username or "Vouch",
-                role=event.actor_role,
-                details=[
-                    (
-                        key.replace("_", " ").capitalize(),
-                        mask_text(_display(value), secrets),
-                    )
-                    for key, value in masked_details(event.details).items()
-                ],
-                sensitive_keys=sensitive,
-            )
-        )
-    return entries
-
-
-def _display(value: Any) -> str:
-    if value is None or value == "":
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict | list):
-        return canonical_json(value)
-    return str(value)
 
 
 # ---------- approvals ----------

@@ -200,9 +200,14 @@ def tolerances() -> validation.Tolerances:
 
 
 def validation_context_for(
-    invoice: validation.InvoiceData, document: Document, *, today: date
+    invoice: validation.InvoiceData,
+    document: Document,
+    *,
+    today: date,
+    with_earlier_documents: bool = True,
 ) -> validation.ValidationContext:
-    """Master data and earlier documents the rules compare `invoice` with."""
+    """Master data and earlier documents the rules compare `invoice` with;
+    without `with_earlier_documents`, master data only (no text is read)."""
     vendors = tuple(vendor_record(vendor) for vendor in Vendor.objects.all())
     po_number = invoice.value(validation.PO_NUMBER)
     orders = list(_candidate_purchase_orders(po_number)) if po_number else []
@@ -244,7 +249,7 @@ def validation_context_for(
             for receipt in receipts
         ),
     )
-    match = match_vendor(invoice, context)
+    match = match_vendor(invoice, context) if with_earlier_documents else None
     if match is None:
         return context
     return replace(

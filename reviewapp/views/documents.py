@@ -38,6 +38,7 @@ from reviewapp.forms import (
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.permissions import (
+    can_export_audit,
     can_reveal_sensitive,
     document_for,
     is_reviewer,
@@ -49,12 +50,16 @@ from reviewapp.selectors.documents import (
     documents_for,
     status_payload,
 )
+from reviewapp.selectors.exceptions import (
+    duplicate_comparison,
+    purchase_order_comparison,
+)
+from reviewapp.selectors.history import document_timeline
 from reviewapp.selectors.line_items import line_grid
 from reviewapp.selectors.queues import MY_QUEUE, next_in_queue
 from reviewapp.selectors.review_page import (
     approval_refusal,
     bank_change_for,
-    document_history,
     field_payload,
     issues_by_field,
     masked_page_image,
@@ -202,7 +207,11 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "line_grid": line_grid(document),
             "next_document": following,
             "escalate_form": EscalateForm(),
-            "history": document_history(document=document),
+            # Job ids, hashes and raw details are for auditors only.
+            "history": document_timeline(
+                document=document, technical=can_export_audit(request.user)
+            ),
+            "show_technical": can_export_audit(request.user),
             "document_type_label": document.document_type.replace(
                 "_", " "
             ).capitalize(),
@@ -210,6 +219,8 @@ def document_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "can_reveal": can_reveal_sensitive(request.user),
             "review_time_token": _review_time_token(request, document),
             "bank_change": bank_change_for(document, validation),
+            "duplicate": duplicate_comparison(document=document, user=request.user),
+            "po_match": purchase_order_comparison(document=document),
             "can_attest": is_reviewer(request.user)
             and document.status
             not in (Document.Status.APPROVED, Document.Status.REJECTED),

@@ -59,3 +59,20 @@ def test_a_type_filtered_queue_gains_only_its_type_live(
     expect(receipts).to_have_text("1")
     expect(watcher.locator(invoice_row)).to_have_count(0)
     assert watcher.evaluate("window.__notReloaded") is True
+
+
+@pytest.mark.parametrize("width", [1440, 1024, 390])
+def test_the_filters_are_a_compact_bar_above_the_queue(
+    login_as: LoginAs, clerk: User, width: int
+) -> None:
+    typed_document("till-receipt.pdf", "receipt")
+    page = login_as(clerk)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/queue/mine/")
+    # The sidebar it replaces pushed the table 650 px down the page.
+    box = page.locator("#queue").bounding_box()
+    assert box is not None
+    print(f"queue table top at {width} px: {box['y']:.0f}")
+    assert box["y"] < (360 if width > 600 else 600)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    expect(page.locator("#reason-counts li")).to_have_count(1)

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from pipeline.validate.purchase_orders import (
+    compare_with_purchase_order,
     pair_lines,
     purchase_order_known,
     three_way_match,
@@ -136,3 +137,36 @@ def test_without_lines_the_net_amount_is_compared_with_the_value_received() -> N
         "The invoice bills 456.50 net, but goods received against PO-55120 "
         "are worth 0.00 (no goods receipt yet)."
     )
+
+
+def test_the_comparison_puts_invoice_po_and_receipts_side_by_side() -> None:
+    gloves = replace(HARBOR_LINES[0], quantity=Decimal(12), amount=Decimal(456))
+    dearer = replace(HARBOR_LINES[1], unit_price=Decimal("14.00"), amount=Decimal(84))
+    freight = LineItem("Freight", Decimal(1), Decimal("25.00"), Decimal("25.00"))
+    invoice = harbor_invoice(lines=(gloves, dearer, freight))
+    comparison = compare_with_purchase_order(invoice, context())
+    assert comparison is not None
+    assert (comparison.order_number, comparison.has_receipts) == ("PO-55120", True)
+    first, second, third = comparison.lines
+    # 12 billed, 10 ordered and 10 received: 2 cases too many.
+    assert (first.ordered, first.received, first.invoiced) == (10, 10, 12)
+    assert first.over_ordered and first.over_received and not first.price_off
+    assert first.difference == Decimal("76.00")
+    # 6 pouches ordered and received, billed at 14.00 instead of 12.75.
+    assert second.price_off and not second.over_received
+    assert second.difference == Decimal("7.50")
+    assert third.not_ordered and third.difference == Decimal("25.00")
+    assert comparison == compare_with_purchase_order(invoice, context())
+
+
+def test_a_partial_invoice_bills_nothing_beyond_and_shows_what_is_left() -> None:
+    half = replace(HARBOR_LINES[0], quantity=Decimal(5), amount=Decimal(190))
+    comparison = compare_with_purchase_order(
+        harbor_invoice(lines=(half,)), context(goods_receipts=())
+    )
+    assert comparison is not None and not comparison.has_receipts
+    billed, left = comparison.lines
+    assert billed.difference == 0 and billed.received is None
+    assert not (billed.over_ordered or billed.over_received or billed.price_off)
+    assert left.not_invoiced and left.po_line == "20"
+    assert compare_with_purchase_order(harbor_invoice(lines=()), context()) is None

@@ -74,7 +74,7 @@ def test_the_demo_shows_each_case_handled_by_the_right_role(
     # line: ten cases of gloves billed, eight ordered and eight received.
     mismatch = demo["harbor-supply-invoice-88412.pdf"]
     assert mismatch.status == Document.Status.ESCALATED
-    assert mismatch.escalation_reason == "rule_exception"
+    assert mismatch.escalation_reason == "po_mismatch"
     assert {"po_quantity_mismatch", "goods_not_received"} <= issue_codes(mismatch)
     quantity = mismatch.validation_issues.get(code="po_quantity_mismatch")
     assert (quantity.details["ordered"], quantity.details["invoiced"]) == ("8", "10")

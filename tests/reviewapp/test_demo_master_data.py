@@ -122,7 +122,7 @@ def test_each_demo_document_goes_to_the_role_its_case_needs(settings) -> None:  
     assert routes == {
         "nordlicht-invoice-2026-0142.pdf": (routing.APPROVE, ""),
         "kedai-receipt.jpg": (routing.CLERKS, ""),
-        "harbor-supply-invoice-88412.pdf": (routing.SUPERVISORS, "rule_exception"),
+        "harbor-supply-invoice-88412.pdf": (routing.SUPERVISORS, "po_mismatch"),
         "atelier-facture-FA-2026-311.tif": (routing.SUPERVISORS, "bank_details"),
         "nordlicht-invoice-2026-0142-scan.jpg": (routing.SUPERVISORS, "duplicate"),
     }

@@ -119,6 +119,19 @@ def test_the_exception_queue_is_for_supervisors(clerk: User, supervisor: User) -
     assert "Bank details differ" in page.content.decode()
 
 
+def test_each_row_says_its_reason_in_words(clerk: User, supervisor: User) -> None:
+    unsure = make_document(name="unsure-type.pdf", fields=CONFIDENT)
+    Document.objects.filter(pk=unsure.pk).update(review_reason="unsure_type")
+    routed = make_document(name="po.pdf", status=Document.Status.ESCALATED)
+    Document.objects.filter(pk=routed.pk).update(escalation_reason="po_mismatch")
+    mine = logged_in(clerk).get(reverse("queue", args=["mine"])).content.decode()
+    assert "Document type unsure" in mine
+    exceptions = logged_in(supervisor).get(reverse("queue", args=["exceptions"]))
+    html = exceptions.content.decode()
+    assert "Does not match its purchase order" in html
+    assert "po_mismatch</td>" not in html and "two_way_match" not in html
+
+
 def test_the_overview_counts_every_status_for_the_admin(admin_user: User) -> None:
     make_document(name="a.pdf")
     make_document(name="b.pdf")
@@ -134,6 +147,13 @@ def test_the_overview_counts_every_status_for_the_admin(admin_user: User) -> Non
         "ready": 2,
     }
     assert len(response.context["documents"]) == 4
+    # A decided document is not listed under a reason to review it.
+    reasons = {reason: count for reason, _, count in response.context["reason_counts"]}
+    assert reasons["decided"] == 1
+    approved = next(
+        d for d in response.context["documents"] if d.pk and d.status == "approved"
+    )
+    assert approved.reason_label == "Decided"
 
 
 def test_a_user_without_a_role_has_no_queue(outsider: User) -> None:

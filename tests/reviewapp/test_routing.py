@@ -95,7 +95,12 @@ def test_rule_exceptions_go_to_supervisors_with_the_rule_as_reason() -> None:
     mismatch = FakeIssue("two_way_match", message="Line 1 costs 12.00, PO says 10.00")
     decision = route(issues=[FakeIssue("totals_add_up"), mismatch])
     assert decision.destination == routing.SUPERVISORS
-    assert decision.escalation_reason == "rule_exception"
+    assert decision.escalation_reason == "po_mismatch"
+    # Each exception rule has a reason of its own, said in plain words.
+    for rule in routing.EXCEPTION_RULES:
+        reason = route(issues=[FakeIssue(rule)]).escalation_reason
+        assert reason in Document.EscalationReason.values
+        assert reason != routing.RULE_EXCEPTION_REASON, rule
     assert decision.explanation == "Line 1 costs 12.00, PO says 10.00"
     bank = FakeIssue("bank_details_unchanged", needs_supervisor=True)
     assert route(issues=[bank]).escalation_reason == "bank_details"
