@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviewapp', '0023_audit_event_types_of_the_merged_branches'),
+        ('reviewapp', '0024_page_jobs'),
     ]
 
     operations = [
