@@ -54,11 +54,10 @@ def test_one_supervisor_attests_the_new_iban_and_another_approves(
     )
     expect(attester.locator("#attestations")).to_contain_text("Mme Duval")
     confirm_flagged_fields(attester)
-    # The attester may not approve their own attestation.
+    # Having attested and confirmed the fields, they may not approve.
     expect(attester.locator('form[data-shortcut="a"] button')).to_have_count(0)
     expect(attester.locator("#review-actions")).to_contain_text(
-        "You attested the new bank details: a second person, another "
-        "supervisor, must approve them."
+        "another supervisor must approve it"
     )
 
     approver = login_as(User.objects.get(username=roles.ADMIN))
