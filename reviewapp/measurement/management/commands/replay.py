@@ -69,6 +69,11 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None)
         parser.add_argument("--ocr-cache", type=Path, default=None, metavar="DIR")
         parser.add_argument(
+            "--ocr-only",
+            action="store_true",
+            help="read PDFs as scans: no text layer, no e-invoice XML",
+        )
+        parser.add_argument(
             "--cold",
             action="store_true",
             help="never apply the directory (the baseline the replay is compared to)",
@@ -80,7 +85,7 @@ class Command(BaseCommand):
             raise CommandError("the manifest has no documents")
         evaluator = Evaluator(
             extractor=extractors.get(settings.VOUCH_EXTRACTOR),
-            ocr_only=False,
+            ocr_only=options["ocr_only"],
             ocr_cache=options["ocr_cache"],
         )
         directory = Directory()
