@@ -3,6 +3,7 @@ value's confidence."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -17,9 +18,11 @@ from pipeline.extract.calibration import (
 from pipeline.extract.calibration_fit import (
     EvidenceSample,
     choose_thresholds,
+    cross_validated_confidences,
     error_upper_bound,
     fit_evidence_calibration,
     fit_evidence_models,
+    real_confirms,
     threshold_for_error,
 )
 from pipeline.extract.evidence import (
@@ -435,6 +438,121 @@ def test_a_small_field_borrows_the_pooled_threshold_only_with_a_clean_record() -
     # A dozen right IBANs prove too little to borrow; one error in 60 too much.
     assert choices["iban"].threshold == 1.0
     assert choices["tax_amount"].threshold == 1.0
+
+
+def _sample(
+    name: str, correct: bool, *, train_only: bool = False, document: str = "d"
+) -> EvidenceSample:
+    source = "synthetic" if train_only else "real"
+    return EvidenceSample(
+        document, source, "invoice", name, 0.9, {}, correct, train_only=train_only
+    )
+
+
+def test_synthetic_values_lower_a_threshold_only_where_real_values_confirm_it() -> None:
+    predictions = []
+    for name in ("iban", "invoice_number", "tax_amount", "vendor_vat_id"):
+        predictions += [(_sample(name, True, train_only=True), 0.95)] * 300
+    predictions += [(_sample("iban", True), 0.95)] * 12
+    predictions += [(_sample("invoice_number", True), 0.95)] * 60
+    predictions += [(_sample("invoice_number", False), 0.4)] * 5
+    predictions += [(_sample("tax_amount", True), 0.95)] * 98
+    predictions += [(_sample("tax_amount", False), 0.95)] * 2
+
+    choices = choose_thresholds(predictions)
+
+    # 60 real numbers above it, all right: confirmed.
+    number = choices["invoice_number"]
+    assert (number.threshold, number.basis) == (0.95, "field+synthetic")
+    assert (number.real_accepted, number.real_errors) == (60, 0)
+    # A dozen real IBANs, all right, cannot confirm what 300 synthetic ones
+    # suggest; 2 wrong in 100 real tax amounts is over the 1 % promised.
+    for name, accepted, errors in (("iban", 12, 0), ("tax_amount", 100, 2)):
+        refused = choices[name]
+        assert refused.threshold == 1.0
+        assert refused.refused is not None and refused.refused <= 0.95
+        assert (refused.real_accepted, refused.real_errors) == (accepted, errors)
+        assert refused.as_dict()["refused_synthetic_threshold"] == refused.refused
+    # Seen on synthetic documents only: never auto-accepted.
+    assert choices["vendor_vat_id"].threshold == 1.0
+    assert choices["vendor_vat_id"].real_accepted == 0
+
+
+def test_without_synthetic_values_the_real_thresholds_are_unchanged() -> None:
+    real = [(_sample("total_amount", True), 0.99)] * 300
+    real += [(_sample("total_amount", False), 0.5)] * 20
+    alone = choose_thresholds(real)
+    # Synthetic values that support no lower threshold change nothing.
+    synthetic = [(_sample("total_amount", False, train_only=True), 0.7)] * 50
+    together = choose_thresholds(real + synthetic)
+    assert together == alone
+    assert alone["total_amount"].threshold == 0.99
+    assert alone["total_amount"].real_accepted is None
+    assert "real_accepted" not in alone["total_amount"].as_dict()
+
+
+def test_real_values_confirm_with_no_more_errors_than_promised() -> None:
+    assert real_confirms([(0.9, True)] * 40, 0.9) == (True, 40, 0)
+    assert real_confirms([(0.9, True)] * 20, 0.9) == (False, 20, 0)  # too few
+    assert real_confirms([(0.9, True)] * 99 + [(0.9, False)], 0.9)[0] is True
+    assert real_confirms([(0.9, True)] * 98 + [(0.9, False)] * 2, 0.9)[0] is False
+    assert real_confirms([(0.5, True)] * 40, 0.9) == (False, 0, 0)
+
+
+def test_held_out_figures_are_on_real_documents_only() -> None:
+    def samples(source: str, count: int, train_only: bool) -> list[EvidenceSample]:
+        return [
+            EvidenceSample(
+                f"{source}-{i}",
+                source,
+                "invoice",
+                "total_amount",
+                0.6 + 0.3 * (i % 2),
+                {ARITHMETIC: 1 if i % 2 else -1},
+                i % 2 == 1 or i % 5 == 0,
+                train_only=train_only,
+            )
+            for i in range(count)
+        ]
+
+    real = samples("a", 120, False) + samples("b", 120, False)
+    synthetic = samples("synthetic", 400, True)
+    calibration, figures = fit_evidence_calibration(
+        real + synthetic, load_calibration()
+    )
+
+    for figure in figures:
+        assert figure.counts["total_amount"]["values"] == 240  # never synthetic
+    assert calibration.evidence["total_amount"].samples == 640  # fitted on all
+    assert calibration.summary["evidence"]["train_only_samples"] == 400
+    # Two real sources: leave one out, the synthetic one never left out.
+    assert [f.scheme for f in figures] == ["5-fold by document", "leave one source out"]
+    with pytest.raises(ValueError, match="no real samples"):
+        fit_evidence_calibration(synthetic, load_calibration())
+
+
+def test_cross_validated_confidences_judge_with_the_real_confirmation_rule() -> None:
+    real = [
+        EvidenceSample(f"r{i}", "real", "invoice", "iban", 0.9, {}, True)
+        for i in range(10)
+    ] + [
+        EvidenceSample(f"w{i}", "real", "invoice", "iban", 0.2, {}, False)
+        for i in range(5)
+    ]
+    synthetic = [
+        EvidenceSample(f"s{i}", "synthetic", "invoice", "iban", 0.9, {}, True, True)
+        for i in range(400)
+    ] + [
+        EvidenceSample(f"t{i}", "synthetic", "invoice", "iban", 0.2, {}, False, True)
+        for i in range(40)
+    ]
+    judged, _ = cross_validated_confidences(real, folds=3, extra=synthetic)
+    # 400 synthetic IBANs support a threshold; a dozen real ones cannot
+    # confirm it, so nothing is auto-accepted.
+    assert all(threshold == 1.0 for _, threshold, _ in judged)
+    trusted = [replace(s, train_only=False) for s in synthetic]
+    judged, _ = cross_validated_confidences(real, folds=3, extra=trusted)
+    assert any(confidence >= threshold for confidence, threshold, _ in judged)
 
 
 def test_fitting_reports_k_fold_and_leave_one_source_out_figures() -> None:
