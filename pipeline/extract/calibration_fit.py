@@ -525,8 +525,10 @@ def choose_thresholds(
         return choices
     together = _choose_on(predictions, max_error=max_error, confidence=confidence)
     for name, joint in together.items():
-        own = choices.get(name)
-        if own is not None and joint.threshold >= own.threshold:
+        # A field no real document showed has nothing real to confirm it.
+        own = choices.get(name) or ThresholdChoice(1.0, 0, 0, 0, 1.0, "field")
+        if joint.threshold >= own.threshold:
+            choices[name] = own
             continue
         confirmed, accepted, errors = real_confirms(
             [(p, s.correct) for s, p in real if s.field == name],
@@ -542,10 +544,9 @@ def choose_thresholds(
                 real_errors=errors,
             )
         else:
-            # Seen on synthetic documents only, nothing real confirms it.
-            refused = own or ThresholdChoice(1.0, 0, 0, 0, 1.0, "field")
+            # Real values do not confirm it: their own threshold stays.
             choices[name] = replace(
-                refused,
+                own,
                 refused=joint.threshold,
                 real_accepted=accepted,
                 real_errors=errors,

@@ -478,6 +478,19 @@ def test_synthetic_values_lower_a_threshold_only_where_real_values_confirm_it() 
     assert choices["vendor_vat_id"].real_accepted == 0
 
 
+def test_a_field_only_synthetic_documents_show_is_never_auto_accepted() -> None:
+    predictions = [(_sample("total_amount", True), 0.99)] * 300
+    predictions += [(_sample("due_date", True, train_only=True), 0.95)] * 300
+    predictions += [(_sample("po_number", False, train_only=True), 0.5)] * 5
+    choices = choose_thresholds(predictions)
+    assert choices["due_date"].threshold == 1.0
+    assert choices["due_date"].refused == 0.95
+    # Nothing lower to refuse: still listed, so the product's default never
+    # applies to it.
+    assert choices["po_number"].threshold == 1.0
+    assert choices["po_number"].refused is None
+
+
 def test_without_synthetic_values_the_real_thresholds_are_unchanged() -> None:
     real = [(_sample("total_amount", True), 0.99)] * 300
     real += [(_sample("total_amount", False), 0.5)] * 20
