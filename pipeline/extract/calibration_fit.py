@@ -624,31 +624,16 @@ def cross_validated_figures(
     return HeldOutFigures(scheme, dict(sorted(counts.items())))
 
 
-def fit_evidence_calibration(
+def _held_out_figures(
     samples: Sequence[EvidenceSample],
-    base: Calibration,
-    *,
-    folds: int = 5,
-    min_samples: int = 30,
-    max_error: float = DEFAULT_MAX_ERROR,
-    confidence: float = DEFAULT_BOUND_CONFIDENCE,
-) -> tuple[Calibration, list[HeldOutFigures]]:
-    """`base` (its finder stage kept) with an evidence stage fitted on every
-    sample and thresholds chosen on out-of-fold predictions; plus held-out
-    figures k-fold by document and leave-one-source-out, on the real samples
-    only (train-only ones are in every training set, never scored). Raises
-    ValueError without samples of both outcomes, without real samples, or
-    with fewer than two folds."""
-    if folds < 2:
-        raise ValueError("cross-validation needs at least two folds")
-    if len({s.correct for s in samples}) < 2:
-        raise ValueError("the samples hold one outcome only; nothing to learn")
-    real_sources = {s.source for s in samples if not s.train_only}
-    if not real_sources:
-        raise ValueError("no real samples: held-out figures need real documents")
-    models, choices = _fit_and_choose(
-        samples, folds, min_samples, max_error, confidence
-    )
+    real_sources: set[str],
+    folds: int,
+    min_samples: int,
+    max_error: float,
+    confidence: float,
+) -> list[HeldOutFigures]:
+    """k-fold by document, and leave-one-source-out when there are several
+    real sources."""
     figures = [
         cross_validated_figures(
             samples,
@@ -672,6 +657,75 @@ def fit_evidence_calibration(
                 confidence=confidence,
             )
         )
+    return figures
+
+
+def synthetic_failures(
+    figures: Sequence[HeldOutFigures],
+    samples: Sequence[EvidenceSample],
+    max_error: float,
+) -> dict[str, dict[str, list[int]]]:
+    """The fields fitted with synthetic values whose held-out real values
+    auto-accepted are wrong more than `max_error` of the time under some
+    scheme, with [accepted, wrong] per scheme."""
+    synthetic = {s.field for s in samples if s.train_only}
+    failing: dict[str, dict[str, list[int]]] = {}
+    for figure in figures:
+        for name, row in figure.counts.items():
+            if (
+                name in synthetic
+                and row["wrong_accepted"] > max_error * row["accepted"]
+            ):
+                failing.setdefault(name, {})[figure.scheme] = [
+                    row["accepted"],
+                    row["wrong_accepted"],
+                ]
+    return failing
+
+
+def fit_evidence_calibration(
+    samples: Sequence[EvidenceSample],
+    base: Calibration,
+    *,
+    folds: int = 5,
+    min_samples: int = 30,
+    max_error: float = DEFAULT_MAX_ERROR,
+    confidence: float = DEFAULT_BOUND_CONFIDENCE,
+) -> tuple[Calibration, list[HeldOutFigures]]:
+    """`base` (its finder stage kept) with an evidence stage fitted on every
+    sample and thresholds chosen on out-of-fold predictions; plus held-out
+    figures k-fold by document and leave-one-source-out, on the real samples
+    only (train-only ones are in every training set, never scored). Raises
+    ValueError without samples of both outcomes, without real samples, or
+    with fewer than two folds."""
+    if folds < 2:
+        raise ValueError("cross-validation needs at least two folds")
+    if len({s.correct for s in samples}) < 2:
+        raise ValueError("the samples hold one outcome only; nothing to learn")
+    real_sources = {s.source for s in samples if not s.train_only}
+    if not real_sources:
+        raise ValueError("no real samples: held-out figures need real documents")
+    # Synthetic values of a field stay in the fit only while the held-out
+    # figures on real documents, with them in every training set, keep that
+    # field's error among auto-accepted values within `max_error` under
+    # every scheme; a field that fails loses its synthetic values and the
+    # fit is made again (at most once per field), so its model and threshold
+    # are the real values' alone. The rule is judged on the very figures this
+    # function returns, and `evaluate --train-only` drops the same fields.
+    refused: dict[str, dict[str, list[int]]] = {}
+    while True:
+        kept = [s for s in samples if not (s.train_only and s.field in refused)]
+        models, choices = _fit_and_choose(
+            kept, folds, min_samples, max_error, confidence
+        )
+        figures = _held_out_figures(
+            kept, real_sources, folds, min_samples, max_error, confidence
+        )
+        # Refused fields have no synthetic values left, so never fail again.
+        failing = synthetic_failures(figures, kept, max_error)
+        if not failing:
+            break
+        refused |= failing
     summary = {
         **base.summary,
         "evidence": {
@@ -681,7 +735,10 @@ def fit_evidence_calibration(
             "max_error": max_error,
             "bound": f"Wilson upper bound, one-sided {100 * confidence:.0f}%",
             "samples": len(samples),
-            "train_only_samples": sum(s.train_only for s in samples),
+            "train_only_samples": sum(s.train_only for s in kept),
+            # Per field whose synthetic values were dropped: per scheme the
+            # real values auto-accepted and the wrong ones among them.
+            "synthetic_refused": dict(sorted(refused.items())),
             "held_out": [f.as_dict() for f in figures],
         },
     }

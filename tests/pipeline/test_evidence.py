@@ -17,12 +17,14 @@ from pipeline.extract.calibration import (
 )
 from pipeline.extract.calibration_fit import (
     EvidenceSample,
+    HeldOutFigures,
     choose_thresholds,
     cross_validated_confidences,
     error_upper_bound,
     fit_evidence_calibration,
     fit_evidence_models,
     real_confirms,
+    synthetic_failures,
     threshold_for_error,
 )
 from pipeline.extract.evidence import (
@@ -510,6 +512,76 @@ def test_real_values_confirm_with_no_more_errors_than_promised() -> None:
     assert real_confirms([(0.9, True)] * 99 + [(0.9, False)], 0.9)[0] is True
     assert real_confirms([(0.9, True)] * 98 + [(0.9, False)] * 2, 0.9)[0] is False
     assert real_confirms([(0.5, True)] * 40, 0.9) == (False, 0, 0)
+
+
+def test_a_field_whose_synthetic_values_raise_real_held_out_error_is_refused() -> None:
+    def row(accepted: int, wrong: int) -> dict[str, int]:
+        return {
+            "values": 200,
+            "right": 190,
+            "accepted": accepted,
+            "wrong_accepted": wrong,
+        }
+
+    figures = [
+        HeldOutFigures(
+            "5-fold by document",
+            {"currency": row(130, 1), "invoice_date": row(300, 4), "iban": row(0, 0)},
+        ),
+        HeldOutFigures(
+            "leave one source out",
+            {"currency": row(38, 1), "invoice_date": row(300, 3), "iban": row(0, 0)},
+        ),
+    ]
+    fitted = [
+        _sample("currency", True, train_only=True),
+        _sample("iban", True, train_only=True),
+        _sample("invoice_date", True),
+    ]
+    # Currency: 1 wrong in 130 is within 1 %, 1 in 38 is not; the date's
+    # 4 in 300 is over too, but no synthetic value of it was in the fit.
+    assert synthetic_failures(figures, fitted, 0.01) == {
+        "currency": {"leave one source out": [38, 1]}
+    }
+
+
+def test_the_fit_is_made_again_without_a_refused_field_s_synthetic_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline.extract import calibration_fit
+
+    def samples(name: str, count: int, train_only: bool) -> list[EvidenceSample]:
+        source = "synthetic" if train_only else "real"
+        return [
+            EvidenceSample(
+                f"{source}-{name}-{i}", source, "invoice", name, 0.6 + 0.3 * (i % 2),
+                {}, i % 2 == 1 or i % 5 == 0, train_only=train_only,
+            )
+            for i in range(count)
+        ]  # fmt: skip
+
+    real = samples("currency", 60, False) + samples("total_amount", 60, False)
+    synthetic = samples("currency", 50, True) + samples("total_amount", 70, True)
+    judged: list[set[str]] = []
+    real_failures = calibration_fit.synthetic_failures
+
+    def failures(figures, fitted, max_error):  # type: ignore[no-untyped-def]
+        judged.append({s.field for s in fitted if s.train_only})
+        found = real_failures(figures, fitted, max_error)
+        return (
+            {"currency": {"5-fold by document": [40, 2]}} if len(judged) == 1 else found
+        )
+
+    monkeypatch.setattr(calibration_fit, "synthetic_failures", failures)
+    calibration, _ = fit_evidence_calibration(real + synthetic, load_calibration())
+
+    assert judged == [{"currency", "total_amount"}, {"total_amount"}]
+    evidence = calibration.summary["evidence"]
+    assert evidence["synthetic_refused"] == {
+        "currency": {"5-fold by document": [40, 2]}
+    }
+    assert evidence["train_only_samples"] == 70
+    assert calibration.evidence[POOLED].samples == 120 + 70
 
 
 def test_held_out_figures_are_on_real_documents_only() -> None:

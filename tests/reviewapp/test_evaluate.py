@@ -362,3 +362,24 @@ def test_replay_counts_corrections_by_a_vendor_s_nth_document(tmp_path: Path) ->
     assert rows["1st"][1] == "1" and rows["2nd"][1] == "1" and rows["3rd"][1] == "1"
     assert rows["2nd-on"][1] == "3" and "from a vendor's 2nd document on" in text
     assert "documents    1-5" in text
+
+
+def test_train_only_values_of_fields_the_calibration_refused_are_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline.extract.calibration import Calibration, CalibrationError
+    from reviewapp.measurement.management.commands import evaluate as command
+
+    refused = {"evidence": {"synthetic_refused": {"currency": {}}}}
+    monkeypatch.setattr(
+        command,
+        "load_calibration",
+        lambda: Calibration(fields={}, thresholds={}, summary=refused),
+    )
+    assert command.synthetic_refused() == {"currency"}
+
+    def unusable() -> Calibration:
+        raise CalibrationError("gone")
+
+    monkeypatch.setattr(command, "load_calibration", unusable)
+    assert command.synthetic_refused() == set()

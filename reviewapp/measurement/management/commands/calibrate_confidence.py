@@ -180,6 +180,13 @@ class Command(BaseCommand):
         artefact = calibration.to_json()
         options["output"].write_text(json.dumps(artefact, indent=1) + "\n")
         self.stdout.write(render_evidence(calibration.threshold_support, figures))
+        refused = calibration.summary["evidence"]["synthetic_refused"]
+        for name, schemes in refused.items():
+            self.stdout.write(
+                f"\n{name}: fitted without synthetic values, which left held-out "
+                "real values auto-accepted and wrong: "
+                + "; ".join(f"{k} {w} of {a}" for k, (a, w) in schemes.items())
+            )
         self.stdout.write(
             f"\nWrote {options['output']} ({len(samples)} samples, "
             f"content hash {artefact['content_hash'][:12]})\n"

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pipeline.extract import extractors
+from pipeline.extract.calibration import CalibrationError, load_calibration
 from pipeline.extract.calibration_fit import EvidenceSample
 from pipeline.extract.vendor_directory import Directory
 from pipeline.preprocess import DEFAULT_STEPS, parse_steps
@@ -38,6 +39,15 @@ from reviewapp.measurement.reports import (
     rescore_out_of_fold,
 )
 from reviewapp.measurement.scoring import read_manifest
+
+
+def synthetic_refused() -> set[str]:
+    """The fields the shipped calibration fitted without synthetic values."""
+    try:
+        summary = load_calibration().summary
+    except CalibrationError:
+        return set()
+    return set(summary.get("evidence", {}).get("synthetic_refused", {}))
 
 
 class Command(BaseCommand):
@@ -166,6 +176,9 @@ class Command(BaseCommand):
                 sample
                 for report in options["train_only"]
                 for sample in evidence_samples(read_report(report), train_only=True)
+                # calibrate_confidence's decision: fields whose synthetic
+                # values raised the error on held-out real documents.
+                if sample.field not in synthetic_refused()
             ]
             rescore_out_of_fold(
                 [(m, d) for m, _, d in scored], folds=folds, extra=extra
