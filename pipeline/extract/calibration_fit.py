@@ -527,7 +527,10 @@ def choose_thresholds(
     for name, joint in together.items():
         # A field no real document showed has nothing real to confirm it.
         own = choices.get(name) or ThresholdChoice(1.0, 0, 0, 0, 1.0, "field")
-        if joint.threshold >= own.threshold:
+        # Only a field's own values may lower its threshold: a pooled one
+        # would carry other fields' synthetic values into it (leave one
+        # source out, dates borrowing it were 5 wrong in 36 once).
+        if joint.threshold >= own.threshold or joint.basis != "field":
             choices[name] = own
             continue
         confirmed, accepted, errors = real_confirms(

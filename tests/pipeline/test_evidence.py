@@ -458,6 +458,9 @@ def test_synthetic_values_lower_a_threshold_only_where_real_values_confirm_it() 
     predictions += [(_sample("iban", True), 0.95)] * 12
     predictions += [(_sample("invoice_number", True), 0.95)] * 60
     predictions += [(_sample("invoice_number", False), 0.4)] * 5
+    # Enough synthetic tax amounts for a threshold of the field's own (a
+    # pooled one never lowers a field's threshold).
+    predictions += [(_sample("tax_amount", True, train_only=True), 0.95)] * 700
     predictions += [(_sample("tax_amount", True), 0.95)] * 98
     predictions += [(_sample("tax_amount", False), 0.95)] * 2
 
