@@ -14,7 +14,7 @@ import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 from typing import Any
 
@@ -230,6 +230,15 @@ DEFAULT_MAX_ERROR = 0.01
 # record: a dozen IBANs above it, all right, prove nothing (one wrong IBAN
 # with valid check digits is exactly the error the pool hides).
 POOLED_FALLBACK_MAX_ERROR = 0.05
+# Train-only values (synthetic invoices) teach the curves and may lower a
+# threshold, but a generator is not the world: a threshold they support below
+# the one the real values alone support is kept only if the real held-out
+# values at or above it confirm it. Confirmed means no more than `max_error`
+# wrong among them (the promise itself, on real documents) and the same record
+# a field needs to borrow the pooled threshold (upper bound under 5 %: about
+# 30 real values, all right), so a field seen a dozen times on real documents
+# is never auto-accepted on the generator's word alone.
+REAL_CONFIRMATION_MAX_ERROR = POOLED_FALLBACK_MAX_ERROR
 
 
 # A value's confidence, its field's threshold, the held-out values behind it.
@@ -248,6 +257,9 @@ class EvidenceSample:
     finder_confidence: float
     signals: Mapping[str, int]
     correct: bool
+    # Synthetic: used to fit, never scored, and a threshold it supports needs
+    # the real values' confirmation (REAL_CONFIRMATION_MAX_ERROR).
+    train_only: bool = False
 
     def features(self) -> dict[str, float]:
         return evidence_features(
@@ -279,10 +291,19 @@ class ThresholdChoice:
     accepted: int
     errors: int
     error_bound: float
-    basis: str  # "field" (its own values) or "pooled" (every field's)
+    # "field" (its own values), "pooled" (every field's), or either with
+    # "+synthetic" when train-only values took part and real ones confirmed it.
+    basis: str
+    # With train-only values: the lower threshold they supported that real
+    # values did not confirm (None when none was refused), and the real
+    # held-out values at or above the threshold judged (the chosen one, or
+    # the refused one), with the wrong ones among them.
+    refused: float | None = None
+    real_accepted: int | None = None
+    real_errors: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "threshold": self.threshold,
             "samples": self.samples,
             "accepted": self.accepted,
@@ -290,6 +311,14 @@ class ThresholdChoice:
             "error_bound": round(self.error_bound, 4),
             "basis": self.basis,
         }
+        if self.refused is not None:
+            out["refused_synthetic_threshold"] = self.refused
+        if self.real_accepted is not None:
+            out |= {
+                "real_accepted": self.real_accepted,
+                "real_errors": self.real_errors,
+            }
+        return out
 
 
 def threshold_for_error(
@@ -419,11 +448,11 @@ def held_out_predictions(
     return out
 
 
-def choose_thresholds(
+def _choose_on(
     predictions: Sequence[tuple[EvidenceSample, float]],
     *,
-    max_error: float = DEFAULT_MAX_ERROR,
-    confidence: float = DEFAULT_BOUND_CONFIDENCE,
+    max_error: float,
+    confidence: float,
 ) -> dict[str, ThresholdChoice]:
     """Per field, the threshold its own held-out values support; a field
     whose values are too few falls back to the threshold every field's values
@@ -456,6 +485,75 @@ def choose_thresholds(
             pooled.error_bound,
             "pooled",
         )
+    return choices
+
+
+def real_confirms(
+    real: Sequence[tuple[float, bool]],
+    threshold: float,
+    *,
+    max_error: float = DEFAULT_MAX_ERROR,
+    confidence: float = DEFAULT_BOUND_CONFIDENCE,
+) -> tuple[bool, int, int]:
+    """Whether real held-out values confirm a threshold train-only values
+    support (REAL_CONFIRMATION_MAX_ERROR), with the real values at or above
+    it and the wrong ones among them."""
+    accepted = [correct for p, correct in real if p >= threshold]
+    errors = sum(not c for c in accepted)
+    confirmed = (
+        bool(accepted)
+        and errors <= max_error * len(accepted)
+        and error_upper_bound(errors, len(accepted), confidence)
+        <= REAL_CONFIRMATION_MAX_ERROR
+    )
+    return confirmed, len(accepted), errors
+
+
+def choose_thresholds(
+    predictions: Sequence[tuple[EvidenceSample, float]],
+    *,
+    max_error: float = DEFAULT_MAX_ERROR,
+    confidence: float = DEFAULT_BOUND_CONFIDENCE,
+) -> dict[str, ThresholdChoice]:
+    """Per field, the threshold the real held-out values support (`_choose_on`);
+    with train-only values, the lower threshold real and train-only values
+    support together when the real values at or above it confirm it
+    (`real_confirms`), else the real values' own."""
+    real = [(s, p) for s, p in predictions if not s.train_only]
+    choices = _choose_on(real, max_error=max_error, confidence=confidence)
+    if len(real) == len(predictions):
+        return choices
+    together = _choose_on(predictions, max_error=max_error, confidence=confidence)
+    for name, joint in together.items():
+        # A field no real document showed has nothing real to confirm it.
+        own = choices.get(name) or ThresholdChoice(1.0, 0, 0, 0, 1.0, "field")
+        # Only a field's own values may lower its threshold: a pooled one
+        # would carry other fields' synthetic values into it (leave one
+        # source out, dates borrowing it were 5 wrong in 36 once).
+        if joint.threshold >= own.threshold or joint.basis != "field":
+            choices[name] = own
+            continue
+        confirmed, accepted, errors = real_confirms(
+            [(p, s.correct) for s, p in real if s.field == name],
+            joint.threshold,
+            max_error=max_error,
+            confidence=confidence,
+        )
+        if confirmed:
+            choices[name] = replace(
+                joint,
+                basis=f"{joint.basis}+synthetic",
+                real_accepted=accepted,
+                real_errors=errors,
+            )
+        else:
+            # Real values do not confirm it: their own threshold stays.
+            choices[name] = replace(
+                own,
+                refused=joint.threshold,
+                real_accepted=accepted,
+                real_errors=errors,
+            )
     return choices
 
 
@@ -499,14 +597,17 @@ def cross_validated_figures(
     max_error: float = DEFAULT_MAX_ERROR,
     confidence: float = DEFAULT_BOUND_CONFIDENCE,
 ) -> HeldOutFigures:
-    """For each group, models fitted on the other groups and thresholds chosen
-    on those groups' own held-out predictions, applied to the group."""
+    """For each group of real samples, models fitted on the other groups plus
+    every train-only sample, and thresholds chosen on that training data's own
+    held-out predictions, applied to the group: every figure is on real
+    documents."""
     counts: dict[str, dict[str, int]] = defaultdict(
         lambda: {"values": 0, "right": 0, "accepted": 0, "wrong_accepted": 0}
     )
-    for group in sorted({group_of(s) for s in samples}):
-        train = [s for s in samples if group_of(s) != group]
-        test = [s for s in samples if group_of(s) == group]
+    real = [s for s in samples if not s.train_only]
+    for group in sorted({group_of(s) for s in real}):
+        train = [s for s in samples if s.train_only or group_of(s) != group]
+        test = [s for s in real if group_of(s) == group]
         if len({s.correct for s in train}) < 2:
             continue
         models, thresholds = _fit_and_choose(
@@ -526,26 +627,16 @@ def cross_validated_figures(
     return HeldOutFigures(scheme, dict(sorted(counts.items())))
 
 
-def fit_evidence_calibration(
+def _held_out_figures(
     samples: Sequence[EvidenceSample],
-    base: Calibration,
-    *,
-    folds: int = 5,
-    min_samples: int = 30,
-    max_error: float = DEFAULT_MAX_ERROR,
-    confidence: float = DEFAULT_BOUND_CONFIDENCE,
-) -> tuple[Calibration, list[HeldOutFigures]]:
-    """`base` (its finder stage kept) with an evidence stage fitted on every
-    sample and thresholds chosen on out-of-fold predictions; plus held-out
-    figures k-fold by document and leave-one-source-out. Raises ValueError
-    without samples of both outcomes or with fewer than two folds."""
-    if folds < 2:
-        raise ValueError("cross-validation needs at least two folds")
-    if len({s.correct for s in samples}) < 2:
-        raise ValueError("the samples hold one outcome only; nothing to learn")
-    models, choices = _fit_and_choose(
-        samples, folds, min_samples, max_error, confidence
-    )
+    real_sources: set[str],
+    folds: int,
+    min_samples: int,
+    max_error: float,
+    confidence: float,
+) -> list[HeldOutFigures]:
+    """k-fold by document, and leave-one-source-out when there are several
+    real sources."""
     figures = [
         cross_validated_figures(
             samples,
@@ -557,7 +648,7 @@ def fit_evidence_calibration(
             confidence=confidence,
         )
     ]
-    if len({s.source for s in samples}) > 1:
+    if len(real_sources) > 1:
         figures.append(
             cross_validated_figures(
                 samples,
@@ -569,6 +660,75 @@ def fit_evidence_calibration(
                 confidence=confidence,
             )
         )
+    return figures
+
+
+def synthetic_failures(
+    figures: Sequence[HeldOutFigures],
+    samples: Sequence[EvidenceSample],
+    max_error: float,
+) -> dict[str, dict[str, list[int]]]:
+    """The fields fitted with synthetic values whose held-out real values
+    auto-accepted are wrong more than `max_error` of the time under some
+    scheme, with [accepted, wrong] per scheme."""
+    synthetic = {s.field for s in samples if s.train_only}
+    failing: dict[str, dict[str, list[int]]] = {}
+    for figure in figures:
+        for name, row in figure.counts.items():
+            if (
+                name in synthetic
+                and row["wrong_accepted"] > max_error * row["accepted"]
+            ):
+                failing.setdefault(name, {})[figure.scheme] = [
+                    row["accepted"],
+                    row["wrong_accepted"],
+                ]
+    return failing
+
+
+def fit_evidence_calibration(
+    samples: Sequence[EvidenceSample],
+    base: Calibration,
+    *,
+    folds: int = 5,
+    min_samples: int = 30,
+    max_error: float = DEFAULT_MAX_ERROR,
+    confidence: float = DEFAULT_BOUND_CONFIDENCE,
+) -> tuple[Calibration, list[HeldOutFigures]]:
+    """`base` (its finder stage kept) with an evidence stage fitted on every
+    sample and thresholds chosen on out-of-fold predictions; plus held-out
+    figures k-fold by document and leave-one-source-out, on the real samples
+    only (train-only ones are in every training set, never scored). Raises
+    ValueError without samples of both outcomes, without real samples, or
+    with fewer than two folds."""
+    if folds < 2:
+        raise ValueError("cross-validation needs at least two folds")
+    if len({s.correct for s in samples}) < 2:
+        raise ValueError("the samples hold one outcome only; nothing to learn")
+    real_sources = {s.source for s in samples if not s.train_only}
+    if not real_sources:
+        raise ValueError("no real samples: held-out figures need real documents")
+    # Synthetic values of a field stay in the fit only while the held-out
+    # figures on real documents, with them in every training set, keep that
+    # field's error among auto-accepted values within `max_error` under
+    # every scheme; a field that fails loses its synthetic values and the
+    # fit is made again (at most once per field), so its model and threshold
+    # are the real values' alone. The rule is judged on the very figures this
+    # function returns, and `evaluate --train-only` drops the same fields.
+    refused: dict[str, dict[str, list[int]]] = {}
+    while True:
+        kept = [s for s in samples if not (s.train_only and s.field in refused)]
+        models, choices = _fit_and_choose(
+            kept, folds, min_samples, max_error, confidence
+        )
+        figures = _held_out_figures(
+            kept, real_sources, folds, min_samples, max_error, confidence
+        )
+        # Refused fields have no synthetic values left, so never fail again.
+        failing = synthetic_failures(figures, kept, max_error)
+        if not failing:
+            break
+        refused |= failing
     summary = {
         **base.summary,
         "evidence": {
@@ -578,6 +738,10 @@ def fit_evidence_calibration(
             "max_error": max_error,
             "bound": f"Wilson upper bound, one-sided {100 * confidence:.0f}%",
             "samples": len(samples),
+            "train_only_samples": sum(s.train_only for s in kept),
+            # Per field whose synthetic values were dropped: per scheme the
+            # real values auto-accepted and the wrong ones among them.
+            "synthetic_refused": dict(sorted(refused.items())),
             "held_out": [f.as_dict() for f in figures],
         },
     }

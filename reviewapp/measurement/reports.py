@@ -47,9 +47,12 @@ def document_key(manifest: str | Path, doc_id: str) -> str:
     return f"{Path(manifest).parent.name}#{doc_id}"
 
 
-def evidence_samples(report: dict[str, Any]) -> list[EvidenceSample]:
+def evidence_samples(
+    report: dict[str, Any], *, train_only: bool = False
+) -> list[EvidenceSample]:
     """Every extracted, labelled field of a report whose confidence the
-    evidence stage sets, as a calibration sample."""
+    evidence stage sets, as a calibration sample; `train_only` for documents
+    that may teach the fit but are never scored (synthetic invoices)."""
     samples = []
     for manifest in report["manifests"]:
         for document in manifest["documents"]:
@@ -68,6 +71,7 @@ def evidence_samples(report: dict[str, Any]) -> list[EvidenceSample]:
                         finder_confidence=float(finder),
                         signals=dict(result.get("evidence", {})),
                         correct=bool(result["exact"]),
+                        train_only=train_only,
                     )
                 )
     return samples

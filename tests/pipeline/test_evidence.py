@@ -3,6 +3,7 @@ value's confidence."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -16,10 +17,14 @@ from pipeline.extract.calibration import (
 )
 from pipeline.extract.calibration_fit import (
     EvidenceSample,
+    HeldOutFigures,
     choose_thresholds,
+    cross_validated_confidences,
     error_upper_bound,
     fit_evidence_calibration,
     fit_evidence_models,
+    real_confirms,
+    synthetic_failures,
     threshold_for_error,
 )
 from pipeline.extract.evidence import (
@@ -437,6 +442,207 @@ def test_a_small_field_borrows_the_pooled_threshold_only_with_a_clean_record() -
     # A dozen right IBANs prove too little to borrow; one error in 60 too much.
     assert choices["iban"].threshold == 1.0
     assert choices["tax_amount"].threshold == 1.0
+
+
+def _sample(
+    name: str, correct: bool, *, train_only: bool = False, document: str = "d"
+) -> EvidenceSample:
+    source = "synthetic" if train_only else "real"
+    return EvidenceSample(
+        document, source, "invoice", name, 0.9, {}, correct, train_only=train_only
+    )
+
+
+def test_synthetic_values_lower_a_threshold_only_where_real_values_confirm_it() -> None:
+    predictions = []
+    for name in ("iban", "invoice_number", "tax_amount", "vendor_vat_id"):
+        predictions += [(_sample(name, True, train_only=True), 0.95)] * 300
+    predictions += [(_sample("iban", True), 0.95)] * 12
+    predictions += [(_sample("invoice_number", True), 0.95)] * 60
+    predictions += [(_sample("invoice_number", False), 0.4)] * 5
+    # Enough synthetic tax amounts for a threshold of the field's own (a
+    # pooled one never lowers a field's threshold).
+    predictions += [(_sample("tax_amount", True, train_only=True), 0.95)] * 700
+    predictions += [(_sample("tax_amount", True), 0.95)] * 98
+    predictions += [(_sample("tax_amount", False), 0.95)] * 2
+
+    choices = choose_thresholds(predictions)
+
+    # 60 real numbers above it, all right: confirmed.
+    number = choices["invoice_number"]
+    assert (number.threshold, number.basis) == (0.95, "field+synthetic")
+    assert (number.real_accepted, number.real_errors) == (60, 0)
+    # A dozen real IBANs, all right, cannot confirm what 300 synthetic ones
+    # suggest; 2 wrong in 100 real tax amounts is over the 1 % promised.
+    for name, accepted, errors in (("iban", 12, 0), ("tax_amount", 100, 2)):
+        refused = choices[name]
+        assert refused.threshold == 1.0
+        assert refused.refused is not None and refused.refused <= 0.95
+        assert (refused.real_accepted, refused.real_errors) == (accepted, errors)
+        assert refused.as_dict()["refused_synthetic_threshold"] == refused.refused
+    # Seen on synthetic documents only: never auto-accepted.
+    assert choices["vendor_vat_id"].threshold == 1.0
+    assert choices["vendor_vat_id"].real_accepted == 0
+
+
+def test_a_field_only_synthetic_documents_show_is_never_auto_accepted() -> None:
+    predictions = [(_sample("total_amount", True), 0.99)] * 300
+    predictions += [(_sample("due_date", True, train_only=True), 0.95)] * 300
+    predictions += [(_sample("po_number", False, train_only=True), 0.5)] * 5
+    choices = choose_thresholds(predictions)
+    assert choices["due_date"].threshold == 1.0
+    assert choices["due_date"].refused == 0.95
+    # Nothing lower to refuse: still listed, so the product's default never
+    # applies to it.
+    assert choices["po_number"].threshold == 1.0
+    assert choices["po_number"].refused is None
+
+
+def test_without_synthetic_values_the_real_thresholds_are_unchanged() -> None:
+    real = [(_sample("total_amount", True), 0.99)] * 300
+    real += [(_sample("total_amount", False), 0.5)] * 20
+    alone = choose_thresholds(real)
+    # Synthetic values that support no lower threshold change nothing.
+    synthetic = [(_sample("total_amount", False, train_only=True), 0.7)] * 50
+    together = choose_thresholds(real + synthetic)
+    assert together == alone
+    assert alone["total_amount"].threshold == 0.99
+    assert alone["total_amount"].real_accepted is None
+    assert "real_accepted" not in alone["total_amount"].as_dict()
+
+
+def test_real_values_confirm_with_no_more_errors_than_promised() -> None:
+    assert real_confirms([(0.9, True)] * 40, 0.9) == (True, 40, 0)
+    assert real_confirms([(0.9, True)] * 20, 0.9) == (False, 20, 0)  # too few
+    assert real_confirms([(0.9, True)] * 99 + [(0.9, False)], 0.9)[0] is True
+    assert real_confirms([(0.9, True)] * 98 + [(0.9, False)] * 2, 0.9)[0] is False
+    assert real_confirms([(0.5, True)] * 40, 0.9) == (False, 0, 0)
+
+
+def test_a_field_whose_synthetic_values_raise_real_held_out_error_is_refused() -> None:
+    def row(accepted: int, wrong: int) -> dict[str, int]:
+        return {
+            "values": 200,
+            "right": 190,
+            "accepted": accepted,
+            "wrong_accepted": wrong,
+        }
+
+    figures = [
+        HeldOutFigures(
+            "5-fold by document",
+            {"currency": row(130, 1), "invoice_date": row(300, 4), "iban": row(0, 0)},
+        ),
+        HeldOutFigures(
+            "leave one source out",
+            {"currency": row(38, 1), "invoice_date": row(300, 3), "iban": row(0, 0)},
+        ),
+    ]
+    fitted = [
+        _sample("currency", True, train_only=True),
+        _sample("iban", True, train_only=True),
+        _sample("invoice_date", True),
+    ]
+    # Currency: 1 wrong in 130 is within 1 %, 1 in 38 is not; the date's
+    # 4 in 300 is over too, but no synthetic value of it was in the fit.
+    assert synthetic_failures(figures, fitted, 0.01) == {
+        "currency": {"leave one source out": [38, 1]}
+    }
+
+
+def test_the_fit_is_made_again_without_a_refused_field_s_synthetic_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline.extract import calibration_fit
+
+    def samples(name: str, count: int, train_only: bool) -> list[EvidenceSample]:
+        source = "synthetic" if train_only else "real"
+        return [
+            EvidenceSample(
+                f"{source}-{name}-{i}", source, "invoice", name, 0.6 + 0.3 * (i % 2),
+                {}, i % 2 == 1 or i % 5 == 0, train_only=train_only,
+            )
+            for i in range(count)
+        ]  # fmt: skip
+
+    real = samples("currency", 60, False) + samples("total_amount", 60, False)
+    synthetic = samples("currency", 50, True) + samples("total_amount", 70, True)
+    judged: list[set[str]] = []
+    real_failures = calibration_fit.synthetic_failures
+
+    def failures(figures, fitted, max_error):  # type: ignore[no-untyped-def]
+        judged.append({s.field for s in fitted if s.train_only})
+        found = real_failures(figures, fitted, max_error)
+        return (
+            {"currency": {"5-fold by document": [40, 2]}} if len(judged) == 1 else found
+        )
+
+    monkeypatch.setattr(calibration_fit, "synthetic_failures", failures)
+    calibration, _ = fit_evidence_calibration(real + synthetic, load_calibration())
+
+    assert judged == [{"currency", "total_amount"}, {"total_amount"}]
+    evidence = calibration.summary["evidence"]
+    assert evidence["synthetic_refused"] == {
+        "currency": {"5-fold by document": [40, 2]}
+    }
+    assert evidence["train_only_samples"] == 70
+    assert calibration.evidence[POOLED].samples == 120 + 70
+
+
+def test_held_out_figures_are_on_real_documents_only() -> None:
+    def samples(source: str, count: int, train_only: bool) -> list[EvidenceSample]:
+        return [
+            EvidenceSample(
+                f"{source}-{i}",
+                source,
+                "invoice",
+                "total_amount",
+                0.6 + 0.3 * (i % 2),
+                {ARITHMETIC: 1 if i % 2 else -1},
+                i % 2 == 1 or i % 5 == 0,
+                train_only=train_only,
+            )
+            for i in range(count)
+        ]
+
+    real = samples("a", 120, False) + samples("b", 120, False)
+    synthetic = samples("synthetic", 400, True)
+    calibration, figures = fit_evidence_calibration(
+        real + synthetic, load_calibration()
+    )
+
+    for figure in figures:
+        assert figure.counts["total_amount"]["values"] == 240  # never synthetic
+    assert calibration.evidence["total_amount"].samples == 640  # fitted on all
+    assert calibration.summary["evidence"]["train_only_samples"] == 400
+    # Two real sources: leave one out, the synthetic one never left out.
+    assert [f.scheme for f in figures] == ["5-fold by document", "leave one source out"]
+    with pytest.raises(ValueError, match="no real samples"):
+        fit_evidence_calibration(synthetic, load_calibration())
+
+
+def test_cross_validated_confidences_judge_with_the_real_confirmation_rule() -> None:
+    real = [
+        EvidenceSample(f"r{i}", "real", "invoice", "iban", 0.9, {}, True)
+        for i in range(10)
+    ] + [
+        EvidenceSample(f"w{i}", "real", "invoice", "iban", 0.2, {}, False)
+        for i in range(5)
+    ]
+    synthetic = [
+        EvidenceSample(f"s{i}", "synthetic", "invoice", "iban", 0.9, {}, True, True)
+        for i in range(400)
+    ] + [
+        EvidenceSample(f"t{i}", "synthetic", "invoice", "iban", 0.2, {}, False, True)
+        for i in range(40)
+    ]
+    judged, _ = cross_validated_confidences(real, folds=3, extra=synthetic)
+    # 400 synthetic IBANs support a threshold; a dozen real ones cannot
+    # confirm it, so nothing is auto-accepted.
+    assert all(threshold == 1.0 for _, threshold, _ in judged)
+    trusted = [replace(s, train_only=False) for s in synthetic]
+    judged, _ = cross_validated_confidences(real, folds=3, extra=trusted)
+    assert any(confidence >= threshold for confidence, threshold, _ in judged)
 
 
 def test_fitting_reports_k_fold_and_leave_one_source_out_figures() -> None:

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from pipeline.extract.calibration import load_calibration
+from pipeline.extract.calibration import POOLED, load_calibration
 from tests.conftest import DATASETS
 
 SROIE_TEXT = DATASETS / "sroie-train-ocr-text" / "manifest.jsonl"
@@ -134,3 +134,67 @@ def test_the_evidence_stage_refuses_raw_reports(
 
     with pytest.raises(CommandError, match="raw heuristic extractor"):
         run("calibrate_confidence", str(report), "--output", str(tmp_path / "c.json"))
+
+
+def test_synthetic_reports_train_the_fit_but_every_printed_figure_is_real(
+    tmp_path: Path,
+) -> None:
+    real = tmp_path / "real.json"
+    run("evaluate", str(SROIE_TEXT), "--limit", "120", "--json", str(real))
+    run(
+        "generate_invoices",
+        "--count",
+        "40",
+        "--no-scans",
+        "--output",
+        str(tmp_path / "synthetic"),
+    )
+    synthetic = tmp_path / "synthetic.json"
+    run(
+        "evaluate",
+        str(tmp_path / "synthetic" / "manifest.jsonl"),
+        "--json",
+        str(synthetic),
+    )
+    output_path = tmp_path / "calibration.json"
+
+    output = run(
+        "calibrate_confidence",
+        str(real),
+        "--train-only",
+        str(synthetic),
+        "--folds",
+        "3",
+        "--output",
+        str(output_path),
+    )
+
+    calibration = load_calibration(output_path)
+    evidence = calibration.summary["evidence"]
+    assert [s["train_only"] for s in evidence["sources"]] == [False, True]
+    train_only = evidence["sources"][1]["samples"]
+    assert evidence["train_only_samples"] == train_only > 0
+    assert evidence["samples"] == evidence["sources"][0]["samples"] + train_only
+    # The IBAN was read on synthetic invoices only: fitted, never scored, and
+    # never auto-accepted without real values to confirm it.
+    assert calibration.evidence[POOLED].samples == evidence["samples"]
+    assert calibration.thresholds["iban"] == 1.0
+    assert calibration.threshold_support["iban"]["samples"] == 0  # no real IBAN
+    figures = output.split("Held-out figures")[1:]
+    assert figures and all("\niban " not in f for f in figures)
+    for scheme in evidence["held_out"]:
+        assert "iban" not in scheme["fields"]
+        assert scheme["fields"]["total_amount"]["values"] <= 120
+
+
+def test_train_only_is_for_the_evidence_stage(tmp_path: Path) -> None:
+    (tmp_path / "r.json").write_text(json.dumps({"manifests": []}))
+    with pytest.raises(CommandError, match="evidence stage"):
+        run(
+            "calibrate_confidence",
+            str(tmp_path / "r.json"),
+            "--stage",
+            "finder",
+            "--train-only",
+            str(tmp_path / "r.json"),
+        )

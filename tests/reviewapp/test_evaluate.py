@@ -268,6 +268,42 @@ def test_cross_validation_rescores_every_value_without_its_own_fold(
     assert summary["threshold_samples"] <= 120
 
 
+def test_synthetic_reports_join_every_fold_s_training_and_are_never_scored(
+    tmp_path: Path,
+) -> None:
+    call_command(
+        "generate_invoices",
+        "--count",
+        "30",
+        "--no-scans",
+        "--output",
+        str(tmp_path / "synthetic"),
+        stdout=StringIO(),
+    )
+    synthetic = tmp_path / "synthetic.json"
+    evaluate(str(tmp_path / "synthetic" / "manifest.jsonl"), "--json", str(synthetic))
+    with pytest.raises(CommandError, match="need --cross-validate"):
+        evaluate(str(SROIE_TEXT / "manifest.jsonl"), "--train-only", str(synthetic))
+    report_path = tmp_path / "report.json"
+
+    output = evaluate(
+        str(SROIE_TEXT / "manifest.jsonl"),
+        "--limit",
+        "30",
+        "--cross-validate",
+        "3",
+        "--train-only",
+        str(synthetic),
+        "--json",
+        str(report_path),
+    )
+
+    assert "train-only values)" in output
+    manifests = json.loads(report_path.read_text())["manifests"]
+    assert [Path(m["manifest"]).parent for m in manifests] == [SROIE_TEXT]
+    assert len(manifests[0]["documents"]) == 30
+
+
 def text_manifest(path: Path, doc_ids: list[str]) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     rows = [json.dumps(manifest_entry(SROIE_TEXT, doc_id)) for doc_id in doc_ids]
@@ -326,3 +362,24 @@ def test_replay_counts_corrections_by_a_vendor_s_nth_document(tmp_path: Path) ->
     assert rows["1st"][1] == "1" and rows["2nd"][1] == "1" and rows["3rd"][1] == "1"
     assert rows["2nd-on"][1] == "3" and "from a vendor's 2nd document on" in text
     assert "documents    1-5" in text
+
+
+def test_train_only_values_of_fields_the_calibration_refused_are_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline.extract.calibration import Calibration, CalibrationError
+    from reviewapp.measurement.management.commands import evaluate as command
+
+    refused = {"evidence": {"synthetic_refused": {"currency": {}}}}
+    monkeypatch.setattr(
+        command,
+        "load_calibration",
+        lambda: Calibration(fields={}, thresholds={}, summary=refused),
+    )
+    assert command.synthetic_refused() == {"currency"}
+
+    def unusable() -> Calibration:
+        raise CalibrationError("gone")
+
+    monkeypatch.setattr(command, "load_calibration", unusable)
+    assert command.synthetic_refused() == set()

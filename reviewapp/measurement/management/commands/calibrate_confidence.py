@@ -74,6 +74,16 @@ class Command(BaseCommand):
             default=DEFAULT_BOUND_CONFIDENCE,
             help="evidence stage: one-sided confidence of the upper bound on error",
         )
+        parser.add_argument(
+            "--train-only",
+            type=Path,
+            nargs="+",
+            default=[],
+            metavar="REPORT",
+            help="evidence stage: reports of synthetic documents (generate_invoices) "
+            "that fit the curves and may lower a threshold where the real held-out "
+            "values confirm it; never scored, so every printed figure is real",
+        )
         parser.add_argument("--folds", type=int, default=5)
         parser.add_argument("--target-precision", type=float, default=0.99)
         parser.add_argument(
@@ -88,6 +98,8 @@ class Command(BaseCommand):
         if options["stage"] == "evidence":
             self.fit_evidence(options)
             return
+        if options["train_only"]:
+            raise CommandError("--train-only is for the evidence stage")
         if not 0 < options["target_precision"] < 1:
             raise CommandError("--target-precision must be between 0 and 1")
         samples, sources = read_samples(options["reports"])
@@ -123,7 +135,8 @@ class Command(BaseCommand):
             )
         samples = []
         sources = []
-        for path in options["reports"]:
+        train_only: set[Path] = set(options["train_only"])
+        for path in [*options["reports"], *options["train_only"]]:
             report = read_report(path)
             for manifest in report["manifests"]:
                 if manifest["extractor"].split()[0] == RAW_EXTRACTOR:
@@ -132,7 +145,7 @@ class Command(BaseCommand):
                         "heuristic extractor; fit the evidence stage on reports of "
                         "the product's extractor (or use --stage finder)"
                     )
-            found = evidence_samples(report)
+            found = evidence_samples(report, train_only=path in train_only)
             if not found:
                 raise CommandError(
                     f"{path} records no evidence (made before the evidence stage?); "
@@ -148,6 +161,7 @@ class Command(BaseCommand):
                         for m in report["manifests"]
                     ],
                     "samples": len(found),
+                    "train_only": path in train_only,
                 }
             )
         try:
@@ -166,6 +180,13 @@ class Command(BaseCommand):
         artefact = calibration.to_json()
         options["output"].write_text(json.dumps(artefact, indent=1) + "\n")
         self.stdout.write(render_evidence(calibration.threshold_support, figures))
+        refused = calibration.summary["evidence"]["synthetic_refused"]
+        for name, schemes in refused.items():
+            self.stdout.write(
+                f"\n{name}: fitted without synthetic values, which left held-out "
+                "real values auto-accepted and wrong: "
+                + "; ".join(f"{k} {w} of {a}" for k, (a, w) in schemes.items())
+            )
         self.stdout.write(
             f"\nWrote {options['output']} ({len(samples)} samples, "
             f"content hash {artefact['content_hash'][:12]})\n"
@@ -175,17 +196,23 @@ class Command(BaseCommand):
 def render_evidence(
     support: dict[str, dict[str, Any]], figures: list[HeldOutFigures]
 ) -> str:
-    """Thresholds with the held-out values behind them, then per scheme the
-    held-out accuracy, auto-accepted share and error among those."""
+    """Thresholds with the held-out values behind them (with train-only
+    values: the real ones at or above it, and any threshold they supported
+    that the real values refused), then per scheme the held-out accuracy,
+    auto-accepted share and error among those, on real documents."""
     out = [
         "Thresholds (chosen on out-of-fold predictions)",
-        f"{'field':<17}{'threshold':>10}{'basis':>8}{'n':>7}{'accepted':>10}"
-        f"{'errors':>8}{'err bound%':>12}",
+        f"{'field':<17}{'threshold':>10}{'basis':>17}{'n':>7}{'accepted':>10}"
+        f"{'errors':>8}{'err bound%':>12}{'real acc':>10}{'real err':>10}"
+        f"{'refused':>9}",
     ]
     for name, s in support.items():
+        refused = s.get("refused_synthetic_threshold")
         out.append(
-            f"{name:<17}{s['threshold']:>10.3f}{s['basis']:>8}{s['samples']:>7}"
+            f"{name:<17}{s['threshold']:>10.3f}{s['basis']:>17}{s['samples']:>7}"
             f"{s['accepted']:>10}{s['errors']:>8}{100 * s['error_bound']:>12.2f}"
+            f"{s.get('real_accepted', '-'):>10}{s.get('real_errors', '-'):>10}"
+            f"{'-' if refused is None else f'{refused:.3f}':>9}"
         )
     for figure in figures:
         out += [

@@ -26,9 +26,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pipeline.extract import extractors
-from pipeline.extract.vendor_learning import (
-    Directory,
-)
+from pipeline.extract.calibration import CalibrationError, load_calibration
+from pipeline.extract.calibration_fit import EvidenceSample
+from pipeline.extract.vendor_learning import Directory
 from pipeline.preprocess import DEFAULT_STEPS, parse_steps
 from reviewapp.measurement.evaluator import Evaluator
 from reviewapp.measurement.reports import (
@@ -39,6 +39,15 @@ from reviewapp.measurement.reports import (
     rescore_out_of_fold,
 )
 from reviewapp.measurement.scoring import read_manifest
+
+
+def synthetic_refused() -> set[str]:
+    """The fields the shipped calibration fitted without synthetic values."""
+    try:
+        summary = load_calibration().summary
+    except CalibrationError:
+        return set()
+    return set(summary.get("evidence", {}).get("synthetic_refused", {}))
 
 
 class Command(BaseCommand):
@@ -78,6 +87,16 @@ class Command(BaseCommand):
             metavar="REPORT",
             help="with --cross-validate: evaluate --json reports of other "
             "documents added to every fold's training (never the scored ones)",
+        )
+        parser.add_argument(
+            "--train-only",
+            type=Path,
+            nargs="*",
+            default=[],
+            metavar="REPORT",
+            help="with --cross-validate: reports of synthetic documents added to "
+            "every fold's training; a threshold they support is used only where "
+            "the real training values confirm it (calibrate_confidence's rule)",
         )
         parser.add_argument(
             "--history",
@@ -132,6 +151,8 @@ class Command(BaseCommand):
         folds: int | None = options["cross_validate"]
         if folds is not None and folds < 2:
             raise CommandError("--cross-validate needs at least 2 folds")
+        if folds is None and (options["train_on"] or options["train_only"]):
+            raise CommandError("--train-on and --train-only need --cross-validate")
         history = self._learn_history(evaluator, options)
         scored = []
         for manifest in options["manifests"]:
@@ -145,11 +166,19 @@ class Command(BaseCommand):
                         f"{documents[-1].seconds:.2f} s"
                     )
             scored.append((manifest, entries, documents))
+        extra: list[EvidenceSample] = []
         if folds is not None:
             extra = [
                 sample
                 for report in options["train_on"]
                 for sample in evidence_samples(read_report(report))
+            ] + [
+                sample
+                for report in options["train_only"]
+                for sample in evidence_samples(read_report(report), train_only=True)
+                # calibrate_confidence's decision: fields whose synthetic
+                # values raised the error on held-out real documents.
+                if sample.field not in synthetic_refused()
             ]
             rescore_out_of_fold(
                 [(m, d) for m, _, d in scored], folds=folds, extra=extra
@@ -159,6 +188,9 @@ class Command(BaseCommand):
             mode = evaluator.mode_for(entries) + history
             if folds is not None:
                 mode += f"; confidences {folds}-fold cross-validated"
+                train_only = sum(s.train_only for s in extra)
+                if train_only:
+                    mode += f" (fitted also on {train_only} train-only values)"
             report = manifest_report(
                 manifest,
                 documents,
