@@ -28,7 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.einvoice import XML_EXPLANATIONS
-from pipeline.extract.evidence import EVIDENCE_KINDS, FieldEvidence
+from pipeline.extract.evidence import (
+    CHECK_DIGITS,
+    EVIDENCE_KINDS,
+    VENDOR_MASTER,
+    FieldEvidence,
+)
 from pipeline.extract.heuristic import HeuristicExtractor
 from pipeline.extract.vendor_memory import MEMORY_MARK
 from pipeline.types import Extraction, PageText
@@ -39,6 +44,23 @@ FORMAT = "vouch-confidence-calibration/1"
 POOLED = "(pooled)"
 # A read value is never certain the way a value from e-invoice XML is.
 MAX_CALIBRATED = 0.999
+# Identifiers that are right by construction when read exactly as the vendor
+# master holds them, with check digits that do not fail: a misreading that lands on a valid identifier, and on the very one on
+# file, does not happen in practice. Like a name taken from the master, such a
+# value is certain; no curve is needed (16 labelled IBANs could not give one).
+ON_RECORD_FIELDS = frozenset({"iban", "vendor_vat_id"})
+
+
+def read_as_on_record(name: str, found: FieldEvidence | None) -> bool:
+    """`name`'s value equals the matched vendor's record exactly."""
+    return (
+        name in ON_RECORD_FIELDS
+        and found is not None
+        and found.signals.get(VENDOR_MASTER, 0) > 0
+        and found.signals.get(CHECK_DIGITS, 0) >= 0
+    )
+
+
 # A vetoed value (a date outside the plausible window) stays below any
 # threshold whatever else agrees with it.
 VETO_CAP = 0.5
@@ -227,7 +249,9 @@ class Calibration:
             confirmed.append(
                 replace(
                     value,
-                    confidence=recalibrated(
+                    confidence=1.0
+                    if read_as_on_record(value.name, found)
+                    else recalibrated(
                         self.evidence,
                         value.name,
                         value.confidence,

@@ -665,3 +665,30 @@ def test_fitting_reports_k_fold_and_leave_one_source_out_figures() -> None:
     support = calibration.threshold_support["total_amount"]
     assert support["samples"] == 240
     assert calibration.thresholds["total_amount"] == support["threshold"]
+
+
+def test_an_identifier_read_exactly_as_the_vendor_master_holds_it_is_certain() -> None:
+    calibration = load_calibration()
+    vendor = VendorRecord(
+        id="v1", name="Nordlicht Bürobedarf GmbH", vat_id=VALID_VAT_ID,
+        ibans=(VALID_IBAN,),
+    )  # fmt: skip
+    context = EvidenceContext(vendors=[vendor])
+
+    def confirmed(**values: str) -> dict[str, float]:
+        extraction = Extraction(
+            fields=tuple(FieldValue(n, v, v, 0.7) for n, v in values.items())
+        )
+        evidence = gather_evidence(extraction, [page("x")], context=context)
+        result = calibration.confirm(extraction, evidence, document_type="invoice")
+        return {value.name: value.confidence for value in result.fields}
+
+    on_file = confirmed(vendor_vat_id=VALID_VAT_ID, iban=VALID_IBAN)
+    assert on_file == {"vendor_vat_id": 1.0, "iban": 1.0}
+    # A new IBAN (a bank-detail change) is judged by the curves, never certain.
+    changed = confirmed(vendor_vat_id=VALID_VAT_ID, iban=OTHER_VALID_IBAN)
+    assert changed["vendor_vat_id"] == 1.0
+    assert changed["iban"] < calibration.thresholds.get("iban", 1.0)
+    # Without a vendor on file nothing is certain.
+    context = EvidenceContext(vendors=[])
+    assert max(confirmed(vendor_vat_id=VALID_VAT_ID, iban=VALID_IBAN).values()) < 1.0
