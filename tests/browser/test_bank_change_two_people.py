@@ -7,27 +7,18 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from reviewapp import roles
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.models.review import BankChangeAttestation
 from tests.browser.conftest import LoginAs
+from tests.browser.test_review_workflow import confirm_flagged_fields
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 DUVAL = "atelier-facture-FA-2026-311.tif"
-
-
-def confirm_flagged_fields(page: Page) -> None:
-    flagged = page.locator("li.field[data-flagged=true]")
-    if flagged.count():
-        page.keyboard.press("n")
-    while flagged.count():
-        current = page.locator("#" + page.evaluate("document.activeElement.id"))
-        page.keyboard.press("y")
-        expect(current).to_have_attribute("data-flagged", "false")
 
 
 def test_one_supervisor_attests_the_new_iban_and_another_approves(

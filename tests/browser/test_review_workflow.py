@@ -79,13 +79,7 @@ def test_a_clerk_claims_corrects_and_approves_with_the_keyboard(
     expect(page.locator("#field-total_amount-value")).to_have_text("34.00")
 
     # Approve waits until no flagged field is left unconfirmed: n, then y.
-    flagged = page.locator("li.field[data-flagged=true]")
-    if flagged.count():
-        page.keyboard.press("n")
-    while flagged.count():
-        current = page.locator("#" + page.evaluate("document.activeElement.id"))
-        page.keyboard.press("y")
-        expect(current).to_have_attribute("data-flagged", "false")
+    confirm_flagged_fields(page)
     expect(page.locator('form[data-shortcut="a"] button')).to_be_visible()
     page.keyboard.press("a")
     page.wait_for_url(f"**/documents/{following.public_id}/")
@@ -224,3 +218,15 @@ def test_an_iban_is_masked_for_the_clerk_and_revealed_by_a_supervisor(
     assert reveal.user.get_username() == "supervisor"
     boss.reload()
     expect(boss.locator("#field-iban-value")).to_have_text(MASKED_IBAN)
+
+
+def confirm_flagged_fields(page: Page) -> None:
+    """From the keyboard: `n` to the first flagged field, then `y` on each
+    until none is left unconfirmed."""
+    flagged = page.locator("li.field[data-flagged=true]")
+    if flagged.count():
+        page.keyboard.press("n")
+    while flagged.count():
+        current = page.locator("#" + page.evaluate("document.activeElement.id"))
+        page.keyboard.press("y")
+        expect(current).to_have_attribute("data-flagged", "false")

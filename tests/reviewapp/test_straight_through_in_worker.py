@@ -10,19 +10,20 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pytest_django.fixtures import Settings as SettingsWrapper
 
 from reviewapp.demo.documents import demo_documents
 from reviewapp.extraction_fields import auto_accept_thresholds
 from reviewapp.models.documents import Document
 from reviewapp.models.master_data import Vendor
-from reviewapp.runtime.local_redis import PrivateRedis, start_private_redis
+from reviewapp.runtime.local_redis import PrivateRedis
 from reviewapp.services.ingest import document_ingest
 from tests.conftest import REPO, make_user, shared_database_url
+from tests.reviewapp.real_workers import private_redis
+
+__all__ = ["private_redis"]  # a fixture
 
 pytestmark = pytest.mark.integration
 
@@ -31,17 +32,6 @@ pytestmark = pytest.mark.integration
 # which makes the scan a duplicate, so here the scan arrives alone.
 SCAN = "nordlicht-invoice-2026-0142-scan.jpg"
 FINISHED = ("ready", "approved", "escalated", "failed")
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path, settings: SettingsWrapper) -> Iterator[PrivateRedis]:
-    server = start_private_redis(tmp_path / "redis")
-    settings.REDIS_URL = server.url
-    settings.RQ_QUEUES = {
-        "default": {**settings.RQ_QUEUES["default"], "URL": server.url}
-    }
-    yield server
-    server.stop()
 
 
 def _run_worker(redis_url: str, media: Path, log: Path) -> int:
