@@ -79,6 +79,12 @@ def photo_quality(*, content: bytes, name: str) -> DocumentQuality:
     """The capture check of one photo, nothing stored: what the mobile capture
     page shows before the sender commits, so a bad page can be retaken.
     Raises IngestRefused for what is not a readable photo."""
+    _check_photo(content, name)
+    return _image_quality(content, name)
+
+
+def _check_photo(content: bytes, name: str) -> None:
+    """Cheap checks that `content` is a photo within the limits (no decode)."""
     if not content:
         raise IngestRefused(f"{name} is empty")
     if len(content) > settings.VOUCH_MAX_UPLOAD_BYTES:
@@ -89,7 +95,10 @@ def photo_quality(*, content: bytes, name: str) -> DocumentQuality:
     file_type = sniff(content[:SNIFF_BYTES])
     if file_type is None or file_type in (PDF, XML):
         raise IngestRefused(f"{name} is not a photo: take a picture of the page")
-    return _image_quality(content, name)
+    try:
+        read_image_header(content, decode_limits())
+    except UnreadableDocument as refusal:
+        raise IngestRefused(f"{name}: {refusal.reason}") from None
 
 
 def document_ingest_photos(
@@ -106,8 +115,10 @@ def document_ingest_photos(
             f"{len(photos)} pages is more than {settings.VOUCH_MAX_PAGES}; "
             "send the document in parts"
         )
+    # Each photo is only checked here; the capture check reads the pages once,
+    # together, in document_ingest.
     for number, (name, content) in enumerate(photos, start=1):
-        photo_quality(content=content, name=f"page {number} ({name})")
+        _check_photo(content, f"page {number} ({name})")
     try:
         combined = photos_as_one_document([content for _, content in photos])
     except UnreadableDocument as refusal:
