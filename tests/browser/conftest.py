@@ -260,6 +260,44 @@ def _wait_for_database_quiet(timeout: float = 15.0) -> None:
         time.sleep(0.1)
 
 
+FLUSH_ATTEMPTS = 4
+
+
+@pytest.fixture(scope="package", autouse=True)
+def flush_retried_after_a_lock_conflict() -> Iterator[None]:
+    """Retry the flush after each browser test when PostgreSQL aborts it.
+
+    Waiting for a quiet database before the flush narrows the window but
+    cannot close it: a closing page's last beacon (the review-time POST) or
+    the worker's next job can still start a transaction while TRUNCATE takes
+    its table locks one by one, and PostgreSQL then aborts one of the two as
+    a deadlock. The flush runs in one transaction, so when it is the one
+    aborted nothing was deleted and running it again is safe. Without this a
+    single lost race fails the next test on a duplicate `clerk`, and every
+    test after it."""
+    from django.core.management.base import CommandError
+    from django.core.management.commands import flush
+    from django.db import OperationalError
+
+    flush_once = flush.Command.handle
+
+    def flush_with_retries(self: flush.Command, **options: object) -> None:
+        for attempt in range(1, FLUSH_ATTEMPTS + 1):
+            try:
+                flush_once(self, **options)
+                return
+            except CommandError as error:
+                lost_a_race = isinstance(error.__cause__, OperationalError)
+                if not lost_a_race or attempt == FLUSH_ATTEMPTS:
+                    raise
+                print(f"flush attempt {attempt} lost a lock race: {error.__cause__}")
+                _wait_for_database_quiet()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(flush.Command, "handle", flush_with_retries)
+        yield
+
+
 @pytest.fixture
 def login_as(
     browser: Browser, stack: Stack, roles: None, request: pytest.FixtureRequest
