@@ -45,8 +45,9 @@ POOLED = "(pooled)"
 # A read value is never certain the way a value from e-invoice XML is.
 MAX_CALIBRATED = 0.999
 # Identifiers that are right by construction when read exactly as the vendor
-# master holds them, with check digits that do not fail: a misreading that lands on a valid identifier, and on the very one on
-# file, does not happen in practice. Like a name taken from the master, such a
+# master holds them, with check digits that do not fail: a misreading that
+# lands on a valid identifier, and on the very one on file, does not happen in
+# practice. Like a name taken from the master, such a
 # value is certain; no curve is needed (16 labelled IBANs could not give one).
 ON_RECORD_FIELDS = frozenset({"iban", "vendor_vat_id"})
 

@@ -36,6 +36,10 @@ from pipeline.extract.scorer_training import (
 
 Counts = Mapping[str, Mapping[str, int]]  # field -> {"right": n, "labelled": n}
 HELD_BACK = "held-back corrections"
+DEV_DATA = "dev data (cross-validated)"
+# The scores' source for an installation's own corrections: judged on the
+# held-back slice, never as dev data.
+CORRECTIONS_SOURCE = "corrections"
 # At 30 documents the noise margin of a 90 % field is about ±14 points; with
 # fewer, a verdict says more about which documents were drawn than about the
 # candidate.
@@ -189,6 +193,27 @@ def held_back_slices(
                 counts_of(new_read[i] for i in indexes),
             )
     return slices
+
+
+def dev_data_sources(*scores: Mapping[str, Any]) -> set[str]:
+    """The dev-data sources every one of these artefacts' scores cover."""
+    covered = [
+        {source for row in each.values() for source in row.get("by_source", {})}
+        for each in scores
+    ]
+    return set.intersection(*covered) - {CORRECTIONS_SOURCE} if covered else set()
+
+
+def dev_data_accuracy(scores: Mapping[str, Any]) -> dict[str, tuple[float, int]]:
+    """Per field, the share a version reads right on its dev data (k-fold) and
+    on how many documents: the very figure the gate puts beside a candidate's
+    when this version is live, so the page and the gate never disagree."""
+    return {
+        name: (count["right"] / count["labelled"], count["labelled"])
+        for name, count in cross_validated_counts(
+            scores, dev_data_sources(scores)
+        ).items()
+    }
 
 
 def cross_validated_counts(

@@ -39,9 +39,12 @@ from pipeline.extract.scorer_candidates import (
     SCORED_FIELDS,
 )
 from pipeline.extract.scorer_gate import (
+    CORRECTIONS_SOURCE,
+    DEV_DATA,
     GateDecision,
     cross_validated_counts,
     decide,
+    dev_data_sources,
     held_back_slices,
 )
 from pipeline.extract.scorer_training import (
@@ -160,7 +163,7 @@ def correction_documents() -> list[LabelledDocument]:
             documents.append(
                 LabelledDocument(
                     f"corrections/{document.public_id}",
-                    "corrections",
+                    CORRECTIONS_SOURCE,
                     pages,
                     normalised,
                     # The matched vendor, else the gate goes by the name label.
@@ -367,14 +370,9 @@ def extractor_retrain(
     report("comparing with the live version", 80)
     live = baseline_version()
     candidate_model = scorer_from_json(artefact)
-    dev_sources = set.intersection(
-        *(
-            {s for row in scores.values() for s in row.get("by_source", {})}
-            for scores in (live.scores, artefact["scores"])
-        )
-    ) - {"corrections"}
+    dev_sources = dev_data_sources(live.scores, artefact["scores"])
     slices = {
-        "dev data (cross-validated)": (
+        DEV_DATA: (
             cross_validated_counts(live.scores, dev_sources),
             cross_validated_counts(artefact["scores"], dev_sources),
         ),

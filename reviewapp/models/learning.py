@@ -10,6 +10,7 @@ from django.db import models
 from pipeline.extract.scorer_candidates import (
     SCORED_FIELDS,
 )
+from pipeline.extract.scorer_gate import dev_data_accuracy
 from pipeline.extract.vendor_memory import VendorLayoutHint
 from reviewapp.models.documents import Document, Page
 from reviewapp.models.master_data import Vendor
@@ -142,8 +143,22 @@ class ExtractorVersion(models.Model):
 
     @property
     def field_scores(self) -> list[tuple[str, dict[str, Any] | None]]:
-        """Cross-validated scores per scored field, in the pipeline's order."""
-        return [(name, self.scores.get(name)) for name in SCORED_FIELDS]
+        """Cross-validated scores per scored field, in the pipeline's order,
+        each with `read_right`: the share read right on the dev data, which is
+        the figure the gate shows for this version when it is live."""
+        read_right = dev_data_accuracy(self.scores)
+        rows: list[tuple[str, dict[str, Any] | None]] = []
+        for name in SCORED_FIELDS:
+            row = self.scores.get(name)
+            if row is not None and name in read_right:
+                share, documents = read_right[name]
+                row = {
+                    **row,
+                    "read_right": f"{100 * share:.1f}%",  # as the gate words it
+                    "read_right_documents": documents,
+                }
+            rows.append((name, row))
+        return rows
 
 
 class VendorFieldMemory(models.Model):

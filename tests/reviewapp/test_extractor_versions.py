@@ -25,6 +25,7 @@ from pipeline.extract.scorer import (
     MODEL_PATH,
     content_hash,
 )
+from pipeline.extract.scorer_gate import DEV_DATA
 from pipeline.extract.scorer_training import LabelledDocument, load_documents, train
 from pipeline.types import PageText
 from reviewapp import jobs
@@ -229,6 +230,41 @@ def test_retraining_refuses_a_candidate_taught_wrong_corrections(
     )
     assert [e.details["version"] for e in events("model_rejected")] == [version.label]
     assert events("model_promoted") == []
+
+
+def test_the_live_version_s_figures_on_the_page_are_the_ones_the_gate_used(
+    admin_user: User,
+    receipts: list[LabelledDocument],
+    base: list[LabelledDocument],
+    good_artefact: dict[str, Any],
+) -> None:
+    """The issue found the gate calling the live version 88.2 % while its row
+    on the page said 0.813: each field's headline on the page must be the very
+    figure the gate put beside the candidate's."""
+    live = version_from(good_artefact, active=True)
+    others = [d for d in receipts if fold_of(d.doc_id, 5) == 4]
+    for public_id, document in zip(public_ids(False, 4), others, strict=False):
+        corrected_document(
+            public_id, document.pages[0], dict(document.labels), admin_user
+        )
+
+    outcome = extractor_retrain(actor=admin_user, base_documents=base, folds=3)
+
+    assert outcome.decision is not None
+    on_dev_data = [c for c in outcome.decision.comparisons if c.slice == DEV_DATA]
+    assert {c.field for c in on_dev_data} >= {"total_amount", "vendor_name"}
+    live_row = dict(live.field_scores)
+    html = logged_in(admin_user).get(reverse("extractor-versions")).content.decode()
+    for comparison in on_dev_data:
+        shown = live_row[comparison.field]
+        assert shown is not None
+        figure = f"{100 * comparison.live_rate:.1f}%"
+        assert shown["read_right"] == figure, comparison.field
+        assert shown["read_right_documents"] == comparison.documents
+        assert f"vs live {figure} on {comparison.documents} documents" in (
+            comparison.reason()
+        )
+        assert f'<strong class="read-right">{figure}</strong>' in html
 
 
 def test_rolling_back_switches_the_version_new_documents_record(
