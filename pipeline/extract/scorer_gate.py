@@ -27,6 +27,7 @@ from typing import Any
 
 from pipeline.extract.scorer import (
     ScorerModel,
+    scorer_from_json,
 )
 from pipeline.extract.scorer_training import (
     LabelledDocument,
@@ -233,3 +234,28 @@ def cross_validated_counts(
         if labelled:
             counts[name] = {"right": right, "labelled": labelled}
     return counts
+
+
+def judge(
+    live_scores: Mapping[str, Any],
+    live_model: ScorerModel | None,
+    candidate: Mapping[str, Any],
+    held_back: Sequence[LabelledDocument],
+    *,
+    min_held_back: int = MIN_HELD_BACK,
+) -> GateDecision:
+    """The gate's verdict on a candidate artefact against the live version:
+    both versions' cross-validated figures on the dev data they share, and
+    both read on the held-back corrections, as a whole and per vendor. The
+    one judgement retraining in production and the replay both use."""
+    sources = dev_data_sources(live_scores, candidate["scores"])
+    slices = {
+        DEV_DATA: (
+            cross_validated_counts(live_scores, sources),
+            cross_validated_counts(candidate["scores"], sources),
+        ),
+    }
+    slices.update(held_back_slices(live_model, scorer_from_json(candidate), held_back))
+    return decide(
+        slices, held_back_documents=len(held_back), min_held_back=min_held_back
+    )

@@ -40,12 +40,8 @@ from pipeline.extract.scorer_candidates import (
 )
 from pipeline.extract.scorer_gate import (
     CORRECTIONS_SOURCE,
-    DEV_DATA,
     GateDecision,
-    cross_validated_counts,
-    decide,
-    dev_data_sources,
-    held_back_slices,
+    judge,
 )
 from pipeline.extract.scorer_training import (
     LabelledDocument,
@@ -369,18 +365,11 @@ def extractor_retrain(
 
     report("comparing with the live version", 80)
     live = baseline_version()
-    candidate_model = scorer_from_json(artefact)
-    dev_sources = dev_data_sources(live.scores, artefact["scores"])
-    slices = {
-        DEV_DATA: (
-            cross_validated_counts(live.scores, dev_sources),
-            cross_validated_counts(artefact["scores"], dev_sources),
-        ),
-    }
-    slices.update(held_back_slices(_model(live), candidate_model, held_back))
-    decision = decide(
-        slices,
-        held_back_documents=len(held_back),
+    decision = judge(
+        live.scores,
+        _model(live),
+        artefact,
+        held_back,
         min_held_back=settings.VOUCH_GATE_MIN_HELD_BACK,
     )
     evaluation = {

@@ -383,3 +383,60 @@ def test_train_only_values_of_fields_the_calibration_refused_are_left_out(
 
     monkeypatch.setattr(command, "load_calibration", unusable)
     assert command.synthetic_refused() == set()
+
+
+def test_replay_retrains_behind_the_gate_without_the_replayed_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """`--retrain-every N` retrains as production does, on a base set that
+    holds none of the replayed documents (the shipped one holds every dev
+    document, so the replay would otherwise be read by a model that had seen
+    its labels)."""
+    from pipeline.extract.scorer_training import load_documents
+    from reviewapp.measurement import stream_retraining
+
+    replayed = [*GARDENIA_HISTORY, *GARDENIA_SCORED]
+    recorded, _ = load_documents([SROIE_TEXT / "manifest.jsonl"])
+    small_base = [d for d in recorded if d.doc_id.split("/")[-1] in replayed] + [
+        d for d in recorded if d.doc_id.split("/")[-1] not in replayed
+    ][:20]
+    monkeypatch.setattr(stream_retraining, "read_base_training", lambda: small_base)
+    trained_on: list[set[str]] = []
+    train = stream_retraining.train
+
+    def recording_train(documents: Any, **options: Any) -> Any:
+        trained_on.append({d.doc_id for d in documents})
+        return train(documents, **options)
+
+    monkeypatch.setattr(stream_retraining, "train", recording_train)
+    settings.VOUCH_GATE_MIN_HELD_BACK = 30
+    stream = text_manifest(tmp_path / "stream", replayed)
+    out = StringIO()
+    call_command(
+        "replay",
+        str(stream),
+        "--retrain-every",
+        "2",
+        "--retrain-folds",
+        "3",
+        stdout=out,
+        stderr=StringIO(),
+    )
+    text = out.getvalue()
+    assert "Retraining every 2 approved documents" in text
+    assert "start: a model trained on 20 base documents without the replayed" in text
+    assert "after 2 approved: trained on 20 base + " in text
+    assert "after 4 approved: trained on 20 base + " in text
+    # Four approved documents cannot show a change from noise: the gate says
+    # so and the live version keeps reading.
+    assert "kept the live version (not judged:" in text
+    # The start model saw no replayed document; each retrain only the ones
+    # approved before it, as corrections.
+    assert len(trained_on) == 3
+    assert not any(f"sroie-train-ocr-text/{d}" in trained_on[0] for d in replayed)
+    corrections = [
+        {i for i in ids if i.startswith("corrections/")} for ids in trained_on
+    ]
+    assert corrections[0] == set()
+    assert corrections[1] <= {f"corrections/{d}" for d in replayed[:2]}
+    assert corrections[2] <= {f"corrections/{d}" for d in replayed}

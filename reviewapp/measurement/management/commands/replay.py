@@ -6,11 +6,15 @@ built from the documents approved before it (as the worker does); every field
 whose value differs from its label counts as a correction a clerk makes; the
 document is then approved with its labels, which teaches the directory. No
 document is ever read with what it taught itself.
+
+With `--retrain-every N` the scorer is also retrained as in production
+(`reviewapp.measurement.stream_retraining`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pipeline.extract import extractors
+from pipeline.extract.scorer_training import labels_of as scored_labels
 from pipeline.extract.vendor_directory import (
     squash,
 )
@@ -33,6 +38,7 @@ from reviewapp.measurement.scoring import (
     manifest_labels,
     read_manifest,
 )
+from reviewapp.measurement.stream_retraining import StreamRetraining
 
 # The 1st, 2nd, 3rd ... document of a vendor; later ones are pooled.
 POSITIONS = 5
@@ -41,19 +47,35 @@ WINDOW = 100
 
 def corrections_needed(
     extraction: Extraction, labels: dict[str, str]
-) -> tuple[int, int]:
-    """(fields a clerk corrects, of them those that differ in more than
+) -> tuple[list[str], int]:
+    """(the fields a clerk corrects, how many of them differ in more than
     spacing and punctuation): SROIE's labels spell one shop's address with
     and without a space after a comma, which no clerk would correct."""
-    exact = loose = 0
+    corrected: list[str] = []
+    loose = 0
     for name, label in labels.items():
         found = extraction.get(name)
         value = found.value if found is not None else ""
         if comparable(name, value) != comparable(name, label):
-            exact += 1
+            corrected.append(name)
             if FIELD_KINDS[name] != "text" or squash(value) != squash(label):
                 loose += 1
-    return exact, loose
+    return corrected, loose
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """One document of the stream: its vendor, which of the vendor's
+    documents it is, and what a clerk corrected on it."""
+
+    vendor: str
+    nth: int
+    corrected: tuple[str, ...]
+    loose: int
+
+    @property
+    def exact(self) -> int:
+        return len(self.corrected)
 
 
 class Command(BaseCommand):
@@ -74,6 +96,22 @@ class Command(BaseCommand):
             help="read PDFs as scans: no text layer, no e-invoice XML",
         )
         parser.add_argument(
+            "--retrain-every",
+            type=int,
+            default=0,
+            metavar="N",
+            help="retrain the scorer after every N approved documents, behind "
+            "the gate, as production does; the replayed documents are left out "
+            "of the base training set and of the model the replay starts from",
+        )
+        parser.add_argument(
+            "--retrain-folds",
+            type=int,
+            default=5,
+            metavar="K",
+            help="cross-validation folds of each retrain (production: 5)",
+        )
+        parser.add_argument(
             "--cold",
             action="store_true",
             help="never apply the directory (the baseline the replay is compared to)",
@@ -88,10 +126,21 @@ class Command(BaseCommand):
             ocr_only=options["ocr_only"],
             ocr_cache=options["ocr_cache"],
         )
+        retraining = None
+        if options["retrain_every"] > 0:
+            if options["cold"]:
+                raise CommandError("--cold measures without learning: no retrain")
+            retraining = StreamRetraining.start(
+                every=options["retrain_every"],
+                folds=options["retrain_folds"],
+                min_held_back=settings.VOUCH_GATE_MIN_HELD_BACK,
+                replayed={str(entry.get("doc_id", "")) for entry in entries},
+            )
+            evaluator.extractor = retraining.extractor()
         directory = Directory()
         folder = options["manifest"].parent
         seen: dict[str, int] = defaultdict(int)
-        stream: list[tuple[str, int, int, int]] = []  # vendor, nth, exact, loose
+        stream: list[Reviewed] = []
         for entry in entries:
             labels, _, _ = manifest_labels(entry)
             result = DocumentResult(str(entry.get("doc_id", "")), "", "")
@@ -101,10 +150,10 @@ class Command(BaseCommand):
             extraction = reading.extraction
             if not options["cold"]:
                 extraction = directory.read(extraction, pages).extraction
-            exact, loose = corrections_needed(extraction, labels)
+            corrected, loose = corrections_needed(extraction, labels)
             vendor = squash(labels.get("vendor_name", "")) or result.doc_id
             seen[vendor] += 1
-            stream.append((vendor, seen[vendor], exact, loose))
+            stream.append(Reviewed(vendor, seen[vendor], tuple(corrected), loose))
             directory.approve(
                 extraction,
                 pages,
@@ -113,12 +162,22 @@ class Command(BaseCommand):
                 document=result.doc_id,
                 day="replay",
             )
+            if retraining is not None and retraining.approve(
+                result.doc_id,
+                pages,
+                scored_labels(entry),
+                vendor=vendor,
+            ):
+                evaluator.extractor = retraining.extractor()
         self.stdout.write(render(stream, seen, cold=options["cold"]))
+        if retraining is not None:
+            every = options["retrain_every"]
+            self.stdout.write(f"\nRetraining every {every} approved documents")
+            for line in retraining.history:
+                self.stdout.write(f"  {line}")
 
 
-def render(
-    stream: list[tuple[str, int, int, int]], seen: dict[str, int], *, cold: bool
-) -> str:
+def render(stream: list[Reviewed], seen: dict[str, int], *, cold: bool) -> str:
     repeated = {vendor for vendor, count in seen.items() if count > 1}
     out = [
         f"{len(stream)} documents, {len(seen)} vendors, {len(repeated)} with "
@@ -128,38 +187,42 @@ def render(
         f"{'document':<12}{'docs':>6}{'corr/doc':>10}{'(spacing aside)':>17}",
     ]
     first: tuple[float, float] | None = None
-    later = [0, 0, 0]  # docs, exact, loose
+    later: list[Reviewed] = []
     for position in range(1, POSITIONS + 1):
         rows = [
             s
             for s in stream
-            if s[0] in repeated
-            and (s[1] == position or (position == POSITIONS and s[1] > position))
+            if s.vendor in repeated
+            and (s.nth == position or (position == POSITIONS and s.nth > position))
         ]
         if not rows:
             continue
-        exact = sum(r[2] for r in rows) / len(rows)
-        loose = sum(r[3] for r in rows) / len(rows)
+        exact = sum(r.exact for r in rows) / len(rows)
+        loose = sum(r.loose for r in rows) / len(rows)
         name = f"{position}{'th+' if position == POSITIONS else _suffix(position)}"
         out.append(f"{name:<12}{len(rows):>6}{exact:>10.2f}{loose:>17.2f}")
         if position == 1:
             first = (exact, loose)
         else:
-            later[0] += len(rows)
-            later[1] += sum(r[2] for r in rows)
-            later[2] += sum(r[3] for r in rows)
-    if first and later[0]:
-        exact, loose = later[1] / later[0], later[2] / later[0]
-        out.append(f"{'2nd-on':<12}{later[0]:>6}{exact:>10.2f}{loose:>17.2f}")
+            later += rows
+    if first and later:
+        exact = sum(r.exact for r in later) / len(later)
+        loose = sum(r.loose for r in later) / len(later)
+        out.append(f"{'2nd-on':<12}{len(later):>6}{exact:>10.2f}{loose:>17.2f}")
         out.append(
             f"from a vendor's 2nd document on: {_fewer(first[0], exact)} fewer "
             f"corrections than on its 1st ({_fewer(first[1], loose)} spacing aside)"
         )
+        fields = Counter(name for r in later for name in r.corrected)
+        out.append(
+            "fields still corrected from a vendor's 2nd document on: "
+            + (", ".join(f"{n} {c}" for n, c in fields.most_common()) or "none")
+        )
     out += ["", f"Corrections per {WINDOW} documents over the stream"]
     for start in range(0, len(stream), WINDOW):
         part = stream[start : start + WINDOW]
-        exact = 100 * sum(s[2] for s in part) / len(part)
-        loose = 100 * sum(s[3] for s in part) / len(part)
+        exact = 100 * sum(s.exact for s in part) / len(part)
+        loose = 100 * sum(s.loose for s in part) / len(part)
         out.append(
             f"  documents {start + 1:>4}-{start + len(part):<5}"
             f"{exact:>8.1f}{loose:>10.1f} (spacing aside)"
