@@ -264,6 +264,40 @@ def best_window(
     return best
 
 
+# An address's parts ("Bahnhofstrasse 99", "99199 Musterhausen") are found
+# line by line when another column's lines come between them in reading order,
+# but only this close to one another.
+_PARTS_SPREAD = 8
+
+
+def find_text(lines: Sequence[PlacedLine], *wanted: str) -> WindowMatch:
+    """Where the page prints a text given in one or more forms (the confirmed
+    value, the print seen when it was confirmed): the run of lines most like
+    any of them; failing that, for a value written in comma-separated parts,
+    each part on its own line or two, when every part is found and they
+    stand together. Reading order interleaves columns, so a letterhead's
+    street and town are often not consecutive lines."""
+    forms = [squash(w) for w in wanted if squash(w)]
+    if not forms:
+        return WindowMatch((), 0, 0)
+    best = max((best_window(lines, form) for form in forms), key=lambda w: w.score)
+    if best.close or "," not in wanted[0]:
+        return best
+    parts = [best_window(lines, squash(part), size=2) for part in wanted[0].split(",")]
+    found = [part for part in parts if part.length]
+    if len(found) < 2 or not all(part.close for part in found):
+        return best
+    index = {id(placed): i for i, placed in enumerate(lines)}
+    positions = [index[id(placed)] for part in found for placed in part.lines]
+    if max(positions) - min(positions) > _PARTS_SPREAD:
+        return best
+    return WindowMatch(
+        tuple(lines[i] for i in sorted(set(positions))),
+        sum(part.edits for part in found),
+        sum(part.length for part in found),
+    )
+
+
 def identify(
     fields: Mapping[str, str],
     pages: Sequence[PageText],
@@ -454,18 +488,22 @@ def apply_directory(
                 )
             )
 
-    # Addresses and other confirmed texts: only where the page shows them.
-    candidates: list[tuple[str, str, str]] = []  # field, value, learned from
+    # Addresses and other confirmed texts: only where the page shows them,
+    # either as the confirmed value or as the page printed it when a person
+    # confirmed it. The print is what OCR sees again: "LieferantenstraBe 20,
+    # 80333 Munchen" is never within a few edits of the confirmed
+    # "Lieferantenstraße 20, 80333 München" once marks are squashed away.
+    candidates: list[tuple[str, str, str, str]] = []  # field, value, from, printed
     if vendor.address:
-        candidates.append(("vendor_address", vendor.address, ""))
+        candidates.append(("vendor_address", vendor.address, "", ""))
     candidates += [
-        (m.field_name, m.value, m.learned_from)
+        (m.field_name, m.value, m.learned_from, m.printed)
         for m in vendor.texts
         if m.field_name != "vendor_name"
     ]
     best_text: dict[str, tuple[WindowMatch, str, str]] = {}
-    for name, value, learned_from in candidates:
-        found = best_window(lines, squash(value))
+    for name, value, learned_from, printed in candidates:
+        found = find_text(lines, value, printed)
         if name not in best_text or found.score > best_text[name][0].score:
             best_text[name] = (found, value, learned_from)
     for name, (found, value, learned_from) in best_text.items():
@@ -534,7 +572,7 @@ def find_printed(
         return None
     for layout in layout_pages(pages):
         if kind == "text":
-            found = best_window(layout.lines, squash(value))
+            found = find_text(layout.lines, value)
             if found.close:
                 return layout.page.page_number, _union(found.lines)
             continue

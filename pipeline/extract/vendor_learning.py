@@ -25,7 +25,7 @@ from pipeline.extract.vendor_directory import (
     DirectoryVendor,
     TextMemory,
     apply_directory,
-    best_window,
+    find_text,
     identify,
     squash,
     value_kind,
@@ -53,7 +53,7 @@ def learn_text(
     wanted = squash(value)
     for layout in layout_pages(pages):
         lines = layout.lines
-        found = best_window(lines, wanted)
+        found = find_text(lines, value)
         if found.close:
             window = list(found.lines)
         elif field_name == "vendor_name":

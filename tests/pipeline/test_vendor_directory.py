@@ -194,6 +194,65 @@ def test_text_fields_learned_on_approval_read_the_next_receipt_right() -> None:
     assert "does not show a known value" in refused[0].reason
 
 
+def test_an_address_between_another_column_s_lines_is_learned_and_found_again() -> None:
+    """A letterhead beside the buyer's block: reading order interleaves the two
+    columns, so the street and the town are not consecutive lines. And OCR
+    prints "StraBe" and "Munchen" for the "Straße" and "München" a person
+    confirmed, which marks squashed away leave further apart than any snap."""
+
+    def invoice(total: str) -> PageText:
+        return receipt(
+            "Musterlieferant GmbH",
+            "LieferantenstraBe 20",
+            "Kunde: Max Mustermann",
+            "80333 Munchen",
+            "Kundenweg 88, 40235 Dusseldorf",
+            f"Gesamtbetrag {total}",
+        )
+
+    directory = Directory()
+    confirmed = {
+        "vendor_name": "Musterlieferant GmbH",
+        "vendor_address": "Lieferantenstraße 20, 80333 München",
+        "total_amount": "119.00",
+    }
+    first = invoice("119,00")
+    vendor = directory.approve(
+        read(first, vendor_name="Musterlieferant GmbH"),
+        [first],
+        confirmed,
+        kinds=KINDS,
+        document="invoice-1",
+        day="2026-12-07",
+    )
+    assert vendor is not None
+    memory = next(m for m in vendor.texts if m.field_name == "vendor_address")
+    assert memory.printed == "lieferantenstrabe2080333munchen"
+
+    second = invoice("238,00")
+    outcome = directory.read(
+        read(
+            second, vendor_name="Musterlieferant GmbH", vendor_address="80333 Munchen"
+        ),
+        [second],
+    )
+    address = outcome.extraction.get("vendor_address")
+    assert address is not None
+    assert address.value == "Lieferantenstraße 20, 80333 München"
+    assert "confirmed on invoice-1" in address.explanation
+    # Parts that do not stand together are not an address.
+    far = receipt(
+        "Musterlieferant GmbH",
+        "LieferantenstraBe 20",
+        *[f"Position {n} 1,00" for n in range(10)],
+        "80333 Munchen",
+    )
+    outcome = directory.read(
+        read(far, vendor_name="Musterlieferant GmbH", vendor_address="x"), [far]
+    )
+    assert outcome.extraction.get("vendor_address").value == "x"  # type: ignore[union-attr]
+
+
 def test_a_wrongly_read_number_is_remembered_where_the_vendor_prints_it() -> None:
     directory = Directory()
     first = receipt("KEDAI AH SENG", "Cash Inv No.: 7730F710", "Ref 12", "Total 3.00")
