@@ -364,8 +364,6 @@ def _decide(
     elif before.ends_with_total and not before.carries_forward:
         score += TOTAL_BEFORE
         evidence.append((f"page {before.page_number} ends with a total", False))
-    if not evidence:
-        evidence.append(("nothing marks a new document", True))
     return _decision(page, score, evidence)
 
 
@@ -376,6 +374,8 @@ def _decision(
     starts = probability >= 0.5
     # Reasons that argue for the decision come first; the rest still show.
     reasons = [reason for reason, continues in evidence if continues != starts]
+    if not reasons:
+        reasons = ["nothing marks a new document" if not starts else "new document"]
     reasons += [
         f"but {reason}" for reason, continues in evidence if continues == starts
     ]

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pipeline.decode import DecodeLimits
 from pipeline.ocr import ocr_engines
+from pipeline.splitting import CERTAIN
 from reviewapp.measurement.split_batches import (
     BatchOutcome,
     build_batches,
@@ -98,6 +99,8 @@ class Command(BaseCommand):
         )
         several = [o for o in outcomes if len(o.proposal.parts) > 1]
         held = sum(not outcome.proposal.certain() for outcome in several)
+        certain = [o for o in (*outcomes, *alone) if o.proposal.certain()]
+        certain_wrong = sum(not outcome.exact for outcome in certain)
         multi = sum(1 for document in documents if len(document.pages) > 1)
         self.stdout.write(
             f"documents: {len(documents)} ({multi} multi-page), text from {source}, "
@@ -112,6 +115,8 @@ class Command(BaseCommand):
             f"multi-page documents alone kept whole: {kept}/{len(alone)}\n"
             f"would be held for a person: {held} of {len(several)} batches "
             "proposed as several documents (the rest are certain)\n"
+            f"certain proposals (every page >= {CERTAIN:.0%}): {len(certain)}, "
+            f"of which wrong: {certain_wrong}\n"
             f"splitter time: {result.seconds * 1000 / max(result.pages, 1):.1f} ms "
             f"per page ({result.seconds:.2f} s for {result.pages} pages)"
         )
