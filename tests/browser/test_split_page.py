@@ -5,6 +5,7 @@ confirms: three documents are read."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def test_a_batch_is_checked_corrected_by_keyboard_and_confirmed(
     # The terms page says nothing of whose it is: Vouch keeps it with the
     # invoice before it, and says it is unsure.
     terms = page.locator("#split-page-2")
-    expect(terms).to_have_class(r"/is-unsure/")
+    expect(terms).to_have_class(re.compile(r"\bis-unsure\b"))
     expect(terms.locator("[data-part-label]")).to_have_text("continues document 1")
     confirm = page.locator("#split-confirm")
     expect(confirm).to_have_text("Confirm 3 documents")
