@@ -39,7 +39,7 @@ from reviewapp.learning.vendor_memory import (
 from reviewapp.models.documents import Document, PageReading, ProcessingRun
 from reviewapp.models.learning import ExtractorVersion
 from reviewapp.models.webhooks import WebhookDelivery
-from reviewapp.selectors.splitting import stored_pages_for_reading
+from reviewapp.selectors.splitting import split_settled, stored_pages_for_reading
 from reviewapp.selectors.validation import evidence_context_for
 from reviewapp.services.ingest import decode_limits, document_enqueue_processing
 from reviewapp.services.page_jobs import (
@@ -223,7 +223,7 @@ def _held_as_batch(
     a batch already confirmed, is never split again; an e-invoice (its own
     XML, or a PDF carrying one) is one document by its own declaration."""
     document = run.document
-    if len(pages) < 2 or document.split_from_id is not None:
+    if len(pages) < 2 or split_settled(document):
         return False
     if sniff(data[:SNIFF_BYTES]) is XML or embedded_xml(data) is not None:
         return False

@@ -46,7 +46,7 @@ class Batch:
     @property
     def pages(self) -> tuple[PageText, ...]:
         """Every page renumbered in batch order, as the scanner would deliver."""
-        numbered = []
+        numbered: list[PageText] = []
         for page in (page for document in self.documents for page in document.pages):
             number = len(numbered) + 1
             numbered.append(
@@ -114,47 +114,64 @@ def dev_documents(
     ocr: OcrEngine | None,
     receipts: int,
     max_pages: int,
+    sample: int = 0,
+    seed: int = 0,
     progress: Callable[[str], None] = lambda _: None,
 ) -> list[DevDocument]:
     """The dev invoices (PDFs of at most `max_pages` pages) and `receipts`
-    SROIE receipts, with their pages' text. With `ocr`, pages are rendered
-    and read by it and text layers are ignored."""
+    SROIE receipts, with their pages' text; `sample` > 0 keeps that many of
+    them, drawn with `seed`, before any is read. With `ocr`, pages are
+    rendered and read by it and text layers are ignored."""
+    chosen: list[tuple[str, dict]] = [  # type: ignore[type-arg]
+        (folder, row)
+        for folder in PDF_SOURCES
+        for row in _manifest(datasets / folder)
+        if row["file"].lower().endswith(".pdf") and (row.get("pages") or 1) <= max_pages
+    ]
+    chosen += [(RECEIPTS, row) for row in _manifest(datasets / RECEIPTS)[:receipts]]
+    if 0 < sample < len(chosen):
+        # A fixed seed, for the same documents every run, not for secrecy.
+        chosen = random.Random(seed).sample(chosen, sample)  # noqa: S311
     documents = []
-    for folder in PDF_SOURCES:
-        for row in _manifest(datasets / folder):
-            if not row["file"].lower().endswith(".pdf"):
-                continue
-            if (row.get("pages") or 1) > max_pages:
-                continue
-            data = (datasets / folder / row["file"]).read_bytes()
-            images = decode_document(data, limits)
-            pages = tuple(
-                PageText(
-                    page_number=image.number,
-                    width=image.width,
-                    height=image.height,
-                    lines=(
-                        ocr.recognize(image)
-                        if ocr is not None
-                        else image.text_lines or ()
-                    ),
-                    source="ocr" if ocr is not None else "pdf_text",
-                )
-                for image in images
-            )
-            documents.append(DevDocument(f"{folder}/{row['doc_id']}", pages))
-            progress(f"{folder}/{row['doc_id']}: {len(pages)} pages")
-    for row in _manifest(datasets / RECEIPTS)[:receipts]:
-        if ocr is not None:
-            data = (datasets / RECEIPTS / row["file"]).read_bytes()
-            image = decode_document(data, limits)[0]
-            page = PageText(1, image.width, image.height, ocr.recognize(image), "ocr")
-        else:
-            boxes = datasets / RECEIPTS / "ocr_boxes" / f"{row['doc_id']}.txt"
-            page = page_text_from_boxes(boxes.read_text(errors="replace"))
-        documents.append(DevDocument(f"{RECEIPTS}/{row['doc_id']}", (page,)))
-        progress(f"{RECEIPTS}/{row['doc_id']}: 1 page")
+    for folder, row in chosen:
+        pages = (
+            _receipt_pages(datasets, row, limits=limits, ocr=ocr)
+            if folder == RECEIPTS
+            else _pdf_pages(datasets / folder / row["file"], limits=limits, ocr=ocr)
+        )
+        documents.append(DevDocument(f"{folder}/{row['doc_id']}", pages))
+        progress(f"{folder}/{row['doc_id']}: {len(pages)} pages")
     return documents
+
+
+def _pdf_pages(
+    path: Path, *, limits: DecodeLimits, ocr: OcrEngine | None
+) -> tuple[PageText, ...]:
+    return tuple(
+        PageText(
+            page_number=image.number,
+            width=image.width,
+            height=image.height,
+            lines=ocr.recognize(image) if ocr is not None else image.text_lines or (),
+            source="ocr" if ocr is not None else "pdf_text",
+        )
+        for image in decode_document(path.read_bytes(), limits)
+    )
+
+
+def _receipt_pages(
+    datasets: Path,
+    row: dict,  # type: ignore[type-arg]
+    *,
+    limits: DecodeLimits,
+    ocr: OcrEngine | None,
+) -> tuple[PageText, ...]:
+    if ocr is not None:
+        data = (datasets / RECEIPTS / row["file"]).read_bytes()
+        image = decode_document(data, limits)[0]
+        return (PageText(1, image.width, image.height, ocr.recognize(image), "ocr"),)
+    boxes = datasets / RECEIPTS / "ocr_boxes" / f"{row['doc_id']}.txt"
+    return (page_text_from_boxes(boxes.read_text(errors="replace")),)
 
 
 def build_batches(

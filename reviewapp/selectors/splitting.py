@@ -76,6 +76,17 @@ def split_review(batch: Document) -> SplitReview | None:
     )
 
 
+def split_settled(document: Document) -> bool:
+    """A part of a batch, or a batch a person confirmed as one document:
+    never proposed for splitting again."""
+    return (
+        document.split_from_id is not None
+        or BatchSplit.objects.filter(
+            batch=document, confirmed_at__isnull=False
+        ).exists()
+    )
+
+
 def stored_pages_for_reading(document: Document) -> tuple[ProcessedPage, ...] | None:
     """The pages of a part of a batch as the batch read them (image and text,
     renumbered from 1), so extraction reads no page twice; also a batch a

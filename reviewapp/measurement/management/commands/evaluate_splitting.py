@@ -48,6 +48,13 @@ class Command(BaseCommand):
             help="leave out dev documents longer than this (default 6)",
         )
         parser.add_argument(
+            "--documents",
+            type=int,
+            default=0,
+            help="draw this many dev documents (seeded) to build batches from; "
+            "0: all (with --ocr-only, fewer documents read faster)",
+        )
+        parser.add_argument(
             "--ocr-only",
             action="store_true",
             help="render every page and read it with the OCR engine, ignoring "
@@ -77,6 +84,7 @@ class Command(BaseCommand):
             use_text_layer=not ocr_only,
         )
         ocr = ocr_engines.get(settings.VOUCH_OCR_ENGINE) if ocr_only else None
+        seed = int(str(options["seed"]))
         started = time.perf_counter()
         documents = dev_documents(
             datasets,
@@ -84,10 +92,11 @@ class Command(BaseCommand):
             ocr=ocr,
             receipts=int(str(options["receipts"])),
             max_pages=int(str(options["max_pages"])),
+            sample=int(str(options["documents"])),
+            seed=seed,
             progress=lambda line: self.stderr.write(line) if ocr_only else None,
         )
         read_seconds = time.perf_counter() - started
-        seed = int(str(options["seed"]))
         count = int(str(options["batches"]))
         batches = build_batches(documents, count=count, seed=seed)
         outcomes = split_batches(batches)
