@@ -322,3 +322,18 @@ class ThresholdApplyForm(forms.Form):
     field = forms.ChoiceField(choices=list(FIELD_LABELS.items()))
     threshold = forms.FloatField(min_value=0.0, max_value=1.0)
     note = forms.CharField(max_length=300, strip=True)
+
+
+class SplitForm(forms.Form):
+    """Where the documents of a batch begin: the pages ticked (page 1 always)."""
+
+    starts = forms.TypedMultipleChoiceField(coerce=int, required=False)
+
+    def __init__(self, *args: Any, page_count: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["starts"].choices = [  # type: ignore[attr-defined]
+            (str(number), f"page {number}") for number in range(1, page_count + 1)
+        ]
+        self.fields["starts"].error_messages["invalid_choice"] = (
+            "The batch has no page %(value)s to split at."
+        )

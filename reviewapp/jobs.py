@@ -14,15 +14,18 @@ from django.contrib.auth import get_user_model
 from rq import get_current_job
 from rq.job import Job
 
+from pipeline.einvoice import embedded_xml
 from pipeline.errors import UnreadableDocument
+from pipeline.filetypes import SNIFF_BYTES, XML, sniff
 from pipeline.ocr import ocr_engines
 from pipeline.run import (
     PipelineResult,
+    ProcessedPage,
     finish_pipeline,
     prepare_document,
     read_page,
-    run_pipeline,
 )
+from pipeline.splitting import propose_split
 from reviewapp import webhooks
 from reviewapp.audit.trail import origin
 from reviewapp.learning.extractor_versions import (
@@ -36,6 +39,7 @@ from reviewapp.learning.vendor_memory import (
 from reviewapp.models.documents import Document, PageReading, ProcessingRun
 from reviewapp.models.learning import ExtractorVersion
 from reviewapp.models.webhooks import WebhookDelivery
+from reviewapp.selectors.splitting import split_settled, stored_pages_for_reading
 from reviewapp.selectors.validation import evidence_context_for
 from reviewapp.services.ingest import decode_limits, document_enqueue_processing
 from reviewapp.services.page_jobs import (
@@ -53,6 +57,7 @@ from reviewapp.services.processing import (
     document_record_failure,
     document_record_result,
 )
+from reviewapp.services.splitting import batch_hold_for_split
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +89,10 @@ def _process_document(document_id: int, job: Job | None) -> str:
         with document.original.open("rb") as original:
             data = original.read()
         limits = decode_limits()
-        prepared = prepare_document(data, limits=limits)
-        if run_wants_page_jobs(prepared):
+        # A part of a batch: its pages were read with the batch, not again.
+        stored = stored_pages_for_reading(document)
+        prepared = None if stored is not None else prepare_document(data, limits=limits)
+        if prepared is not None and run_wants_page_jobs(prepared):
             pages = run_split_into_pages(run=run, prepared=prepared)
             return f"reading {pages} pages as separate jobs: {document.public_id}"
         # ~0 in a DocumentWorker, which loads engines at start; recorded so a slow
@@ -94,13 +101,23 @@ def _process_document(document_id: int, job: Job | None) -> str:
         ocr = ocr_engines.get(settings.VOUCH_OCR_ENGINE)
         extractor, version = extractor_for_processing()
         engine_seconds = round(time.perf_counter() - loading_started, 4)
-        result = run_pipeline(
+        if prepared is not None:
+            seconds = dict(prepared.seconds)
+            text_started = time.perf_counter()
+            pages_read = tuple(read_page(done, ocr) for done in prepared.pages)
+            seconds["text"] = round(time.perf_counter() - text_started, 4)
+            if _held_as_batch(run, data, pages_read, seconds):
+                return f"split to confirm: {document.public_id}"
+        else:
+            pages_read, seconds = stored or (), {"text": 0.0}
+        result = finish_pipeline(
             data,
-            ocr=ocr,
+            pages_read,
+            ocr_engine=f"{ocr.name} {ocr.version}",
             extractor=extractor,
             limits=limits,
             evidence_context=evidence_context_for(document),
-            prepared=prepared,
+            seconds=seconds,
         )
         result.stage_seconds["engine_load"] = engine_seconds
         # Second pass, once the first reading names the vendor: its memory.
@@ -153,6 +170,13 @@ def _read_document_page(
         with run.document.original.open("rb") as original:
             data = original.read()
         pages = run_read_pages(run=run)
+        seconds = {
+            **{k: v for k, v in run.stage_seconds.items() if k != "current"},
+            "text": round(sum(page.text_seconds for page in pages), 4),
+        }
+        if _held_as_batch(run, data, pages, seconds):
+            run_pages_close(run_id=run_id)
+            return f"split to confirm: {run.document.public_id}"
         result = finish_pipeline(
             data,
             pages,
@@ -160,10 +184,7 @@ def _read_document_page(
             extractor=extractor,
             limits=decode_limits(),
             evidence_context=evidence_context_for(run.document),
-            seconds={
-                **{k: v for k, v in run.stage_seconds.items() if k != "current"},
-                "text": round(sum(page.text_seconds for page in pages), 4),
-            },
+            seconds=seconds,
         )
         result, memory_notes = with_vendor_memory(result)
     except UnreadableDocument as unreadable:
@@ -189,6 +210,37 @@ def _read_document_page(
     _record(run, result, memory_notes, version)
     run_pages_close(run_id=run_id)
     return f"ready: {run.document.public_id} ({len(pages)} pages)"
+
+
+def _held_as_batch(
+    run: ProcessingRun,
+    data: bytes,
+    pages: tuple[ProcessedPage, ...],
+    seconds: dict[str, float],
+) -> bool:
+    """Ask the splitter whether a multi-page file holds several documents;
+    if so, hold it (services.splitting) and say True. A part of a batch, or
+    a batch already confirmed, is never split again; an e-invoice (its own
+    XML, or a PDF carrying one) is one document by its own declaration."""
+    document = run.document
+    if len(pages) < 2 or split_settled(document):
+        return False
+    if sniff(data[:SNIFF_BYTES]) is XML or embedded_xml(data) is not None:
+        return False
+    started = time.perf_counter()
+    proposal = propose_split([page.text for page in pages])
+    seconds["split"] = round(time.perf_counter() - started, 4)
+    if len(proposal.parts) < 2:
+        return False
+    seconds["total"] = round(sum(v for k, v in seconds.items() if k != "total"), 4)
+    batch_hold_for_split(
+        run=run,
+        pages=pages,
+        proposal=proposal,
+        ocr_engine=_engine_name(),
+        stage_seconds=seconds,
+    )
+    return True
 
 
 def _engine_name() -> str:

@@ -98,6 +98,14 @@ def document_for(user: AnyUser, public_id: UUID | str) -> tuple[Document, bool]:
     return document, user.has_perm(CORRECT_FIELDS)
 
 
+def batch_for_split(user: AnyUser, public_id: UUID | str) -> tuple[Document, bool]:
+    """A document `user` may see, and whether they may split it: reviewers
+    who may correct documents, as for having a poor image read anyway (a
+    split decides what gets read). Raises Http404 as `document_for` does."""
+    document, can_change = document_for(user, public_id)
+    return document, can_change and is_reviewer(user)
+
+
 @dataclass(frozen=True)
 class ReviewRights:
     """What `user` may do to one document now; the review page shows exactly

@@ -14,11 +14,13 @@ UNSURE_TYPE = "unsure_type"
 ROUTINE = "routine"
 ESCALATED = "escalated"
 NEW_COPY = "new_copy"  # the image will not read (from the status, like escalated)
+SPLIT = "split"  # several documents in one file: the split waits for a person
 DECIDED = "decided"  # approved or rejected: nothing left to review (the overview)
 
 LABELS = {
     ESCALATED: "Escalated",
     NEW_COPY: "Needs a new copy",
+    SPLIT: "Split to confirm",
     MISSING_FIELDS: "Key field missing",
     UNSURE_TYPE: "Document type unsure",
     LOW_CONFIDENCE: "Low confidence",

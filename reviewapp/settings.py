@@ -299,6 +299,10 @@ VOUCH_JOB_RETRY_DELAYS = [30, 120]
 # A scanned document with at least this many pages to OCR is read one page per
 # job, so several workers share it (reviewapp.services.page_jobs); 0: never.
 VOUCH_PAGE_JOBS_MIN_PAGES = env_int("VOUCH_PAGE_JOBS_MIN_PAGES", 2)
+# A file found to hold several documents waits for a person to confirm the
+# split unless every page's decision is at least this sure (percent; above
+# 100: always a person). See reviewapp.services.splitting.
+VOUCH_SPLIT_AUTO_CONFIDENCE = env_int("VOUCH_SPLIT_AUTO_CONFIDENCE", 97)
 # A document queued or processing for longer than this is re-enqueued by
 # `requeue_stale` (the cron runs it every few minutes).
 VOUCH_STALE_AFTER_SECONDS = env_int("VOUCH_STALE_AFTER_SECONDS", 900)

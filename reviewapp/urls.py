@@ -13,6 +13,7 @@ from reviewapp.views import (
     line_items,
     operations,
     review,
+    splitting,
     training,
 )
 
@@ -57,6 +58,16 @@ urlpatterns = [
         "documents/<uuid:public_id>/read-anyway/",
         documents.document_read_anyway,
         name="document-read-anyway",
+    ),
+    path(
+        "documents/<uuid:public_id>/split/",
+        splitting.document_split,
+        name="document-split",
+    ),
+    path(
+        "documents/<uuid:public_id>/split/confirm/",
+        splitting.document_split_confirm,
+        name="document-split-confirm",
     ),
     path(
         "documents/<uuid:public_id>/fields/<slug:name>/",

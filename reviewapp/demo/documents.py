@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageSequence
 
 from reviewapp.demo.einvoice import (
     InvoiceLine,
@@ -42,6 +42,44 @@ class DemoDocument:
 
 def demo_documents() -> list[DemoDocument]:
     return [render(spec) for spec in json.loads(SPECS.read_text())]
+
+
+# A scanner batch: three of the scans above fed through the scanner together,
+# the first with its terms printed on a back page that says nothing of whose
+# it is (the page a person is asked about).
+BATCH_NAME = "scanner-batch.tif"
+BATCH_OF = (
+    "harbor-supply-invoice-88412.pdf",
+    "atelier-facture-FA-2026-311.tif",
+    "nordlicht-invoice-2026-0142-scan.jpg",
+)
+BACK_PAGE = (
+    "Terms and conditions of sale",
+    "1. Goods remain our property until paid in full.",
+    "2. Claims must be made within 8 days of delivery.",
+    "3. Late payments bear interest at 1.5% per month.",
+)
+
+
+def demo_batch() -> DemoDocument:
+    """Three demo invoices (five pages) in one TIFF, as a scanner delivers a
+    batch: Vouch proposes where each begins and a reviewer confirms it."""
+    specs = {spec["file"]: spec for spec in json.loads(SPECS.read_text())}
+    frames: list[Image.Image] = []
+    total = Decimal("0.00")
+    for index, name in enumerate(BATCH_OF):
+        scanned = render({**specs[name], "file": "scan.tif"})
+        total += scanned.total
+        with Image.open(io.BytesIO(scanned.content)) as image:
+            frames += [frame.copy() for frame in ImageSequence.Iterator(image)]
+        if index == 0:
+            back = Image.new("L", frames[-1].size, "white")
+            draw = ImageDraw.Draw(back)
+            font = ImageFont.load_default(size=26)
+            for row, line in enumerate(BACK_PAGE):
+                _text(draw, (70, 90 + row * 40), line, font)
+            frames.append(back)
+    return DemoDocument(BATCH_NAME, _encode(frames, BATCH_NAME), total)
 
 
 def render(spec: dict[str, Any]) -> DemoDocument:

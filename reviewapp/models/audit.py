@@ -50,6 +50,9 @@ class AuditEvent(models.Model):
             "document_read_despite_quality",
             "Read despite poor image quality",
         )
+        SPLIT_PROPOSED = "split_proposed", "Split proposed"
+        SPLIT_CORRECTED = "split_corrected", "Split corrected"
+        SPLIT_CONFIRMED = "split_confirmed", "Split confirmed"
         DOCUMENT_REPROCESS = "document_reprocess", "Reprocess requested"
         DOCUMENT_REQUEUED = "document_requeued", "Requeued after a lost job"
         JOB_STARTED = "job_started", "Processing started"

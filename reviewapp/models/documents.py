@@ -28,6 +28,13 @@ class Document(models.Model):
         needs_new_copy                 (at ingest: the image will not read;
                                         the sender is told why, nothing is read)
         needs_new_copy -> queued       (a person has it read anyway; audited)
+        processing -> split_to_confirm (several documents in one file: the
+                                        split proposed waits for a person)
+        processing|split_to_confirm -> split
+                                       (the split is confirmed, by a person or,
+                                        when every page is certain, by the
+                                        worker: each part is a new document,
+                                        queued; the batch itself is done)
         queued -> processing           (a worker claims it)
         processing -> ready            (fields extracted; it needs review)
         processing -> approved         (straight through: every field sure, every
@@ -54,6 +61,8 @@ class Document(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         NEEDS_NEW_COPY = "needs_new_copy", "Needs a new copy"
+        SPLIT_TO_CONFIRM = "split_to_confirm", "Split to confirm"
+        SPLIT = "split", "Split into documents"
         PROCESSING = "processing", "Processing"
         READY = "ready", "Ready for review"
         FAILED = "failed", "Failed"
@@ -172,6 +181,16 @@ class Document(models.Model):
     # What the vendor directory did when the document was last read: per
     # field, applied or not and why (pipeline.extract.vendor_directory notes).
     memory_notes = models.JSONField(default=list, blank=True)
+    # A part of a batch split into documents: the batch, and which of its
+    # pages (batch page numbers, in order) this part holds.
+    split_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="split_parts",
+    )
+    split_pages = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -216,9 +235,12 @@ class Document(models.Model):
 
 
 # Read documents: the review workflow's states. Reviewers share these, and
-# also what waits for a new copy (one of them may have it read anyway).
+# also what waits for a new copy (one of them may have it read anyway) or for
+# its split to be confirmed, and the batches already split.
 REVIEW_STATUSES = (
     Document.Status.NEEDS_NEW_COPY,
+    Document.Status.SPLIT_TO_CONFIRM,
+    Document.Status.SPLIT,
     Document.Status.READY,
     Document.Status.CLAIMED,
     Document.Status.ESCALATED,
@@ -315,6 +337,35 @@ class PageReading(models.Model):
 
     def __str__(self) -> str:
         return f"page {self.number} of run {self.run_id}"
+
+
+class BatchSplit(models.Model):
+    """The split proposed for a batch (several documents in one file) and how
+    it was settled: `proposal` is the splitter's decision for every page,
+    `starts` the first pages of the parts as confirmed (equal to the
+    proposal's unless a person corrected it)."""
+
+    batch = models.OneToOneField(
+        Document, on_delete=models.CASCADE, related_name="batch_split"
+    )
+    # [{"page", "starts_document", "confidence", "reasons": [...]}], in page order.
+    proposal = models.JSONField()
+    proposed_starts = models.JSONField()
+    starts = models.JSONField(default=list, blank=True)
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Confirmed by the worker: every page's decision was certain.
+    automatic = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"split of {self.batch_id}: starts {self.starts or self.proposed_starts}"
 
 
 class Page(models.Model):

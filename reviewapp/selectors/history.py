@@ -285,6 +285,10 @@ def _ingested(
 ) -> _Said:
     template = CHANNEL_SENTENCES.get(details.get("channel", ""), "{name} was received")
     name = context.masked(details.get("original_name") or "the document")
+    if details.get("split_from"):
+        batch = context.masked(str(details.get("batch_name") or "a batch"))
+        pages = ", ".join(str(page) for page in details.get("batch_pages") or [])
+        return _Said(MACHINE, f"{name} was split from {batch} (pages {pages})")
     text = template.format(actor=actor, name=name)
     size = details.get("size_bytes")
     if isinstance(size, int):
@@ -490,6 +494,43 @@ def _memory_deleted(
     return _Said(EDIT, f"{actor} made Vouch forget where this vendor prints {label}")
 
 
+def _split_proposed(
+    details: Mapping[str, Any], actor: str, context: _Context, event: AuditEvent
+) -> _Said:
+    parts = details.get("parts") or []
+    why = "; ".join(
+        f"page {boundary.get('page')}: " + "; ".join(boundary.get("reasons") or [])
+        for boundary in details.get("boundaries") or []
+    )
+    return _Said(
+        MACHINE,
+        f"Vouch found {len(parts)} documents in this file",
+        why=context.masked(why),
+    )
+
+
+def _split_corrected(
+    details: Mapping[str, Any], actor: str, context: _Context, event: AuditEvent
+) -> _Said:
+    changes = [f"split at page {page}" for page in details.get("split_at") or []]
+    changes += [f"merged at page {page}" for page in details.get("merged_at") or []]
+    return _Said(EDIT, f"{actor} corrected the split: " + ", ".join(changes))
+
+
+def _split_confirmed(
+    details: Mapping[str, Any], actor: str, context: _Context, event: AuditEvent
+) -> _Said:
+    count = len(details.get("parts") or [])
+    if details.get("automatic"):
+        return _Said(
+            DECISION,
+            f"Vouch split it into {count} documents: every page's decision was certain",
+        )
+    if count == 1:
+        return _Said(DECISION, f"{actor} confirmed it is one document")
+    return _Said(DECISION, f"{actor} confirmed the split into {count} documents")
+
+
 def _fixed(text: str, kind: str) -> Sentence:
     def sentence(
         details: Mapping[str, Any], actor: str, context: _Context, event: AuditEvent
@@ -517,6 +558,9 @@ SENTENCES: dict[str, Sentence] = {
     EventType.DOCUMENT_READ_DESPITE_QUALITY: _with_note(
         "had it read despite the poor image", EDIT
     ),
+    EventType.SPLIT_PROPOSED: _split_proposed,
+    EventType.SPLIT_CORRECTED: _split_corrected,
+    EventType.SPLIT_CONFIRMED: _split_confirmed,
     EventType.DOCUMENT_REQUEUED: _fixed(
         "Its reading was lost and started again", MACHINE
     ),

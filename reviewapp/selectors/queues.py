@@ -41,11 +41,13 @@ logger = logging.getLogger(__name__)
 MY_QUEUE = "mine"
 EXCEPTION_QUEUE = "exceptions"
 NEW_COPY_QUEUE = "new-copy"
+SPLIT_QUEUE = "split"
 OVERVIEW = "overview"
 QUEUE_TITLES = {
     MY_QUEUE: "My queue",
     EXCEPTION_QUEUE: "Exceptions",
     NEW_COPY_QUEUE: "Needs a new copy",
+    SPLIT_QUEUE: "Split to confirm",
     OVERVIEW: "Overview",
 }
 REVIEW_REASONS = review_reasons.LABELS
@@ -69,6 +71,7 @@ def queues_for(user: AnyUser) -> list[str]:
         queues.append(EXCEPTION_QUEUE)
     if is_reviewer(user):
         queues.append(NEW_COPY_QUEUE)
+        queues.append(SPLIT_QUEUE)
     if can_view_all_documents(user):
         queues.append(OVERVIEW)
     return queues
@@ -99,6 +102,8 @@ def queues_containing(
         queues.append(EXCEPTION_QUEUE)
     if status == Document.Status.NEEDS_NEW_COPY and is_reviewer(user):
         queues.append(NEW_COPY_QUEUE)
+    if status == Document.Status.SPLIT_TO_CONFIRM and is_reviewer(user):
+        queues.append(SPLIT_QUEUE)
     if can_view_all_documents(user):
         queues.append(OVERVIEW)
     return queues
@@ -134,6 +139,10 @@ def _with_review_columns(documents: QuerySet[Document]) -> QuerySet[Document]:
             When(
                 status=Document.Status.NEEDS_NEW_COPY,
                 then=Value(review_reasons.NEW_COPY),
+            ),
+            When(
+                status=Document.Status.SPLIT_TO_CONFIRM,
+                then=Value(review_reasons.SPLIT),
             ),
             # The overview's approved and rejected documents wait for no one:
             # the reason they were once checked for is history.
@@ -188,6 +197,8 @@ def queue_documents(
         documents = documents.filter(status=Document.Status.ESCALATED)
     elif queue == NEW_COPY_QUEUE:
         documents = documents.filter(status=Document.Status.NEEDS_NEW_COPY)
+    elif queue == SPLIT_QUEUE:
+        documents = documents.filter(status=Document.Status.SPLIT_TO_CONFIRM)
     documents = _with_review_columns(documents)
     if filters.vendor:
         documents = documents.filter(vendor_name__icontains=filters.vendor)

@@ -44,6 +44,7 @@ from reviewapp.permissions import (
     HANDLE_EXCEPTIONS,
     AnyUser,
 )
+from reviewapp.selectors.splitting import BATCH_STATUSES, batch_page_values
 from reviewapp.thresholds import is_unsure, review_thresholds
 
 logger = logging.getLogger(__name__)
@@ -118,6 +119,13 @@ def review_page(
     fields = list(document.fields.all())
     by_name = {field.name: field for field in fields}
     everywhere = document_secrets(fields, sensitive)
+    if document.status in BATCH_STATUSES:
+        everywhere = everywhere.with_values(
+            value
+            for page in document.pages.all()
+            for name, value in batch_page_values(page)
+            if name in sensitive
+        )
     thresholds = review_thresholds()
     issues_by_field = issues_by_field or {}
     shown_names = fields_for_type(document.document_type)
@@ -228,6 +236,12 @@ def redaction_boxes(page: Page) -> list[tuple[int, int, int, int]]:
         return []
     fields = list(page.document.fields.filter(name__in=sensitive))
     secrets = document_secrets(fields, sensitive)
+    read_here = batch_page_values(page)
+    if read_here:
+        # A batch has no fields yet: what its page shows is masked all the same.
+        secrets = secrets.with_values(
+            value for name, value in read_here if name in sensitive
+        )
     lines = list(page.lines.all())
     boxes = [
         box for line in lines for box in secret_boxes(line.text, line.box, secrets)

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from pipeline.run import PipelineResult
+from pipeline.run import PipelineResult, ProcessedPage
 from pipeline.types import OcrLine
 from reviewapp import (
     broadcast,
@@ -90,9 +90,9 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
     """
     with transaction.atomic():
         document = Document.objects.select_for_update().get(pk=run.document_id)
-        if _run_was_abandoned(run):
+        if run_was_abandoned(run):
             return document
-        pages_by_number = _store_pages(document, result)
+        pages_by_number = document_pages_store(document=document, pages=result.pages)
         _store_fields(document, result, pages_by_number)
         _store_classification(document, result)
         line_items_store(
@@ -231,10 +231,13 @@ def _store_classification(document: Document, result: PipelineResult) -> None:
     document_set_retention(document=document)
 
 
-def _store_pages(document: Document, result: PipelineResult) -> dict[int, Page]:
+def document_pages_store(
+    *, document: Document, pages: Sequence[ProcessedPage]
+) -> dict[int, Page]:
+    """Store the page images and their text, replacing what the document had."""
     existing = {page.number: page for page in document.pages.all()}
-    pages: dict[int, Page] = {}
-    for processed in result.pages:
+    stored: dict[int, Page] = {}
+    for processed in pages:
         image = processed.image
         page = existing.pop(image.number, None) or Page(
             document=document, number=image.number
@@ -247,11 +250,11 @@ def _store_pages(document: Document, result: PipelineResult) -> dict[int, Page]:
         page.save()
         page.lines.all().delete()
         page_lines_store(page=page, lines=processed.text.lines)
-        pages[image.number] = page
+        stored[image.number] = page
     for stale_page in existing.values():  # the document now has fewer pages
         stale_page.image.delete(save=False)
         stale_page.delete()
-    return pages
+    return stored
 
 
 def page_lines_store(*, page: Page, lines: Sequence[OcrLine]) -> None:
@@ -305,7 +308,7 @@ def document_record_failure(
     the uploader sees."""
     with transaction.atomic():
         document = Document.objects.select_for_update().get(pk=run.document_id)
-        if _run_was_abandoned(run):
+        if run_was_abandoned(run):
             return document
         will_retry = retry and document.attempts < settings.VOUCH_JOB_MAX_ATTEMPTS
         document.status = (
@@ -416,7 +419,7 @@ def document_reprocess(
     return True
 
 
-def _run_was_abandoned(run: ProcessingRun) -> bool:
+def run_was_abandoned(run: ProcessingRun) -> bool:
     """A run closed as abandoned (its document was requeued while it seemed
     dead) must not write: the document's new run owns it. Call under the
     document's row lock."""

@@ -29,13 +29,17 @@ from playwright.sync_api import APIRequestContext, Page
 
 from pipeline.types import PageImage
 from reviewapp import roles
+from reviewapp.demo.documents import demo_batch
 from reviewapp.extraction_fields import FIELD_NAMES
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.models.fields import LineItem
+from reviewapp.services.ingest import document_ingest
 from tests.browser.conftest import LoginAs
 from tests.browser.demo_cases import (
     approve_bank_change,
+    off_the_event_loop,
+    wait_until_demo_read,
 )
 from tests.conftest import REPO
 
@@ -130,7 +134,7 @@ def parameter_values(documents: list[Document]) -> dict[str, list[str]]:
                 "pk", flat=True
             )
         ],
-        "queue": ["mine", "exceptions", "overview"],
+        "queue": ["mine", "exceptions", "overview", "new-copy", "split"],
         "fmt": ["csv", "json", "ubl", "xlsx"],
         "format": ["json", "api"],
         "pk": ["1"],
@@ -247,6 +251,21 @@ def ocr() -> object:
     return PaddleOcrEngine(cpu_threads=1)
 
 
+def held_batch(uploader: User) -> Document:
+    batch = demo_batch()
+    off_the_event_loop(
+        lambda: document_ingest(
+            content=batch.content,
+            original_name=batch.name,
+            channel=Document.Channel.UPLOAD,
+            uploaded_by=uploader,
+        )
+    )
+    document = wait_until_demo_read()[-1]
+    assert document.status == Document.Status.SPLIT_TO_CONFIRM, document.status
+    return document
+
+
 def test_a_clerk_reaches_no_sensitive_value_in_clear(
     demo: list[Document], login_as: LoginAs, ocr: object
 ) -> None:
@@ -258,7 +277,11 @@ def test_a_clerk_reaches_no_sensitive_value_in_clear(
     # The Duval bank change approved (attested, then approved by another
     # supervisor), so its exports exist for the clerk who uploaded it.
     approve_bank_change(next(d for d in demo if d.original_name.endswith(".tif")))
-    page: Page = login_as(User.objects.get(username=roles.CLERK))
+    clerk = User.objects.get(username=roles.CLERK)
+    # A scanner batch of three demo invoices (their IBANs, BIC and VAT ids
+    # printed) waiting for its split: its page and thumbnails are crawled too.
+    demo = [*demo, held_batch(clerk)]
+    page: Page = login_as(clerk)
 
     started = time.monotonic()
     result = crawl(page.request, route_urls(parameter_values(demo)))

@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from reviewapp import jobs, roles
-from reviewapp.models.documents import Document
+from reviewapp.models.documents import BatchSplit, Document
 from reviewapp.models.fields import Field, LineItem
 from reviewapp.services.ingest import document_ingest
 from reviewapp.services.review import document_claim
@@ -80,6 +80,22 @@ def approved_url(name: str, *extra: object) -> Callable[[Document], str]:
             status="approved", decided_at=timezone.now()
         )
         return reverse(name, args=[document.public_id, *extra])
+
+    return url
+
+
+def batch_url(name: str) -> Callable[[Document], str]:
+    """The split page's routes need a batch waiting for its split: the
+    document becomes one inside the cell's rolled-back transaction (a
+    reviewer may then see it, like one waiting for a new copy)."""
+
+    def url(document: Document) -> str:
+        Document.objects.filter(pk=document.pk).update(
+            status="split_to_confirm", page_count=1
+        )
+        page = {"page": 1, "starts_document": True, "confidence": 1.0, "reasons": []}
+        BatchSplit.objects.create(batch=document, proposal=[page], proposed_starts=[1])
+        return reverse(name, args=[document.public_id])
 
     return url
 
@@ -242,6 +258,15 @@ MATRIX: dict[str, list[Case]] = {
     "document-read-anyway": [
         Case("POST", doc_url("document-read-anyway"), ACTION_OWN, ACTION_FOREIGN,
              {"reason": "the copy is readable"}),
+    ],
+    # A batch waiting for its split is seen by reviewers as well as by its
+    # uploader; any reviewer may confirm (here: as one document, a redirect).
+    "document-split": [
+        Case("GET", batch_url("document-split"), SEEN_BY_ALL, SEEN_BY_ALL),
+    ],
+    "document-split-confirm": [
+        Case("POST", batch_url("document-split-confirm"), ACTION_OWN,
+             ACTION_OWN, {"starts": "1"}),
     ],
     # Health answers everyone and tells nothing (503: no worker runs in tests);
     # the detail is for administrators. Metrics need a token or an allowed
