@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reviewapp import roles
-from reviewapp.demo.documents import demo_documents
+from reviewapp.demo.documents import demo_batch, demo_documents
 from reviewapp.models.documents import Document
 from reviewapp.services.ingest import document_ingest
 from reviewapp.services.master_data import master_data_import, read_master_data
@@ -65,7 +65,9 @@ class Command(BaseCommand):
         if options["no_documents"]:
             return
         clerk = User.objects.get(username=roles.CLERK)
-        for sample in demo_documents():
+        # Last, a scanner batch of three of them, held for a person to
+        # confirm where each document begins.
+        for sample in [*demo_documents(), demo_batch()]:
             result = document_ingest(
                 content=sample.content,
                 original_name=sample.name,
