@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -125,7 +126,7 @@ class QueueFilters:
 # say; any other status takes the reason services keep in `review_reason`
 # (services.document_refresh_review_columns). Written once, read by the SQL
 # annotation and by the counts.
-REASON_BY_STATUS = {
+REASON_BY_STATUS: dict[str, str] = {
     Document.Status.ESCALATED: review_reasons.ESCALATED,
     Document.Status.NEEDS_NEW_COPY: review_reasons.NEW_COPY,
     # The overview's approved and rejected documents wait for no one: the
@@ -137,7 +138,7 @@ REASON_BY_STATUS = {
 
 def reason_of(status: str, review_reason: str) -> str:
     """The `reason` `queue_documents` annotates, for one row's columns."""
-    return REASON_BY_STATUS.get(status, review_reason)  # type: ignore[call-overload]
+    return REASON_BY_STATUS.get(status, review_reason)
 
 
 def _reason_is(reason: str) -> Q:
@@ -281,7 +282,7 @@ def page_of(
     return page, [rows[pk] for pk in ids if pk in rows]
 
 
-def _grouped_counts(documents: QuerySet[Document]) -> list[dict[str, Any]]:
+def _grouped_counts(documents: QuerySet[Document]) -> list[Mapping[str, Any]]:
     """How many documents per (status, review_reason, document_type): one
     query, grouped in the order of the document_queue_counts index, so that
     the database counts along the index without sorting."""
@@ -292,7 +293,7 @@ def _grouped_counts(documents: QuerySet[Document]) -> list[dict[str, Any]]:
     )
 
 
-def _counted_by(rows: list[dict[str, Any]], column: str) -> dict[str, int]:
+def _counted_by(rows: list[Mapping[str, Any]], column: str) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for row in rows:
         if column == "reason":
