@@ -191,6 +191,19 @@ class Document(models.Model):
         related_name="split_parts",
     )
     split_pages = models.JSONField(default=list, blank=True)
+    # The status with "claimed" read as "ready": a claimed document still sits
+    # in the review queue. Kept by the database. The queues filter on it with
+    # one equality, which lets SQLite and PostgreSQL walk the index below in
+    # queue order and stop after a page; `status IN (ready, claimed)` made
+    # SQLite (without statistics) sort the whole queue on every request.
+    queue_status = models.GeneratedField(
+        expression=models.Case(
+            models.When(status=Status.CLAIMED, then=models.Value(Status.READY)),
+            default=models.F("status"),
+        ),
+        output_field=models.CharField(max_length=20),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -198,6 +211,40 @@ class Document(models.Model):
             models.Index(fields=["status", "status_changed_at"]),
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["status", "review_reason"]),
+            # A queue's pages, oldest or newest first, walked in order and left
+            # after the page; it holds what my queue's claim rule and the vendor
+            # filter read, so PostgreSQL answers from the index alone.
+            models.Index(
+                fields=[
+                    "queue_status",
+                    "created_at",
+                    "id",
+                    "status",
+                    "claimed_by",
+                    "claim_expires_at",
+                    "vendor_name",
+                ],
+                name="document_queue_order",
+            ),
+            # The vendor sort: a page without sorting the queue.
+            models.Index(
+                fields=["queue_status", "vendor_name", "created_at", "id"],
+                name="document_queue_vendor_order",
+            ),
+            # A queue's counts per reason and type, grouped in index order
+            # (selectors.queues._grouped_counts): no sort.
+            models.Index(
+                fields=[
+                    "queue_status",
+                    "status",
+                    "review_reason",
+                    "document_type",
+                    "claimed_by",
+                    "claim_expires_at",
+                    "vendor_name",
+                ],
+                name="document_queue_counts",
+            ),
             # The operations dashboard's date ranges.
             models.Index(fields=["created_at"]),
             models.Index(fields=["processed_at"]),

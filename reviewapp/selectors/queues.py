@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -126,29 +127,46 @@ class QueueFilters:
     sort: str = "oldest"
 
 
+# The reason a document in these states is in a queue, whatever its fields
+# say; any other status takes the reason services keep in `review_reason`
+# (services.document_refresh_review_columns). Written once, read by the SQL
+# annotation and by the counts.
+REASON_BY_STATUS: dict[str, str] = {
+    Document.Status.ESCALATED: review_reasons.ESCALATED,
+    Document.Status.NEEDS_NEW_COPY: review_reasons.NEW_COPY,
+    Document.Status.SPLIT_TO_CONFIRM: review_reasons.SPLIT,
+    # The overview's approved and rejected documents wait for no one: the
+    # reason they were once checked for is history.
+    Document.Status.APPROVED: review_reasons.DECIDED,
+    Document.Status.REJECTED: review_reasons.DECIDED,
+}
+
+
+def reason_of(status: str, review_reason: str) -> str:
+    """The `reason` `queue_documents` annotates, for one row's columns."""
+    return REASON_BY_STATUS.get(status, review_reason)
+
+
+def _reason_is(reason: str) -> Q:
+    """The documents whose `reason` is `reason`, on the columns themselves, so
+    that the database can use its indexes (the annotation's CASE hides them)."""
+    from_status = [
+        status for status, kept in REASON_BY_STATUS.items() if kept == reason
+    ]
+    return Q(status__in=from_status) | (
+        Q(review_reason=reason) & ~Q(status__in=list(REASON_BY_STATUS))
+    )
+
+
 def _with_review_columns(documents: QuerySet[Document]) -> QuerySet[Document]:
-    """Annotate `reason` from the column services keep (see
-    services.document_refresh_review_columns) and `reason_label`, its words
+    """Annotate `reason` (see REASON_BY_STATUS) and `reason_label`, its words
     (review_reasons.LABELS, the one place they are written): no subquery per
     document."""
     return documents.annotate(
         reason=Case(
-            When(
-                status=Document.Status.ESCALATED, then=Value(review_reasons.ESCALATED)
-            ),
-            When(
-                status=Document.Status.NEEDS_NEW_COPY,
-                then=Value(review_reasons.NEW_COPY),
-            ),
-            When(
-                status=Document.Status.SPLIT_TO_CONFIRM,
-                then=Value(review_reasons.SPLIT),
-            ),
-            # The overview's approved and rejected documents wait for no one:
-            # the reason they were once checked for is history.
-            When(
-                status__in=(Document.Status.APPROVED, Document.Status.REJECTED),
-                then=Value(review_reasons.DECIDED),
+            *(
+                When(status=status, then=Value(reason))
+                for status, reason in REASON_BY_STATUS.items()
             ),
             default=F("review_reason"),
             output_field=CharField(),
@@ -163,6 +181,16 @@ def _with_review_columns(documents: QuerySet[Document]) -> QuerySet[Document]:
             output_field=CharField(),
         ),
     )
+
+
+# Columns no queue row shows, some of them large: not read for a list.
+_NOT_LISTED = (
+    "document_type_evidence",
+    "escalation_note",
+    "decision_note",
+    "quality_issues",
+    "memory_notes",
+)
 
 
 def queue_documents(
@@ -184,37 +212,47 @@ def queue_documents(
         return Document.objects.none()
     # Only reviewers open my queue and the exceptions (queues_for), and they
     # see every document in a review status (permissions.visible_documents):
-    # filtering on the status alone lets the database use its status indexes.
+    # filtering on the queue's status alone lets the database walk the
+    # queue_status indexes (models.Document.Meta) in order and stop after a page.
     documents = visible_documents(user) if queue == OVERVIEW else Document.objects.all()
     if queue == MY_QUEUE:
         documents = documents.filter(
+            Q(queue_status=Document.Status.READY),
             Q(status=Document.Status.READY)
             | Q(status=Document.Status.CLAIMED, claimed_by=user)
             | Q(status=Document.Status.CLAIMED, claim_expires_at__lte=now)
-            | Q(status=Document.Status.CLAIMED, claim_expires_at__isnull=True)
+            | Q(status=Document.Status.CLAIMED, claim_expires_at__isnull=True),
         )
     elif queue == EXCEPTION_QUEUE:
-        documents = documents.filter(status=Document.Status.ESCALATED)
+        documents = documents.filter(queue_status=Document.Status.ESCALATED)
     elif queue == NEW_COPY_QUEUE:
-        documents = documents.filter(status=Document.Status.NEEDS_NEW_COPY)
+        documents = documents.filter(queue_status=Document.Status.NEEDS_NEW_COPY)
     elif queue == SPLIT_QUEUE:
-        documents = documents.filter(status=Document.Status.SPLIT_TO_CONFIRM)
-    documents = _with_review_columns(documents)
+        documents = documents.filter(queue_status=Document.Status.SPLIT_TO_CONFIRM)
+    documents = _listed(documents)
     if filters.vendor:
         documents = documents.filter(vendor_name__icontains=filters.vendor)
     if filters.status in Document.Status.values:
         documents = documents.filter(status=filters.status)
     if filters.reason in REVIEW_REASONS:
-        documents = documents.filter(reason=filters.reason)  # type: ignore[misc]
+        documents = documents.filter(_reason_is(filters.reason))
     if filters.document_type in DOCUMENT_TYPE_LABELS:
         documents = documents.filter(
             document_type=""
             if filters.document_type == UNCLASSIFIED
             else filters.document_type
         )
-    return documents.select_related(
-        "claimed_by", "uploaded_by", "escalated_by"
-    ).order_by(*SORTS.get(filters.sort, SORTS["oldest"]))
+    return documents.order_by(*SORTS.get(filters.sort, SORTS["oldest"]))
+
+
+def _listed(documents: QuerySet[Document]) -> QuerySet[Document]:
+    """`documents` as a queue row shows them: review columns, the people
+    named, and none of the large columns no row shows."""
+    return (
+        _with_review_columns(documents)
+        .select_related("claimed_by", "uploaded_by", "escalated_by")
+        .defer(*_NOT_LISTED)
+    )
 
 
 class _CountedPaginator(Paginator):  # type: ignore[type-arg]
@@ -234,7 +272,9 @@ def page_of(
     count: int | None = None,
 ) -> tuple[DjangoPage[Any], list[Document]]:
     """One page of a queue: the page's ids first (an index scan), then the rows
-    for those ids only. Two queries at any size, three without `count`."""
+    for those ids only, by primary key (with the queue's filters again, SQLite
+    would walk the queue's index instead). Two queries at any size, three
+    without `count`."""
     ids_query = documents.values_list("pk", flat=True)
     paginator = (
         Paginator(ids_query, per_page)
@@ -243,56 +283,82 @@ def page_of(
     )
     page = paginator.get_page(number)
     ids = list(page.object_list)
-    rows = {document.pk: document for document in documents.filter(pk__in=ids)}
+    rows = {
+        document.pk: document
+        for document in _listed(Document.objects.filter(pk__in=ids))
+    }
     return page, [rows[pk] for pk in ids if pk in rows]
 
 
-def queue_counts(documents: QuerySet[Document], column: str) -> dict[str, int]:
-    """How many documents per value of `column` ("reason", "status" or
-    "document_type", whose "" counts as UNCLASSIFIED): one query."""
-    rows = documents.order_by().values(column).annotate(count=Count("pk"))
-    counts = {row[column]: row["count"] for row in rows}
-    if column == "document_type" and "" in counts:
-        counts[UNCLASSIFIED] = counts.pop("")
-    return counts
+def _grouped_counts(documents: QuerySet[Document]) -> list[Mapping[str, Any]]:
+    """How many documents per (status, review_reason, document_type): one
+    query, grouped in the order of the document_queue_counts index, so that
+    the database counts along the index without sorting."""
+    return list(
+        documents.order_by()
+        .values("queue_status", "status", "review_reason", "document_type")
+        .annotate(count=Count("pk"))
+    )
+
+
+def _counted_by(rows: list[Mapping[str, Any]], column: str) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for row in rows:
+        if column == "reason":
+            key = reason_of(row["status"], row["review_reason"])
+        elif column == "document_type":
+            key = row["document_type"] or UNCLASSIFIED
+        else:
+            key = row[column]
+        counts[key] += row["count"]
+    return dict(counts)
+
+
+@dataclass(frozen=True)
+class FacetCounts:
+    """A queue's counts per reason, per status (over the documents the other
+    filters leave, bar the reason) and per type (bar the type filter)."""
+
+    reasons: dict[str, int]
+    statuses: dict[str, int]
+    types: dict[str, int]
 
 
 def queue_facet_counts(
     *, user: AnyUser, queue: str, filters: QueueFilters
-) -> tuple[dict[str, int], dict[str, int]]:
-    """The per-reason and per-type counts of a queue, each over the documents
-    the other filters leave: one grouped query while neither is filtered (the
-    usual page), one each otherwise."""
-    by_reason = queue_documents(
-        user=user, queue=queue, filters=replace(filters, reason="")
+) -> FacetCounts:
+    """The counts a queue page shows: one grouped query while neither the
+    reason nor the type is filtered (the usual page), two otherwise."""
+    by_reason = _grouped_counts(
+        queue_documents(user=user, queue=queue, filters=replace(filters, reason=""))
     )
     if (
         filters.reason not in REVIEW_REASONS
         and filters.document_type not in DOCUMENT_TYPE_LABELS
     ):
-        reasons: Counter[str] = Counter()
-        kinds: Counter[str] = Counter()
-        rows = (
-            by_reason.order_by()
-            .values("reason", "document_type")
-            .annotate(count=Count("pk"))
+        by_type = by_reason
+    else:
+        by_type = _grouped_counts(
+            queue_documents(
+                user=user, queue=queue, filters=replace(filters, document_type="")
+            )
         )
-        for row in rows:
-            reasons[row["reason"]] += row["count"]
-            kinds[row["document_type"] or UNCLASSIFIED] += row["count"]
-        return dict(reasons), dict(kinds)
-    by_type = queue_documents(
-        user=user, queue=queue, filters=replace(filters, document_type="")
+    return FacetCounts(
+        reasons=_counted_by(by_reason, "reason"),
+        statuses=_counted_by(by_reason, "status"),
+        types=_counted_by(by_type, "document_type"),
     )
-    return queue_counts(by_reason, "reason"), queue_counts(by_type, "document_type")
 
 
 def next_in_queue(*, user: AnyUser, queue: str, after: Document) -> Document | None:
     """The document to open after finishing `after`: the oldest other one in
-    the queue that nobody else holds."""
+    the queue that nobody else holds, with its public id only (all a link
+    needs: a planner that expects many candidates sorts narrow rows)."""
     return (
         queue_documents(user=user, queue=queue)
         .exclude(pk=after.pk)
+        .select_related(None)
+        .only("public_id")
         .order_by("created_at", "id")
         .first()
     )

@@ -4,7 +4,6 @@ permissions, one service or selector, and a redirect."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from uuid import UUID
 
 from django import forms
@@ -34,7 +33,6 @@ from reviewapp.selectors.queues import (
     QueueFilters,
     next_in_queue,
     page_of,
-    queue_counts,
     queue_documents,
     queue_facet_counts,
     queues_for,
@@ -70,12 +68,8 @@ def queue(request: HttpRequest, queue: str) -> HttpResponse:
         raise PermissionDenied("Your role does not include this queue.")
     filters = _filters(request)
     documents = queue_documents(user=request.user, queue=queue, filters=filters)
-    facets = queue_documents(
-        user=request.user, queue=queue, filters=replace(filters, reason="")
-    )
-    reason_counts, type_counts = queue_facet_counts(
-        user=request.user, queue=queue, filters=filters
-    )
+    counts = queue_facet_counts(user=request.user, queue=queue, filters=filters)
+    reason_counts, type_counts = counts.reasons, counts.types
     page, rows = page_of(
         documents,
         request.GET.get("page"),
@@ -106,9 +100,7 @@ def queue(request: HttpRequest, queue: str) -> HttpResponse:
             "status_counts": (
                 [
                     (status, Document.Status(status).label, count)
-                    for status, count in sorted(
-                        queue_counts(facets, "status").items()
-                    )
+                    for status, count in sorted(counts.statuses.items())
                 ]
                 if queue == OVERVIEW
                 else []

@@ -26,8 +26,10 @@ def test_it_times_every_page_and_leaves_nothing_behind() -> None:
         "admin overview",
         "review page",
     ):
-        p50, p95, slowest, queries = rows[label]
+        p50, p95, slowest, cpu_p50, cpu_p95, queries = rows[label]
         assert 0 < float(p50) <= float(p95) <= float(slowest), label
+        assert 0 <= float(cpu_p50) <= float(cpu_p95), label
         assert int(queries) > 0, label
     assert "120 created" in output
+    assert "Load average" in output
     assert Document.objects.count() == 0

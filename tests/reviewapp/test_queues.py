@@ -156,6 +156,38 @@ def test_the_overview_counts_every_status_for_the_admin(admin_user: User) -> Non
     assert approved.reason_label == "Decided"
 
 
+def test_a_reason_the_status_gives_wins_over_the_kept_one(
+    admin_user: User, settings: SettingsWrapper
+) -> None:
+    settings.VOUCH_FLAG_BELOW_CONFIDENCE = 0.9
+    make_document(name="waiting.pdf", fields=CONFIDENT)
+    decided = make_document(name="decided.pdf", status=Document.Status.APPROVED)
+    escalated_once = make_document(name="odd.pdf", status=Document.Status.ESCALATED)
+    # Both were unsure when read: that reason is no longer theirs.
+    Document.objects.filter(pk__in=[decided.pk, escalated_once.pk]).update(
+        review_reason="low_confidence"
+    )
+    client = logged_in(admin_user)
+    assert queue_names(client, "overview", reason="decided") == ["decided.pdf"]
+    assert queue_names(client, "overview", reason="escalated") == ["odd.pdf"]
+    assert queue_names(client, "overview", reason="low_confidence") == []
+    response = client.get(reverse("queue", args=["overview"]), {"reason": "decided"})
+    reasons = {reason: count for reason, _, count in response.context["reason_counts"]}
+    assert reasons == {"escalated": 1, "routine": 1, "decided": 1}
+    # The status counts, like the reason counts, leave the reason filter out.
+    statuses = {status: count for status, _, count in response.context["status_counts"]}
+    assert statuses == {"approved": 1, "escalated": 1, "ready": 1}
+    assert response.context["page_obj"].paginator.count == 1
+
+
+def test_a_claimed_document_keeps_its_place_in_the_queue(clerk: User) -> None:
+    document = make_document(name="held.pdf")
+    assert Document.objects.get(pk=document.pk).queue_status == "ready"
+    document_claim(document=document, user=clerk)
+    assert Document.objects.get(pk=document.pk).queue_status == "ready"
+    assert queue_names(logged_in(clerk)) == ["held.pdf"]
+
+
 def test_a_user_without_a_role_has_no_queue(outsider: User) -> None:
     assert logged_in(outsider).get(reverse("queue", args=["mine"])).status_code == 403
 
