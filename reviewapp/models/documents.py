@@ -184,6 +184,10 @@ class Document(models.Model):
             models.Index(fields=["processed_at"]),
             models.Index(fields=["decided_at"]),
             models.Index(fields=["exported_at"]),
+            # The dashboard's age of waiting work: count, oldest and median
+            # of the review and export queues read from the index alone.
+            models.Index(fields=["status", "processed_at"]),
+            models.Index(fields=["status", "exported_at", "decided_at"]),
         ]
         permissions = [
             ("view_all_documents", "Can see every document, not only own uploads"),

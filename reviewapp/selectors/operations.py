@@ -17,7 +17,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, F, FloatField, Func, Min, QuerySet
 from django.utils import timezone
 
@@ -36,6 +35,7 @@ from reviewapp.metric_arithmetic import (
 from reviewapp.models.documents import Document
 from reviewapp.models.review import ReviewTime
 from reviewapp.selectors import operation_figures as figure_names
+from reviewapp.selectors.json_numbers import json_number_rows
 from reviewapp.selectors.operation_figures import RangeFigures, range_figures
 
 SLA_COLOURS = {"ok": "#009E73", "warning": "#E69F00", "late": "#D55E00"}
@@ -211,7 +211,7 @@ def exception_rates(
             for rule, n in figures.named(figure_names.RULE).items()
         ),
     ]
-    reasons = sorted((r for r in reasons if r[1]), key=lambda r: -r[1])
+    reasons = sorted((r for r in reasons if r[1]), key=lambda r: (-r[1], r[0]))
     return Chart(
         slug="exceptions",
         title="Exception rate by reason",
@@ -515,31 +515,6 @@ def waiting_work(filters: DashboardFilters, *, now: datetime | None = None) -> C
     )
 
 
-FIELD_SECONDS_SQL = {
-    # Each row's JSON is parsed once, by the database, for every key in it.
-    "sqlite": (
-        "SELECT entry.key, SUM(entry.value) FROM reviewapp_reviewtime AS spent, "
-        "json_each(spent.field_seconds) AS entry WHERE spent.id IN ({rows}) "
-        "AND entry.type IN ('integer', 'real') GROUP BY entry.key"
-    ),
-    "postgresql": (
-        "SELECT entry.key, SUM((entry.value #>> '{{}}')::float) "
-        "FROM reviewapp_reviewtime AS spent "
-        "CROSS JOIN LATERAL jsonb_each(spent.field_seconds) AS entry "
-        "WHERE spent.id IN ({rows}) AND jsonb_typeof(entry.value) = 'number' "
-        "GROUP BY entry.key"
-    ),
-}
-
-
-def _field_seconds(times: QuerySet[ReviewTime]) -> list[tuple[str, float]]:
-    """(field, seconds) summed over the rows' field_seconds."""
-    rows, params = times.order_by().values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(FIELD_SECONDS_SQL[connection.vendor].format(rows=rows), params)
-        return [(name, float(seconds or 0.0)) for name, seconds in cursor.fetchall()]
-
-
 def review_time(
     filters: DashboardFilters, figures: RangeFigures | None = None
 ) -> tuple[Chart, Chart]:
@@ -558,8 +533,10 @@ def review_time(
         seconds_by[username] += seconds
         documents_by[username].add(document_id)
     per_field = {
-        name: seconds
-        for name, seconds in _field_seconds(times)
+        name: float(seconds)
+        for name, seconds in json_number_rows(
+            times, "field_seconds", select="key, SUM(value)", group_by="key"
+        )
         if name in FIELD_NAMES and seconds
     }
     per_reviewer = sorted(
