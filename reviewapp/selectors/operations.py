@@ -539,7 +539,7 @@ def review_time(
         )
         if name in FIELD_NAMES and seconds
     }
-    per_reviewer = sorted(
+    per_reviewer: list[dict[str, Any]] = sorted(
         (
             {"username": name, "seconds": spent, "documents": len(documents_by[name])}
             for name, spent in seconds_by.items()

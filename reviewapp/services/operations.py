@@ -4,6 +4,7 @@ document's figures (reviewapp.selectors.operation_figures)."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -94,6 +95,27 @@ def operations_rollup(*, rebuild: bool = False) -> RollupOutcome:
             rollup.through_sequence = max(rollup.through_sequence, head)
             rollup.save(update_fields=["through_sequence", "updated_at"])
     return RollupOutcome(rebuilt=rebuilt, documents=counted)
+
+
+def operations_documents_refold(*, document_ids: Iterable[int]) -> int:
+    """Count these documents again in the day rows, for a change no audit
+    event records (`validate_documents` running the checks again); returns
+    how many. Documents not in the day rows yet are left to the next run."""
+    rules = current_rules()
+    with transaction.atomic():
+        rollup = (
+            OperationsRollup.objects.select_for_update()
+            .filter(rules=rules.fingerprint())
+            .first()
+        )
+        if rollup is None:
+            return 0  # nothing stored under today's rules: the next run counts all
+        return _fold(
+            Document.objects.filter(
+                pk__in=list(document_ids), pk__lte=rollup.through_document_id
+            ),
+            rules,
+        )
 
 
 def _fold(documents: QuerySet[Document], rules: FigureRules) -> int:

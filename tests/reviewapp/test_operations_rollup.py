@@ -4,6 +4,7 @@ never needed for a right answer (what is not folded in yet is counted live)."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from reviewapp.metric_arithmetic import (
 )
 from reviewapp.models.documents import Document
 from reviewapp.models.operations import DocumentFigures, OperationsDay, OperationsRollup
+from reviewapp.models.validation import ValidationIssue
 from reviewapp.selectors.operation_figures import current_rules
 from reviewapp.selectors.operations import Chart, DashboardFilters, dashboard_charts
 from reviewapp.services.exports import document_mark_exported
@@ -214,3 +216,19 @@ def test_settings_and_the_time_zone_are_part_of_the_rules(
     settings.TIME_ZONE = "Europe/Berlin"
     with timezone.override("Europe/Berlin"):
         assert operations_rollup().rebuilt
+
+
+def test_checks_run_again_without_an_audit_event_are_counted_again(db: None) -> None:
+    document = received(1)
+    ValidationIssue.objects.create(
+        document=document, rule="duplicate_invoice", code="duplicate",
+        severity="error", message="seen before",
+    )  # fmt: skip
+    operations_rollup()
+    assert exception_counts()["Possible duplicate"] == 1
+
+    call_command("validate_documents", str(document.public_id), stdout=io.StringIO())
+
+    assert not ValidationIssue.objects.filter(rule="duplicate_invoice").exists()
+    assert "Possible duplicate" not in exception_counts()
+    assert figures_shown(dashboard_charts(week())) == recounted(week())
