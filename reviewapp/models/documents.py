@@ -185,9 +185,12 @@ class Document(models.Model):
             models.Index(fields=["decided_at"]),
             models.Index(fields=["exported_at"]),
             # The dashboard's age of waiting work: count, oldest and median
-            # of the review and export queues read from the index alone.
-            models.Index(fields=["status", "processed_at"]),
-            models.Index(fields=["status", "exported_at", "decided_at"]),
+            # of the review and export queues (of one type, or all) read from
+            # the index alone.
+            models.Index(fields=["status", "document_type", "processed_at"]),
+            models.Index(
+                fields=["status", "exported_at", "document_type", "decided_at"]
+            ),
         ]
         permissions = [
             ("view_all_documents", "Can see every document, not only own uploads"),

@@ -354,18 +354,17 @@ def changed_documents(rollup: OperationsRollup) -> QuerySet[Document]:
         .exclude(document_public_id=None)
         .values("document_public_id")
     )
-    # Two index lookups, not one OR that would scan every document.
-    ids = set(
+    # The changed ones among the folded documents, then one OR the database
+    # answers from the primary key (an OR with the subquery would scan every
+    # document; a list of the new ones could outgrow SQLite's parameters).
+    touched_ids = list(
         Document.objects.order_by()
-        .filter(pk__gt=rollup.through_document_id)
+        .filter(pk__lte=rollup.through_document_id, public_id__in=touched)
         .values_list("pk", flat=True)
     )
-    ids.update(
-        Document.objects.order_by()
-        .filter(public_id__in=touched)
-        .values_list("pk", flat=True)
+    return Document.objects.order_by().filter(
+        Q(pk__gt=rollup.through_document_id) | Q(pk__in=touched_ids)
     )
-    return Document.objects.filter(pk__in=ids)
 
 
 def audit_head() -> int:
