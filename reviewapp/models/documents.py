@@ -184,12 +184,13 @@ class Document(models.Model):
             models.Index(fields=["processed_at"]),
             models.Index(fields=["decided_at"]),
             models.Index(fields=["exported_at"]),
-            # The dashboard's age of waiting work: count, oldest and median
-            # of the review and export queues (of one type, or all) read from
-            # the index alone.
-            models.Index(fields=["status", "document_type", "processed_at"]),
+            # The dashboard's export queue (approved, not exported: its count,
+            # oldest and median, of one type or all) read from the index
+            # alone. Led by exported_at, not status: SQLite (no ANALYZE) took
+            # a status-led composite for every status query, reading rows out
+            # of id order (the simulator went from 0.2 to 0.5 s at 100,000).
             models.Index(
-                fields=["status", "exported_at", "document_type", "decided_at"]
+                fields=["exported_at", "status", "document_type", "decided_at"]
             ),
         ]
         permissions = [
