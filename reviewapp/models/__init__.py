@@ -8,6 +8,7 @@ from reviewapp.models import (  # noqa: F401
     fields,
     learning,
     master_data,
+    operations,
     review,
     validation,
     webhooks,

@@ -250,6 +250,14 @@ class Document(models.Model):
             models.Index(fields=["processed_at"]),
             models.Index(fields=["decided_at"]),
             models.Index(fields=["exported_at"]),
+            # The dashboard's export queue (approved, not exported: its count,
+            # oldest and median, of one type or all) read from the index
+            # alone. Led by exported_at, not status: SQLite (no ANALYZE) took
+            # a status-led composite for every status query, reading rows out
+            # of id order (the simulator went from 0.2 to 0.5 s at 100,000).
+            models.Index(
+                fields=["exported_at", "status", "document_type", "decided_at"]
+            ),
         ]
         permissions = [
             ("view_all_documents", "Can see every document, not only own uploads"),

@@ -3,8 +3,9 @@
 Starts a private redis-server when REDIS_URL is unset (with the production
 persistence settings), migrates, loads the demo, then runs daphne (HTTP +
 websockets), RQ worker(s) with RQ's scheduler, the stale- and orphaned-document
-check and the daily retention purge under a supervisor that restarts whatever
-dies, with backoff, and never stops the others (reviewapp.supervision); prints
+check, the dashboard's rollup and the daily retention purge under a supervisor
+that restarts whatever dies, with backoff, and never stops the others
+(reviewapp.supervision); prints
 the URL and logins; Ctrl-C stops all of it.
 Runs before Django is set up, so the children inherit the REDIS_URL it exports.
 """
@@ -81,6 +82,12 @@ def main() -> int:
         supervisor.add(
             "claims",
             fixed(PYTHON, "manage.py", "release_expired_claims", "--every", "60"),
+        )
+        # The dashboard's day rows: the first round counts every document
+        # (the backfill), later ones what changed since.
+        supervisor.add(
+            "operations",
+            fixed(PYTHON, "manage.py", "rollup_operations", "--every", "60"),
         )
         if os.environ.get("VOUCH_IMAP_HOST"):
             supervisor.add("imap", fixed(PYTHON, "manage.py", "fetch_imap"))

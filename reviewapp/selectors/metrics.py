@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import redis
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -30,6 +30,7 @@ from reviewapp.selectors.health import (
     ready_workers,
     redis_client,
 )
+from reviewapp.selectors.json_numbers import json_number_rows
 
 # Seconds; a page of OCR takes about 1-6 s, a long document a minute or more.
 STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -38,22 +39,28 @@ NOT_STAGES = frozenset({"current"})
 
 
 def stage_histograms(
-    runs: Iterator[dict[str, float]],
+    runs: QuerySet[ProcessingRun],
 ) -> dict[str, tuple[list[int], float]]:
     """Per stage: counts per bucket (not yet cumulative, the last one is +Inf)
-    and the sum of seconds, from each run's stage_seconds."""
+    and the sum of seconds, from the runs' stage_seconds, counted by the
+    database (a bucket is the first bound the seconds do not exceed)."""
+    bucket = " ".join(
+        f"WHEN value <= {bound!r} THEN {index}"
+        for index, bound in enumerate(STAGE_BUCKETS)
+    )
     histograms: dict[str, tuple[list[int], float]] = {}
-    for stages in runs:
-        for stage, seconds in stages.items():
-            if stage in NOT_STAGES or not isinstance(seconds, int | float):
-                continue
-            counts, total = histograms.get(stage, ([0] * (len(STAGE_BUCKETS) + 1), 0.0))
-            index = next(
-                (i for i, bound in enumerate(STAGE_BUCKETS) if seconds <= bound),
-                len(STAGE_BUCKETS),
-            )
-            counts[index] += 1
-            histograms[stage] = (counts, total + float(seconds))
+    for stage, index, count, total in json_number_rows(
+        runs,
+        "stage_seconds",
+        select=f"key, CASE {bucket} ELSE {len(STAGE_BUCKETS)} END, COUNT(*), "
+        "SUM(value)",
+        group_by="1, 2",
+    ):
+        if stage in NOT_STAGES:
+            continue
+        counts, seconds = histograms.get(stage, ([0] * (len(STAGE_BUCKETS) + 1), 0.0))
+        counts[index] += count
+        histograms[stage] = (counts, seconds + float(total))
     return histograms
 
 
@@ -87,19 +94,13 @@ class VouchCollector:
         yield straight
 
     def _processing(self) -> Iterator[Metric]:
-        runs = (
-            ProcessingRun.objects.filter(outcome=ProcessingRun.Outcome.SUCCEEDED)
-            .order_by()
-            .values_list("stage_seconds", flat=True)
-        )
+        runs = ProcessingRun.objects.filter(outcome=ProcessingRun.Outcome.SUCCEEDED)
         durations = HistogramMetricFamily(
             "vouch_job_stage_seconds",
             "Seconds per pipeline stage of successful processing runs",
             labels=["stage"],
         )
-        for stage, (counts, total) in sorted(
-            stage_histograms(runs.iterator(chunk_size=2000)).items()
-        ):
+        for stage, (counts, total) in sorted(stage_histograms(runs).items()):
             cumulative, buckets = 0, []
             for bound, count in zip(
                 (*STAGE_BUCKETS, float("inf")), counts, strict=True

@@ -1,53 +1,42 @@
 """Reads for the operations dashboard: the figures a finance team runs on, from
 the documents, their fields, the review time recorded from the review page and
-the audit trail. Each function answers one chart with a few grouped queries;
-the arithmetic is in `metric_arithmetic`, the drawing in `charts`.
+the audit trail. The counts over a date range come from `operation_figures`
+(day rows kept by a rollup, plus what changed since, counted live); waiting
+work and review time are read from their rows. The arithmetic is in
+`metric_arithmetic`, the drawing in `charts`.
 
 Dates are days in the site's time zone; a range includes both ends.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import (
-    Count,
-    DateField,
-    Exists,
-    F,
-    FloatField,
-    Func,
-    OuterRef,
-    Q,
-    QuerySet,
-    Sum,
-)
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncDate
+from django.db.models import Count, F, FloatField, Func, Min, QuerySet
 from django.utils import timezone
 
 from pipeline.registry import validation_rules
-from reviewapp import charts, review_reasons
+from reviewapp import charts
 from reviewapp.extraction_fields import FIELD_LABELS, FIELD_NAMES
 from reviewapp.metric_arithmetic import (
     daily_rates,
     days_between,
+    histogram_percentile,
     minutes_per_hundred,
     per_day,
-    percentile,
     share,
     sla_state,
 )
 from reviewapp.models.documents import Document
-from reviewapp.models.fields import Field
 from reviewapp.models.review import ReviewTime
-from reviewapp.models.validation import ValidationIssue
-from reviewapp.thresholds import review_thresholds
+from reviewapp.selectors import operation_figures as figure_names
+from reviewapp.selectors.json_numbers import json_number_rows
+from reviewapp.selectors.operation_figures import RangeFigures, range_figures
 
 SLA_COLOURS = {"ok": "#009E73", "warning": "#E69F00", "late": "#D55E00"}
 TOP = 10
@@ -73,19 +62,6 @@ class EpochSeconds(Func):
         )
 
 
-def _duration(start: str, end: str) -> Any:
-    return EpochSeconds(F(end)) - EpochSeconds(F(start))
-
-
-def _day_of(column: str) -> Any:
-    """The local day of a datetime column. SQLite's TruncDate calls a Python
-    function per row; when the site runs on UTC, SQLite's own date() of the
-    stored UTC text is the same day at a fraction of the cost."""
-    if connection.vendor == "sqlite" and timezone.get_current_timezone_name() == "UTC":
-        return Func(F(column), function="date", output_field=DateField())
-    return TruncDate(column)
-
-
 @dataclass(frozen=True)
 class DashboardFilters:
     start: date
@@ -101,15 +77,10 @@ class DashboardFilters:
             datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=zone),
         )
 
-    def documents(self, column: str) -> QuerySet[Document]:
-        """Documents whose `column` (a datetime) falls in the range, of the type."""
-        low, high = self.bounds()
-        documents = Document.objects.order_by().filter(
-            **{f"{column}__gte": low, f"{column}__lt": high}
-        )
-        if self.document_type:
-            documents = documents.filter(document_type=self.document_type)
-        return documents
+    def figures(self) -> RangeFigures:
+        """The range's counts (read once per page: `dashboard_charts` hands
+        them to every chart)."""
+        return range_figures(self.start, self.end, self.document_type)
 
     @property
     def days(self) -> list[date]:
@@ -129,23 +100,6 @@ class Chart:
     extra: Any = None  # what the page shows beside the chart (a table's rows)
 
 
-def _by_day(
-    documents: QuerySet[Document], column: str, **counts: Any
-) -> dict[str, dict[date, int]]:
-    """Counts per day of `column`, one dict per named aggregate."""
-    rows = (
-        documents.annotate(day=_day_of(column))
-        .values("day")
-        .annotate(**counts)
-        .values("day", *counts)
-    )
-    result: dict[str, dict[date, int]] = {name: {} for name in counts}
-    for row in rows:
-        for name in counts:
-            result[name][row["day"]] = row[name]
-    return result
-
-
 def _day_labels(days: Sequence[date]) -> list[str]:
     return [day.strftime("%d %b") for day in days]
 
@@ -154,136 +108,110 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else charts.as_percent(value)
 
 
-def straight_through_rate(filters: DashboardFilters) -> Chart:
-    """Per day of approval: the share approved with no person changing any
-    field, and the share approved by routing without anyone looking."""
-    approved = filters.documents("decided_at").filter(status=Document.Status.APPROVED)
-    edited = Field.objects.filter(document=OuterRef("pk"), set_by=Field.SetBy.HUMAN)
-    counts = _by_day(
-        approved.annotate(edited=Exists(edited)),
-        "decided_at",
-        approved=Count("id"),
-        untouched=Count("id", filter=Q(edited=False)),
-        routed=Count("id", filter=Q(straight_through=True)),
-    )
+def _per_day_chart(
+    filters: DashboardFilters,
+    *,
+    slug: str,
+    title: str,
+    description: str,
+    series: dict[str, list[Any]],
+    columns: list[str],
+    counts: dict[str, dict[date, int]],
+    **line_options: Any,
+) -> Chart:
+    """A line per series over the range's days; the table has a row per day
+    with each of `counts` (its columns after "day")."""
     days = filters.days
-    untouched = daily_rates(counts["untouched"], counts["approved"], days)
-    routed = daily_rates(counts["routed"], counts["approved"], days)
-    total = sum(counts["approved"].values())
     return Chart(
-        slug="straight-through",
-        title="Straight-through rate",
+        slug=slug,
+        title=title,
         svg=charts.line_chart(
-            title="Straight-through rate",
-            description=(
-                "Per day of approval, the share of approved documents no person "
-                "edited, and the share approved by routing with no person at all."
-            ),
+            title=title,
+            description=description,
             x_labels=_day_labels(days),
-            series=[
-                charts.Series("No human edit", untouched),
-                charts.Series("Approved by routing", routed),
-            ],
-            y_format=charts.as_percent,
-            y_max=1.0,
+            series=[charts.Series(name, values) for name, values in series.items()],
+            **line_options,
         ),
-        columns=["day", "approved", "no_human_edit", "approved_by_routing"],
+        columns=["day", *columns],
         rows=[
-            [
-                day.isoformat(),
-                counts["approved"].get(day, 0),
-                counts["untouched"].get(day, 0),
-                counts["routed"].get(day, 0),
-            ]
+            [day.isoformat(), *(per_day.get(day, 0) for per_day in counts.values())]
             for day in days
         ],
-        summary=[
-            ("Approved", str(total)),
-            (
-                "No human edit",
-                _percent(share(sum(counts["untouched"].values()), total)),
-            ),
-            ("By routing", _percent(share(sum(counts["routed"].values()), total))),
-        ],
     )
 
 
-def _first_pass_unsure(thresholds: dict[str, float]) -> Q:
-    """A field the machine read below its threshold when it first read it."""
-    unsure = Q(pk__in=[])
-    for name, threshold in thresholds.items():
-        unsure |= Q(name=name, machine_confidence__lt=threshold)
-    return unsure
+def straight_through_rate(
+    filters: DashboardFilters, figures: RangeFigures | None = None
+) -> Chart:
+    """Per day of approval: the share approved with no person changing any
+    field, and the share approved by routing without anyone looking."""
+    figures = figures or filters.figures()
+    counts = {
+        name: figures.by_day(figure)
+        for name, figure in (
+            ("approved", figure_names.APPROVED),
+            ("no_human_edit", figure_names.APPROVED_UNTOUCHED),
+            ("approved_by_routing", figure_names.APPROVED_ROUTED),
+        )
+    }
+    days = filters.days
+    total = figures.total(figure_names.APPROVED)
+    chart = _per_day_chart(
+        filters,
+        slug="straight-through",
+        title="Straight-through rate",
+        description=(
+            "Per day of approval, the share of approved documents no person "
+            "edited, and the share approved by routing with no person at all."
+        ),
+        series={
+            "No human edit": daily_rates(
+                counts["no_human_edit"], counts["approved"], days
+            ),
+            "Approved by routing": daily_rates(
+                counts["approved_by_routing"], counts["approved"], days
+            ),
+        },
+        columns=list(counts),
+        counts=counts,
+        y_format=charts.as_percent,
+        y_max=1.0,
+    )
+    chart.summary = [
+        ("Approved", str(total)),
+        (
+            "No human edit",
+            _percent(share(figures.total(figure_names.APPROVED_UNTOUCHED), total)),
+        ),
+        (
+            "By routing",
+            _percent(share(figures.total(figure_names.APPROVED_ROUTED), total)),
+        ),
+    ]
+    return chart
 
 
-def exception_rates(filters: DashboardFilters) -> Chart:
+def exception_rates(
+    filters: DashboardFilters, figures: RangeFigures | None = None
+) -> Chart:
     """Of the documents read in the range, the share held for a person for
     each reason: a key field missing or a value below its threshold when the
     machine read it, the type unsure, and each check failing now (a check a
     correction settled no longer counts). Failed reads are counted apart."""
-    read = filters.documents("created_at").exclude(
-        status__in=[Document.Status.QUEUED, Document.Status.PROCESSING]
-    )
-    counts = read.aggregate(
-        documents=Count("id"),
-        failed=Count("id", filter=Q(status=Document.Status.FAILED)),
-        type_unsure=Count(
-            "id",
-            filter=Q(
-                document_type_confidence__lt=settings.VOUCH_CLASSIFY_MIN_CONFIDENCE
-            ),
-        ),
-        held=Count("id", filter=Q(status=Document.Status.NEEDS_NEW_COPY)),
-        # Held by the capture check, whether or not a person then had it read.
-        new_copy=Count(
-            "id", filter=Q(quality_score__lt=settings.VOUCH_CAPTURE_MIN_QUALITY)
-        ),
-    )
-    # Grouped joins over the fields of the documents read, not one subquery
-    # per document: the same answer, a fraction of the work on a long range.
-    # A copy still held by the capture check was never read: it has no fields
-    # to miss, and counts under its own reason.
-    read_ids = read.exclude(
-        status__in=[Document.Status.FAILED, Document.Status.NEEDS_NEW_COPY]
-    ).values("pk")
-    complete = (
-        Field.objects.filter(document__in=read_ids, name__in=review_reasons.KEY_FIELDS)
-        .exclude(machine_value="")
-        .values("document")
-        .annotate(names=Count("id"))
-        .filter(names=len(review_reasons.KEY_FIELDS))
-        .count()
-    )
-    counts["missing"] = (
-        counts["documents"] - counts["failed"] - counts["held"] - complete
-    )
-    counts["low_confidence"] = (
-        Field.objects.filter(document__in=read_ids)
-        .filter(_first_pass_unsure(review_thresholds()))
-        .values("document")
-        .distinct()
-        .count()
-    )
-    by_rule = dict(
-        ValidationIssue.objects.filter(
-            document__in=read.values("pk"),
-            severity=ValidationIssue.Severity.ERROR,
-        )
-        .order_by()
-        .values("rule")
-        .annotate(n=Count("document", distinct=True))
-        .values_list("rule", "n")
-    )
-    documents = counts["documents"]
+    figures = figures or filters.figures()
+    documents = figures.total(figure_names.READ)
     reasons = [
-        ("Could not be read", counts["failed"]),
-        ("Key field missing", counts["missing"]),
-        ("Low confidence", counts["low_confidence"]),
-        ("Document type unsure", counts["type_unsure"]),
-        ("Needs a new copy (capture check)", counts["new_copy"]),
-        *((validation_rules.title(rule), n) for rule, n in by_rule.items()),
+        ("Could not be read", figures.total(figure_names.FAILED)),
+        ("Key field missing", figures.total(figure_names.KEY_MISSING)),
+        ("Low confidence", figures.total(figure_names.LOW_CONFIDENCE)),
+        ("Document type unsure", figures.total(figure_names.TYPE_UNSURE)),
+        ("Needs a new copy (capture check)", figures.total(figure_names.NEW_COPY)),
+        *(
+            (validation_rules.title(rule), n)
+            for rule, n in figures.named(figure_names.RULE).items()
+        ),
     ]
-    reasons = sorted((r for r in reasons if r[1]), key=lambda r: -r[1])
+    reasons = sorted((r for r in reasons if r[1]), key=lambda r: (-r[1], r[0]))
     return Chart(
         slug="exceptions",
         title="Exception rate by reason",
@@ -302,37 +230,43 @@ def exception_rates(filters: DashboardFilters) -> Chart:
     )
 
 
-def _reviewed_fields(filters: DashboardFilters) -> QuerySet[Field]:
-    """Machine values a person had the chance to change: fields of documents a
-    person approved in the range, where the machine or the person put a value."""
-    approved = filters.documents("decided_at").filter(
-        status=Document.Status.APPROVED, straight_through=False
-    )
-    return (
-        Field.objects.order_by()
-        .filter(document__in=approved.values("pk"))
-        .exclude(machine_value="", value="")
-    )
+def _accuracy_rows(
+    figures: RangeFigures, values: str, kept: str, key: str
+) -> list[dict[str, Any]]:
+    """Per name under `values`: machine values, those kept, those changed."""
+    counted = figures.named(values)
+    kept_counts = figures.named(kept)
+    rows = []
+    for name, total in counted.items():
+        kept_here = kept_counts.get(name, 0)
+        rows.append(
+            {
+                key: name,
+                "values": total,
+                "kept": kept_here,
+                "changed": total - kept_here,
+                "accuracy": share(kept_here, total),
+            }
+        )
+    return rows
 
 
-def field_accuracy(filters: DashboardFilters) -> tuple[Chart, Chart, Chart]:
+def field_accuracy(
+    filters: DashboardFilters, figures: RangeFigures | None = None
+) -> tuple[Chart, Chart, Chart]:
     """First-pass accuracy (the share of machine values nobody changed) per
-    field and per vendor, and where people corrected most."""
-    fields = _reviewed_fields(filters)
-    counted = {
-        "values": Count("id"),
-        "kept": Count("id", filter=Q(value=F("machine_value"))),
-    }
-    per_field: list[dict[str, Any]] = [
-        dict(row) for row in fields.values("name").annotate(**counted).order_by("name")
-    ]
-    per_vendor: list[dict[str, Any]] = [
-        dict(row)
-        for row in fields.values(vendor=F("document__vendor_name")).annotate(**counted)
-    ]
-    for row in (*per_field, *per_vendor):
-        row["accuracy"] = share(row["kept"], row["values"])
-        row["changed"] = row["values"] - row["kept"]
+    field and per vendor, on documents a person approved in the range (where
+    the machine or the person put a value), and where people corrected most."""
+    figures = figures or filters.figures()
+    per_field = sorted(
+        _accuracy_rows(
+            figures, figure_names.FIELD_VALUES, figure_names.FIELD_KEPT, "name"
+        ),
+        key=lambda row: row["name"],
+    )
+    per_vendor = _accuracy_rows(
+        figures, figure_names.VENDOR_VALUES, figure_names.VENDOR_KEPT, "vendor"
+    )
     per_vendor.sort(key=lambda row: (-row["changed"], row["vendor"]))
     field_chart = Chart(
         slug="field-accuracy",
@@ -407,30 +341,24 @@ def _hours(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
-CYCLE_STEPS = (
-    ("Upload → ready", "created_at", "processed_at"),
-    ("Ready → approved", "processed_at", "decided_at"),
-    ("Approved → exported", "decided_at", "exported_at"),
-    ("Upload → exported", "created_at", "exported_at"),
-)
-
-
-def cycle_times(filters: DashboardFilters) -> Chart:
+def cycle_times(
+    filters: DashboardFilters, figures: RangeFigures | None = None
+) -> Chart:
     """p50 and p90 of each step for documents uploaded in the range (a step
-    counts once both its ends happened)."""
-    steps = {
-        f"step{number}": _duration(start, end)
-        for number, (_, start, end) in enumerate(CYCLE_STEPS)
-    }
-    durations: list[list[float]] = [[] for _ in CYCLE_STEPS]
-    for row in filters.documents("created_at").annotate(**steps).values_list(*steps):
-        for number, seconds in enumerate(row):
-            if seconds is not None:  # a step whose end has not happened yet
-                durations[number].append(seconds)
-    table: list[list[Any]] = [
-        [label, len(values), percentile(values, 0.5), percentile(values, 0.9)]
-        for (label, _, _), values in zip(CYCLE_STEPS, durations, strict=True)
-    ]
+    counts once both its ends happened), from counts per duration bucket:
+    within 1 % of the exact percentiles (metric_arithmetic)."""
+    figures = figures or filters.figures()
+    table: list[list[Any]] = []
+    for step, (label, _, _) in enumerate(figure_names.CYCLE_STEPS):
+        histogram = figures.cycle_histogram(step)
+        table.append(
+            [
+                label,
+                sum(histogram.values()),
+                histogram_percentile(histogram, 0.5),
+                histogram_percentile(histogram, 0.9),
+            ]
+        )
     hours = [(r[0], (r[3] or 0) / 3600) for r in table]
     return Chart(
         slug="cycle-time",
@@ -504,35 +432,57 @@ WAITING_QUEUES = (
 )
 
 
+@dataclass(frozen=True)
+class _Ages:
+    count: int
+    p50_seconds: float | None
+    oldest_seconds: float | None
+
+
+def _ages(documents: QuerySet[Document], since: str, now: datetime) -> _Ages:
+    """How long the documents have waited since `since`, counted by the
+    database: the count, the oldest, and the median from the one or two
+    middle rows in order (`percentile`'s interpolation at 0.5 is the same
+    counted from either end), so no queue is read into Python whole."""
+    moment = EpochSeconds(F(since))
+    summary = documents.aggregate(count=Count("id"), first=Min(moment))
+    count = summary["count"]
+    if not count:
+        return _Ages(0, None, None)
+    lower = (count - 1) // 2  # the middle row, or the first of the two
+    middle = list(
+        documents.annotate(moment=moment)
+        .order_by("moment")
+        .values_list("moment", flat=True)[lower : lower + 2 - count % 2]
+    )
+    now_seconds = now.timestamp()
+    median = sum(middle) / len(middle)
+    return _Ages(count, now_seconds - median, now_seconds - summary["first"])
+
+
 def waiting_work(filters: DashboardFilters, *, now: datetime | None = None) -> Chart:
     """What waits now in each queue, how old it is against the queue's SLA.
     Ignores the date range: it is the state of the moment."""
     now = now or timezone.now()
     queues = []
     for name, statuses, since, setting, unit in WAITING_QUEUES:
-        documents = Document.objects.order_by().filter(status__in=statuses)
+        documents = Document.objects.order_by().filter(
+            status__in=statuses, **{f"{since}__isnull": False}
+        )
         if name == "Export":
             documents = documents.filter(exported_at__isnull=True)
         if filters.document_type:
             documents = documents.filter(document_type=filters.document_type)
-        now_seconds = now.timestamp()
-        ages = [
-            now_seconds - moment
-            for moment in documents.annotate(since=EpochSeconds(F(since))).values_list(
-                "since", flat=True
-            )
-            if moment is not None
-        ]
+        ages = _ages(documents, since, now)
         sla = getattr(settings, setting) * unit
-        oldest = max(ages, default=None)
         queues.append(
             WaitingQueue(
                 name,
-                len(ages),
-                percentile(ages, 0.5),
-                oldest,
+                ages.count,
+                ages.p50_seconds,
+                ages.oldest_seconds,
                 sla,
-                sla_state(oldest, sla),
+                sla_state(ages.oldest_seconds, sla),
             )
         )
     return Chart(
@@ -565,36 +515,40 @@ def waiting_work(filters: DashboardFilters, *, now: datetime | None = None) -> C
     )
 
 
-def review_time(filters: DashboardFilters) -> tuple[Chart, Chart]:
+def review_time(
+    filters: DashboardFilters, figures: RangeFigures | None = None
+) -> tuple[Chart, Chart]:
     """Active review time in the range per reviewer and per field, and the
     minutes of human work per 100 documents decided in the range."""
+    figures = figures or filters.figures()
     low, high = filters.bounds()
     times = ReviewTime.objects.filter(updated_at__gte=low, updated_at__lt=high)
     if filters.document_type:
         times = times.filter(document__document_type=filters.document_type)
-    per_reviewer = list(
-        times.order_by()
-        .values("username")
-        .annotate(
-            seconds=Sum("active_seconds"), documents=Count("document", distinct=True)
+    seconds_by: dict[str, float] = defaultdict(float)
+    documents_by: dict[str, set[int]] = defaultdict(set)
+    for username, document_id, seconds in times.order_by().values_list(
+        "username", "document_id", "active_seconds"
+    ):
+        seconds_by[username] += seconds
+        documents_by[username].add(document_id)
+    per_field = {
+        name: float(seconds)
+        for name, seconds in json_number_rows(
+            times, "field_seconds", select="key, SUM(value)", group_by="key"
         )
-        .order_by("-seconds")
+        if name in FIELD_NAMES and seconds
+    }
+    per_reviewer: list[dict[str, Any]] = sorted(
+        (
+            {"username": name, "seconds": spent, "documents": len(documents_by[name])}
+            for name, spent in seconds_by.items()
+        ),
+        key=lambda row: (-row["seconds"], row["username"]),
     )
-    # One sum per known field, inside the database: no JSON parsed in Python.
-    sums = times.aggregate(
-        **{
-            name: Sum(Cast(KeyTextTransform(name, "field_seconds"), FloatField()))
-            for name in FIELD_NAMES
-        }
-    )
-    per_field = {name: seconds for name, seconds in sums.items() if seconds}
-    total = sum(row["seconds"] or 0.0 for row in per_reviewer)
-    decided = (
-        filters.documents("decided_at")
-        .filter(status__in=[Document.Status.APPROVED, Document.Status.REJECTED])
-        .count()
-    )
-    reviewed = times.values("document").distinct().count()
+    total = sum(seconds_by.values())
+    decided = figures.total(figure_names.DECIDED)
+    reviewed = len(set().union(*documents_by.values()))
     per_hundred = minutes_per_hundred(total, decided)
     reviewer_chart = Chart(
         slug="review-time",
@@ -639,63 +593,49 @@ def review_time(filters: DashboardFilters) -> tuple[Chart, Chart]:
     return reviewer_chart, field_chart
 
 
-def throughput(filters: DashboardFilters) -> Chart:
+def throughput(filters: DashboardFilters, figures: RangeFigures | None = None) -> Chart:
     """Documents in, processed, approved and exported per day."""
-    days = filters.days
-    series = {
-        "In": _by_day(filters.documents("created_at"), "created_at", n=Count("id"))[
-            "n"
-        ],
-        "Processed": _by_day(
-            filters.documents("processed_at"), "processed_at", n=Count("id")
-        )["n"],
-        "Approved": _by_day(
-            filters.documents("decided_at").filter(status=Document.Status.APPROVED),
-            "decided_at",
-            n=Count("id"),
-        )["n"],
-        "Exported": _by_day(
-            filters.documents("exported_at"), "exported_at", n=Count("id")
-        )["n"],
+    figures = figures or filters.figures()
+    counts = {
+        name: figures.by_day(figure)
+        for name, figure in (
+            ("In", figure_names.RECEIVED),
+            ("Processed", figure_names.PROCESSED),
+            ("Approved", figure_names.APPROVED),
+            ("Exported", figure_names.EXPORTED),
+        )
     }
-    return Chart(
+    chart = _per_day_chart(
+        filters,
         slug="throughput",
         title="Throughput per day",
-        svg=charts.line_chart(
-            title="Throughput per day",
-            description=(
-                "Documents received, processed, approved and exported each day."
-            ),
-            x_labels=_day_labels(days),
-            series=[
-                charts.Series(name, per_day(counts, days))
-                for name, counts in series.items()
-            ],
-        ),
-        columns=["day", *(name.lower() for name in series)],
-        rows=[
-            [day.isoformat(), *(counts.get(day, 0) for counts in series.values())]
-            for day in days
-        ],
-        summary=[(name, str(sum(counts.values()))) for name, counts in series.items()],
+        description="Documents received, processed, approved and exported each day.",
+        series={name: per_day(by_day, filters.days) for name, by_day in counts.items()},
+        columns=[name.lower() for name in counts],
+        counts=counts,
     )
+    chart.summary = [
+        (name, str(sum(by_day.values()))) for name, by_day in counts.items()
+    ]
+    return chart
 
 
 def dashboard_charts(filters: DashboardFilters) -> list[Chart]:
     """Every chart of the dashboard, in page order."""
-    field_chart, vendor_chart, corrected_chart = field_accuracy(filters)
-    reviewer_chart, review_field_chart = review_time(filters)
+    figures = filters.figures()
+    field_chart, vendor_chart, corrected_chart = field_accuracy(filters, figures)
+    reviewer_chart, review_field_chart = review_time(filters, figures)
     return [
-        straight_through_rate(filters),
-        exception_rates(filters),
+        straight_through_rate(filters, figures),
+        exception_rates(filters, figures),
         field_chart,
         corrected_chart,
         vendor_chart,
-        cycle_times(filters),
+        cycle_times(filters, figures),
         waiting_work(filters),
         reviewer_chart,
         review_field_chart,
-        throughput(filters),
+        throughput(filters, figures),
     ]
 
 
