@@ -67,7 +67,13 @@ CYCLE_STEPS = (
     ("Upload → exported", "created_at", "exported_at"),
 )
 
-NOT_READ = (Document.Status.QUEUED, Document.Status.PROCESSING)
+# Not read yet, so never an exception: waiting for a worker, or a batch
+# waiting for a person to confirm where its documents begin.
+NOT_READ = (
+    Document.Status.QUEUED,
+    Document.Status.PROCESSING,
+    Document.Status.SPLIT_TO_CONFIRM,
+)
 CHUNK = 2000
 Pair = tuple[str, str]  # (day as ISO text, figure)
 
@@ -132,6 +138,8 @@ def _figures_of(
 ) -> list[Pair]:
     """One document's figures; `fields` are (name, value, machine_value,
     machine_confidence, set_by)."""
+    if document["status"] == Document.Status.SPLIT:
+        return []  # a batch split into documents: each of its parts counts
     created = timezone.localdate(document["created_at"]).isoformat()
     pairs: list[Pair] = [(created, RECEIVED)]
     processed = _day(document["processed_at"])

@@ -234,6 +234,28 @@ def test_throughput_per_day(db: None) -> None:
     assert chart.rows == [["2026-03-02", 2, 2, 1, 0], ["2026-03-03", 1, 0, 0, 1]]
 
 
+def test_a_batch_counts_as_its_documents_not_as_one_read_without_fields(
+    db: None,
+) -> None:
+    """A scanner batch waiting for its split is in, but not read: no "key
+    field missing" for a file that holds several documents. Once split, its
+    parts are the documents counted, and the batch is not counted again."""
+    sure = {"vendor_name": ("ACME", SURE), "invoice_date": ("2026-03-01", SURE),
+            "total_amount": ("10.00", SURE)}  # fmt: skip
+    make_document(status="split_to_confirm")
+    split = make_document(status="split")
+    for _ in range(2):
+        part = make_document(fields=sure)
+        Document.objects.filter(pk=part.pk).update(split_from=split)
+    for document in Document.objects.all():
+        at(document, created_at=NOON, processed_at=NOON)
+
+    assert throughput(RANGE).rows[0] == ["2026-03-02", 3, 3, 0, 0]
+    chart = exception_rates(RANGE)
+    assert dict(chart.summary) == {"Documents read": "2"}
+    assert "Key field missing" not in {r[0] for r in chart.rows}
+
+
 def test_the_document_type_filter_narrows_every_figure(db: None) -> None:
     invoice, receipt = approved(), approved()
     Document.objects.filter(pk=invoice.pk).update(document_type="invoice")

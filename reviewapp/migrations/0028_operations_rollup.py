@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviewapp', '0025_escalation_reasons_in_plain_words'),
+        ('reviewapp', '0027_document_queue_status'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviewapp', '0026_operations_rollup'),
+        ('reviewapp', '0028_operations_rollup'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
