@@ -101,20 +101,8 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
         # In the same transaction: a ready document always has its checks.
         document_validate(document=document)
         document_refresh_review_columns(document=document)
-        now = timezone.now()
-        document.status = Document.Status.READY
-        document.page_count = len(result.pages)
-        document.failure_reason = ""
-        document.processed_at = now
-        document.status_changed_at = now
-        document.save(
-            update_fields=[
-                "status",
-                "page_count",
-                "failure_reason",
-                "processed_at",
-                "status_changed_at",
-            ]
+        now = document_mark_read(
+            document=document, status=Document.Status.READY, pages=len(result.pages)
         )
         route = _route(document, now=now)
         run.outcome = ProcessingRun.Outcome.SUCCEEDED
@@ -160,6 +148,28 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
                 request_id=run.job_id,
             )
     return document
+
+
+def document_mark_read(*, document: Document, status: str, pages: int) -> datetime:
+    """Record that a document was read into `status` (ready for review, or a
+    batch waiting for its split): its page count, no failure, and when.
+    Returns that moment."""
+    now = timezone.now()
+    document.status = status
+    document.page_count = pages
+    document.failure_reason = ""
+    document.processed_at = now
+    document.status_changed_at = now
+    document.save(
+        update_fields=[
+            "status",
+            "page_count",
+            "failure_reason",
+            "processed_at",
+            "status_changed_at",
+        ]
+    )
+    return now
 
 
 def _route(document: Document, *, now: datetime) -> routing.Route:

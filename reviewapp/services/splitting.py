@@ -33,7 +33,11 @@ from reviewapp.audit.trail import record_event
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import BatchSplit, Document, ProcessingRun
 from reviewapp.services.ingest import document_enqueue_processing, stored_name
-from reviewapp.services.processing import document_pages_store, run_was_abandoned
+from reviewapp.services.processing import (
+    document_mark_read,
+    document_pages_store,
+    run_was_abandoned,
+)
 from reviewapp.services.retention import document_set_retention
 
 logger = logging.getLogger(__name__)
@@ -87,20 +91,8 @@ def batch_hold_for_split(
                 "automatic": False,
             },
         )
-        now = timezone.now()
-        batch.status = Document.Status.SPLIT_TO_CONFIRM
-        batch.page_count = len(pages)
-        batch.failure_reason = ""
-        batch.processed_at = now
-        batch.status_changed_at = now
-        batch.save(
-            update_fields=[
-                "status",
-                "page_count",
-                "failure_reason",
-                "processed_at",
-                "status_changed_at",
-            ]
+        now = document_mark_read(
+            document=batch, status=Document.Status.SPLIT_TO_CONFIRM, pages=len(pages)
         )
         run.outcome = ProcessingRun.Outcome.SUCCEEDED
         run.ocr_engine = ocr_engine[:100]
