@@ -277,7 +277,7 @@ def find_text(lines: Sequence[PlacedLine], *wanted: str) -> WindowMatch:
     each part on its own line or two, when every part is found and they
     stand together. Reading order interleaves columns, so a letterhead's
     street and town are often not consecutive lines."""
-    forms = [squash(w) for w in wanted if squash(w)]
+    forms = [form for form in map(squash, wanted) if form]
     if not forms:
         return WindowMatch((), 0, 0)
     best = max((best_window(lines, form) for form in forms), key=lambda w: w.score)
