@@ -70,6 +70,9 @@ EVIDENCE_KINDS = (
 # the exception a person should look at).
 DATE_WINDOW_BEFORE = timedelta(days=550)
 DATE_WINDOW_AFTER = timedelta(days=2)
+# A due date lies ahead of arrival by the payment terms: a year covers the
+# longest terms in use, so only a misread year falls outside.
+DUE_WINDOW_AFTER = timedelta(days=366)
 
 _CENT = Decimal("0.01")
 _AMOUNT_FIELDS = ("subtotal_amount", "tax_amount", "total_amount")
@@ -246,11 +249,8 @@ def _date_evidence(
                 else "the printed date also reads with day and month swapped",
             )
         if received is not None:
-            inside = (
-                received - DATE_WINDOW_BEFORE
-                <= parsed[name]
-                <= received + DATE_WINDOW_AFTER
-            )
+            after = DUE_WINDOW_AFTER if name == "due_date" else DATE_WINDOW_AFTER
+            inside = received - DATE_WINDOW_BEFORE <= parsed[name] <= received + after
             collector.add(
                 name,
                 DATE_WINDOW,

@@ -40,6 +40,7 @@ from pipeline.extract.vendor_memory import (
     VendorLayoutHint,
     locate,
     value_span,
+    vouches,
 )
 from pipeline.types import Box, Extraction, FieldValue, PageText
 from pipeline.validate.vendors import name_score, normalise_vat_id
@@ -502,8 +503,8 @@ def apply_directory(
         if m.field_name != "vendor_name"
     ]
     best_text: dict[str, tuple[WindowMatch, str, str]] = {}
-    for name, value, learned_from, printed in candidates:
-        found = find_text(lines, value, printed)
+    for name, value, learned_from, as_printed in candidates:
+        found = find_text(lines, value, as_printed)
         if name not in best_text or found.score > best_text[name][0].score:
             best_text[name] = (found, value, learned_from)
     for name, (found, value, learned_from) in best_text.items():
@@ -530,10 +531,10 @@ def apply_directory(
     for hint in vendor.hints:
         if hint.field_name in values:
             continue
-        found = locate(pages, hint)
-        if found is not None and not found.anchored and hint.kind != "code":
+        located = locate(pages, hint)
+        if located is not None and not located.anchored and hint.kind != "code":
             # Every receipt has some date and amount near any given place: only
-            # a label found again vouches for one.
+            # a label located again vouches for one.
             notes.append(
                 MemoryNote(
                     hint.field_name,
@@ -542,19 +543,31 @@ def apply_directory(
                 )
             )
             continue
-        if found is None:
+        if located is None:
             label = f"label '{hint.anchor_text}'" if hint.anchor_text else "value"
             notes.append(
                 MemoryNote(
                     hint.field_name,
                     False,
-                    f"not applied: the remembered {label} was not found where "
+                    f"not applied: the remembered {label} was not located where "
                     f"{hint.learned_from} printed it",
                 )
             )
             continue
-        values[hint.field_name] = found.field
-        notes.append(MemoryNote(hint.field_name, True, found.field.explanation))
+        read = extraction.get(hint.field_name)
+        if not vouches(hint, located.field, read):
+            notes.append(
+                MemoryNote(
+                    hint.field_name,
+                    False,
+                    f"not applied: where {hint.learned_from} printed it, this page "
+                    f"shows {located.field.value}, not the value read "
+                    f"({read.value if read else 'none'})",
+                )
+            )
+            continue
+        values[hint.field_name] = located.field
+        notes.append(MemoryNote(hint.field_name, True, located.field.explanation))
     kept = tuple(f for f in extraction.fields if f.name not in values)
     return DirectoryOutcome(
         replace(extraction, fields=kept + tuple(values.values())), match, tuple(notes)

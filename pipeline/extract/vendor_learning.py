@@ -116,6 +116,10 @@ def _merge_texts(
 def _merge_hints(
     known: Sequence[VendorLayoutHint], new: Sequence[VendorLayoutHint]
 ) -> tuple[VendorLayoutHint, ...]:
+    # A correction's hint is kept over a later confirmation's: the later
+    # document was often read right because that hint moved its value.
+    corrections = {h.field_name for h in known if not h.confirms}
+    new = [h for h in new if not (h.confirms and h.field_name in corrections)]
     names = {hint.field_name for hint in new}
     return tuple(h for h in known if h.field_name not in names) + tuple(new)
 
@@ -155,9 +159,9 @@ def learn_from_review(
     """What an approved document teaches the directory: its vendor (a new
     confirmed vendor when `vendor` is None and a name was confirmed), the
     confirmed text fields as canonical values with their place, and the place
-    of every number, date or amount the machine read wrong (the person's
-    correction). `confirmed` holds the document's final values; `extraction`
-    what the machine read. Returns the vendor as it now stands."""
+    of every number, date or amount a person confirmed or corrected.
+    `confirmed` holds the document's final values; `extraction` what the
+    machine read. Returns the vendor as it now stands."""
     name = confirmed.get("vendor_name", "")
     if vendor is None:
         if not name:
@@ -189,9 +193,9 @@ def learn_from_review(
         kind = kinds.get(field_name)
         if kind not in ("code", "date", "amount") or not value:
             continue
-        read = extraction.get(field_name)
-        if read is not None and read.value == value:
-            continue  # read right: nothing to correct, nothing to move
+        # Read right or corrected, the place is learned: a value a person
+        # confirmed where this vendor prints it is what makes its next
+        # document's value sure, not only what moves a misread one.
         hint = learn_hint(
             field_name=field_name,
             kind=value_kind(kind),
@@ -201,7 +205,10 @@ def learn_from_review(
             learned_on=day,
         )
         if hint is not None:
-            hints.append(hint)
+            read = extraction.get(field_name)
+            hints.append(
+                replace(hint, confirms=read is not None and read.value == value)
+            )
     vat_ids, ibans = list(vendor.vat_ids), list(vendor.ibans)
     if vendor.source == "confirmed":
         # The master's keys are the ERP's to change; a confirmed vendor's grow

@@ -67,6 +67,10 @@ class VendorLayoutHint:
     placement: Placement  # where the value sits from the anchor
     learned_from: str  # the document it was learned from, for the explanation
     learned_on: str  # ISO date
+    # Learned from a value the machine had read right: it vouches for the
+    # same value found there again, and never replaces another reading (the
+    # remembered label on a receipt also sits beside subtotals and rounding).
+    confirms: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +84,7 @@ class VendorLayoutHint:
             "placement": self.placement,
             "learned_from": self.learned_from,
             "learned_on": self.learned_on,
+            "confirms": self.confirms,
         }
 
     @classmethod
@@ -96,6 +101,7 @@ class VendorLayoutHint:
             placement=data.get("placement", "none"),
             learned_from=str(data.get("learned_from", "")),
             learned_on=str(data.get("learned_on", "")),
+            confirms=bool(data.get("confirms", False)),
         )
 
 
@@ -426,6 +432,15 @@ def _field(
     )
 
 
+def vouches(
+    hint: VendorLayoutHint, remembered: FieldValue, read: FieldValue | None
+) -> bool:
+    """Whether the value `hint` found may stand for the field: a correction's
+    hint always (it moves a misread value), a confirmation's only when the
+    extractor read the very same value."""
+    return not hint.confirms or (read is not None and read.value == remembered.value)
+
+
 def apply_hints(
     extraction: Extraction,
     pages: Sequence[PageText],
@@ -439,7 +454,11 @@ def apply_hints(
     remembered: dict[str, FieldValue] = {}
     for hint in hints:
         match = _locate(layouts, hint)
-        if match is not None and hint.field_name not in remembered:
+        if (
+            match is not None
+            and hint.field_name not in remembered
+            and vouches(hint, match.field, extraction.get(hint.field_name))
+        ):
             remembered[hint.field_name] = match.field
     if not remembered:
         return extraction

@@ -278,6 +278,21 @@ def test_a_date_outside_the_window_around_arrival_is_vetoed() -> None:
     assert future["invoice_date"].vetoed()
 
 
+def test_a_due_date_ahead_of_arrival_by_its_terms_is_no_misread() -> None:
+    """A due date lies after arrival by the payment terms; only one more than
+    a year ahead (a misread year) is vetoed, as any date after arrival would
+    be for the issue date."""
+    extraction = fields(invoice_date="2026-11-03", due_date="2026-12-03")
+    arrived = EvidenceContext(received=date(2026, 11, 5))
+    found = gather_evidence(extraction, [page("x")], context=arrived)
+    assert signal(found, "due_date", DATE_WINDOW) == 1
+    assert not found["due_date"].vetoed()
+    misread = fields(invoice_date="2026-11-03", due_date="2028-12-03")
+    assert gather_evidence(misread, [page("x")], context=arrived)["due_date"].vetoed()
+    ahead = fields(invoice_date="2026-12-03")
+    assert gather_evidence(ahead, [page("x")], context=arrived)["invoice_date"].vetoed()
+
+
 # --- weighing: agreement raises, contradiction lowers ------------------------------
 
 

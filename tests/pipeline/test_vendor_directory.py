@@ -271,6 +271,77 @@ def test_a_wrongly_read_number_is_remembered_where_the_vendor_prints_it() -> Non
     assert "invoice_number" in outcome.applied
 
 
+def test_a_value_read_right_teaches_a_place_that_vouches_but_never_replaces() -> None:
+    """A number the machine read right and a person confirmed is learned too:
+    the next document's same reading there is as sure as memory makes it, but
+    a different reading is kept as read (on a receipt the remembered label
+    also sits beside subtotals), with a note saying why."""
+    directory = Directory()
+    first = receipt("KEDAI AH SENG", "Cash Inv No.: 7730F710", "Total 3.00")
+    directory.approve(
+        read(first, invoice_number="7730F710", total_amount="3.00"),
+        [first],
+        {
+            "vendor_name": "KEDAI AH SENG",
+            "invoice_number": "7730F710",
+            "total_amount": "3.00",
+        },
+        kinds=KINDS,
+        document="receipt-1",
+        day="2026-12-06",
+    )
+    (learned,) = directory.vendors
+    assert {h.field_name: h.confirms for h in learned.hints} == {
+        "invoice_number": True,
+        "total_amount": True,
+    }
+    second = receipt("KEDAI AH SENG", "Cash Inv No.: 7725F714", "Total 1.00")
+    outcome = directory.read(
+        read(second, invoice_number="7725F714", total_amount="9.00"), [second]
+    )
+    number = outcome.extraction.get("invoice_number")
+    assert number is not None and number.value == "7725F714"
+    assert number.confidence == 1.0 and "from vendor memory" in number.explanation
+    total = outcome.extraction.get("total_amount")
+    assert total is not None and (total.value, total.confidence) == ("9.00", 0.5)
+    assert "total_amount" not in outcome.applied
+    (note,) = [n for n in outcome.notes if n.field_name == "total_amount"]
+    assert "shows 1.00, not the value read (9.00)" in note.reason
+
+
+def test_a_correction_s_place_outlives_a_later_confirmation() -> None:
+    """The document after a correction is often read right only because the
+    correction's place moved its value: confirming it must not turn that
+    place into one that merely vouches."""
+    directory = Directory()
+    first = receipt("KEDAI AH SENG", "Cash Inv No.: 7730F710", "Ref 12", "Total 3.00")
+    confirmed = {"vendor_name": "KEDAI AH SENG", "invoice_number": "7730F710"}
+    directory.approve(
+        read(first, invoice_number="12"),
+        [first],
+        confirmed,
+        kinds=KINDS,
+        document="receipt-1",
+        day="2026-12-06",
+    )
+    second = receipt("KEDAI AH SENG", "Cash Inv No.: 7725F714", "Ref 99", "Total 1.00")
+    moved = directory.read(read(second, invoice_number="99"), [second]).extraction
+    directory.approve(
+        moved,
+        [second],
+        {**confirmed, "invoice_number": "7725F714"},
+        kinds=KINDS,
+        document="receipt-2",
+        day="2026-12-06",
+    )
+    (hint,) = directory.vendors[0].hints
+    assert (hint.learned_from, hint.confirms) == ("receipt-1", False)
+    third = receipt("KEDAI AH SENG", "Cash Inv No.: 7721F702", "Ref 31", "Total 2.00")
+    number = directory.read(read(third, invoice_number="31"), [third]).extraction
+    found = number.get("invoice_number")
+    assert found is not None and found.value == "7721F702"
+
+
 def test_a_registration_number_in_the_head_is_a_key_a_buyer_s_lower_down_is_not() -> (
     None
 ):

@@ -30,7 +30,7 @@ from pipeline.extract.vendor_learning import (
     Directory,
 )
 from pipeline.types import Extraction
-from reviewapp.extraction_fields import FIELD_KINDS
+from reviewapp.extraction_fields import FIELD_KINDS, auto_accept_thresholds
 from reviewapp.measurement.evaluator import Evaluator
 from reviewapp.measurement.scoring import (
     DocumentResult,
@@ -39,6 +39,7 @@ from reviewapp.measurement.scoring import (
     read_manifest,
 )
 from reviewapp.measurement.stream_retraining import StreamRetraining
+from reviewapp.review_reasons import ROUTINE, reason_for
 
 # The 1st, 2nd, 3rd ... document of a vendor; later ones are pooled.
 POSITIONS = 5
@@ -64,14 +65,64 @@ def corrections_needed(
 
 
 @dataclass(frozen=True)
+class Automation:
+    """What the routing would have left to the machine on one document:
+    labelled values at or above their threshold, how many of those were
+    wrong, and whether nobody would have looked at it at all."""
+
+    labelled: int
+    accepted: int
+    accepted_wrong: tuple[str, ...]  # the fields
+    # Of those, wrong in more than spacing and punctuation (see
+    # corrections_needed): what a clerk would really have had to fix.
+    accepted_wrong_loose: int
+    touchless: bool
+
+
+def automation(
+    extraction: Extraction, labels: dict[str, str], thresholds: dict[str, float]
+) -> Automation:
+    """Judged as `evaluate` judges it: a value is auto-accepted at or above
+    its field's threshold, and a document is touchless when every labelled
+    value is auto-accepted and right and the routing's own rule, over every
+    value read, finds nothing to look at."""
+    accepted = loose = 0
+    wrong: list[str] = []
+    all_right = True
+    for name, label in labels.items():
+        found = extraction.get(name)
+        passes = found is not None and found.confidence >= thresholds.get(name, 1.0)
+        right = found is not None and comparable(name, found.value) == comparable(
+            name, label
+        )
+        accepted += passes
+        if passes and not right:
+            wrong.append(name)
+            assert found is not None
+            loose += FIELD_KINDS[name] != "text" or squash(found.value) != squash(label)
+        all_right = all_right and passes and right
+    read = [(f.name, f.value, f.confidence) for f in extraction.fields]
+    routine = reason_for(read, flag_below=thresholds) == ROUTINE
+    return Automation(
+        len(labels),
+        accepted,
+        tuple(wrong),
+        loose,
+        bool(labels) and all_right and routine,
+    )
+
+
+@dataclass(frozen=True)
 class Reviewed:
     """One document of the stream: its vendor, which of the vendor's
-    documents it is, and what a clerk corrected on it."""
+    documents it is, what a clerk corrected on it and what the machine
+    would have been trusted with."""
 
     vendor: str
     nth: int
     corrected: tuple[str, ...]
     loose: int
+    automation: Automation
 
     @property
     def exact(self) -> int:
@@ -138,6 +189,7 @@ class Command(BaseCommand):
             )
             evaluator.extractor = retraining.extractor()
         directory = Directory()
+        thresholds = auto_accept_thresholds()
         folder = options["manifest"].parent
         seen: dict[str, int] = defaultdict(int)
         stream: list[Reviewed] = []
@@ -153,7 +205,15 @@ class Command(BaseCommand):
             corrected, loose = corrections_needed(extraction, labels)
             vendor = squash(labels.get("vendor_name", "")) or result.doc_id
             seen[vendor] += 1
-            stream.append(Reviewed(vendor, seen[vendor], tuple(corrected), loose))
+            stream.append(
+                Reviewed(
+                    vendor,
+                    seen[vendor],
+                    tuple(corrected),
+                    loose,
+                    automation(extraction, labels, thresholds),
+                )
+            )
             directory.approve(
                 extraction,
                 pages,
@@ -218,6 +278,7 @@ def render(stream: list[Reviewed], seen: dict[str, int], *, cold: bool) -> str:
             "fields still corrected from a vendor's 2nd document on: "
             + (", ".join(f"{n} {c}" for n, c in fields.most_common()) or "none")
         )
+    out += ["", *_automation_table(stream, repeated)]
     out += ["", f"Corrections per {WINDOW} documents over the stream"]
     for start in range(0, len(stream), WINDOW):
         part = stream[start : start + WINDOW]
@@ -228,6 +289,42 @@ def render(stream: list[Reviewed], seen: dict[str, int], *, cold: bool) -> str:
             f"{exact:>8.1f}{loose:>10.1f} (spacing aside)"
         )
     return "\n".join(out) + "\n"
+
+
+def _automation_table(stream: list[Reviewed], repeated: set[str]) -> list[str]:
+    """Auto-accepted share, error among auto-accepted values and touchless
+    documents: a vendor's 1st document, its later ones, and every document."""
+    out = [
+        "Automation at the product's thresholds (labelled values)",
+        f"{'documents':<22}{'docs':>6}{'auto-accepted':>15}{'wrong among':>13}"
+        f"{'(spacing aside)':>17}{'touchless':>11}",
+    ]
+    groups = (
+        ("vendor's 1st", [s for s in stream if s.vendor in repeated and s.nth == 1]),
+        ("vendor's 2nd-on", [s for s in stream if s.nth > 1]),
+        ("all", stream),
+    )
+    for name, rows in groups:
+        if not rows:
+            continue
+        labelled = sum(r.automation.labelled for r in rows)
+        accepted = sum(r.automation.accepted for r in rows)
+        wrong = sum(len(r.automation.accepted_wrong) for r in rows)
+        loose = sum(r.automation.accepted_wrong_loose for r in rows)
+        touchless = sum(r.automation.touchless for r in rows)
+        share = f"{100 * accepted / labelled:.1f} %" if labelled else "-"
+        among = f"{100 * wrong / accepted:.1f} %" if accepted else "-"
+        among_loose = f"{100 * loose / accepted:.1f} %" if accepted else "-"
+        out.append(
+            f"{name:<22}{len(rows):>6}{share:>15}{among:>13}{among_loose:>17}"
+            f"{touchless:>5} ({100 * touchless / len(rows):.0f} %)"
+        )
+    fields = Counter(n for r in stream for n in r.automation.accepted_wrong)
+    out.append(
+        "auto-accepted but wrong, by field: "
+        + (", ".join(f"{n} {c}" for n, c in fields.most_common()) or "none")
+    )
+    return out
 
 
 def _suffix(position: int) -> str:
