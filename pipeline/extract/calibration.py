@@ -50,16 +50,20 @@ MAX_CALIBRATED = 0.999
 # practice. Like a name taken from the master, such a
 # value is certain; no curve is needed (16 labelled IBANs could not give one).
 ON_RECORD_FIELDS = frozenset({"iban", "vendor_vat_id"})
+# The BIC of an IBAN on record is as sure when it is, by the bank registry,
+# the BIC of that IBAN's bank: the bank code and the printed BIC are two
+# readings that agree, on a bank the vendor master already names.
+ON_RECORD_BANK = "bic"
 
 
 def read_as_on_record(name: str, found: FieldEvidence | None) -> bool:
-    """`name`'s value equals the matched vendor's record exactly."""
-    return (
-        name in ON_RECORD_FIELDS
-        and found is not None
-        and found.signals.get(VENDOR_MASTER, 0) > 0
-        and found.signals.get(CHECK_DIGITS, 0) >= 0
-    )
+    """`name`'s value equals the matched vendor's record exactly (for a BIC:
+    is the registry's BIC of an IBAN on record)."""
+    if found is None or found.signals.get(VENDOR_MASTER, 0) <= 0:
+        return False
+    if name == ON_RECORD_BANK:
+        return found.signals.get(CHECK_DIGITS, 0) > 0
+    return name in ON_RECORD_FIELDS and found.signals.get(CHECK_DIGITS, 0) >= 0
 
 
 # A vetoed value (a date outside the plausible window) stays below any

@@ -30,6 +30,7 @@ from pipeline.extract import total_amount
 from pipeline.extract.candidates import amounts_in
 from pipeline.extract.layout import PageLayout, layout_pages
 from pipeline.extract.normalize import (
+    bic_matches_bank,
     find_dates,
     iban_is_valid,
     vat_id_is_checkable,
@@ -283,6 +284,20 @@ def _identifier_evidence(
             valid,
             "check digits pass" if valid else "check digits fail",
         )
+    bic = values.get("bic")
+    if bic is not None and iban is not None:
+        # The IBAN's bank code names a bank; its BIC in the bank registry is
+        # a check on the printed BIC as strong as a check digit.
+        same_bank = bic_matches_bank(bic.value, iban.value)
+        if same_bank is not None:
+            collector.add(
+                "bic",
+                CHECK_DIGITS,
+                same_bank,
+                "the BIC of the IBAN's bank"
+                if same_bank
+                else "not the BIC of the IBAN's bank",
+            )
     vat_id = values.get("vendor_vat_id")
     if vat_id is not None and vat_id_is_checkable(vat_id.value):
         valid = vat_id_is_valid(vat_id.value)
@@ -333,6 +348,18 @@ def _vendor_evidence(
         collector.add(
             "iban", VENDOR_MASTER, on_file, f"an IBAN on file for the {source}"
         )
+    bic = values.get("bic")
+    if bic is not None and iban is not None and vendor.ibans:
+        on_file = iban.value.replace(" ", "").upper() in {
+            i.replace(" ", "").upper() for i in vendor.ibans
+        }
+        if on_file and bic_matches_bank(bic.value, iban.value):
+            collector.add(
+                "bic",
+                VENDOR_MASTER,
+                True,
+                f"the bank of an IBAN on file for the {source}",
+            )
     vat_id = values.get("vendor_vat_id")
     if by != "vendor_vat_id" and vat_id is not None and vendor.vat_id:
         same = normalise_vat_id(vat_id.value) == normalise_vat_id(vendor.vat_id)

@@ -440,6 +440,26 @@ def normalize_iban(text: str) -> str | None:
     return compact if _IBAN_SHAPE.fullmatch(compact) else None
 
 
+def bank_bic(iban: str) -> str | None:
+    """The BIC the bank registry (schwifty's) gives the bank of a valid
+    `iban`, None when the IBAN is invalid or its bank has no BIC on record."""
+    try:
+        bic = IBAN(compact_identifier(iban)).bic
+    except ValueError:
+        return None
+    return str(bic) if bic is not None else None
+
+
+def bic_matches_bank(bic: str, iban: str) -> bool | None:
+    """Whether `bic` is the BIC of `iban`'s bank (institution, country and
+    location; the branch code may differ); None when the registry cannot
+    tell."""
+    registered = bank_bic(iban)
+    if registered is None:
+        return None
+    return compact_identifier(bic)[:8] == registered[:8]
+
+
 def normalize_bic(text: str) -> str | None:
     """An 8 or 11 character BIC with a known country code (schwifty), else None."""
     compact = compact_identifier(text)

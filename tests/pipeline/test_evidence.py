@@ -707,3 +707,43 @@ def test_an_identifier_read_exactly_as_the_vendor_master_holds_it_is_certain() -
     # Without a vendor on file nothing is certain.
     context = EvidenceContext(vendors=[])
     assert max(confirmed(vendor_vat_id=VALID_VAT_ID, iban=VALID_IBAN).values()) < 1.0
+
+
+def test_a_bic_is_checked_against_the_bank_of_the_iban_beside_it() -> None:
+    """The IBAN's bank code names a bank, and the bank registry its BIC: the
+    printed BIC agreeing is a second reading; a BIC of another bank is not."""
+    same_bank = gather_evidence(fields(iban=VALID_IBAN, bic="COBADEFFXXX"), [page()])
+    assert signal(same_bank, "bic", CHECK_DIGITS) == 1
+    branch = gather_evidence(fields(iban=VALID_IBAN, bic="COBADEFF"), [page()])
+    assert signal(branch, "bic", CHECK_DIGITS) == 1
+    other = gather_evidence(fields(iban=VALID_IBAN, bic="NWBKGB2LXXX"), [page()])
+    assert signal(other, "bic", CHECK_DIGITS) == -1
+    alone = gather_evidence(fields(bic="COBADEFFXXX"), [page()])
+    assert signal(alone, "bic", CHECK_DIGITS) == 0
+
+
+def test_the_bic_of_an_iban_on_record_is_certain_another_bank_s_is_not() -> None:
+    calibration = load_calibration()
+    vendor = VendorRecord(id="v1", name="Nordlicht", ibans=(VALID_IBAN,))
+
+    def bic_confidence(iban: str, bic: str, vendors: list[VendorRecord]) -> float:
+        extraction = Extraction(
+            fields=(
+                FieldValue("iban", iban, iban, 0.7),
+                FieldValue("bic", bic, bic, 0.7),
+            )
+        )
+        evidence = gather_evidence(
+            extraction, [page("x")], context=EvidenceContext(vendors=vendors)
+        )
+        confirmed = calibration.confirm(extraction, evidence, document_type="invoice")
+        found = confirmed.get("bic")
+        assert found is not None
+        return found.confidence
+
+    assert bic_confidence(VALID_IBAN, "COBADEFFXXX", [vendor]) == 1.0
+    # The IBAN is not the vendor's (a bank-detail change), or the BIC is not
+    # its bank's, or nobody is on file: the curves judge, nothing is certain.
+    assert bic_confidence(OTHER_VALID_IBAN, "NWBKGB2LXXX", [vendor]) < 1.0
+    assert bic_confidence(VALID_IBAN, "NWBKGB2LXXX", [vendor]) < 1.0
+    assert bic_confidence(VALID_IBAN, "COBADEFFXXX", []) < 1.0
