@@ -380,6 +380,37 @@ def why_unidentified(
 
 # --- applying what the directory knows ----------------------------------------------
 
+# A remembered text is printed on the page, but that alone is not proof it is
+# this document's value: a chain's receipt prints its head-office address
+# and then the branch, a franchisee's name sits under the brand. It is sure
+# only when the extractor's own reading says the same (as far as OCR's
+# spacing and marks allow); otherwise it is proposed for a person to confirm.
+CORROBORATED_SIMILARITY = 0.9
+UNCORROBORATED_CONFIDENCE = 0.9
+
+
+def corroborated(remembered: str, read: FieldValue | None) -> bool:
+    """Whether the extractor read `remembered` too (squashed, nearly equal)."""
+    if read is None:
+        return False
+    return (
+        Levenshtein.normalized_similarity(squash(remembered), squash(read.value))
+        >= CORROBORATED_SIMILARITY
+    )
+
+
+def _remembered_confidence(
+    name: str, value: str, confidence: float, extraction: Extraction
+) -> tuple[float, str]:
+    """The confidence of a remembered text and what to add to its
+    explanation: capped below every text threshold when uncorroborated."""
+    if corroborated(value, extraction.get(name)):
+        return confidence, ""
+    return (
+        min(confidence, UNCORROBORATED_CONFIDENCE),
+        "; the page's own reading differs, so a person confirms it",
+    )
+
 
 def _field_from(
     name: str,
@@ -474,9 +505,14 @@ def apply_directory(
         )
         if close:
             found, memory = close[0]
-            explanation = f"{origin}: printed as confirmed on {memory.learned_from}"
+            confidence, caveat = _remembered_confidence(
+                "vendor_name", memory.value, match.confidence, extraction
+            )
+            explanation = (
+                f"{origin}: printed as confirmed on {memory.learned_from}{caveat}"
+            )
             values["vendor_name"] = _field_from(
-                "vendor_name", memory.value, match.confidence, found.lines, explanation
+                "vendor_name", memory.value, confidence, found.lines, explanation
             )
             notes.append(MemoryNote("vendor_name", True, explanation))
         else:
@@ -522,9 +558,15 @@ def apply_directory(
         explanation = f"{origin}: printed as {source}"
         if found.edits:
             explanation += f" ({found.edits} characters read differently)"
-        values[name] = _field_from(
-            name, value, match.confidence * found.score / 100, found.lines, explanation
-        )
+        confidence = match.confidence * found.score / 100
+        if learned_from:
+            # The master's own address is the vendor's by record; what people
+            # confirmed on one document must be read on this one too.
+            confidence, caveat = _remembered_confidence(
+                name, value, confidence, extraction
+            )
+            explanation += caveat
+        values[name] = _field_from(name, value, confidence, found.lines, explanation)
         notes.append(MemoryNote(name, True, explanation))
 
     # Numbers, dates and amounts where this vendor prints them.

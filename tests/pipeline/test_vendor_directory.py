@@ -15,6 +15,7 @@ from pipeline.extract.scorer import (
 from pipeline.extract.vendor_directory import (
     CONFIRMED_MARK,
     MASTER_MARK,
+    UNCORROBORATED_CONFIDENCE,
     DirectoryVendor,
     TextMemory,
     apply_directory,
@@ -192,6 +193,38 @@ def test_text_fields_learned_on_approval_read_the_next_receipt_right() -> None:
     refused = [n for n in outcome.notes if n.field_name == "vendor_address"]
     assert refused and not refused[0].applied
     assert "does not show a known value" in refused[0].reason
+
+
+def test_a_remembered_text_is_sure_only_when_the_page_s_own_reading_agrees() -> None:
+    """A chain prints its head-office address on every receipt and the branch
+    after it: the confirmed head-office address is found again, but when the
+    extractor read more (the branch), the remembered value is only proposed,
+    under every text threshold, and says why."""
+    directory = Directory()
+    first = receipt("KEDAI AH SENG (12345-X)", "No 5, Jalan Besar,", "Total 3.00")
+    directory.approve(
+        read(first, vendor_name="KEDAI AH SENG (12345-X)"),
+        [first],
+        {"vendor_name": "KEDAI AH SENG", "vendor_address": "NO 5, JALAN BESAR"},
+        kinds=KINDS,
+        document="receipt-1",
+        day="2026-12-06",
+    )
+    branch = receipt(
+        "KEDAI AH SENG (12345-X)", "No 5, Jalan Besar,", "1214-Jinjang Utara"
+    )
+    agrees = directory.read(
+        read(branch, vendor_address="NO 5,JALAN BESAR"), [branch]
+    ).extraction.get("vendor_address")
+    assert agrees is not None and agrees.confidence == 1.0
+    differs = directory.read(
+        read(branch, vendor_address="No 5, Jalan Besar, 1214-Jinjang Utara"), [branch]
+    ).extraction.get("vendor_address")
+    assert differs is not None and differs.value == "NO 5, JALAN BESAR"
+    assert differs.confidence == UNCORROBORATED_CONFIDENCE < 1.0
+    assert "the page's own reading differs" in differs.explanation
+    unread = directory.read(read(branch), [branch]).extraction.get("vendor_address")
+    assert unread is not None and unread.confidence == UNCORROBORATED_CONFIDENCE
 
 
 def test_an_address_between_another_column_s_lines_is_learned_and_found_again() -> None:
