@@ -602,9 +602,10 @@ def apply_directory(
                 MemoryNote(
                     hint.field_name,
                     False,
+                    # No values in the note: it is shown to people who may
+                    # not see a masked one (an IBAN, a VAT id).
                     f"not applied: where {hint.learned_from} printed it, this page "
-                    f"shows {located.field.value}, not the value read "
-                    f"({read.value if read else 'none'})",
+                    "shows another value than the one read",
                 )
             )
             continue
