@@ -39,8 +39,8 @@ from pipeline.extract.vendor_memory import (
     ValueKind,
     VendorLayoutHint,
     locate,
+    remembered_value,
     value_span,
-    vouches,
 )
 from pipeline.types import Box, Extraction, FieldValue, PageText
 from pipeline.validate.vendors import name_score, normalise_vat_id
@@ -597,7 +597,8 @@ def apply_directory(
             )
             continue
         read = extraction.get(hint.field_name)
-        if not vouches(hint, located.field, read):
+        taken = remembered_value(hint, located.field, read)
+        if taken is None:
             notes.append(
                 MemoryNote(
                     hint.field_name,
@@ -609,8 +610,16 @@ def apply_directory(
                 )
             )
             continue
-        values[hint.field_name] = located.field
-        notes.append(MemoryNote(hint.field_name, True, located.field.explanation))
+        values[hint.field_name] = taken
+        notes.append(
+            MemoryNote(
+                hint.field_name,
+                True,
+                located.field.explanation
+                if taken is located.field
+                else f"the value read is the one {hint.learned_from} printed there",
+            )
+        )
     kept = tuple(f for f in extraction.fields if f.name not in values)
     return DirectoryOutcome(
         replace(extraction, fields=kept + tuple(values.values())), match, tuple(notes)

@@ -432,13 +432,21 @@ def _field(
     )
 
 
-def vouches(
+def remembered_value(
     hint: VendorLayoutHint, remembered: FieldValue, read: FieldValue | None
-) -> bool:
-    """Whether the value `hint` found may stand for the field: a correction's
-    hint always (it moves a misread value), a confirmation's only when the
-    extractor read the very same value."""
-    return not hint.confirms or (read is not None and read.value == remembered.value)
+) -> FieldValue | None:
+    """What stands for the field where `hint` found `remembered`: None when
+    memory declines (a confirmation's place showing another value than the
+    one read: it vouches, it never replaces); the value read when it is the
+    same value and already surer than memory makes it (a blurred line lowers
+    memory's confidence, never the evidence's); else the remembered value (a
+    correction's place moves a misread value)."""
+    same = read is not None and read.value == remembered.value
+    if same and read is not None and read.confidence >= remembered.confidence:
+        return read
+    if hint.confirms and not same:
+        return None
+    return remembered
 
 
 def apply_hints(
@@ -454,12 +462,11 @@ def apply_hints(
     remembered: dict[str, FieldValue] = {}
     for hint in hints:
         match = _locate(layouts, hint)
-        if (
-            match is not None
-            and hint.field_name not in remembered
-            and vouches(hint, match.field, extraction.get(hint.field_name))
-        ):
-            remembered[hint.field_name] = match.field
+        if match is None or hint.field_name in remembered:
+            continue
+        taken = remembered_value(hint, match.field, extraction.get(hint.field_name))
+        if taken is not None:
+            remembered[hint.field_name] = taken
     if not remembered:
         return extraction
     kept = tuple(f for f in extraction.fields if f.name not in remembered)

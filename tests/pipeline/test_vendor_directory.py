@@ -4,6 +4,7 @@ thing done or not done."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -341,6 +342,39 @@ def test_a_value_read_right_teaches_a_place_that_vouches_but_never_replaces() ->
     (note,) = [n for n in outcome.notes if n.field_name == "total_amount"]
     assert "shows another value than the one read" in note.reason
     assert "1.00" not in note.reason and "9.00" not in note.reason
+
+
+def test_memory_never_lowers_the_confidence_of_the_value_it_agrees_with() -> None:
+    """On a blurred line memory is less sure than on a clear one; when the
+    extractor read the same value with more confidence (its evidence agreed),
+    that confidence stands."""
+    directory = Directory()
+    first = receipt("KEDAI AH SENG", "Cash Inv No.: 7730F710", "Total 3.00")
+    directory.approve(
+        read(first, invoice_number="7730F710"),
+        [first],
+        {"vendor_name": "KEDAI AH SENG", "invoice_number": "7730F710"},
+        kinds=KINDS,
+        document="receipt-1",
+        day="2026-12-06",
+    )
+    clear = receipt("KEDAI AH SENG", "Cash Inv No.: 7725F714", "Total 1.00")
+    blurred = replace(
+        clear,
+        lines=tuple(
+            replace(ocr_line, confidence=0.76) if "Inv" in ocr_line.text else ocr_line
+            for ocr_line in clear.lines
+        ),
+    )
+    sure = Extraction((FieldValue("invoice_number", "7725F714", "7725F714", 0.99),))
+    number = directory.read(sure, [blurred]).extraction.get("invoice_number")
+    assert number is not None and (number.value, number.confidence) == (
+        "7725F714",
+        0.99,
+    )
+    unsure = read(blurred, invoice_number="7725F714")
+    number = directory.read(unsure, [blurred]).extraction.get("invoice_number")
+    assert number is not None and number.confidence == 0.8  # memory's, on a blur
 
 
 def test_a_correction_s_place_outlives_a_later_confirmation() -> None:
