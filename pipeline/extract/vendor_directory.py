@@ -605,8 +605,8 @@ def apply_directory(
                     False,
                     # No values in the note: it is shown to people who may
                     # not see a masked one (an IBAN, a VAT id).
-                    f"not applied: where {hint.learned_from} printed it, this page "
-                    "shows another value than the one read",
+                    f"not applied: the place remembered from {hint.learned_from} "
+                    "shows another value on this page; the value read stands",
                 )
             )
             continue

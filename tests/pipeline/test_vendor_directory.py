@@ -340,7 +340,7 @@ def test_a_value_read_right_teaches_a_place_that_vouches_but_never_replaces() ->
     assert total is not None and (total.value, total.confidence) == ("9.00", 0.5)
     assert "total_amount" not in outcome.applied
     (note,) = [n for n in outcome.notes if n.field_name == "total_amount"]
-    assert "shows another value than the one read" in note.reason
+    assert "shows another value on this page; the value read stands" in note.reason
     assert "1.00" not in note.reason and "9.00" not in note.reason
 
 
