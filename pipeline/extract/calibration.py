@@ -35,7 +35,7 @@ from pipeline.extract.evidence import (
     FieldEvidence,
 )
 from pipeline.extract.heuristic import HeuristicExtractor
-from pipeline.extract.vendor_memory import MEMORY_MARK
+from pipeline.extract.vendor_directory import is_from_directory
 from pipeline.types import Extraction, PageText
 
 DEFAULT_CALIBRATION = Path(__file__).with_name("calibration.json")
@@ -156,11 +156,13 @@ def recalibrated(
 def takes_evidence(explanation: str, confidence: float) -> bool:
     """Whether a value's confidence is the evidence model's to set: not one
     from e-invoice XML (the vendor's own data, or a disagreement already
-    flagged) nor one from vendor memory (its own rule, not in the fit)."""
+    flagged) nor one the vendor directory supplied (the master, confirmed
+    vendors, vendor memory: their own rules, applied after this stage in the
+    worker, so `evaluate --cross-validate` must not refit them either)."""
     return not (
         confidence >= 1.0
         or explanation.startswith(XML_EXPLANATIONS)
-        or explanation.startswith(MEMORY_MARK)
+        or is_from_directory(explanation)
     )
 
 

@@ -368,7 +368,7 @@ def test_the_shipped_calibration_weighs_the_evidence_it_has_seen() -> None:
     assert confidence("invoice_date", {DATE_WINDOW: -1}) <= VETO_CAP
 
 
-def test_values_from_xml_and_vendor_memory_keep_their_confidence() -> None:
+def test_values_from_xml_and_the_vendor_directory_keep_their_confidence() -> None:
     calibration = load_calibration()
     extraction = Extraction(
         fields=(
@@ -386,6 +386,23 @@ def test_values_from_xml_and_vendor_memory_keep_their_confidence() -> None:
                 0.97,
                 explanation="from vendor memory (learned)",
             ),
+            # The directory's own rules set these (an uncorroborated text
+            # stays under its threshold); `evaluate --cross-validate`
+            # rescores what this stage sets, so it must leave them alone.
+            FieldValue(
+                "vendor_address",
+                "NO 5, JALAN BESAR",
+                "NO 5, JALAN BESAR",
+                0.9,
+                explanation="from confirmed vendors (matched by name): printed as",
+            ),
+            FieldValue(
+                "vendor_name",
+                "Nordlicht",
+                "Nordlicht",
+                0.95,
+                explanation="from vendor master (matched by name, 95%)",
+            ),
         )
     )
     confirmed = calibration.confirm(
@@ -393,6 +410,8 @@ def test_values_from_xml_and_vendor_memory_keep_their_confidence() -> None:
         {
             "total_amount": FieldEvidence({ARITHMETIC: -1}),
             "invoice_number": FieldEvidence({VENDOR_SHAPE: -1}),
+            "vendor_address": FieldEvidence({VENDOR_MASTER: 1}),
+            "vendor_name": FieldEvidence({VENDOR_MASTER: 1}),
         },
         document_type="invoice",
     )
