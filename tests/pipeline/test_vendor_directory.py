@@ -224,6 +224,13 @@ def test_a_remembered_text_is_sure_only_when_the_page_s_own_reading_agrees() -> 
     assert differs is not None and differs.value == "NO 5, JALAN BESAR"
     assert differs.confidence == UNCORROBORATED_CONFIDENCE < 1.0
     assert "the page's own reading differs" in differs.explanation
+    # One letter apart is not the same reading: an OCR slip or a person's
+    # typo, a person looks.
+    one_letter = directory.read(
+        read(branch, vendor_address="NO 5, JALAN BESAP"), [branch]
+    ).extraction.get("vendor_address")
+    assert one_letter is not None
+    assert one_letter.confidence == UNCORROBORATED_CONFIDENCE
     unread = directory.read(read(branch), [branch]).extraction.get("vendor_address")
     assert unread is not None and unread.confidence == UNCORROBORATED_CONFIDENCE
 
