@@ -63,6 +63,7 @@ def test_a_scanned_invoice_gets_in_the_worker_the_confidences_evaluate_measures(
     for value in measured.extraction.fields:
         if value.name in (
             "iban",
+            "bic",
             "vendor_vat_id",
             "vendor_name",
             "vendor_address",
@@ -77,4 +78,7 @@ def test_a_scanned_invoice_gets_in_the_worker_the_confidences_evaluate_measures(
     assert "vendor master" in stored["iban"].explanation
     assert stored["vendor_address"].explanation.startswith("from vendor master")
     assert "check digits pass" in stored["iban"].explanation
+    assert "the bank of an IBAN on file for the vendor master" in (
+        stored["bic"].explanation
+    )
     assert stored["total_amount"].explanation.count("agrees") >= 1
