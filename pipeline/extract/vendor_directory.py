@@ -26,6 +26,7 @@ and `evaluate --history` build the same directory and call the same functions;
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -394,8 +395,14 @@ UNCORROBORATED_CONFIDENCE = 0.9
 
 def corroborated(remembered: str, read: FieldValue | None) -> bool:
     """Whether the extractor read `remembered` too: the same letters and
-    digits, whatever the spacing and punctuation."""
-    return read is not None and squash(remembered) == squash(read.value)
+    digits, whatever the spacing, punctuation and accents (the recognition
+    dictionary has no umlauts: "München" is read "Munchen")."""
+    return read is not None and _base_letters(remembered) == _base_letters(read.value)
+
+
+def _base_letters(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+    return squash("".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
 def _remembered_confidence(

@@ -20,6 +20,7 @@ from pipeline.extract.vendor_directory import (
     DirectoryVendor,
     TextMemory,
     apply_directory,
+    corroborated,
     identify,
 )
 from pipeline.extract.vendor_learning import (
@@ -233,6 +234,20 @@ def test_a_remembered_text_is_sure_only_when_the_page_s_own_reading_agrees() -> 
     assert one_letter.confidence == UNCORROBORATED_CONFIDENCE
     unread = directory.read(read(branch), [branch]).extraction.get("vendor_address")
     assert unread is not None and unread.confidence == UNCORROBORATED_CONFIDENCE
+
+
+def test_a_reading_without_the_marks_ocr_cannot_print_still_corroborates() -> None:
+    """The recognition dictionary has no umlauts or ß: "Munchen" and
+    "Lieferantenstrasse" are the page's reading of "München" and
+    "Lieferantenstraße"; "LieferantenstraBe" is a misread."""
+
+    def reading(value: str) -> FieldValue:
+        return FieldValue("vendor_address", value, value, 0.5)
+
+    confirmed = "Lieferantenstraße 20, 80333 München"
+    assert corroborated(confirmed, reading("Lieferantenstrasse 20,80333 Munchen"))
+    assert not corroborated(confirmed, reading("LieferantenstraBe 20, 80333 Munchen"))
+    assert not corroborated(confirmed, None)
 
 
 def test_an_address_between_another_column_s_lines_is_learned_and_found_again() -> None:
