@@ -64,6 +64,7 @@ def load_benchmark(
     seconds: int,
     uploads_per_second: float,
     prepared: int,
+    arrivals_per_second: float = 1.0,
     say: Callable[[str], None] = print,
 ) -> list[ActionFigures]:
     """Prepare users and documents, run Locust for `seconds`, return figures."""
@@ -125,12 +126,13 @@ def load_benchmark(
         queries_file = work / "queries.json"
         say(
             f"load: {reviewers} reviewers + 1 scanner ({uploads_per_second}/s) "
-            f"for {seconds} s on {connection.vendor}"
+            f"for {seconds} s on {connection.vendor}, people arriving "
+            f"{arrivals_per_second}/s"
         )
         subprocess.run(
             [
                 sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-                "--users", str(reviewers + 1), "--spawn-rate", str(reviewers + 1),
+                "--users", str(reviewers + 1), "--spawn-rate", str(arrivals_per_second),
                 "--run-time", f"{seconds}s", "--host", stack.url,
                 "--csv", str(work / "stats"), "--only-summary", "--loglevel", "WARNING",
                 "--stop-timeout", "10",

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
@@ -162,3 +163,16 @@ def test_secrets_never_reach_the_log(clerk: User, console: io.StringIO) -> None:
         "horse",  # no part of a password with spaces either
     ):
         assert secret not in output
+
+
+def test_passwords_are_kept_as_argon2_and_older_hashes_are_rewritten_at_sign_in(
+    clerk: User,
+) -> None:
+    assert clerk.password.startswith("argon2$")
+    clerk.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    clerk.save(update_fields=["password"])
+
+    signed_in(clerk)
+
+    clerk.refresh_from_db()
+    assert clerk.password.startswith("argon2$")

@@ -23,6 +23,16 @@ class Command(BaseCommand):
         parser.add_argument("--seconds", type=int, default=60)
         parser.add_argument("--uploads-per-second", type=float, default=1.0)
         parser.add_argument(
+            "--arrivals-per-second",
+            type=float,
+            default=1.0,
+            help=(
+                "people starting their session per second. "
+                "A whole team signing in within the same second is not a "
+                "working morning; raise it to measure that stampede"
+            ),
+        )
+        parser.add_argument(
             "--prepared",
             type=int,
             default=150,
@@ -35,6 +45,7 @@ class Command(BaseCommand):
             seconds=options["seconds"],
             uploads_per_second=options["uploads_per_second"],
             prepared=options["prepared"],
+            arrivals_per_second=options["arrivals_per_second"],
             say=self.stdout.write,
         )
         self.stdout.write(
