@@ -99,7 +99,7 @@ def document_record_result(*, run: ProcessingRun, result: PipelineResult) -> Doc
             document=document, lines=result.line_items, pages=pages_by_number
         )
         # In the same transaction: a ready document always has its checks.
-        document_validate(document=document)
+        document_validate(document=document, pages_just_read=True)
         document_refresh_review_columns(document=document)
         now = document_mark_read(
             document=document, status=Document.Status.READY, pages=len(result.pages)

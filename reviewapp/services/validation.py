@@ -53,9 +53,13 @@ def document_refresh_review_columns(*, document: Document) -> None:
     )
 
 
-def document_validate(*, document: Document) -> ValidationResult:
+def document_validate(
+    *, document: Document, pages_just_read: bool = False
+) -> ValidationResult:
     """Run the validation rules on the document's current field values and
     replace the previous run's ValidationIssue rows and DocumentValidation.
+    `pages_just_read` when the page images were (re)written since the last
+    run, so page 1 is fingerprinted again.
 
     Safe to run twice; a rule that raises propagates (and, inside
     `document_record_result`, fails the attempt) rather than leave a document
@@ -65,7 +69,7 @@ def document_validate(*, document: Document) -> ValidationResult:
         # One validation per document at a time: two corrections saved together
         # must not leave both runs' issues behind.
         Document.objects.select_for_update().filter(pk=document.pk).first()
-        invoice = invoice_data_for(document)
+        invoice = invoice_data_for(document, pages_just_read=pages_just_read)
         context = validation_context_for(invoice, document, today=timezone.localdate())
         result = validate(
             invoice,

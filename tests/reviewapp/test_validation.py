@@ -169,6 +169,35 @@ def test_a_correction_re_runs_the_checks_and_returns_them(
     assert 'href="#field-vendor_name"' in page.content.decode()
 
 
+def test_a_correction_keeps_page_one_s_fingerprint_without_decoding_the_page(
+    clerk: User,
+    media_root: Path,
+    invoice_png: bytes,
+    acme: Vendor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    document = process(invoice_png, "acme.png", clerk)
+    kept = DocumentValidation.objects.get(document=document).image_fingerprint
+    assert len(kept) == 16
+
+    def decoded(image_bytes: bytes) -> int:
+        raise AssertionError("page 1 decoded again for a correction")
+
+    monkeypatch.setattr("reviewapp.selectors.validation.image_fingerprint", decoded)
+    field_correct(
+        document=document, name="invoice_date", value="16.09.2026", user=clerk
+    )
+    assert DocumentValidation.objects.get(document=document).image_fingerprint == kept
+
+    # Reading the pages again fingerprints them again.
+    monkeypatch.setattr(
+        "reviewapp.selectors.validation.image_fingerprint", lambda _: 0xABC
+    )
+    document_validate(document=document, pages_just_read=True)
+    validation = DocumentValidation.objects.get(document=document)
+    assert validation.image_fingerprint == "0000000000000abc"
+
+
 def test_validating_again_replaces_the_previous_issues(
     clerk: User, media_root: Path, invoice_png: bytes
 ) -> None:
