@@ -168,11 +168,11 @@ def test_secrets_never_reach_the_log(clerk: User, console: io.StringIO) -> None:
 def test_passwords_are_kept_as_argon2_and_older_hashes_are_rewritten_at_sign_in(
     clerk: User,
 ) -> None:
-    assert clerk.password.startswith("argon2$")
+    assert clerk.password.startswith("argon2$argon2id$v=19$m=47104,t=1,p=1$")
     clerk.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
     clerk.save(update_fields=["password"])
 
     signed_in(clerk)
 
     clerk.refresh_from_db()
-    assert clerk.password.startswith("argon2$")
+    assert clerk.password.startswith("argon2$argon2id$v=19$m=47104,t=1,p=1$")
