@@ -26,15 +26,18 @@ _DUE_LABEL = re.compile(
 )
 
 
+# A date written in figures, one separator throughout: a document number such
+# as "T03-18/199913" is not a month-first date.
+_NUMERIC_DATE = re.compile(r"(?<![\w/.-])(\d{1,2})([./-])(\d{1,2})\2\d{2,4}(?!\d)")
+
+
 def prefers_day_first(layouts: list[PageLayout], currency: FieldValue | None) -> bool:
     """Day-first unless the page's own dates or a US currency say month-first."""
     day_first_evidence = month_first_evidence = 0
     for layout in layouts:
         for placed in layout.lines:
-            for found in re.finditer(
-                r"(?<!\d)(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}", placed.line.text
-            ):
-                first, second = int(found.group(1)), int(found.group(2))
+            for found in _NUMERIC_DATE.finditer(placed.line.text):
+                first, second = int(found.group(1)), int(found.group(3))
                 if first > 12 >= second:
                     day_first_evidence += 1
                 elif second > 12 >= first:

@@ -247,3 +247,24 @@ def test_change_and_tendered_cash_are_never_the_total() -> None:
     total = HeuristicExtractor().extract([receipt]).get("total_amount")
     assert total is not None and total.value == "18.50"
     assert "cash tendered minus change" in total.explanation
+
+
+def test_a_document_number_like_a_month_first_date_does_not_turn_the_date_round() -> (
+    None
+):
+    # The Malaysian receipt sroie-train-214, as printed: "T03-18/1999…" is its
+    # document number, not the 18th of March.
+    extraction = HeuristicExtractor().extract(
+        [
+            page(
+                line("DOCUMENT NO.", 40, 300, 300, 330),
+                line(": T03-18/199913", 400, 300, 800, 330),
+                line("DATE", 40, 340, 200, 370),
+                line(": 06/02/2018 07:11:54 PM", 400, 340, 900, 370),
+                line("TOTAL", 40, 700, 200, 730),
+                line("13.50", 700, 700, 850, 730),
+            )
+        ]
+    )
+    fields = {f.name: f for f in extraction.fields}
+    assert fields["invoice_date"].value == "2018-02-06"
