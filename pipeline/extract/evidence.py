@@ -226,6 +226,14 @@ def _largest_after_total_label(layouts: list[PageLayout]) -> Decimal | None:
     return largest
 
 
+def _dotted(pattern: str) -> bool:
+    """A date in figures with dots ("05.03.2018") reads day first wherever dots
+    are the separator (Germany, Austria, Switzerland, the Nordics, Eastern
+    Europe); month-first writers (the US) use slashes. `find_dates` reads day
+    first by default, so a value equal to that reading is the one way."""
+    return pattern.startswith("dd.mm.")
+
+
 def _date_evidence(
     collector: _Collector, values: Mapping[str, FieldValue], received: date | None
 ) -> None:
@@ -240,7 +248,11 @@ def _date_evidence(
             continue
         readings = find_dates(found.raw_value)
         if readings:
-            one_way = not any(reading.ambiguous for reading in readings)
+            one_way = not any(
+                reading.ambiguous
+                and not (_dotted(reading.pattern) and reading.value == parsed[name])
+                for reading in readings
+            )
             collector.add(
                 name,
                 ONE_READING,

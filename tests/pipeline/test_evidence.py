@@ -166,6 +166,20 @@ def test_a_date_that_reads_one_way_only_agrees_and_a_swappable_one_does_not() ->
     )
 
 
+def test_a_dotted_date_read_day_first_reads_one_way_and_read_month_first_does_not() -> (
+    None
+):
+    def reading(raw: str, value: str) -> int:
+        extraction = Extraction(fields=(FieldValue("invoice_date", raw, value, 0.8),))
+        found = gather_evidence(extraction, [page("x")])
+        return signal(found, "invoice_date", ONE_READING)
+
+    # "05.03.2018" is the 5th of March wherever dots separate a date.
+    assert reading("05.03.2018", "2018-03-05") == 1
+    assert reading("05.03.2018", "2018-05-03") == -1
+    assert reading("05/03/2018", "2018-03-05") == -1
+
+
 def test_an_invoice_dated_after_its_due_date_disagrees() -> None:
     right = gather_evidence(
         fields(invoice_date="2026-01-10", due_date="2026-02-10"), [page("x")]
