@@ -73,6 +73,8 @@ class LocalStack:
             "VOUCH_OCR_ENGINE": "pipeline.ocr.recorded.RecordedOcrEngine",
             "DJANGO_SETTINGS_MODULE": "reviewapp.settings",
             "PYTHONUNBUFFERED": "1",
+            # As production's web server runs (deploy/): PostgreSQL only.
+            "DATABASE_POOL_MAX_SIZE": os.environ.get("DATABASE_POOL_MAX_SIZE", "10"),
             **(env or {}),
         }
         self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

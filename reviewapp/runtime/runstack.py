@@ -49,6 +49,8 @@ def main() -> int:
     os.environ.setdefault("VOUCH_AUDIT_KEY", ensure_secret(VAR_DIR, AUDIT_KEY_FILE))
     # A checkout's own server: its stylesheets and scripts are edited under it.
     os.environ.setdefault("VOUCH_STATIC_AUTOREFRESH", "1")
+    # On PostgreSQL, keep connections open as production's web server does.
+    os.environ.setdefault("DATABASE_POOL_MAX_SIZE", "10")
     redis_server = ensure_redis_url(VAR_DIR / "redis")
     supervisor = Supervisor(cwd=BASE_DIR)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -133,3 +134,42 @@ def test_without_secrets_anywhere_settings_refuse_to_start(tmp_path: Path) -> No
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
     assert not (tmp_path / SECRET_KEY_FILE).exists()
+
+
+def _database_settings(**environment: str) -> dict[str, object]:
+    """DATABASES["default"] as settings build it from `environment`."""
+    script = (
+        "import json, django.conf as c; "
+        "print(json.dumps(c.settings.DATABASES['default'], default=str))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(vouch_settings.BASE_DIR),
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "reviewapp.settings",
+            **environment,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_postgresql_connections_are_pooled_when_a_pool_size_is_set() -> None:
+    url = "postgres://vouch@db.internal:5432/vouch"
+    pooled = _database_settings(
+        DATABASE_URL=url, DATABASE_POOL_MAX_SIZE="7", DATABASE_CONN_MAX_AGE="60"
+    )
+    assert pooled["OPTIONS"]["pool"]["max_size"] == 7  # type: ignore[index]
+    assert pooled["CONN_MAX_AGE"] == 0  # Django refuses a pool beside it
+    unpooled = _database_settings(DATABASE_URL=url, DATABASE_POOL_MAX_SIZE="0")
+    assert "pool" not in unpooled.get("OPTIONS", {})  # type: ignore[operator]
+    # SQLite has no pool to keep.
+    sqlite = _database_settings(
+        DATABASE_URL="sqlite:////tmp/vouch-pool-test.sqlite3",
+        DATABASE_POOL_MAX_SIZE="7",
+    )
+    assert "pool" not in sqlite["OPTIONS"]  # type: ignore[operator]
