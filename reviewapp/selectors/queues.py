@@ -293,11 +293,13 @@ def page_of(
 def _grouped_counts(documents: QuerySet[Document]) -> list[Mapping[str, Any]]:
     """How many documents per (status, review_reason, document_type): one
     query, grouped in the order of the document_queue_counts index, so that
-    the database counts along the index without sorting."""
+    the database counts along the index without sorting. COUNT(*), not of a
+    column: the index lacks the id, and counting ids made PostgreSQL read
+    every row from the table instead of answering from the index alone."""
     return list(
         documents.order_by()
         .values("queue_status", "status", "review_reason", "document_type")
-        .annotate(count=Count("pk"))
+        .annotate(count=Count("*"))
     )
 
 
