@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from pipeline.validate import types as validation
 from reviewapp import review_reasons
-from reviewapp.models.documents import Document
+from reviewapp.models.documents import LEAST_SURE_FIRST, Document
 from reviewapp.permissions import (
     AnyUser,
     can_handle_exceptions,
@@ -56,8 +56,9 @@ SORTS = {
     "oldest": ("created_at", "id"),
     "newest": ("-created_at", "-id"),
     "vendor": ("vendor_name", "created_at", "id"),
-    # The documents most likely to hold a wrong value first.
-    "least_sure": (F("confidence").asc(nulls_first=True), "created_at", "id"),
+    # The documents most likely to hold a wrong value first, along the
+    # document_queue_least_sure index.
+    "least_sure": LEAST_SURE_FIRST,
 }
 
 
