@@ -291,17 +291,21 @@ def page_of(
     return page, [rows[pk] for pk in ids if pk in rows]
 
 
-def _grouped_counts(documents: QuerySet[Document]) -> list[Mapping[str, Any]]:
+def grouped_counts_query(documents: QuerySet[Document]) -> QuerySet[Any]:
     """How many documents per (status, review_reason, document_type): one
     query, grouped in the order of the document_queue_counts index, so that
     the database counts along the index without sorting. COUNT(*), not of a
     column: the index lacks the id, and counting ids made PostgreSQL read
     every row from the table instead of answering from the index alone."""
-    return list(
+    return (
         documents.order_by()
         .values("queue_status", "status", "review_reason", "document_type")
         .annotate(count=Count("*"))
     )
+
+
+def _grouped_counts(documents: QuerySet[Document]) -> list[Mapping[str, Any]]:
+    return list(grouped_counts_query(documents))
 
 
 def _counted_by(rows: list[Mapping[str, Any]], column: str) -> dict[str, int]:
