@@ -302,7 +302,7 @@ def range_figures(start: date, end: date, document_type: str = "") -> RangeFigur
     since the rollup, plus those documents' figures now."""
     figures = RangeFigures(per_day={}, totals=Counter())
     rules = current_rules()
-    rollup = OperationsRollup.objects.filter(rules=rules.fingerprint()).first()
+    rollup = current_rollup(rules)
     low, high = start.isoformat(), end.isoformat()
     if rollup is None:
         changed = Document.objects.all()
@@ -333,6 +333,12 @@ def range_figures(start: date, end: date, document_type: str = "") -> RangeFigur
             if low <= day_text <= high:
                 _add(figures, date.fromisoformat(day_text), figure, 1)
     return figures
+
+
+def current_rollup(rules: FigureRules | None = None) -> OperationsRollup | None:
+    """The rollup, if its day rows were counted under today's rules."""
+    rules = rules or current_rules()
+    return OperationsRollup.objects.filter(rules=rules.fingerprint()).first()
 
 
 def _on_days(

@@ -11,7 +11,7 @@ Dates are days in the site's time zone; a range includes both ends.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -33,10 +33,16 @@ from reviewapp.metric_arithmetic import (
     sla_state,
 )
 from reviewapp.models.documents import Document
+from reviewapp.models.operations import OperationsDay
 from reviewapp.models.review import ReviewTime
 from reviewapp.selectors import operation_figures as figure_names
 from reviewapp.selectors.json_numbers import json_number_rows
-from reviewapp.selectors.operation_figures import RangeFigures, range_figures
+from reviewapp.selectors.operation_figures import (
+    RangeFigures,
+    changed_documents,
+    current_rollup,
+    range_figures,
+)
 
 SLA_COLOURS = {"ok": "#009E73", "warning": "#E69F00", "late": "#D55E00"}
 TOP = 10
@@ -641,12 +647,56 @@ def dashboard_charts(filters: DashboardFilters) -> list[Chart]:
     ]
 
 
+# The function drawing each chart (some draw several from the same reads).
+_CHART_BUILDERS: dict[str, Callable[[DashboardFilters], Chart | tuple[Chart, ...]]] = {
+    "straight-through": straight_through_rate,
+    "exceptions": exception_rates,
+    "field-accuracy": field_accuracy,
+    "field-corrections": field_accuracy,
+    "vendor-corrections": field_accuracy,
+    "cycle-time": cycle_times,
+    "waiting": waiting_work,
+    "review-time": review_time,
+    "review-time-fields": review_time,
+    "throughput": throughput,
+}
+
+
+def dashboard_chart(filters: DashboardFilters, slug: str) -> Chart | None:
+    """One chart of the dashboard (a CSV download), drawing only it and the
+    charts made from the same reads; None for no such chart."""
+    build = _CHART_BUILDERS.get(slug)
+    if build is None:
+        return None
+    built = build(filters)
+    return next(
+        chart
+        for chart in (built if isinstance(built, tuple) else (built,))
+        if chart.slug == slug
+    )
+
+
 def document_types() -> list[str]:
-    """The types documents were classified as, for the filter."""
-    return sorted(
-        t
-        for t in Document.objects.order_by()
-        .exclude(document_type="")
+    """The types documents were classified as, for the filter: read from the
+    day rows (a few per day, not a row per document) and the documents
+    changed since the rollup; from every document when the day rows were
+    counted under other rules. A type whose last document was reclassified
+    since the rollup stays listed until the next one (a minute or so)."""
+    rollup = current_rollup()
+    kinds: set[str] = set()
+    if rollup is None:
+        documents = Document.objects.order_by()
+    else:
+        kinds.update(
+            OperationsDay.objects.order_by()
+            .values_list("document_type", flat=True)
+            .distinct()
+        )
+        documents = changed_documents(rollup)
+    kinds.update(
+        documents.exclude(document_type="")
         .values_list("document_type", flat=True)
         .distinct()
     )
+    kinds.discard("")
+    return sorted(kinds)
