@@ -10,14 +10,15 @@ Dates are days in the site's time zone; a range includes both ends.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, FloatField, Func, Min, QuerySet
+from django.db.models import Count, F, FloatField, Func, Min, QuerySet, Sum
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from pipeline.registry import validation_rules
@@ -36,7 +37,6 @@ from reviewapp.models.documents import Document
 from reviewapp.models.operations import OperationsDay
 from reviewapp.models.review import ReviewTime
 from reviewapp.selectors import operation_figures as figure_names
-from reviewapp.selectors.json_numbers import json_number_rows
 from reviewapp.selectors.operation_figures import (
     RangeFigures,
     changed_documents,
@@ -533,30 +533,28 @@ def review_time(
     times = ReviewTime.objects.filter(updated_at__gte=low, updated_at__lt=high)
     if filters.document_type:
         times = times.filter(document__document_type=filters.document_type)
-    seconds_by: dict[str, float] = defaultdict(float)
-    documents_by: dict[str, set[int]] = defaultdict(set)
-    for username, document_id, seconds in times.order_by().values_list(
-        "username", "document_id", "active_seconds"
-    ):
-        seconds_by[username] += seconds
-        documents_by[username].add(document_id)
-    per_field = {
-        name: float(seconds)
-        for name, seconds in json_number_rows(
-            times, "field_seconds", select="key, SUM(value)", group_by="key"
-        )
-        if name in FIELD_NAMES and seconds
-    }
+    times = times.order_by()
+    # Summed by the database, per reviewer and per field: a year is tens of
+    # thousands of rows, too many to read into Python per page. A field's
+    # seconds are read by name (the editor's fields only), which PostgreSQL
+    # does in one pass, in less than half the time of unpacking each object.
     per_reviewer: list[dict[str, Any]] = sorted(
-        (
-            {"username": name, "seconds": spent, "documents": len(documents_by[name])}
-            for name, spent in seconds_by.items()
+        times.values("username").annotate(
+            seconds=Sum("active_seconds"), documents=Count("document", distinct=True)
         ),
         key=lambda row: (-row["seconds"], row["username"]),
     )
-    total = sum(seconds_by.values())
+    summed = times.aggregate(
+        reviewed=Count("document", distinct=True),
+        **{
+            name: Sum(Cast(KeyTextTransform(name, "field_seconds"), FloatField()))
+            for name in FIELD_NAMES
+        },
+    )
+    per_field = {name: summed[name] for name in FIELD_NAMES if summed[name]}
+    total = sum(row["seconds"] for row in per_reviewer)
     decided = figures.total(figure_names.DECIDED)
-    reviewed = len(set().union(*documents_by.values()))
+    reviewed = summed["reviewed"]
     per_hundred = minutes_per_hundred(total, decided)
     reviewer_chart = Chart(
         slug="review-time",
