@@ -539,8 +539,12 @@ def review_time(
     # seconds are read by name (the editor's fields only), which PostgreSQL
     # does in one pass, in less than half the time of unpacking each object.
     per_reviewer: list[dict[str, Any]] = sorted(
-        times.values("username").annotate(
-            seconds=Sum("active_seconds"), documents=Count("document", distinct=True)
+        (
+            dict(row)
+            for row in times.values("username").annotate(
+                seconds=Sum("active_seconds"),
+                documents=Count("document", distinct=True),
+            )
         ),
         key=lambda row: (-row["seconds"], row["username"]),
     )

@@ -123,7 +123,7 @@ def _fold_runs() -> int:
             Q(outcome=ProcessingRun.Outcome.RUNNING)
             | Q(started_at__gt=timezone.now() - RUN_SETTLE)
         ).aggregate(first=Min("pk"))["first"]
-        through = (
+        through: int | None = (
             later.aggregate(last=Max("pk"))["last"]
             if unsettled is None
             else unsettled - 1
@@ -139,7 +139,7 @@ def _fold_runs() -> int:
                 ),
             )
         )
-        passed = through - rollup.through_run_id
+        passed = int(through - rollup.through_run_id)
         rollup.through_run_id = through
         rollup.save(update_fields=["through_run_id", "stage_histograms", "updated_at"])
         return passed

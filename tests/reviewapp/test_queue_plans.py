@@ -15,6 +15,7 @@ import secrets
 from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -85,7 +86,7 @@ def documents(clerk: User, other_clerk: User) -> list[Document]:
     return Document.objects.bulk_create(rows)
 
 
-def _plan(documents: QuerySet[Document]) -> str:
+def _plan(documents: QuerySet[Any, Any]) -> str:
     sql, params = documents.query.sql_with_params()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -104,7 +105,7 @@ def _sorts(plan: str) -> bool:
     return "TEMP B-TREE" in plan
 
 
-def _page_ids(user: User, queue: str, sort: str) -> QuerySet[Document]:
+def _page_ids(user: User, queue: str, sort: str) -> QuerySet[Document, int]:
     documents = queue_documents(user=user, queue=queue, filters=QueueFilters(sort=sort))
     return documents.values_list("pk", flat=True)[:25]
 

@@ -275,7 +275,7 @@ def _fill_details(
                     page_view=secrets.token_hex(16),
                     active_seconds=rng.uniform(10, 240),
                     field_seconds={"total_amount": rng.uniform(1, 20)},
-                    updated_at=document.decided_at,
+                    updated_at=document.decided_at or document.created_at,
                 )
             )
     Field.objects.bulk_create(fields, batch_size=BATCH)
