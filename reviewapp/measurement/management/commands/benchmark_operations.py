@@ -219,6 +219,7 @@ def _fill(count: int, clerk: User, supervisor: User) -> int:
 def _fill_details(
     rows: list[Document], rng: random.Random, clerk: User, supervisor: User
 ) -> None:
+    settled = timezone.now() - timedelta(hours=1)
     fields, runs, issues, spent = [], [], [], []
     for document in rows:
         if document.status == Document.Status.QUEUED:
@@ -228,6 +229,11 @@ def _fill_details(
                 document=document,
                 attempt=1,
                 worker="bench:worker-1",
+                # History, as run ids are in production: settled (RUN_SETTLE)
+                # before the rollup runs. Stamped now by the fill, or at a
+                # read moment the history's last minutes put after now, they
+                # stopped the rollup's run watermark part-way.
+                started_at=min(document.processed_at or document.created_at, settled),
                 outcome="failed" if document.status == "failed" else "succeeded",
                 stage_seconds={
                     "decode": round(rng.uniform(0.05, 0.4), 3),
@@ -279,7 +285,8 @@ def _fill_details(
                 )
             )
     Field.objects.bulk_create(fields, batch_size=BATCH)
-    ProcessingRun.objects.bulk_create(runs, batch_size=BATCH)
+    with moments_as_given(ProcessingRun, "started_at"):
+        ProcessingRun.objects.bulk_create(runs, batch_size=BATCH)
     ValidationIssue.objects.bulk_create(issues, batch_size=BATCH)
     with moments_as_given(ReviewTime, "updated_at"):
         ReviewTime.objects.bulk_create(spent, batch_size=BATCH)
