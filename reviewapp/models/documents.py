@@ -2,11 +2,50 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models.expressions import OrderBy
+
+
+class NullsFirstIndex(models.Index):
+    """An index whose ascending expressions may put NULL first. PostgreSQL
+    must be told NULLS FIRST (its ascending default puts NULL last) to walk
+    the index in that order; SQLite puts NULL first anyway and refuses the
+    words in CREATE INDEX, so they are left out where that is the default."""
+
+    def create_sql(
+        self, model: Any, schema_editor: Any, using: str = "", **kwargs: Any
+    ) -> Any:
+        if not schema_editor.connection.features.order_by_nulls_first:
+            return super().create_sql(model, schema_editor, using, **kwargs)
+        index = copy.copy(self)
+        index.expressions = tuple(
+            OrderBy(expression.expression)
+            if isinstance(expression, OrderBy)
+            and expression.nulls_first
+            and not expression.descending
+            else expression
+            for expression in self.expressions
+        )
+        return super(NullsFirstIndex, index).create_sql(
+            model, schema_editor, using, **kwargs
+        )
+
+
+# The "least sure first" queue order: the documents most likely to hold a
+# wrong value first (no confidence yet counts as least sure), oldest first
+# among equals. One definition for the queue's ORDER BY and for the index
+# that serves it (Document.Meta), so the two cannot drift apart.
+LEAST_SURE_FIRST = (
+    models.F("confidence").asc(nulls_first=True),
+    models.F("created_at").asc(),
+    models.F("id").asc(),
+)
 
 
 def original_upload_path(instance: Document, filename: str) -> str:
@@ -230,6 +269,16 @@ class Document(models.Model):
             models.Index(
                 fields=["queue_status", "vendor_name", "created_at", "id"],
                 name="document_queue_vendor_order",
+            ),
+            # The least-sure-first sort, with what my queue's claim rule reads,
+            # so PostgreSQL answers a page from the index alone.
+            NullsFirstIndex(
+                models.F("queue_status"),
+                *LEAST_SURE_FIRST,
+                models.F("status"),
+                models.F("claimed_by"),
+                models.F("claim_expires_at"),
+                name="document_queue_least_sure",
             ),
             # A queue's counts per reason and type, grouped in index order
             # (selectors.queues._grouped_counts): no sort.

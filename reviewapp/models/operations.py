@@ -58,6 +58,12 @@ class OperationsRollup(models.Model):
     rules = models.CharField(max_length=64, blank=True)
     through_sequence = models.PositiveBigIntegerField(default=0)
     through_document_id = models.PositiveBigIntegerField(default=0)
+    # /metrics' stage histograms of the successful runs up to this run id
+    # (every run up to it finished): {stage: {"counts": [per bucket of
+    # selectors.metrics.STAGE_BUCKETS, then +Inf], "seconds": sum}}. Later
+    # runs are counted at scrape time. Independent of `rules`.
+    through_run_id = models.PositiveBigIntegerField(default=0)
+    stage_histograms = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -4,10 +4,13 @@ Python or one JSON extraction per key per row."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import FloatField, QuerySet, Sum
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 ENTRIES_SQL = {
     "sqlite": (
@@ -38,3 +41,34 @@ def json_number_rows(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
+
+
+def json_number_sums(
+    rows: QuerySet[Any], column: str, names: Sequence[str]
+) -> dict[str, float]:
+    """The sum over `rows` of each of `names` in `column` (absent counts
+    nothing; the values under them must be numbers: a text raises on
+    PostgreSQL). PostgreSQL reads a key from its binary jsonb cheaply, so it
+    sums each name in one pass, in less than half the time of unpacking every
+    object; SQLite would parse the JSON text again for every name, so there
+    each object is unpacked once (`json_number_rows`)."""
+    if connection.vendor != "postgresql":
+        wanted = set(names)
+        return {
+            key: float(total)
+            for key, total in json_number_rows(
+                rows, column, select="key, SUM(value)", group_by="key"
+            )
+            if key in wanted and total is not None
+        }
+    summed = rows.order_by().aggregate(
+        **{
+            f"sum_{index}": Sum(Cast(KeyTextTransform(name, column), FloatField()))
+            for index, name in enumerate(names)
+        }
+    )
+    return {
+        name: float(summed[f"sum_{index}"])
+        for index, name in enumerate(names)
+        if summed[f"sum_{index}"] is not None
+    }

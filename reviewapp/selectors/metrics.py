@@ -10,6 +10,7 @@ scrape sees the same numbers, and a restart loses none.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import redis
 from django.db.models import Count, QuerySet, Sum
@@ -23,6 +24,7 @@ from prometheus_client.core import (
 
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document, ProcessingRun
+from reviewapp.models.operations import OperationsRollup
 from reviewapp.models.review import ReviewTime
 from reviewapp.selectors.health import (
     QUEUE_NAME,
@@ -36,11 +38,11 @@ from reviewapp.selectors.json_numbers import json_number_rows
 STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 # Keys of ProcessingRun.stage_seconds that are not stages.
 NOT_STAGES = frozenset({"current"})
+# Per stage: runs per bucket (not cumulative; the last is +Inf) and seconds.
+Histograms = dict[str, tuple[list[int], float]]
 
 
-def stage_histograms(
-    runs: QuerySet[ProcessingRun],
-) -> dict[str, tuple[list[int], float]]:
+def stage_histograms(runs: QuerySet[ProcessingRun]) -> Histograms:
     """Per stage: counts per bucket (not yet cumulative, the last one is +Inf)
     and the sum of seconds, from the runs' stage_seconds, counted by the
     database (a bucket is the first bound the seconds do not exceed)."""
@@ -64,6 +66,49 @@ def stage_histograms(
     return histograms
 
 
+def merged_histograms(*parts: Histograms) -> Histograms:
+    merged: Histograms = {}
+    for part in parts:
+        for stage, (counts, seconds) in part.items():
+            kept, kept_seconds = merged.get(stage, ([0] * len(counts), 0.0))
+            merged[stage] = (
+                [a + b for a, b in zip(kept, counts, strict=True)],
+                kept_seconds + seconds,
+            )
+    return merged
+
+
+def histograms_as_json(histograms: Histograms) -> dict[str, Any]:
+    return {
+        stage: {"counts": counts, "seconds": seconds}
+        for stage, (counts, seconds) in histograms.items()
+    }
+
+
+def histograms_from_json(stored: dict[str, Any]) -> Histograms:
+    return {
+        stage: (list(kept["counts"]), float(kept["seconds"]))
+        for stage, kept in stored.items()
+    }
+
+
+def successful_run_histograms() -> Histograms:
+    """The stage histograms of every successful run: those the rollup kept
+    (runs up to its `through_run_id`) plus the runs after it, counted now.
+    Reading every run's stage_seconds took 0.5-0.7 s at 100,000 documents;
+    this reads one row and the runs since the last rollup (a minute's)."""
+    kept = (
+        OperationsRollup.objects.filter(singleton=1)
+        .values_list("through_run_id", "stage_histograms")
+        .first()
+    )
+    through, stored = kept or (0, {})
+    since = ProcessingRun.objects.filter(
+        outcome=ProcessingRun.Outcome.SUCCEEDED, pk__gt=through
+    )
+    return merged_histograms(histograms_from_json(stored), stage_histograms(since))
+
+
 class VouchCollector:
     """Collects every Vouch metric on each scrape."""
 
@@ -80,7 +125,7 @@ class VouchCollector:
         counts = dict(
             Document.objects.order_by()
             .values_list("status")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("*"))  # not of the id: the status index alone
             .values_list("status", "n")
         )
         for state in Document.Status.values:
@@ -94,13 +139,12 @@ class VouchCollector:
         yield straight
 
     def _processing(self) -> Iterator[Metric]:
-        runs = ProcessingRun.objects.filter(outcome=ProcessingRun.Outcome.SUCCEEDED)
         durations = HistogramMetricFamily(
             "vouch_job_stage_seconds",
             "Seconds per pipeline stage of successful processing runs",
             labels=["stage"],
         )
-        for stage, (counts, total) in sorted(stage_histograms(runs).items()):
+        for stage, (counts, total) in sorted(successful_run_histograms().items()):
             cumulative, buckets = 0, []
             for bound, count in zip(
                 (*STAGE_BUCKETS, float("inf")), counts, strict=True

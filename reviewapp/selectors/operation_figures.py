@@ -293,16 +293,18 @@ PER_DAY = frozenset(
 def _add(figures: RangeFigures, day: date, figure: str, count: int) -> None:
     figures.totals[figure] += count
     if figure in PER_DAY:
-        figures.per_day.setdefault(figure, Counter())[day] += count
+        figures.per_day[figure][day] += count
 
 
 def range_figures(start: date, end: date, document_type: str = "") -> RangeFigures:
     """Every figure from `start` to `end` (both included) of the type ("" is
     every type): the day rows, less what they hold for documents changed
     since the rollup, plus those documents' figures now."""
-    figures = RangeFigures(per_day={}, totals=Counter())
+    # A defaultdict: setdefault(figure, Counter()) built a Counter per day
+    # row and figure, most of them thrown away (a year: some 4,000).
+    figures = RangeFigures(per_day=defaultdict(Counter), totals=Counter())
     rules = current_rules()
-    rollup = OperationsRollup.objects.filter(rules=rules.fingerprint()).first()
+    rollup = current_rollup(rules)
     low, high = start.isoformat(), end.isoformat()
     if rollup is None:
         changed = Document.objects.all()
@@ -315,7 +317,7 @@ def range_figures(start: date, end: date, document_type: str = "") -> RangeFigur
             # bulk, and pick out only the figures drawn per day.
             figures.totals.update(stored)
             for figure in PER_DAY.intersection(stored):
-                figures.per_day.setdefault(figure, Counter())[day] += stored[figure]
+                figures.per_day[figure][day] += stored[figure]
         changed = changed_documents(rollup)
         rolled_up = DocumentFigures.objects.filter(
             document__in=changed.values("pk")
@@ -333,6 +335,12 @@ def range_figures(start: date, end: date, document_type: str = "") -> RangeFigur
             if low <= day_text <= high:
                 _add(figures, date.fromisoformat(day_text), figure, 1)
     return figures
+
+
+def current_rollup(rules: FigureRules | None = None) -> OperationsRollup | None:
+    """The rollup, if its day rows were counted under today's rules."""
+    rules = rules or current_rules()
+    return OperationsRollup.objects.filter(rules=rules.fingerprint()).first()
 
 
 def _on_days(

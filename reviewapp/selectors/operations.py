@@ -10,14 +10,13 @@ Dates are days in the site's time zone; a range includes both ends.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, FloatField, Func, Min, QuerySet
+from django.db.models import Count, F, FloatField, Func, Min, QuerySet, Sum
 from django.utils import timezone
 
 from pipeline.registry import validation_rules
@@ -33,10 +32,16 @@ from reviewapp.metric_arithmetic import (
     sla_state,
 )
 from reviewapp.models.documents import Document
+from reviewapp.models.operations import OperationsDay
 from reviewapp.models.review import ReviewTime
 from reviewapp.selectors import operation_figures as figure_names
-from reviewapp.selectors.json_numbers import json_number_rows
-from reviewapp.selectors.operation_figures import RangeFigures, range_figures
+from reviewapp.selectors.json_numbers import json_number_sums
+from reviewapp.selectors.operation_figures import (
+    RangeFigures,
+    changed_documents,
+    current_rollup,
+    range_figures,
+)
 
 SLA_COLOURS = {"ok": "#009E73", "warning": "#E69F00", "late": "#D55E00"}
 TOP = 10
@@ -443,9 +448,11 @@ def _ages(documents: QuerySet[Document], since: str, now: datetime) -> _Ages:
     """How long the documents have waited since `since`, counted by the
     database: the count, the oldest, and the median from the one or two
     middle rows in order (`percentile`'s interpolation at 0.5 is the same
-    counted from either end), so no queue is read into Python whole."""
+    counted from either end), so no queue is read into Python whole.
+    COUNT(*), not of the id: the queues' indexes lack it, and counting ids
+    made PostgreSQL read every waiting row from the table."""
     moment = EpochSeconds(F(since))
-    summary = documents.aggregate(count=Count("id"), first=Min(moment))
+    summary = documents.aggregate(count=Count("*"), first=Min(moment))
     count = summary["count"]
     if not count:
         return _Ages(0, None, None)
@@ -525,30 +532,30 @@ def review_time(
     times = ReviewTime.objects.filter(updated_at__gte=low, updated_at__lt=high)
     if filters.document_type:
         times = times.filter(document__document_type=filters.document_type)
-    seconds_by: dict[str, float] = defaultdict(float)
-    documents_by: dict[str, set[int]] = defaultdict(set)
-    for username, document_id, seconds in times.order_by().values_list(
-        "username", "document_id", "active_seconds"
-    ):
-        seconds_by[username] += seconds
-        documents_by[username].add(document_id)
-    per_field = {
-        name: float(seconds)
-        for name, seconds in json_number_rows(
-            times, "field_seconds", select="key, SUM(value)", group_by="key"
-        )
-        if name in FIELD_NAMES and seconds
-    }
+    times = times.order_by()
+    # Summed by the database, per reviewer and per field: a year is tens of
+    # thousands of rows, too many to read into Python per page.
     per_reviewer: list[dict[str, Any]] = sorted(
         (
-            {"username": name, "seconds": spent, "documents": len(documents_by[name])}
-            for name, spent in seconds_by.items()
+            dict(row)
+            for row in times.values("username").annotate(
+                seconds=Sum("active_seconds"),
+                documents=Count("document", distinct=True),
+            )
         ),
         key=lambda row: (-row["seconds"], row["username"]),
     )
-    total = sum(seconds_by.values())
+    # review_time_record stores numbers only.
+    per_field = {
+        name: seconds
+        for name, seconds in json_number_sums(
+            times, "field_seconds", FIELD_NAMES
+        ).items()
+        if seconds
+    }
+    total = sum(row["seconds"] for row in per_reviewer)
     decided = figures.total(figure_names.DECIDED)
-    reviewed = len(set().union(*documents_by.values()))
+    reviewed = times.aggregate(n=Count("document", distinct=True))["n"]
     per_hundred = minutes_per_hundred(total, decided)
     reviewer_chart = Chart(
         slug="review-time",
@@ -639,12 +646,56 @@ def dashboard_charts(filters: DashboardFilters) -> list[Chart]:
     ]
 
 
+# The function drawing each chart (some draw several from the same reads).
+_CHART_BUILDERS: dict[str, Callable[[DashboardFilters], Chart | tuple[Chart, ...]]] = {
+    "straight-through": straight_through_rate,
+    "exceptions": exception_rates,
+    "field-accuracy": field_accuracy,
+    "field-corrections": field_accuracy,
+    "vendor-corrections": field_accuracy,
+    "cycle-time": cycle_times,
+    "waiting": waiting_work,
+    "review-time": review_time,
+    "review-time-fields": review_time,
+    "throughput": throughput,
+}
+
+
+def dashboard_chart(filters: DashboardFilters, slug: str) -> Chart | None:
+    """One chart of the dashboard (a CSV download), drawing only it and the
+    charts made from the same reads; None for no such chart."""
+    build = _CHART_BUILDERS.get(slug)
+    if build is None:
+        return None
+    built = build(filters)
+    return next(
+        chart
+        for chart in (built if isinstance(built, tuple) else (built,))
+        if chart.slug == slug
+    )
+
+
 def document_types() -> list[str]:
-    """The types documents were classified as, for the filter."""
-    return sorted(
-        t
-        for t in Document.objects.order_by()
-        .exclude(document_type="")
+    """The types documents were classified as, for the filter: read from the
+    day rows (a few per day, not a row per document) and the documents
+    changed since the rollup; from every document when the day rows were
+    counted under other rules. A type whose last document was reclassified
+    since the rollup stays listed until the next one (a minute or so)."""
+    rollup = current_rollup()
+    kinds: set[str] = set()
+    if rollup is None:
+        documents = Document.objects.order_by()
+    else:
+        kinds.update(
+            OperationsDay.objects.order_by()
+            .values_list("document_type", flat=True)
+            .distinct()
+        )
+        documents = changed_documents(rollup)
+    kinds.update(
+        documents.exclude(document_type="")
         .values_list("document_type", flat=True)
         .distinct()
     )
+    kinds.discard("")
+    return sorted(kinds)

@@ -6,13 +6,20 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Max, Min, Q, QuerySet
+from django.utils import timezone
 
-from reviewapp.models.documents import Document
+from reviewapp.models.documents import Document, ProcessingRun
 from reviewapp.models.operations import DocumentFigures, OperationsDay, OperationsRollup
+from reviewapp.selectors.metrics import (
+    histograms_as_json,
+    histograms_from_json,
+    merged_histograms,
+    stage_histograms,
+)
 from reviewapp.selectors.operation_figures import (
     FigureRules,
     audit_head,
@@ -24,6 +31,10 @@ from reviewapp.selectors.operation_figures import (
 # Documents folded per transaction while catching up (a first run, a rebuild):
 # short transactions, so ingest and review never wait long for the database.
 BATCH = 5000
+# A run started this recently may still be committing under a lower id than
+# a run already visible: runs from the first such one on wait for the next
+# fold, so none is passed over.
+RUN_SETTLE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,8 @@ def operations_rollup(*, rebuild: bool = False) -> RollupOutcome:
             singleton=1
         )
         rebuilt = rebuild or rollup.rules != fingerprint
+        if rebuild:
+            rollup.through_run_id, rollup.stage_histograms = 0, {}
         if rebuilt:
             OperationsDay.objects.all().delete()
             DocumentFigures.objects.all().delete()
@@ -94,7 +107,42 @@ def operations_rollup(*, rebuild: bool = False) -> RollupOutcome:
             counted += _fold(changed, rules)
             rollup.through_sequence = max(rollup.through_sequence, head)
             rollup.save(update_fields=["through_sequence", "updated_at"])
+    _fold_runs()
     return RollupOutcome(rebuilt=rebuilt, documents=counted)
+
+
+def _fold_runs() -> int:
+    """Add the successful runs finished since the last fold to the stage
+    histograms /metrics reads (selectors.metrics.successful_run_histograms),
+    up to the first run still running or too recent to be sure of; returns
+    how many runs were passed. A finished run never changes again."""
+    with transaction.atomic():
+        rollup = OperationsRollup.objects.select_for_update().get(singleton=1)
+        later = ProcessingRun.objects.order_by().filter(pk__gt=rollup.through_run_id)
+        unsettled = later.filter(
+            Q(outcome=ProcessingRun.Outcome.RUNNING)
+            | Q(started_at__gt=timezone.now() - RUN_SETTLE)
+        ).aggregate(first=Min("pk"))["first"]
+        through: int | None = (
+            later.aggregate(last=Max("pk"))["last"]
+            if unsettled is None
+            else unsettled - 1
+        )
+        if through is None or through <= rollup.through_run_id:
+            return 0
+        folded = later.filter(pk__lte=through)
+        rollup.stage_histograms = histograms_as_json(
+            merged_histograms(
+                histograms_from_json(rollup.stage_histograms),
+                stage_histograms(
+                    folded.filter(outcome=ProcessingRun.Outcome.SUCCEEDED)
+                ),
+            )
+        )
+        passed = int(through - rollup.through_run_id)
+        rollup.through_run_id = through
+        rollup.save(update_fields=["through_run_id", "stage_histograms", "updated_at"])
+        return passed
 
 
 def operations_documents_refold(*, document_ids: Iterable[int]) -> int:

@@ -39,6 +39,7 @@ from reviewapp.selectors.metrics import metrics_text
 from reviewapp.selectors.operations import (
     Chart,
     DashboardFilters,
+    dashboard_chart,
     dashboard_charts,
     document_types,
 )
@@ -135,13 +136,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             end=form.cleaned_data["end"],
             document_type=form.cleaned_data["document_type"],
         )
-        all_charts = dashboard_charts(filters)
-        by_slug = {chart.slug: chart for chart in all_charts}
         if request.GET.get("format") == "csv":
-            chart = by_slug.get(request.GET.get("chart", ""))
+            chart = dashboard_chart(filters, request.GET.get("chart", ""))
             if chart is None:
                 raise Http404("No such chart")
             return chart_csv(chart)
+        all_charts = dashboard_charts(filters)
+        by_slug = {chart.slug: chart for chart in all_charts}
         waiting = by_slug["waiting"]
         context |= {
             "charts": all_charts,

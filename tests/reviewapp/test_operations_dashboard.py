@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -20,6 +22,9 @@ from reviewapp.models.validation import ValidationIssue
 from reviewapp.selectors.operations import (
     DashboardFilters,
     cycle_times,
+    dashboard_chart,
+    dashboard_charts,
+    document_types,
     exception_rates,
     field_accuracy,
     review_time,
@@ -27,6 +32,7 @@ from reviewapp.selectors.operations import (
     throughput,
     waiting_work,
 )
+from reviewapp.services.operations import operations_rollup
 from tests.conftest import logged_in, make_document
 
 DAY = date(2026, 3, 2)
@@ -295,3 +301,53 @@ def test_the_page_is_for_supervisors_and_admins_and_each_chart_downloads(
     ]  # fmt: skip
     bad = logged_in(supervisor).get("/operations/?start=2026-03-04&end=2026-03-01")
     assert "swap the dates" in bad.content.decode()
+
+
+def test_a_chart_alone_is_the_chart_the_dashboard_draws(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)  # waiting ages agree
+    correct(approved(fields={"total_amount": ("10.00", 0.5)}), "total_amount", "11")
+    approved(by_routing=True, fields={"total_amount": ("10.00", SURE)})
+    operations_rollup()
+    every_chart = dashboard_charts(RANGE)
+    for chart in every_chart:
+        alone = dashboard_chart(RANGE, chart.slug)
+        assert alone is not None
+        assert (alone.slug, alone.columns, alone.rows, alone.summary) == (
+            chart.slug, chart.columns, chart.rows, chart.summary
+        ), chart.slug  # fmt: skip
+    assert dashboard_chart(RANGE, "no-such-chart") is None
+
+
+def test_a_chart_download_reads_only_what_its_chart_needs(
+    db: None, supervisor: User
+) -> None:
+    approved(fields={"total_amount": ("10.00", SURE)})
+    operations_rollup()
+    client = logged_in(supervisor)
+    url = "/operations/?start=2026-03-02&end=2026-03-03"
+    client.get(url)
+    with CaptureQueriesContext(connection) as whole_page:
+        client.get(url)
+    with CaptureQueriesContext(connection) as download:
+        client.get(f"{url}&chart=throughput&format=csv")
+    # Neither the waiting queues nor review time: a throughput CSV is the
+    # range's day rows.
+    assert len(download) < len(whole_page)
+    assert not any("reviewapp_reviewtime" in q["sql"] for q in download)
+
+
+def test_the_type_filter_lists_the_types_the_day_rows_hold_and_new_ones(
+    db: None,
+) -> None:
+    invoice, receipt = approved(), approved()
+    Document.objects.filter(pk=invoice.pk).update(document_type="invoice")
+    Document.objects.filter(pk=receipt.pk).update(document_type="receipt")
+    assert document_types() == ["invoice", "receipt"]  # no rollup yet: counted
+    operations_rollup()
+    assert document_types() == ["invoice", "receipt"]  # from the day rows
+    credit_note = approved()  # after the rollup: counted live
+    Document.objects.filter(pk=credit_note.pk).update(document_type="credit_note")
+    assert document_types() == ["credit_note", "invoice", "receipt"]

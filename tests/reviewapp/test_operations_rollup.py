@@ -20,9 +20,14 @@ from reviewapp.metric_arithmetic import (
     histogram_percentile,
     percentile,
 )
-from reviewapp.models.documents import Document
+from reviewapp.models.documents import Document, ProcessingRun
 from reviewapp.models.operations import DocumentFigures, OperationsDay, OperationsRollup
 from reviewapp.models.validation import ValidationIssue
+from reviewapp.selectors.metrics import (
+    Histograms,
+    stage_histograms,
+    successful_run_histograms,
+)
 from reviewapp.selectors.operation_figures import current_rules
 from reviewapp.selectors.operations import Chart, DashboardFilters, dashboard_charts
 from reviewapp.services.exports import document_mark_exported
@@ -232,3 +237,60 @@ def test_checks_run_again_without_an_audit_event_are_counted_again(db: None) -> 
     assert not ValidationIssue.objects.filter(rule="duplicate_invoice").exists()
     assert "Possible duplicate" not in exception_counts()
     assert figures_shown(dashboard_charts(week())) == recounted(week())
+
+
+def _run(document: Document, outcome: str, text: float, **moments: object) -> int:
+    run = ProcessingRun.objects.create(
+        document=document,
+        attempt=1,
+        outcome=outcome,
+        stage_seconds={"decode": 0.2, "text": text, "current": "text"},
+    )
+    ProcessingRun.objects.filter(pk=run.pk).update(**moments)
+    return run.pk
+
+
+def _recounted() -> Histograms:
+    return stage_histograms(
+        ProcessingRun.objects.filter(outcome=ProcessingRun.Outcome.SUCCEEDED)
+    )
+
+
+def _same(kept: Histograms, recount: Histograms) -> None:
+    assert {stage: counts for stage, (counts, _) in kept.items()} == {
+        stage: counts for stage, (counts, _) in recount.items()
+    }
+    for stage, (_, seconds) in recount.items():
+        assert kept[stage][1] == pytest.approx(seconds)
+
+
+def test_metrics_stage_histograms_are_kept_by_the_rollup_and_equal_a_recount(
+    db: None,
+) -> None:
+    document = make_document(status="approved")
+    settled = timezone.now() - timedelta(minutes=5)
+    for text in (0.3, 4.0, 200.0):
+        _run(document, "succeeded", text, started_at=settled)
+    _run(document, "failed", 9.0, started_at=settled)
+    still_running = _run(document, "running", 1.0, started_at=settled)
+    after_it = _run(document, "succeeded", 2.0, started_at=settled)
+    just_started = _run(document, "succeeded", 0.1)
+    _same(successful_run_histograms(), _recounted())  # nothing kept yet
+
+    operations_rollup()
+    rollup = OperationsRollup.objects.get()
+    # Kept up to the run still running: the ones after it wait for it.
+    assert rollup.through_run_id == still_running - 1
+    assert rollup.stage_histograms["text"]["counts"][-1] == 1  # 200 s: +Inf
+    _same(successful_run_histograms(), _recounted())
+
+    ProcessingRun.objects.filter(pk=still_running).update(outcome="succeeded")
+    operations_rollup()
+    # The recent run is left for a later fold, in case one before it is
+    # still committing; every other run is in.
+    assert OperationsRollup.objects.get().through_run_id == after_it == just_started - 1
+    _same(successful_run_histograms(), _recounted())
+    assert sum(successful_run_histograms()["text"][0]) == 6
+
+    operations_rollup(rebuild=True)
+    _same(successful_run_histograms(), _recounted())

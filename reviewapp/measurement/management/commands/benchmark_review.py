@@ -1,11 +1,13 @@
 """Time the queue and review pages with many documents in the database.
 
-Fills the database with `--documents` synthetic read documents (fields, a page
-with text lines) inside a transaction, requests each page `--requests` times
-through Django's full stack (middleware, session, templates) and prints
-p50/p95/max server milliseconds, the process's CPU milliseconds (p50/p95) and
-SQL queries per request. Everything it creates is rolled back at the end:
-safe on a developer's database.
+Makes a scratch database of its own (named from the configured one, which it
+never writes to), migrates it, fills it once with `--documents` synthetic
+read documents (fields, a page with text lines), commits them and gathers
+statistics as a deployed database has them (VACUUM ANALYZE on PostgreSQL);
+then requests each page `--requests` times through Django's full stack
+(middleware, session, templates) and prints p50/p95/max server milliseconds,
+the process's CPU milliseconds (p50/p95) and SQL queries per request. The
+scratch database is dropped at the end.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -29,6 +31,11 @@ from django.utils import timezone
 
 from reviewapp import review_reasons, roles
 from reviewapp.measurement.management.commands.benchmark_ocr import percentile
+from reviewapp.measurement.scratch_database import (
+    gather_statistics,
+    moments_as_given,
+    scratch_database,
+)
 from reviewapp.models.documents import Document, Page, TextLine
 from reviewapp.models.fields import Field
 from reviewapp.thresholds import review_thresholds
@@ -57,38 +64,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         count, repeats = options["documents"], options["requests"]
-        with transaction.atomic():
+        with scratch_database() as scratch:
             started = time.perf_counter()
             users = users_for()
             review_id = _fill(count, users["clerk"], users["supervisor"])
-            if connection.vendor == "postgresql":
-                # A real database has statistics (autovacuum analyzes it); rows
-                # still uncommitted are invisible to autovacuum, not to ANALYZE
-                # run here, in their transaction. SQLite is left without any,
-                # as a deployment usually is.
-                with connection.cursor() as cursor:
-                    cursor.execute("ANALYZE reviewapp_document, reviewapp_field")
-            self.stdout.write(
-                f"Documents      {count} created in "
-                f"{time.perf_counter() - started:.1f} s (rolled back at the end)"
-            )
-            middle = max(1, count // 2 // 25)
-            pages = [
-                ("clerk", "my queue, page 1", reverse("queue", args=["mine"])),
-                ("clerk", f"my queue, page {middle}",
-                 reverse("queue", args=["mine"]) + f"?page={middle}"),
-                ("clerk", "my queue, vendor filter",
-                 reverse("queue", args=["mine"]) + "?vendor=globex&sort=vendor"),
-                ("supervisor", "exception queue",
-                 reverse("queue", args=["exceptions"])),
-                ("admin", "admin overview", reverse("queue", args=["overview"])),
-                ("clerk", "review page", reverse("document-detail", args=[review_id])),
-            ]  # fmt: skip
+            seconds = time.perf_counter() - started
+            filled = f"{count} documents filled in {seconds:.1f} s"
+            gather_statistics(scratch)
+            self.stdout.write(scratch.describe(filled))
             timings = [
                 time_page(users[persona], label, url, repeats)
-                for persona, label, url in pages
+                for persona, label, url in pages_for(count, review_id)
             ]
-            transaction.set_rollback(True)
         self.stdout.write(
             f"{'page':<28}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"
             f"{'cpu p50':>9}{'cpu p95':>9}{'queries':>9}"
@@ -105,6 +92,22 @@ class Command(BaseCommand):
             f"Load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: wall "
             "times include waiting for a CPU; cpu columns are this process's own."
         )
+
+
+def pages_for(count: int, review_id: str) -> list[tuple[str, str, str]]:
+    """(persona, label, url) of every page timed; the middle page of my queue
+    is the deepest a person pages to (half the documents wait in it)."""
+    mine = reverse("queue", args=["mine"])
+    middle = max(1, count // 2 // 25)
+    return [
+        ("clerk", "my queue, page 1", mine),
+        ("clerk", f"my queue, page {middle}", f"{mine}?page={middle}"),
+        ("clerk", "my queue, vendor filter", f"{mine}?vendor=globex&sort=vendor"),
+        ("clerk", "my queue, least sure first", f"{mine}?sort=least_sure"),
+        ("supervisor", "exception queue", reverse("queue", args=["exceptions"])),
+        ("admin", "admin overview", reverse("queue", args=["overview"])),
+        ("clerk", "review page", reverse("document-detail", args=[review_id])),
+    ]
 
 
 def users_for() -> dict[str, User]:
@@ -151,6 +154,12 @@ def _fill(count: int, clerk: User, supervisor: User) -> str:
                 ),
                 escalated_by=clerk if status == Document.Status.ESCALATED else None,
                 vendor_name=values["vendor_name"][0],
+                confidence=review_reasons.document_confidence(
+                    [
+                        (name, value, confidence)
+                        for name, (value, confidence) in values.items()
+                    ]
+                ),
                 review_reason=review_reasons.reason_for(
                     [
                         (name, value, confidence)
@@ -160,12 +169,8 @@ def _fill(count: int, clerk: User, supervisor: User) -> str:
                 ),
             )
         )
-    ages = [document.created_at for document in documents]
-    created = Document.objects.bulk_create(documents, batch_size=BATCH)
-    # auto_now_add replaced the ages given above: set them again.
-    for document, age in zip(created, ages, strict=True):
-        document.created_at = age
-    Document.objects.bulk_update(created, ["created_at"], batch_size=BATCH)
+    with moments_as_given(Document, "created_at"):
+        created = Document.objects.bulk_create(documents, batch_size=BATCH)
     fields = []
     for index, document in enumerate(created):
         values = _field_values(index)
