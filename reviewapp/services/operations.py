@@ -111,11 +111,11 @@ def operations_rollup(*, rebuild: bool = False) -> RollupOutcome:
     return RollupOutcome(rebuilt=rebuilt, documents=counted)
 
 
-def _fold_runs() -> int:
+def _fold_runs() -> None:
     """Add the successful runs finished since the last fold to the stage
     histograms /metrics reads (selectors.metrics.successful_run_histograms),
-    up to the first run still running or too recent to be sure of; returns
-    how many runs were passed. A finished run never changes again."""
+    up to the first run still running or too recent to be sure of. A finished
+    run never changes again."""
     with transaction.atomic():
         rollup = OperationsRollup.objects.select_for_update().get(singleton=1)
         later = ProcessingRun.objects.order_by().filter(pk__gt=rollup.through_run_id)
@@ -129,7 +129,7 @@ def _fold_runs() -> int:
             else unsettled - 1
         )
         if through is None or through <= rollup.through_run_id:
-            return 0
+            return
         folded = later.filter(pk__lte=through)
         rollup.stage_histograms = histograms_as_json(
             merged_histograms(
@@ -139,10 +139,8 @@ def _fold_runs() -> int:
                 ),
             )
         )
-        passed = int(through - rollup.through_run_id)
         rollup.through_run_id = through
         rollup.save(update_fields=["through_run_id", "stage_histograms", "updated_at"])
-        return passed
 
 
 def operations_documents_refold(*, document_ids: Iterable[int]) -> int:
