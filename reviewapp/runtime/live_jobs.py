@@ -7,7 +7,8 @@ is enqueued again as soon as a worker starts, without waiting for the
 staleness timeout (`services.processing.documents_requeue_orphaned`).
 
 A job is live when it waits in the queue, in the scheduled registry (a retry
-after its pause) or the deferred one, or runs on a worker that is alive. A
+after its pause, until it is overdue) or the deferred one, or runs on a worker
+that is alive. A
 worker on this machine is alive while its process exists; one on another
 machine while RQ still has its registration (it expires `worker_ttl` after the
 last heartbeat).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 
 from rq import Queue
 from rq.job import Job
@@ -33,6 +35,15 @@ from reviewapp.services.page_jobs import PAGE_JOB
 # Both take the document's id first: a document read one page per job is
 # held while any of its page jobs is live.
 DOCUMENT_JOBS = frozenset({PROCESS_JOB, PAGE_JOB})
+
+# A retry waits in the scheduled registry until an RQ scheduler moves it to the
+# queue, which a live scheduler does within a second of its time. With none
+# running (the worker holding the scheduler lock was killed, or its scheduler
+# process died with a Redis restart), RQ starts another only at a worker's next
+# maintenance round: a retry this far past its time holds nothing, and the
+# requeue loop enqueues its document afresh. Should the old retry run later, it
+# finds nothing to claim.
+SCHEDULED_OVERDUE_SECONDS = 30
 
 
 def _pid_alive(pid: int) -> bool:
@@ -64,9 +75,12 @@ def worker_is_alive(queue: Queue, worker_name: str) -> bool:
 def document_ids_held_by_live_jobs(queue: Queue) -> set[int]:
     """Ids of documents some live processing job will (or does) work on."""
     waiting = set(queue.get_job_ids())
-    for registry_class in (ScheduledJobRegistry, DeferredJobRegistry):
-        registry = registry_class(queue=queue)
-        waiting.update(registry.get_job_ids(cleanup=False))
+    waiting.update(DeferredJobRegistry(queue=queue).get_job_ids(cleanup=False))
+    scheduled = ScheduledJobRegistry(queue=queue)
+    overdue = scheduled.get_jobs_to_schedule(
+        int(time.time()) - SCHEDULED_OVERDUE_SECONDS, chunk_size=100_000
+    )
+    waiting.update(set(scheduled.get_job_ids(cleanup=False)) - set(overdue))
     started = StartedJobRegistry(queue=queue)
     started_ids = set(started.get_job_ids(cleanup=False))
     held: set[int] = set()

@@ -29,6 +29,12 @@ logger = logging.getLogger(__name__)
 # dies: /health/ counts these keys as the workers able to read documents.
 READY_KEY_PREFIX = "vouch:worker-ready:"
 
+# RQ starts a scheduler again (after the worker that ran it was killed, or it
+# died with a Redis restart) only in a worker's maintenance round, every ten
+# minutes by default: until then retries wait unscheduled. Each round also
+# cleans the registries, a few cheap Redis calls.
+MAINTENANCE_INTERVAL_SECONDS = 30
+
 
 def load_engines() -> float:
     """Build the configured OCR engine and extractor; returns seconds taken."""
@@ -59,6 +65,10 @@ def requeue_orphans() -> None:
 
 class DocumentWorker(SimpleWorker):
     engines_seconds: float | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL_SECONDS)
+        super().__init__(*args, **kwargs)
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         seconds = load_engines()

@@ -18,10 +18,15 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 from rq import Worker
+from rq.registry import ScheduledJobRegistry
 
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document, ProcessingRun
-from reviewapp.runtime.live_jobs import document_ids_held_by_live_jobs
+from reviewapp.runtime.live_jobs import (
+    SCHEDULED_OVERDUE_SECONDS,
+    document_ids_held_by_live_jobs,
+)
+from reviewapp.runtime.worker import MAINTENANCE_INTERVAL_SECONDS, DocumentWorker
 from reviewapp.services.ingest import document_ingest
 from reviewapp.services.processing import (
     document_claim_for_processing,
@@ -101,6 +106,41 @@ def test_a_queued_document_whose_job_redis_lost_is_enqueued_again(
     [event] = requeued_events(lost)
     assert event.details == {"stuck_in": "queued", "reason": "no live job held it"}
     assert documents_requeue_orphaned() == []  # nothing twice
+
+
+def test_a_retry_no_scheduler_moved_holds_its_document_only_until_overdue(
+    clerk: User,
+    queue,  # type: ignore[no-untyped-def]
+) -> None:
+    document = ingest(clerk, 1)
+    age(document)
+    [job] = queue.jobs
+    queue.remove(job)
+    scheduled = ScheduledJobRegistry(queue=queue)
+    now = timezone.now()
+    try:
+        # A retry after its pause: a scheduler will move it to the queue.
+        scheduled.schedule(job, now + timezone.timedelta(seconds=5))
+        assert documents_requeue_orphaned() == []
+        scheduled.schedule(job, now - timezone.timedelta(seconds=5))
+        assert documents_requeue_orphaned() == []
+        # Long past its time no scheduler runs (killed with its worker, or
+        # gone with a Redis restart): the document is enqueued afresh.
+        overdue = SCHEDULED_OVERDUE_SECONDS + 5
+        scheduled.schedule(job, now - timezone.timedelta(seconds=overdue))
+        assert documents_requeue_orphaned() == [document]
+        assert queue.count == 1
+    finally:
+        scheduled.remove(job)
+
+
+def test_a_document_worker_looks_for_a_dead_scheduler_every_half_minute(
+    queue,  # type: ignore[no-untyped-def]
+) -> None:
+    # RQ's default round is ten minutes, which left a retry unscheduled
+    # that long after the worker running the scheduler was killed.
+    worker = DocumentWorker([queue], connection=queue.connection)
+    assert worker.maintenance_interval == MAINTENANCE_INTERVAL_SECONDS <= 30
 
 
 def test_a_document_just_committed_is_given_a_moment_for_its_job(
