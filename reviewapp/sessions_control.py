@@ -82,7 +82,11 @@ def end_sessions_on_role_change(
 
 def end_sessions_on_user_change(sender: Any, instance: Any, **kwargs: Any) -> None:
     """User saved: a change of superuser or active flag ends their sessions."""
+    update_fields = kwargs.get("update_fields")
     if instance.pk is None or kwargs.get("raw"):
+        return
+    # Every sign-in saves last_login alone: no flag can have changed.
+    if update_fields and set(update_fields) <= {"last_login"}:
         return
     before = (
         sender.objects.filter(pk=instance.pk)

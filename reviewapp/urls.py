@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from reviewapp.views import (
+    accounts,
     audit,
     capture,
     documents,
@@ -19,6 +20,8 @@ from reviewapp.views import (
 
 urlpatterns = [
     path("", review.home, name="home"),
+    # Before Django's auth URLs, which would otherwise answer the same path.
+    path("accounts/login/", accounts.SignInView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("documents/", documents.document_list, name="document-list"),
     path("queue/", RedirectView.as_view(url="mine/"), name="queue-home"),
