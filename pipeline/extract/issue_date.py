@@ -8,7 +8,7 @@ import re
 
 from pipeline.extract.candidates import Candidate, choose
 from pipeline.extract.layout import PageLayout, PlacedLine
-from pipeline.extract.normalize import find_dates
+from pipeline.extract.normalize import DateMatch, find_dates, valid_date
 from pipeline.types import FieldValue
 
 _DATE_LABEL = re.compile(
@@ -47,13 +47,52 @@ def prefers_day_first(layouts: list[PageLayout], currency: FieldValue | None) ->
     return not (currency is not None and currency.value == "USD")
 
 
+# OCR now and then drops one of a date's two separators ("27.032018",
+# "2504/2017"). Right after a date label such eight figures are read as the
+# date, less surely than a date printed whole.
+_ONE_SEPARATOR_DROPPED = re.compile(
+    r"(?<![\d.,/-])(\d{2})([./-]?)(\d{2})([./-]?)(\d{4})(?![\d.,/-])"
+)
+
+
+def _dates_missing_a_separator(text: str, day_first: bool) -> list[DateMatch]:
+    found = []
+    for match in _ONE_SEPARATOR_DROPPED.finditer(text):
+        if bool(match[2]) == bool(match[4]) or not _DATE_LABEL.search(
+            text[: match.start()]
+        ):
+            continue
+        first, second, year = int(match[1]), int(match[3]), int(match[5])
+        day, month = (first, second) if day_first else (second, first)
+        value = valid_date(year, month, day)
+        if value is not None:
+            separator = match[2] or match[4]
+            found.append(
+                DateMatch(
+                    match[0],
+                    value,
+                    match.start(),
+                    match.end(),
+                    f"dd{separator}mm{separator}yyyy with a separator missing",
+                    ambiguous=first <= 12 and second <= 12 and first != second,
+                )
+            )
+    return found
+
+
 def read_invoice_date(layouts: list[PageLayout], day_first: bool) -> FieldValue | None:
     candidates: list[Candidate] = []
     for layout in layouts:
         for placed in layout.lines:
-            for found in find_dates(placed.line.text, day_first=day_first):
+            dates = find_dates(placed.line.text, day_first=day_first)
+            repaired = not dates
+            if repaired:
+                dates = _dates_missing_a_separator(placed.line.text, day_first)
+            for found in dates:
                 score, context = date_context(layout, placed, found.start)
                 quality = 1.0 if len(found.raw) >= 8 else 0.9
+                if repaired:
+                    quality *= 0.8
                 if found.ambiguous:
                     quality *= 0.85
                 # Invoice dates sit in the header; later dates are more often

@@ -221,8 +221,9 @@ _MONTH_PREFIXES = frozenset(
 )
 _DATEPARSER_LANGUAGES = ["en", "de", "fr", "ms", "nl", "es", "it", "pt"]
 # What may follow a year directly: nothing numeric (nor "/15", which makes it
-# a longer number sequence), or a glued time.
-_GLUED_TAIL_OK = re.compile(r"(?!\d|[./-]\d)|\d{1,2}:\d{2}")
+# a longer number sequence), or a time, glued on or after a dash
+# ("07/04/2018-18.10:59" on some tills).
+_GLUED_TAIL_OK = re.compile(r"(?!\d|[./-]\d)|\d{1,2}:\d{2}|-\d{1,2}[:.]\d{2}")
 
 
 def _full_year(year_text: str) -> int:
@@ -233,7 +234,8 @@ def _full_year(year_text: str) -> int:
     return year
 
 
-def _make_date(year: int, month: int, day: int) -> date | None:
+def valid_date(year: int, month: int, day: int) -> date | None:
+    """The date, if it exists and its year is one an invoice may carry."""
     if not MIN_YEAR <= year <= MAX_YEAR:
         return None
     try:
@@ -258,7 +260,7 @@ def find_dates(text: str, *, day_first: bool = True) -> list[DateMatch]:
         found.append(found_date)
 
     for match in _ISO_DATE.finditer(text):
-        value = _make_date(int(match["y"]), int(match["m"]), int(match["d"]))
+        value = valid_date(int(match["y"]), int(match["m"]), int(match["d"]))
         if value:
             sep = match["sep"]
             add(
@@ -279,8 +281,8 @@ def find_dates(text: str, *, day_first: bool = True) -> list[DateMatch]:
         sep = match["sep"].strip()
         for year_text in _year_candidates(match["y"], text[match.end("y") :]):
             year = _full_year(year_text)
-            as_day_first = _make_date(year, second, first)
-            as_month_first = _make_date(year, first, second)
+            as_day_first = valid_date(year, second, first)
+            as_month_first = valid_date(year, first, second)
             if as_day_first and as_month_first and first != second:
                 value = as_day_first if day_first else as_month_first
                 ambiguous = True
@@ -363,7 +365,7 @@ def _parse_worded_date(day: str, month_word: str, year_text: str) -> date | None
     )
     if parsed is None:
         return None
-    return _make_date(parsed.year, parsed.month, parsed.day)
+    return valid_date(parsed.year, parsed.month, parsed.day)
 
 
 def normalize_date(text: str, *, day_first: bool = True) -> str | None:

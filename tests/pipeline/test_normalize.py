@@ -106,6 +106,7 @@ def test_it_normalises_printed_dates_to_iso_day_first(
         ("12Mar201818:19", "2018-03-12"),
         ("12-01-1921:13", "2019-01-12"),
         ("DATE:13/03/201703:00:42PM", "2017-03-13"),
+        ("Date:07/04/2018-18.10:59", "2018-04-07"),
     ],
 )
 def test_it_reads_dates_with_the_time_glued_on(printed: str, expected: str) -> None:

@@ -37,3 +37,11 @@ def test_blank_and_unsure_lines_are_dropped() -> None:
     )
     assert [(line.text, line.page_number) for line in lines] == [("TOTAL 9.00", 3)]
     assert lines[0].polygon == ((1.0, 2.0), (30.0, 2.0), (30.0, 9.0), (1.0, 9.0))
+
+
+def test_full_width_punctuation_is_read_as_ascii() -> None:
+    box = [[0, 0], [100, 0], [100, 20], [0, 20]]
+    (line,) = lines_from_boxes(
+        [box], [("DATE\uff1a25\uff0c04\u300217 \uff21\uff11", 0.9)], 1
+    )
+    assert line.text == "DATE:25,04.17 A1"
