@@ -28,8 +28,9 @@ def test_the_ocr_model_check_passes_when_the_models_are_installed() -> None:
 
 
 def test_the_ocr_model_check_names_missing_files(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    settings.VOUCH_OCR_ENGINE = "pipeline.ocr.paddle.PaddleOcrEngine"
     monkeypatch.setattr(
         paddle,
         "model_paths",

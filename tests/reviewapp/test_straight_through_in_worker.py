@@ -79,7 +79,7 @@ def _run_worker(redis_url: str, media: Path, log: Path) -> int:
         "DJANGO_SETTINGS_MODULE": "reviewapp.settings",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    env.pop("VOUCH_OCR_ENGINE", None)  # PaddleOCR, as in production
+    env.pop("VOUCH_OCR_ENGINE", None)  # the production default engine
     with log.open("wb") as output:
         return subprocess.run(
             [sys.executable, "manage.py", "rqworker", "default", "--burst",
