@@ -37,7 +37,7 @@ from pipeline.extract.normalize import (
     vat_id_is_valid,
 )
 from pipeline.extract.vendor_memory import VendorLayoutHint, value_shape
-from pipeline.types import ExtractedLine, Extraction, FieldValue, PageText
+from pipeline.types import Box, ExtractedLine, Extraction, FieldValue, PageText
 from pipeline.validate.types import VendorRecord
 from pipeline.validate.vendors import normalise_name, normalise_vat_id
 
@@ -185,7 +185,11 @@ def _amount_evidence(
     if total is None or not layouts:
         return
     cash_minus_change = total_amount.cash_minus_change(layouts)
-    if cash_minus_change is not None:
+    # A total read off the cash line itself would agree with cash - 0.00
+    # change by construction ("CASH 04.00" for 94.00): no second reading.
+    if cash_minus_change is not None and not _on_a_cash_line(
+        values["total_amount"], layouts
+    ):
         collector.add(
             "total_amount",
             CASH_CHANGE,
@@ -200,6 +204,28 @@ def _amount_evidence(
             total >= largest,
             f"the largest amount after the first total label is {largest}",
         )
+
+
+def _on_a_cash_line(value: FieldValue, layouts: list[PageLayout]) -> bool:
+    """Whether the value was read from a row that names cash tendered."""
+    if value.box is None:
+        return False
+    for layout in layouts:
+        if value.page_number not in (None, layout.page.page_number):
+            continue
+        for row in layout.rows:
+            if not any(_boxes_overlap(placed.box, value.box) for placed in row):
+                continue
+            text = " ".join(placed.line.text for placed in row)
+            if total_amount.CASH.search(text) and not total_amount.total_label(text):
+                return True
+    return False
+
+
+def _boxes_overlap(first: Box, second: Box) -> bool:
+    return min(first[2], second[2]) > max(first[0], second[0]) and min(
+        first[3], second[3]
+    ) > max(first[1], second[1])
 
 
 def _largest_after_total_label(layouts: list[PageLayout]) -> Decimal | None:

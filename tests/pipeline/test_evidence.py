@@ -141,6 +141,37 @@ def test_cash_minus_change_is_the_total_on_a_receipt() -> None:
     )
 
 
+def test_a_total_read_off_the_cash_line_gets_no_word_from_cash_and_change() -> None:
+    # "CASH 04.00" for 94.00, and no change: cash - change is the cash itself.
+    receipt = page("TOTAL 94.00", "CASH 04.00", "CHANGE 0.00")
+    cash_line = FieldValue(
+        name="total_amount",
+        raw_value="04.00",
+        value="4.00",
+        confidence=0.8,
+        page_number=1,
+        box=(300, 60, 400, 90),
+    )
+    from_the_total_line = replace(cash_line, value="94.00", box=(300, 20, 400, 50))
+
+    assert (
+        signal(
+            gather_evidence(Extraction(fields=(cash_line,)), [receipt]),
+            "total_amount",
+            CASH_CHANGE,
+        )
+        == 0
+    )
+    assert (
+        signal(
+            gather_evidence(Extraction(fields=(from_the_total_line,)), [receipt]),
+            "total_amount",
+            CASH_CHANGE,
+        )
+        == -1
+    )
+
+
 def test_a_larger_amount_after_the_total_label_speaks_against_the_total() -> None:
     receipt = page("ITEM 99.00", "TOTAL 33.90", "ROUNDING 0.00", "CASH 50.00")
     right = gather_evidence(fields(total_amount="33.90"), [receipt])
