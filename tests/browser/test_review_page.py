@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import FloatRect, Locator, Page, expect
 
 from reviewapp.extraction_fields import FIELD_NAMES
+from reviewapp.roles import SUPERVISOR
 from tests.browser.conftest import (
     HEIGHT,
     PHONE_WIDTH,
@@ -18,7 +19,7 @@ from tests.browser.conftest import (
     assert_fits,
 )
 from tests.browser.test_upload_flow import PROCESSING_TIMEOUT_MS, RECEIPT, upload
-from tests.conftest import make_user
+from tests.conftest import make_document, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -205,3 +206,18 @@ def test_selecting_a_field_scrolls_its_box_into_the_viewer(
         "visibility", "visible"
     )
     page.wait_for_function(_BOX_IN_VIEWER, arg=field.element_handle())
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_supervisor_s_reason_for_the_original_opens_within_the_window(
+    login_as: LoginAs, roles: None, width: int
+) -> None:
+    document = make_document(name="invoice-with-iban.pdf")
+    page = login_as(make_user("supervisor", SUPERVISOR))
+    page.goto(f"/documents/{document.public_id}/")
+    page.locator("#download-original summary").click()
+    reason = page.get_by_label("Why do you need the original")
+    expect(reason).to_be_visible()
+    assert_fits(page)
+    reason.fill("The vendor disputes the amount")
+    expect(page.get_by_role("button", name="Download original")).to_be_visible()
