@@ -7,8 +7,9 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
+from reviewapp.models.fields import Field
 from reviewapp.models.learning import FieldCorrection
-from tests.browser.conftest import LoginAs
+from tests.browser.conftest import WIDTHS, LoginAs
 from tests.browser.test_review_page import ready_document
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -54,8 +55,40 @@ def test_a_clerk_fills_the_invoice_number_by_clicking_its_line(
     assert correction.corrected_box == expected_box
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_clicked_name_keeps_the_spaces_the_pipeline_restores(
+    login_as: LoginAs, clerk: User, width: int
+) -> None:
+    page = login_as(clerk)
+    page.goto(ready_document(page))
+    # A line OCR read with a space missing ("D.I.Y.(JOHOR)"), which the
+    # pipeline reads as a name with the space put back.
+    lines = page.locator("polygon.ocr-line[data-respaced]").evaluate_all(
+        "(lines) => lines.map((line) => [line.dataset.text, line.dataset.respaced])"
+    )
+    text, spaced = next(
+        (text, spaced) for text, spaced in lines if spaced.count(" ") > text.count(" ")
+    )
+    vendor = page.locator("#field-vendor_name")
+    vendor.locator(".field-label").click()
+    page.locator(f'polygon.ocr-line[data-text="{text}"]').click()
+
+    expect(page.locator("#field-vendor_name-input")).to_have_value(spaced)
+    # Offered, not yet a person's value: that takes saving it.
+    expect(vendor.locator("[data-role=set-by]")).to_be_hidden()
+    assert Field.objects.get(name="vendor_name").set_by != Field.SetBy.HUMAN
+    vendor.get_by_role("button", name="Save").click()
+    expect(page.locator("#field-vendor_name-value")).to_have_text(spaced)
+    expect(vendor.locator("[data-role=set-by]")).to_be_visible()
+
+    correction = FieldCorrection.objects.get(field_name="vendor_name")
+    assert (correction.source, correction.corrected_value) == ("clicked_line", spaced)
+    assert Field.objects.get(name="vendor_name").set_by == Field.SetBy.HUMAN
+
+
+@pytest.mark.parametrize("width", WIDTHS)
 def test_a_clerk_draws_a_box_around_the_number_alone(
-    login_as: LoginAs, clerk: User
+    login_as: LoginAs, clerk: User, width: int
 ) -> None:
     page, text = review_with_number_selected(login_as, clerk)
     line = page.locator(f'polygon.ocr-line[data-text="{text}"]')
