@@ -220,10 +220,38 @@ def test_an_iban_is_masked_for_the_clerk_and_revealed_by_a_supervisor(
     expect(boss.locator("#field-iban-value")).to_have_text(MASKED_IBAN)
 
 
+def on_phone(page: Page) -> bool:
+    return (page.viewport_size or {"width": 0})["width"] <= PHONE_WIDTH
+
+
+def press(page: Page, control: Locator) -> None:
+    """Tap `control` on a phone, click it elsewhere: no keyboard."""
+    expect(control).to_be_visible()
+    if on_phone(page):
+        control.tap()
+    else:
+        control.click()
+
+
+def confirm_with_its_button(page: Page, field: Locator) -> None:
+    """Select `field` (unless confirming the one before it selected it) and
+    press its Confirm button."""
+    if "is-selected" not in (field.get_attribute("class") or ""):
+        press(page, field.locator(".field-label"))
+    press(page, field.get_by_role("button", name="Confirm"))
+    expect(field).to_have_attribute("data-flagged", "false")
+
+
 def confirm_flagged_fields(page: Page) -> None:
     """From the keyboard: `n` to the first flagged field, then `y` on each
-    until none is left unconfirmed."""
+    until none is left unconfirmed. On a phone, with each one's Confirm
+    button."""
     flagged = page.locator("li.field[data-flagged=true]")
+    if on_phone(page):
+        while flagged.count():
+            first = flagged.first.get_attribute("id")
+            confirm_with_its_button(page, page.locator(f"#{first}"))
+        return
     if flagged.count():
         page.keyboard.press("n")
     while flagged.count():
@@ -244,15 +272,7 @@ def test_approval_waits_for_the_flagged_fields_it_names(
     document = Document.objects.get(status=Document.Status.READY)
     page.goto(url)
 
-    def press(control: Locator) -> None:
-        expect(control).to_be_visible()
-        assert_fits(page)
-        if width <= PHONE_WIDTH:
-            control.tap()
-        else:
-            control.click()
-
-    press(page.get_by_role("button", name="Claim"))
+    press(page, page.get_by_role("button", name="Claim"))
     expect(page.locator("#claim-holder")).to_contain_text("claimed by you")
     flagged = page.locator("li.field[data-flagged=true]")
     names = flagged.evaluate_all("(fields) => fields.map((f) => f.dataset.field)")
@@ -264,14 +284,13 @@ def test_approval_waits_for_the_flagged_fields_it_names(
     for confirmed, name in enumerate(names):
         expect(refusal).to_contain_text(": " + ", ".join(labels[confirmed:]) + ".")
         expect(approve).to_have_count(0)
+        assert_fits(page)
         field = page.locator(f"#field-{name}")
-        press(field.locator(".field-label"))
-        press(field.get_by_role("button", name="Confirm"))
-        expect(field).to_have_attribute("data-flagged", "false")
+        confirm_with_its_button(page, field)
         expect(field.locator("[data-role=note]")).to_contain_text("confirmed")
 
     expect(refusal).to_have_count(0)
-    press(approve)
+    press(page, approve)
     page.wait_for_url(lambda now: str(document.public_id) not in now)
     document.refresh_from_db()
     assert (document.status, document.decided_by) == (Document.Status.APPROVED, clerk)
