@@ -414,6 +414,18 @@ def login_as(
         print(stack.logs())
 
 
+@pytest.fixture
+def reviewing_receipt(login_as: LoginAs, clerk: User) -> Page:
+    """The clerk on the review page of the SROIE receipt they uploaded, once
+    the stack's worker has read it."""
+    # Imported here: that test module imports this conftest.
+    from tests.browser.test_review_page import ready_document
+
+    page = login_as(clerk)
+    page.goto(ready_document(page))
+    return page
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     # Lets fixtures see whether the test failed, to print the servers' logs.

@@ -49,9 +49,8 @@ def test_the_page_reloads_itself_when_the_document_is_read(
     expect(page.locator("#pending-notice")).to_have_count(0)
 
 
-def test_a_keyboard_correction_persists(login_as: LoginAs, clerk: User) -> None:
-    page = login_as(clerk)
-    page.goto(ready_document(page))
+def test_a_keyboard_correction_persists(reviewing_receipt: Page) -> None:
+    page = reviewing_receipt
     total = page.locator("#field-total_amount")
     expect(total.locator("[data-role=set-by]")).to_be_hidden()
 
@@ -98,10 +97,9 @@ def test_it_hides_the_document_from_a_user_without_a_role(
 
 
 def test_the_checks_follow_a_correction_without_reloading(
-    login_as: LoginAs, clerk: User
+    reviewing_receipt: Page,
 ) -> None:
-    page = login_as(clerk)
-    page.goto(ready_document(page))
+    page = reviewing_receipt
     checks = page.locator("#validation-issues")
     # The receipt is from 2019; a receipt's shop need not be on the vendor
     # master, so that is its only failing check.
@@ -132,10 +130,9 @@ def box_of(locator: Locator) -> FloatRect:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_page_image_stays_in_view_beside_the_fields(
-    login_as: LoginAs, clerk: User, width: int
+    reviewing_receipt: Page, width: int
 ) -> None:
-    page = login_as(clerk)
-    page.goto(ready_document(page))
+    page = reviewing_receipt
     expect(page.locator("figure.page img").first).to_be_visible()
     assert_fits(page)
     viewer, fields = page.locator(".viewer"), page.locator(".fields-panel")
@@ -184,10 +181,9 @@ _BOX_IN_VIEWER = """(field) => {
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_selecting_a_field_scrolls_its_box_into_the_viewer(
-    login_as: LoginAs, clerk: User, width: int
+    reviewing_receipt: Page, width: int
 ) -> None:
-    page = login_as(clerk)
-    page.goto(ready_document(page))
+    page = reviewing_receipt
     # The page image taller than the viewer (and its boxes narrower), its
     # top in view.
     page.locator("[data-action=zoom-in]").click()
