@@ -396,8 +396,9 @@ def approval_refusal(document_id: int, user: AnyUser, *, escalated: bool) -> str
     unconfirmed = unconfirmed_flagged_fields(document_id)
     if unconfirmed:
         return (
-            "Confirm or correct the flagged fields first (y confirms the "
-            "selected one): " + ", ".join(label for _, label in unconfirmed) + "."
+            "Confirm or correct the flagged fields first: "
+            + ", ".join(label for _, label in unconfirmed)
+            + "."
         )
     return ""
 

@@ -26,6 +26,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
@@ -50,6 +51,11 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct horse 42"
 DEMO_USERS = (CLERK, SUPERVISOR, ADMIN)
 STARTUP_TIMEOUT = 90.0
+# The widths the review workspace is used at: a desktop, a laptop, a phone.
+WIDTHS = (1440, 1024, 390)
+HEIGHT = 900
+# At or below this width the window is a phone's: stacked layout, touch.
+PHONE_WIDTH = 640
 
 
 @dataclass
@@ -235,6 +241,51 @@ def browser() -> Iterator[Browser]:
 LoginAs = Callable[[User], Page]
 
 
+@pytest.fixture
+def width() -> int:
+    """The window width `login_as` opens pages at: a desktop's, unless a test
+    runs at several with `@pytest.mark.parametrize("width", WIDTHS)`."""
+    return WIDTHS[0]
+
+
+# What sticks out of the window sideways, outside any box that scrolls or
+# clips it. The page's own scrollWidth is not enough: phones clip the body
+# (overflow-x: clip), which cuts off what is too wide instead of widening
+# the page, and the cut-off part is as unreadable as an overflow.
+_STICKING_OUT = """() => {
+    const width = document.documentElement.clientWidth;
+    const contained = (element) => {
+        for (let box = element.parentElement; box && box !== document.body;
+             box = box.parentElement) {
+            if (getComputedStyle(box).overflowX !== "visible") return true;
+        }
+        return false;
+    };
+    const out = [];
+    for (const element of document.body.querySelectorAll("*")) {
+        // A closed <details> still lays out its content, unseen.
+        if (!element.checkVisibility({visibilityProperty: true})) continue;
+        const rect = element.getBoundingClientRect();
+        if (!rect.width || !rect.height) continue;
+        if ((rect.right > width + 1 || rect.left < -1) && !contained(element)) {
+            out.push(`${element.tagName.toLowerCase()}#${element.id}.` +
+                `${element.getAttribute("class") || ""} ` +
+                `[${Math.round(rect.left)}, ${Math.round(rect.right)}]`);
+        }
+    }
+    return {page: document.documentElement.scrollWidth, width, out};
+}"""
+
+
+def assert_fits(page: Page) -> None:
+    """Nothing on the page is wider than the window: the page does not scroll
+    sideways and no element sticks out of it (wide tables and images scroll
+    inside their own box)."""
+    found = page.evaluate(_STICKING_OUT)
+    assert found["page"] <= found["width"], found
+    assert not found["out"], found
+
+
 def _wait_for_database_quiet(timeout: float = 15.0) -> None:
     """Wait until no other session is mid-query or mid-transaction on the test
     database, so the flush after the test does not meet one.
@@ -300,15 +351,24 @@ def flush_retried_after_a_lock_conflict() -> Iterator[None]:
 
 @pytest.fixture
 def login_as(
-    browser: Browser, stack: Stack, roles: None, request: pytest.FixtureRequest
+    browser: Browser,
+    stack: Stack,
+    roles: None,
+    width: int,
+    request: pytest.FixtureRequest,
 ) -> Iterator[LoginAs]:
-    """Log a user in through the login form in a fresh browser context."""
+    """Log a user in through the login form in a fresh browser context,
+    `width` pixels wide (a phone's window takes taps)."""
     contexts: list[BrowserContext] = []
     violations: list[str] = []
+    # The favicon, stylesheets and scripts of every page every test visits.
+    missing_assets: list[str] = []
 
     def login(user: User) -> Page:
         context = browser.new_context(
-            base_url=stack.url, viewport={"width": 1400, "height": 900}
+            base_url=stack.url,
+            viewport={"width": width, "height": HEIGHT},
+            has_touch=width <= PHONE_WIDTH,
         )
         context.set_default_timeout(15_000)
         contexts.append(context)
@@ -320,6 +380,15 @@ def login_as(
             lambda message: (
                 violations.append(message.text)
                 if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        page.on(
+            "response",
+            lambda response: (
+                missing_assets.append(response.url)
+                if response.status == 404
+                and urlsplit(response.url).path.startswith(("/static/", "/favicon"))
                 else None
             ),
         )
@@ -339,9 +408,22 @@ def login_as(
     assert allowed or not violations, (
         f"Content-Security-Policy violations: {violations}"
     )
+    assert not missing_assets, f"not found: {missing_assets}"
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         print(stack.logs())
+
+
+@pytest.fixture
+def reviewing_receipt(login_as: LoginAs, clerk: User) -> Page:
+    """The clerk on the review page of the SROIE receipt they uploaded, once
+    the stack's worker has read it."""
+    # Imported here: that test module imports this conftest.
+    from tests.browser.test_review_page import ready_document
+
+    page = login_as(clerk)
+    page.goto(ready_document(page))
+    return page
 
 
 @pytest.hookimpl(wrapper=True)

@@ -12,7 +12,7 @@ from reviewapp.audit.trail import record_event
 from reviewapp.models.audit import AuditEvent
 from reviewapp.models.documents import Document
 from reviewapp.roles import ADMIN
-from tests.browser.conftest import LoginAs
+from tests.browser.conftest import WIDTHS, LoginAs, assert_fits
 from tests.conftest import make_document, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -50,17 +50,16 @@ def reviewed(clerk: User) -> Document:
     return document
 
 
-def open_history(page: Page, document: Document, width: int) -> None:
-    page.set_viewport_size({"width": width, "height": 900})
+def open_history(page: Page, document: Document) -> None:
     page.goto(f"/documents/{document.public_id}/#history")
 
 
-@pytest.mark.parametrize("width", [1440, 1024, 390])
+@pytest.mark.parametrize("width", WIDTHS)
 def test_a_clerk_reads_the_history_as_sentences_visit_by_visit(
     login_as: LoginAs, clerk: User, reviewed: Document, width: int
 ) -> None:
     page = login_as(clerk)
-    open_history(page, reviewed, width)
+    open_history(page, reviewed)
     history = page.locator("#history")
     visit = history.locator("details.timeline-group")
     # One visit of several events (the clerk's review), open as the latest.
@@ -81,14 +80,14 @@ def test_a_clerk_reads_the_history_as_sentences_visit_by_visit(
     html = history.inner_html()
     for technical in (JOB_ID, reviewed.sha256, IBAN, "Technical detail"):
         assert technical not in html
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_fits(page)
 
 
 def test_an_auditor_opens_the_technical_detail_of_an_event(
     login_as: LoginAs, roles: None, reviewed: Document
 ) -> None:
     page = login_as(make_user("auditor", ADMIN))
-    open_history(page, reviewed, 1440)
+    open_history(page, reviewed)
     reading = page.locator(".timeline-single", has_text="Read by the machine")
     detail = reading.locator("details.timeline-technical")
     expect(detail.get_by_text(JOB_ID)).to_be_hidden()

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from reviewapp.models.documents import Document
-from tests.browser.conftest import LoginAs
+from tests.browser.conftest import WIDTHS, LoginAs, assert_fits
 from tests.conftest import make_document
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -61,18 +61,17 @@ def test_a_type_filtered_queue_gains_only_its_type_live(
     assert watcher.evaluate("window.__notReloaded") is True
 
 
-@pytest.mark.parametrize("width", [1440, 1024, 390])
+@pytest.mark.parametrize("width", WIDTHS)
 def test_the_filters_are_a_compact_bar_above_the_queue(
     login_as: LoginAs, clerk: User, width: int
 ) -> None:
     typed_document("till-receipt.pdf", "receipt")
     page = login_as(clerk)
-    page.set_viewport_size({"width": width, "height": 900})
     page.goto("/queue/mine/")
     # The sidebar it replaces pushed the table 650 px down the page.
     box = page.locator("#queue").bounding_box()
     assert box is not None
     print(f"queue table top at {width} px: {box['y']:.0f}")
     assert box["y"] < (360 if width > 600 else 600)
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_fits(page)
     expect(page.locator("#reason-counts li")).to_have_count(1)

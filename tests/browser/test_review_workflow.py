@@ -10,7 +10,7 @@ import io
 import pytest
 from django.contrib.auth.models import User
 from PIL import Image, ImageStat
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from reviewapp.extraction_fields import FIELD_NAMES
 from reviewapp.models.configuration import SensitiveField
@@ -18,7 +18,7 @@ from reviewapp.models.documents import Document, TextLine
 from reviewapp.models.fields import Field
 from reviewapp.models.review import SensitiveReveal
 from reviewapp.roles import SUPERVISOR
-from tests.browser.conftest import LoginAs
+from tests.browser.conftest import PHONE_WIDTH, WIDTHS, LoginAs, assert_fits
 from tests.browser.test_review_page import ready_document
 from tests.browser.test_upload_flow import PROCESSING_TIMEOUT_MS, upload
 from tests.conftest import make_document, make_user, text_image
@@ -220,13 +220,80 @@ def test_an_iban_is_masked_for_the_clerk_and_revealed_by_a_supervisor(
     expect(boss.locator("#field-iban-value")).to_have_text(MASKED_IBAN)
 
 
+def on_phone(page: Page) -> bool:
+    return (page.viewport_size or {"width": 0})["width"] <= PHONE_WIDTH
+
+
+def press(page: Page, control: Locator) -> None:
+    """Tap `control` on a phone, click it elsewhere: no keyboard."""
+    expect(control).to_be_visible()
+    if on_phone(page):
+        control.tap()
+    else:
+        control.click()
+
+
+def confirm_with_its_button(page: Page, field: Locator) -> None:
+    """Select `field` (unless confirming the one before it selected it) and
+    press its Confirm button."""
+    if "is-selected" not in (field.get_attribute("class") or ""):
+        press(page, field.locator(".field-label"))
+    press(page, field.get_by_role("button", name="Confirm"))
+    expect(field).to_have_attribute("data-flagged", "false")
+
+
 def confirm_flagged_fields(page: Page) -> None:
     """From the keyboard: `n` to the first flagged field, then `y` on each
-    until none is left unconfirmed."""
+    until none is left unconfirmed. On a phone, with each one's Confirm
+    button."""
     flagged = page.locator("li.field[data-flagged=true]")
+    if on_phone(page):
+        while flagged.count():
+            first = flagged.first.get_attribute("id")
+            confirm_with_its_button(page, page.locator(f"#{first}"))
+        return
     if flagged.count():
         page.keyboard.press("n")
     while flagged.count():
         current = page.locator("#" + page.evaluate("document.activeElement.id"))
         page.keyboard.press("y")
         expect(current).to_have_attribute("data-flagged", "false")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_approval_waits_for_the_flagged_fields_it_names(
+    login_as: LoginAs, clerk: User, width: int
+) -> None:
+    """Without a keyboard (a tap on a phone, a click elsewhere): the clerk
+    claims, is told which flagged fields stand in the way, confirms each with
+    its button, and approves."""
+    page = login_as(clerk)
+    url = ready_document(page)
+    document = Document.objects.get(status=Document.Status.READY)
+    page.goto(url)
+
+    press(page, page.get_by_role("button", name="Claim"))
+    expect(page.locator("#claim-holder")).to_contain_text("claimed by you")
+    flagged = page.locator("li.field[data-flagged=true]")
+    names = flagged.evaluate_all("(fields) => fields.map((f) => f.dataset.field)")
+    labels = flagged.locator(".field-label").all_text_contents()
+    assert labels, "the receipt has no flagged field to confirm"
+    refusal = page.locator("#approval-refusal")
+    approve = page.locator('form[data-shortcut="a"] button')
+
+    for confirmed, name in enumerate(names):
+        expect(refusal).to_contain_text(": " + ", ".join(labels[confirmed:]) + ".")
+        expect(approve).to_have_count(0)
+        assert_fits(page)
+        field = page.locator(f"#field-{name}")
+        confirm_with_its_button(page, field)
+        expect(field.locator("[data-role=note]")).to_contain_text("confirmed")
+
+    expect(refusal).to_have_count(0)
+    press(page, approve)
+    page.wait_for_url(lambda now: str(document.public_id) not in now)
+    document.refresh_from_db()
+    assert (document.status, document.decided_by) == (Document.Status.APPROVED, clerk)
+    assert {field.set_by for field in document.fields.filter(name__in=names)} == {
+        "human"
+    }

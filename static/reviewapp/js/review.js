@@ -712,6 +712,7 @@
     const field = event.target.closest("li.field");
     if (!field) return;
     if (event.target.closest("[data-action=edit]")) openEditor(field);
+    else if (event.target.closest("[data-action=confirm]")) confirmField(field, true);
     else if (event.target.closest("[data-action=cancel]")) closeEditor(field);
     else if (event.target.closest("[data-action=reveal]")) openReveal(field);
     else if (event.target.closest("[data-action=cancel-reveal]")) closeReveal(field);
