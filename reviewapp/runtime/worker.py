@@ -7,15 +7,19 @@ own process instead and loads the engines once, when it starts.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import json
 import logging
 import os
+import signal
 import socket
+import sys
 import time
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from rq import SimpleWorker
 
 from pipeline.extract import extractors
@@ -63,6 +67,23 @@ def requeue_orphans() -> None:
         )
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_the_worker() -> None:
+    """In a process forked from the worker (RQ's scheduler): be killed when
+    the worker dies. An orphaned scheduler kept the killed worker's sockets
+    open, so PostgreSQL never saw that worker go and kept its transaction,
+    and the row locks that transaction held, forever."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@functools.cache  # once per process: each registration would run at every fork
+def _fork_children_die_with_this_process() -> None:
+    os.register_at_fork(after_in_child=_die_with_the_worker)
+
+
 class DocumentWorker(SimpleWorker):
     engines_seconds: float | None = None
 
@@ -75,7 +96,19 @@ class DocumentWorker(SimpleWorker):
         logger.info("engines loaded in %.1f s", seconds)
         self.engines_seconds = seconds
         requeue_orphans()
+        if kwargs.get("with_scheduler"):
+            _fork_children_die_with_this_process()
+            # RQ forks its scheduler as the worker starts: it must not inherit
+            # the worker's database connections (see _die_with_the_worker).
+            connections.close_all()
         return bool(super().work(*args, **kwargs))
+
+    def run_maintenance_tasks(self) -> None:
+        # A round may fork a scheduler again (the last one died); jobs are
+        # done by then, so the next one simply opens a new connection.
+        if self.scheduler is not None:
+            connections.close_all()
+        super().run_maintenance_tasks()
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         super().heartbeat(timeout, pipeline=pipeline)

@@ -179,7 +179,7 @@ def test_a_processing_document_whose_worker_died_is_requeued_and_its_run_abandon
 
 
 def _start_worker(
-    name: str, ocr_engine: str, media_root: Path
+    name: str, ocr_engine: str, media_root: Path, *, burst: bool = True
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -194,7 +194,7 @@ def _start_worker(
             sys.executable, "manage.py", "rqworker", "default",
             "--worker-class", "reviewapp.runtime.worker.DocumentWorker",
             "--serializer", "rq.serializers.JSONSerializer",
-            "--name", name, "--burst",
+            "--name", name, *(["--burst"] if burst else ["--with-scheduler"]),
         ],
         cwd=REPO,
         env=env,
@@ -210,6 +210,49 @@ def _wait_for(condition, seconds: float, what: str) -> None:  # type: ignore[no-
             return
         time.sleep(0.2)
     raise AssertionError(f"{what} did not happen within {seconds:.0f} s")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_the_scheduler_a_worker_forks_dies_with_the_worker(
+    queue,
+    media_root: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    # Orphaned, it kept the killed worker's database socket open: PostgreSQL
+    # kept that worker's transaction, and the row locks it held, for ever.
+    queue.connection.delete("rq:scheduler-lock:default")
+    worker = _start_worker(
+        "vouch-test-scheduling",
+        "pipeline.ocr.recorded.RecordedOcrEngine",
+        media_root,
+        burst=False,
+    )
+    try:
+        _wait_for(lambda: _children(worker.pid), 60, "the worker forking its scheduler")
+        [scheduler] = _children(worker.pid)
+        assert _running(scheduler)
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    _wait_for(lambda: not _running(scheduler), 10, "the scheduler ending")
 
 
 def test_a_worker_killed_mid_job_leaves_a_document_the_next_worker_reads_at_once(

@@ -21,6 +21,13 @@ from tests.conftest import RECEIPT, SROIE
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def paddle_ocr(settings) -> None:  # type: ignore[no-untyped-def]
+    # PaddleOCR is no longer the default engine; it stays supported, and
+    # this module keeps a real worker reading with it.
+    settings.VOUCH_OCR_ENGINE = "pipeline.ocr.paddle.PaddleOcrEngine"
+
+
 def run_worker_burst() -> None:
     queue = django_rq.get_queue("default")
     worker = django_rq.get_worker(
