@@ -7,6 +7,7 @@ from pathlib import Path
 
 import django_rq
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from rq.serializers import JSONSerializer
 
@@ -56,7 +57,8 @@ def test_a_scanned_invoice_gets_in_the_worker_the_confidences_evaluate_measures(
     extractor, _ = extractor_for_processing()
     measured = run_pipeline(
         scan.content,
-        ocr=ocr_engines.get("pipeline.ocr.paddle.PaddleOcrEngine"),
+        # The engine the worker read with: production's default.
+        ocr=ocr_engines.get(settings.VOUCH_OCR_ENGINE),
         extractor=extractor,
         limits=decode_limits(),
     )

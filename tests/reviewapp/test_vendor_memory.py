@@ -211,9 +211,13 @@ def test_clerks_cannot_see_or_delete_memory(
 
 @pytest.mark.integration
 def test_real_ocr_reads_the_next_invoice_from_memory(
-    clerk: User, vendor: Vendor, media_root: Path
+    clerk: User,
+    vendor: Vendor,
+    media_root: Path,
+    settings,  # type: ignore[no-untyped-def]
 ) -> None:
     """The same story with PaddleOCR reading both images."""
+    settings.VOUCH_OCR_ENGINE = "pipeline.ocr.paddle.PaddleOcrEngine"
     invoice_a = processed(
         text_image(invoice_lines("RD-4711", "120,50")), "invoice-a.png", clerk
     )
