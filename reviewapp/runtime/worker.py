@@ -35,8 +35,10 @@ READY_KEY_PREFIX = "vouch:worker-ready:"
 
 # RQ starts a scheduler again (after the worker that ran it was killed, or it
 # died with a Redis restart) only in a worker's maintenance round, every ten
-# minutes by default: until then retries wait unscheduled. Each round also
-# cleans the registries, a few cheap Redis calls.
+# minutes by default: until then retries wait unscheduled. A round runs only
+# between jobs or after an idle wait for one (up to worker_ttl - 15 s), so an
+# idle worker still looks less often; `live_jobs.SCHEDULED_OVERDUE_SECONDS`
+# covers that gap. Each round also cleans the registries, a few Redis calls.
 MAINTENANCE_INTERVAL_SECONDS = 30
 
 
