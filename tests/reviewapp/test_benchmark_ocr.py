@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from reviewapp.measurement.management.commands.benchmark_ocr import percentile
+from tests.conftest import DATASETS
 
 
 @pytest.fixture
@@ -84,3 +85,37 @@ def test_percentile_interpolates_between_ranks() -> None:
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 0.5) == 3.0
     assert percentile([0.0, 10.0], 0.95) == pytest.approx(9.5)
     assert percentile([7.0], 0.95) == 7.0
+
+
+def test_it_refuses_page_type_options_beside_a_source(folder: Path) -> None:
+    with pytest.raises(CommandError, match="leave out the source"):
+        benchmark(str(folder), "--types", "receipt")
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not DATASETS.is_dir(), reason="dev datasets not present")
+def test_without_a_source_it_prints_each_page_type_with_its_error_rate(
+    tmp_path: Path,
+) -> None:
+    report = tmp_path / "types.json"
+
+    output = benchmark(
+        "--types",
+        "receipt",
+        "--limit",
+        "1",
+        "--engine",
+        "pipeline.ocr.onnx.OnnxOcrEngine",
+        "--json",
+        str(report),
+    )
+
+    figures = json.loads(report.read_text())
+    receipt = figures["types"]["receipt"]
+    assert receipt["pages"] == 1
+    # Measured on this receipt: CER 0.03; a broken box matcher gives 0.5+.
+    assert receipt["cer"] < 0.15
+    assert {"det", "rec", "ocr", "cpu"} <= set(receipt["seconds_per_page"])
+    assert figures["peak_rss_mb"] > 0
+    (row,) = [line for line in output.splitlines() if line.startswith("receipt")]
+    assert f"{receipt['cer']:.3f}" in row
