@@ -29,6 +29,11 @@ from django.db import connection
 
 from reviewapp.runtime.local_redis import free_port, start_private_redis
 from reviewapp.runtime.supervision import Supervisor
+from reviewapp.runtime.web_processes import (
+    daphne_command,
+    listening_socket,
+    web_process_count,
+)
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -79,15 +84,15 @@ class LocalStack:
         }
         self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.supervisor = Supervisor(cwd=BASE_DIR, log=say, env=self.env)
-        bin_dir = Path(sys.executable).parent
-        self.supervisor.add(
-            "web",
-            lambda start: [
-                str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
-                "reviewapp.asgi:application",
-            ],
-            log=log_dir / "web.log",
-        )  # fmt: skip
+        daphne = str(Path(sys.executable).parent / "daphne")
+        self.listener = listening_socket("127.0.0.1", self.port)
+        for number in range(1, web_process_count() + 1):
+            self.supervisor.add(
+                f"web-{number}",
+                lambda start: daphne_command(daphne, self.listener),
+                log=log_dir / f"web-{number}.log",
+                pass_fds=(self.listener.fileno(),),
+            )
         self.workers = [
             self.supervisor.add(
                 f"worker-{number}",
@@ -182,4 +187,5 @@ class LocalStack:
 
     def stop(self) -> None:
         self.supervisor.stop()
+        self.listener.close()
         self.redis.stop()

@@ -2,11 +2,12 @@
 
 Starts a private redis-server when REDIS_URL is unset (with the production
 persistence settings), migrates, loads the demo, then runs daphne (HTTP +
-websockets), RQ worker(s) with RQ's scheduler, the stale- and orphaned-document
-check, the dashboard's rollup and the daily retention purge under a supervisor
-that restarts whatever dies, with backoff, and never stops the others
-(reviewapp.supervision); prints
-the URL and logins; Ctrl-C stops all of it.
+websockets; one process per core sharing the port, VOUCH_WEB_PROCESSES, see
+reviewapp.runtime.web_processes), RQ worker(s) with RQ's scheduler, the stale-
+and orphaned-document check, the dashboard's rollup and the daily retention
+purge under a supervisor that restarts whatever dies, with backoff, and never
+stops the others (reviewapp.runtime.supervision); prints the URL and logins;
+Ctrl-C stops all of it.
 Runs before Django is set up, so the children inherit the REDIS_URL it exports.
 """
 
@@ -29,6 +30,11 @@ from reviewapp.runtime.local_secrets import (
     ensure_secret,
 )
 from reviewapp.runtime.supervision import Supervisor
+from reviewapp.runtime.web_processes import (
+    daphne_command,
+    listening_socket,
+    web_process_count,
+)
 
 # reviewapp/runtime/runstack.py -> the checkout.
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -62,10 +68,13 @@ def main() -> int:
         manage("migrate", "--noinput")
         if load_demo:
             manage("load_demo")
-        supervisor.add("web", fixed(
-            str(BIN / "daphne"), "-b", host, "-p", str(port),
-            "reviewapp.asgi:application",
-        ))  # fmt: skip
+        listener = listening_socket(host, port)
+        for number in range(1, web_process_count() + 1):
+            supervisor.add(
+                f"web {number}",
+                fixed(*daphne_command(str(BIN / "daphne"), listener)),
+                pass_fds=(listener.fileno(),),
+            )
         for number in range(1, workers + 1):
             supervisor.add(f"worker {number}", worker_command(number))
         # Retraining: its own queue and process, at a lower CPU priority, so

@@ -33,6 +33,8 @@ class Child:
     name: str
     command: Callable[[int], Sequence[str]]
     log: Path | None = None
+    # Descriptors the child inherits, e.g. the web server's listening socket.
+    pass_fds: tuple[int, ...] = ()
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     starts: int = 0
@@ -68,9 +70,11 @@ class Supervisor:
         command: Callable[[int], Sequence[str]],
         *,
         log: Path | None = None,
+        pass_fds: Sequence[int] = (),
     ) -> Child:
-        """Start a child; `log` collects its output (else it shares ours)."""
-        child = Child(name=name, command=command, log=log)
+        """Start a child; `log` collects its output (else it shares ours);
+        `pass_fds` stay open in it."""
+        child = Child(name=name, command=command, log=log, pass_fds=tuple(pass_fds))
         self.children.append(child)
         self._start(child)
         return child
@@ -79,7 +83,9 @@ class Supervisor:
         child.starts += 1
         command = list(child.command(child.starts))
         if child.log is None:
-            child.process = subprocess.Popen(command, cwd=self.cwd, env=self.env)
+            child.process = subprocess.Popen(
+                command, cwd=self.cwd, env=self.env, pass_fds=child.pass_fds
+            )
         else:
             with child.log.open("ab") as output:
                 child.process = subprocess.Popen(
@@ -88,6 +94,7 @@ class Supervisor:
                     env=self.env,
                     stdout=output,
                     stderr=subprocess.STDOUT,
+                    pass_fds=child.pass_fds,
                 )
         child.started_at = self._clock()
         child.restart_at = None

@@ -1,5 +1,5 @@
-"""`make run` (reviewapp.runtime.runstack) survives a worker killed with SIGKILL:
-the worker comes back, the web server never stops answering."""
+"""`make run` (reviewapp.runtime.runstack) survives a worker or a web process
+killed with SIGKILL: it comes back, and the site never stops answering."""
 
 from __future__ import annotations
 
@@ -53,6 +53,14 @@ def _workers(stack: psutil.Process) -> list[psutil.Process]:
     ]
 
 
+def _web(stack: psutil.Process) -> list[psutil.Process]:
+    return [
+        child
+        for child in stack.children()
+        if "daphne" in _command_line(child) and child.is_running()
+    ]
+
+
 def _until(process, condition, seconds: float, what: str, log: Path) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -73,6 +81,7 @@ def runstack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Pat
         "VOUCH_VAR_DIR": str(tmp_path / "var"),
         "VOUCH_PORT": str(port),
         "VOUCH_LOAD_DEMO": "0",
+        "VOUCH_WEB_PROCESSES": "2",
         "VOUCH_OCR_ENGINE": "pipeline.ocr.recorded.RecordedOcrEngine",
         "PYTHONUNBUFFERED": "1",
     }
@@ -104,7 +113,7 @@ def test_a_worker_killed_with_sigkill_is_restarted_and_the_web_keeps_serving(
     stack = psutil.Process(process.pid)
     _until(process, lambda: len(_workers(stack)) == 1, 30, "one worker running", log)
     [worker] = _workers(stack)
-    web = [c for c in stack.children() if "daphne" in _command_line(c)]
+    web = _web(stack)
 
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=10)
@@ -120,7 +129,29 @@ def test_a_worker_killed_with_sigkill_is_restarted_and_the_web_keeps_serving(
     )
     assert process.poll() is None
     assert _answers(url)
-    assert [c.pid for c in stack.children() if "daphne" in _command_line(c)] == [
-        w.pid for w in web
-    ]
+    assert [c.pid for c in _web(stack)] == [w.pid for w in web]
     assert "restarting it in 1 s" in log.read_text()
+
+
+def test_web_processes_share_the_port_and_one_killed_leaves_the_site_up(
+    runstack: tuple[subprocess.Popen[bytes], str, Path],
+) -> None:
+    process, url, log = runstack
+    _until(process, lambda: _answers(url), 180, "make run answering", log)
+    stack = psutil.Process(process.pid)
+    _until(process, lambda: len(_web(stack)) == 2, 30, "two web processes", log)
+    first, second = _web(stack)
+    # Both adopted the one listening socket: neither bound a port of its own.
+    for web in (first, second):
+        ports = {c.laddr.port for c in web.net_connections("tcp") if not c.raddr}
+        assert ports == {int(url.split(":")[2].split("/")[0])}
+
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+
+    # The other one answers every request while the first is down.
+    assert all(_answers(url) for _ in range(10))
+    _until(process, lambda: len(_web(stack)) == 2, 30, "a new web process", log)
+    assert second.pid in [w.pid for w in _web(stack)]
+    assert all(_answers(url) for _ in range(10))
+    assert "web 1 stopped" in log.read_text()
