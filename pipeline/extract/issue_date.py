@@ -48,8 +48,8 @@ def prefers_day_first(layouts: list[PageLayout], currency: FieldValue | None) ->
 
 
 # OCR now and then drops one of a date's two separators ("27.032018",
-# "2504/2017"). Right after a date label such eight figures are read as the
-# date, less surely than a date printed whole.
+# "2504/2017"). Right after a date label, or alone on their line, such eight
+# figures are read as the date, less surely than a date printed whole.
 _ONE_SEPARATOR_DROPPED = re.compile(
     r"(?<![\d.,/-])(\d{2})([./-]?)(\d{2})([./-]?)(\d{4})(?![\d.,/-])"
 )
@@ -58,9 +58,10 @@ _ONE_SEPARATOR_DROPPED = re.compile(
 def _dates_missing_a_separator(text: str, day_first: bool) -> list[DateMatch]:
     found = []
     for match in _ONE_SEPARATOR_DROPPED.finditer(text):
-        if bool(match[2]) == bool(match[4]) or not _DATE_LABEL.search(
-            text[: match.start()]
-        ):
+        if bool(match[2]) == bool(match[4]):
+            continue
+        alone = match[0] == text.strip()
+        if not alone and not _DATE_LABEL.search(text[: match.start()]):
             continue
         first, second, year = int(match[1]), int(match[3]), int(match[5])
         day, month = (first, second) if day_first else (second, first)

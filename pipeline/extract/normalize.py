@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import dateparser
@@ -193,6 +194,15 @@ _NUMERIC_DATE = re.compile(
     r"(?<![\d.,/-])"
     r"(?P<a>\d{1,2})(?P<sep>\s?[./-]\s?)(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})"
 )
+# OCR glues a till's counter before the date and the time after it
+# ("#001-0934-000105/01/201813:30"). Digits right before a date are believed
+# only in that shape: two-figure day and month, four-figure year, a time after.
+_DATE_AFTER_DIGITS = re.compile(
+    r"(?<=\d)(?P<a>\d{2})(?P<sep>[./-])(?P<b>\d{2})(?P=sep)(?P<y>\d{4})"
+    r"(?=\d{1,2}:\d{2})"
+)
+# OCR reads a printed hyphen as a tilde now and then ("05~05-17").
+_MISREAD_SEPARATORS = str.maketrans({"~": "-"})
 _ISO_DATE = re.compile(
     r"(?<![\d.,/-])(?P<y>\d{4})(?P<sep>[./-])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})"
     r"(?![\d])"
@@ -276,10 +286,11 @@ def find_dates(text: str, *, day_first: bool = True) -> list[DateMatch]:
                 ),
             )
 
-    for match in _NUMERIC_DATE.finditer(text):
+    scan = text.translate(_MISREAD_SEPARATORS)
+    for match in chain(_NUMERIC_DATE.finditer(scan), _DATE_AFTER_DIGITS.finditer(scan)):
         first, second = int(match["a"]), int(match["b"])
         sep = match["sep"].strip()
-        for year_text in _year_candidates(match["y"], text[match.end("y") :]):
+        for year_text in _year_candidates(match["y"], scan[match.end("y") :]):
             year = _full_year(year_text)
             as_day_first = valid_date(year, second, first)
             as_month_first = valid_date(year, first, second)

@@ -329,3 +329,11 @@ def test_a_date_that_lost_a_separator_is_read_after_its_label_but_less_surely() 
     assert "separator missing" in date.explanation
     assert date.confidence < field(whole, "invoice_date").confidence
     assert unlabelled.get("invoice_date") is None
+
+
+def test_a_date_that_lost_a_separator_alone_on_its_line_is_read() -> None:
+    alone = extract(("27.032018", 80, 200, 300, 225))
+
+    date = field(alone, "invoice_date")
+    assert date.value == "2018-03-27"
+    assert "separator missing" in date.explanation

@@ -107,9 +107,15 @@ def test_it_normalises_printed_dates_to_iso_day_first(
         ("12-01-1921:13", "2019-01-12"),
         ("DATE:13/03/201703:00:42PM", "2017-03-13"),
         ("Date:07/04/2018-18.10:59", "2018-04-07"),
+        # ... and a till's counter before the day.
+        ("#001-001-0934-000105/01/201813:30-R", "2018-01-05"),
+        # A hyphen read as a tilde.
+        ("05~05-17", "2017-05-05"),
     ],
 )
-def test_it_reads_dates_with_the_time_glued_on(printed: str, expected: str) -> None:
+def test_it_reads_dates_ocr_glued_or_misread_in_known_ways(
+    printed: str, expected: str
+) -> None:
     assert normalize_date(printed) == expected
 
 
@@ -132,6 +138,8 @@ def test_a_date_that_reads_only_one_way_ignores_the_preference() -> None:
         "01/01/1985",  # before 1990
         "01/01/2150",  # after 2100
         "12/13/14/15",
+        "000105/01/2018",  # digits before a date without a time after it
+        "0934-000105/01/20",
         "9557031100236",
         "12 ITEMS 2018",
         "TOTAL QTY 1 19",
