@@ -13,7 +13,7 @@ from reviewapp import roles
 from reviewapp.models.documents import Document
 from tests.browser.conftest import LoginAs
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
 MAX_KEYSTROKES = 8
 
 
