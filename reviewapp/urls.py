@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from reviewapp.views import (
@@ -18,8 +21,19 @@ from reviewapp.views import (
     training,
 )
 
+# Browsers ask for /favicon.ico on their own, for pages that link no icon (the
+# API docs, a PDF, an error page): send them to the one base.html links.
+# Permanent is safe because static URLs carry no content hash here; lazy, so
+# the URL comes from whichever static storage is configured when asked.
+FAVICON = lazy(static, str)("reviewapp/img/favicon.svg")
+
 urlpatterns = [
     path("", review.home, name="home"),
+    path(
+        "favicon.ico",
+        login_not_required(RedirectView.as_view(url=FAVICON, permanent=True)),
+        name="favicon",
+    ),
     # Before Django's auth URLs, which would otherwise answer the same path.
     path("accounts/login/", accounts.SignInView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -43,7 +43,7 @@ from tests.browser.demo_cases import (
 )
 from tests.conftest import REPO
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 FIXTURES = REPO / "fixtures"
 # Labels that precede a sensitive value where the demo prints one.
