@@ -272,6 +272,8 @@ MATRIX: dict[str, list[Case]] = {
     # the detail is for administrators. Metrics need a token or an allowed
     # address, which no persona has here.
     "health": [Case("GET", fixed("health"), (503,) * 6, (503,) * 6)],
+    # The icon browsers ask for by themselves: a redirect for everyone.
+    "favicon": [Case("GET", fixed("favicon"), (301,) * 6, (301,) * 6)],
     "health-detail": [
         Case("GET", fixed("health-detail"), (302, 403, 403, 403, 403, 503),
              (302, 403, 403, 403, 403, 503)),

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from reviewapp.measurement.management.commands.benchmark_ocr import percentile
 from tests.conftest import DATASETS
@@ -95,8 +96,10 @@ def test_it_refuses_page_type_options_beside_a_source(folder: Path) -> None:
 @pytest.mark.integration
 @pytest.mark.skipif(not DATASETS.is_dir(), reason="dev datasets not present")
 def test_without_a_source_it_prints_each_page_type_with_its_error_rate(
-    tmp_path: Path,
+    tmp_path: Path, settings: SettingsWrapper
 ) -> None:
+    # Where the tests found the datasets, wherever the checkout is.
+    settings.VOUCH_DATASETS = str(DATASETS)
     report = tmp_path / "types.json"
 
     output = benchmark(
