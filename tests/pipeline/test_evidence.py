@@ -9,6 +9,12 @@ from decimal import Decimal
 
 import pytest
 
+from pipeline.extract.auto_accept_thresholds import (
+    choose_thresholds,
+    error_upper_bound,
+    real_confirms,
+    threshold_for_error,
+)
 from pipeline.extract.calibration import (
     POOLED,
     VETO_CAP,
@@ -18,14 +24,10 @@ from pipeline.extract.calibration import (
 from pipeline.extract.calibration_fit import (
     EvidenceSample,
     HeldOutFigures,
-    choose_thresholds,
     cross_validated_confidences,
-    error_upper_bound,
     fit_evidence_calibration,
     fit_evidence_models,
-    real_confirms,
     synthetic_failures,
-    threshold_for_error,
 )
 from pipeline.extract.evidence import (
     ARITHMETIC,

@@ -25,14 +25,16 @@ import sklearn
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pipeline.einvoice import XML_EXPLANATIONS
+from pipeline.extract.auto_accept_thresholds import (
+    DEFAULT_BOUND_CONFIDENCE,
+    DEFAULT_MAX_ERROR,
+)
 from pipeline.extract.calibration import (
     DEFAULT_CALIBRATION,
     CalibrationError,
     load_calibration,
 )
 from pipeline.extract.calibration_fit import (
-    DEFAULT_BOUND_CONFIDENCE,
-    DEFAULT_MAX_ERROR,
     FieldReport,
     HeldOutFigures,
     Sample,
