@@ -105,12 +105,20 @@ def runstack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Pat
             process.kill()
 
 
-def test_a_worker_killed_with_sigkill_is_restarted_and_the_web_keeps_serving(
+@pytest.fixture
+def serving(
     runstack: tuple[subprocess.Popen[bytes], str, Path],
-) -> None:
+) -> tuple[subprocess.Popen[bytes], str, Path, psutil.Process]:
+    """`make run` answering its login page, and its process for psutil."""
     process, url, log = runstack
     _until(process, lambda: _answers(url), 180, "make run answering", log)
-    stack = psutil.Process(process.pid)
+    return process, url, log, psutil.Process(process.pid)
+
+
+def test_a_worker_killed_with_sigkill_is_restarted_and_the_web_keeps_serving(
+    serving: tuple[subprocess.Popen[bytes], str, Path, psutil.Process],
+) -> None:
+    process, url, log, stack = serving
     _until(process, lambda: len(_workers(stack)) == 1, 30, "one worker running", log)
     [worker] = _workers(stack)
     web = _web(stack)
@@ -134,11 +142,9 @@ def test_a_worker_killed_with_sigkill_is_restarted_and_the_web_keeps_serving(
 
 
 def test_web_processes_share_the_port_and_one_killed_leaves_the_site_up(
-    runstack: tuple[subprocess.Popen[bytes], str, Path],
+    serving: tuple[subprocess.Popen[bytes], str, Path, psutil.Process],
 ) -> None:
-    process, url, log = runstack
-    _until(process, lambda: _answers(url), 180, "make run answering", log)
-    stack = psutil.Process(process.pid)
+    process, url, log, stack = serving
     _until(process, lambda: len(_web(stack)) == 2, 30, "two web processes", log)
     first, second = _web(stack)
     # Both adopted the one listening socket: neither bound a port of its own.

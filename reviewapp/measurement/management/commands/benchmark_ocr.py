@@ -92,7 +92,7 @@ class Command(BaseCommand):
             default=None,
             help=(
                 "per page type mode: comma-separated types out of receipt, "
-                "dense-a4, e-invoice (default receipt,dense-a4)"
+                "dense-a4, e-invoice (default: benchmark_ocr_accuracy's)"
             ),
         )
         parser.add_argument(
@@ -181,13 +181,12 @@ class Command(BaseCommand):
 
     def _per_page_type(self, options: dict[str, Any]) -> None:
         passed: dict[str, Any] = {
-            "types": options["types"] or "receipt,dense-a4",
             "option": options["option"],
             "verbosity": options["verbosity"],
             "stdout": self.stdout,
             "stderr": self.stderr,
         }
-        for name in ("limit", "engine", "json"):
+        for name in ("types", "limit", "engine", "json"):
             if options[name] is not None:
                 passed[name] = options[name]
         call_command("benchmark_ocr_accuracy", **passed)
