@@ -105,6 +105,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Only for OpClass in index definitions (models.documents.PrefixMatchIndex):
+    # it teaches CREATE INDEX to write an operator class after an expression.
+    "django.contrib.postgres",
     "channels",
     "django_rq",
     "rest_framework",

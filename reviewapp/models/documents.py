@@ -8,8 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models.expressions import OrderBy
+from django.db.models.functions import Upper
 
 
 class NullsFirstIndex(models.Index):
@@ -36,6 +38,35 @@ class NullsFirstIndex(models.Index):
             model, schema_editor, using, **kwargs
         )
 
+
+class PrefixMatchIndex(models.Index):
+    """An index whose computed text expressions answer LIKE 'prefix%' with a
+    range scan. PostgreSQL does that only with the text_pattern_ops operator
+    class, unless the database happens to use the C collation; SQLite has no
+    operator classes and refuses the words, so there they are left out. Plain
+    columns keep their default class (equality and order)."""
+
+    def create_sql(
+        self, model: Any, schema_editor: Any, using: str = "", **kwargs: Any
+    ) -> Any:
+        if schema_editor.connection.vendor != "postgresql":
+            return super().create_sql(model, schema_editor, using, **kwargs)
+        index = copy.copy(self)
+        index.expressions = tuple(
+            expression
+            if isinstance(expression, models.F)
+            else OpClass(expression, name="text_pattern_ops")
+            for expression in self.expressions
+        )
+        return super(PrefixMatchIndex, index).create_sql(
+            model, schema_editor, using, **kwargs
+        )
+
+
+# What the queue's vendor filter compares: the vendor's name in capitals, so
+# that "globex" finds "Globex Ltd". One definition for the filter
+# (selectors.queues) and for the index that serves it (Document.Meta).
+VENDOR_KEY = Upper("vendor_name")
 
 # The "least sure first" queue order: the documents most likely to hold a
 # wrong value first (no confidence yet counts as least sure), oldest first
@@ -279,6 +310,25 @@ class Document(models.Model):
                 models.F("claimed_by"),
                 models.F("claim_expires_at"),
                 name="document_queue_least_sure",
+            ),
+            # The vendor filter ("starts with", any case): the range of one
+            # queue's documents whose vendor begins with the words typed, with
+            # what the counts, the claim rule and the sorts read, so that
+            # PostgreSQL counts and pages them from the index alone instead of
+            # testing every document of the queue (at 100,000 documents the
+            # filtered queue page took 30 ms more than the unfiltered one).
+            PrefixMatchIndex(
+                models.F("queue_status"),
+                VENDOR_KEY,
+                models.F("status"),
+                models.F("review_reason"),
+                models.F("document_type"),
+                models.F("claimed_by"),
+                models.F("claim_expires_at"),
+                models.F("vendor_name"),
+                models.F("created_at"),
+                models.F("id"),
+                name="document_queue_vendor_prefix",
             ),
             # A queue's counts per reason and type, grouped in index order
             # (selectors.queues._grouped_counts): no sort.

@@ -21,11 +21,12 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from pipeline.validate import types as validation
 from reviewapp import review_reasons
-from reviewapp.models.documents import LEAST_SURE_FIRST, Document
+from reviewapp.models.documents import LEAST_SURE_FIRST, VENDOR_KEY, Document
 from reviewapp.permissions import (
     AnyUser,
     can_handle_exceptions,
@@ -121,6 +122,7 @@ DOCUMENT_TYPE_LABELS = {
 
 @dataclass(frozen=True)
 class QueueFilters:
+    # What the vendor's name begins with, in any case.
     vendor: str = ""
     reason: str = ""
     status: str = ""
@@ -232,7 +234,12 @@ def queue_documents(
         documents = documents.filter(queue_status=Document.Status.SPLIT_TO_CONFIRM)
     documents = _listed(documents)
     if filters.vendor:
-        documents = documents.filter(vendor_name__icontains=filters.vendor)
+        # The start of the name, in any case: along the
+        # document_queue_vendor_prefix index, where "contains" made the
+        # database test the name of every document in the queue.
+        documents = documents.alias(vendor_key=VENDOR_KEY).filter(
+            vendor_key__startswith=Upper(Value(filters.vendor))
+        )
     if filters.status in Document.Status.values:
         documents = documents.filter(status=filters.status)
     if filters.reason in REVIEW_REASONS:

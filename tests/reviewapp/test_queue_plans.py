@@ -24,7 +24,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from reviewapp import review_reasons
-from reviewapp.models.documents import LEAST_SURE_FIRST, Document
+from reviewapp.models.documents import LEAST_SURE_FIRST, VENDOR_KEY, Document
 from reviewapp.selectors.queues import (
     EXCEPTION_QUEUE,
     MY_QUEUE,
@@ -200,6 +200,47 @@ def test_counts_are_grouped_along_the_counts_index(
         assert "Index Only Scan using document_queue_counts" in plan, plan
     else:
         assert "TEMP B-TREE FOR GROUP BY" not in plan, plan
+
+
+def test_the_vendor_filter_reads_the_range_of_names_it_begins() -> None:
+    assert VENDOR_KEY in next(
+        index.expressions
+        for index in Document._meta.indexes
+        if index.name == "document_queue_vendor_prefix"
+    )
+
+
+def test_a_vendor_filtered_queue_is_counted_from_its_range_of_the_index(
+    documents: list[Document], clerk: User
+) -> None:
+    """A vendor filter once tested the name of every document in the queue
+    (30 ms of 75 at 100,000 documents). Only PostgreSQL can answer a prefix
+    from an index on a computed name (SQLite's LIKE range needs a plain
+    column); SQLite at least reads only the queue's entries of an index."""
+    filtered = queue_documents(
+        user=clerk, queue=MY_QUEUE, filters=QueueFilters(vendor="glob")
+    )
+    if connection.vendor == "sqlite":
+        plan = _plan(grouped_counts_query(filtered))
+        assert "SEARCH reviewapp_document USING" in plan, plan
+        assert "(queue_status=?)" in plan, plan
+        return
+    # Which index the planner prefers for 90 documents says nothing of
+    # 100,000; what matters is that the filter, as written, is a range of
+    # this index. So the test hides every other index of the table (inside
+    # its transaction, rolled back at the end) and asks for the plan.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'reviewapp_document'"
+            " AND indexname <> 'document_queue_vendor_prefix'"
+            " AND indexdef NOT LIKE 'CREATE UNIQUE%%'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+    plan = _plan(grouped_counts_query(filtered))
+    assert "Index Only Scan using document_queue_vendor_prefix" in plan, plan
+    # The prefix as a range of the index, not a test of each entry.
+    assert "~>=~ 'GLOB'" in plan and "~<~ 'GLOC'" in plan, plan
 
 
 def _recount(documents: Iterable[Document]) -> tuple[Counter[str], ...]:

@@ -86,6 +86,13 @@ def test_the_queue_filters_by_vendor_and_reason_and_counts_reasons(
     make_document(name="no-total.pdf", fields={"vendor_name": ("Globex", 0.99)})
     client = logged_in(clerk)
     assert sorted(queue_names(client, vendor="glob")) == ["no-total.pdf", "unsure.pdf"]
+    # The start of the name in any case, along the vendor index: not a part
+    # from its middle.
+    assert sorted(queue_names(client, vendor="GLOBEX")) == [
+        "no-total.pdf",
+        "unsure.pdf",
+    ]
+    assert queue_names(client, vendor="lobex") == []
     assert queue_names(client, reason="low_confidence") == ["unsure.pdf"]
     assert queue_names(client, reason="missing_fields") == ["no-total.pdf"]
     response = client.get(reverse("queue", args=["mine"]))
