@@ -11,9 +11,11 @@ are repaired only in text an OCR engine guessed (see `guessed_by_engine`).
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Sequence
 
-from pipeline.types import PageText
+from pipeline.types import Box, PageText
 
 # A number with an "O" inside: postcodes and house numbers ("456OO", "4030o").
 # Three digits at least, so "NO" or "1O" (a unit letter) are left alone.
@@ -125,7 +127,33 @@ def repair_guessed_punctuation(text: str) -> str:
     return text
 
 
-def repair_vendor_address(text: str, *, guessed: bool = False) -> str:
+# A line ending in a letter or digit, and the next line opening with a
+# postcode and its town: "KAWASAN PERINDUSTRIAN BALAKONG" / "43300 SERI".
+_LINE_END_WORD = re.compile(r"(\S*[^\W_])$")
+_LINE_START_POSTCODE = re.compile(r"^(\d{4,6})\s+[^\W\d_]")
+
+
+def restore_line_end_commas(text: str, lines: Sequence[str]) -> str:
+    """A comma OCR lost at a line's end, before the postcode line: an engine
+    often misses the last mark on a line, and a print that ends its other
+    address lines with commas ends that one so too."""
+    if not any(line.rstrip().endswith(",") for line in lines[:-1]):
+        return text
+    for line, following in itertools.pairwise(lines):
+        end = _LINE_END_WORD.search(line.rstrip())
+        start = _LINE_START_POSTCODE.match(following.lstrip())
+        if end is None or start is None:
+            continue
+        joined = f"{end.group(1)} {start.group(1)}"
+        text = text.replace(joined, f"{end.group(1)}, {start.group(1)}", 1)
+    return text
+
+
+def repair_vendor_address(
+    text: str, *, guessed: bool = False, lines: Sequence[str] = ()
+) -> str:
+    if guessed:
+        text = restore_line_end_commas(text, lines)
     text = trim_address_contacts(repair_digits_and_letters(text))
     text = _STOP_BEFORE_POSTCODE.sub(", ", text)
     text = _POSTCODE_GLUED.sub(r"\1 ", text)
@@ -141,12 +169,39 @@ def guessed_by_engine(page: PageText) -> bool:
     return any(line.confidence < 1.0 for line in page.lines)
 
 
-def repair_party_value(field: str, text: str, *, guessed: bool = False) -> str:
+def repair_party_value(
+    field: str, text: str, *, guessed: bool = False, lines: Sequence[str] = ()
+) -> str:
     """`text` chosen for `field` with OCR's misreadings repaired (its
-    punctuation too when an OCR engine `guessed` it); any other field's
-    value is returned as it is."""
+    punctuation too when an OCR engine `guessed` it from `lines`, the printed
+    lines it spans); any other field's value is returned as it is."""
     if field == "vendor_name":
         return repair_vendor_name(text) or text
     if field == "vendor_address":
-        return repair_vendor_address(text, guessed=guessed) or text
+        return repair_vendor_address(text, guessed=guessed, lines=lines) or text
     return text
+
+
+def repair_chosen_value(
+    field: str, text: str, page: PageText | None, box: Box | None
+) -> str:
+    """`repair_party_value` for a value read from `box` on `page`."""
+    if page is None:
+        return repair_party_value(field, text)
+    inside = [] if box is None else _lines_inside(page, box)
+    return repair_party_value(
+        field, text, guessed=guessed_by_engine(page), lines=inside
+    )
+
+
+def _lines_inside(page: PageText, box: Box) -> list[str]:
+    """The text of the page's lines whose centre lies in `box`, top first."""
+    inside = []
+    for line in page.lines:
+        left, top, right, bottom = line.box
+        if (
+            box[0] <= (left + right) / 2 <= box[2]
+            and box[1] <= (top + bottom) / 2 <= box[3]
+        ):
+            inside.append((top, left, line.text))
+    return [text for _, _, text in sorted(inside)]

@@ -31,7 +31,7 @@ from typing import Any
 from pipeline.classify import classify
 from pipeline.extract.calibration import CalibratedExtractor, FieldCalibration
 from pipeline.extract.evidence import FieldEvidence
-from pipeline.extract.party_repair import guessed_by_engine, repair_party_value
+from pipeline.extract.party_repair import repair_chosen_value
 from pipeline.extract.scorer_candidates import (
     SCORED_FIELDS,
     FieldCandidate,
@@ -272,14 +272,14 @@ class ScoredExtractor:
             chosen[name] = FieldValue(
                 name=name,
                 raw_value=candidate.value,
-                value=repair_party_value(
+                value=repair_chosen_value(
                     name,
                     candidate.value,
-                    guessed=any(
-                        guessed_by_engine(page)
-                        for page in pages
-                        if page.page_number == candidate.page_number
+                    next(
+                        (p for p in pages if p.page_number == candidate.page_number),
+                        None,
                     ),
+                    candidate.box,
                 ),
                 confidence=round(model.calibration.apply(score), 3),
                 page_number=candidate.page_number,

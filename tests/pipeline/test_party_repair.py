@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pipeline.extract.party_repair import (
     guessed_by_engine,
+    repair_chosen_value,
     repair_party_value,
     repair_vendor_address,
     repair_vendor_name,
@@ -128,3 +129,60 @@ def test_text_from_an_engine_is_told_from_typed_text() -> None:
 
 def test_other_fields_pass_through() -> None:
     assert repair_party_value("total_amount", "1O.00", guessed=True) == "1O.00"
+
+
+def test_it_restores_a_comma_ocr_lost_at_the_end_of_a_line() -> None:
+    lines = [
+        "LOT 1851-A & 1851-B, JALAN KPB 6,",
+        "KAWASAN PERINDUSTRIAN BALAKONG",
+        "43300 SERI KEMBANGAN, SELANGOR",
+    ]
+    joined = " ".join(lines)
+    assert repair_vendor_address(joined, guessed=True, lines=lines) == (
+        "LOT 1851-A & 1851-B, JALAN KPB 6, KAWASAN PERINDUSTRIAN BALAKONG, "
+        "43300 SERI KEMBANGAN, SELANGOR"
+    )
+
+
+def test_a_print_without_line_end_commas_gets_none() -> None:
+    lines = ["NO 2A JALAN COCHRANE", "TAMAN MALURI", "55100 KUALA LUMPUR"]
+    joined = " ".join(lines)
+    assert repair_vendor_address(joined, guessed=True, lines=lines) == joined
+
+
+def test_the_chosen_value_is_repaired_with_the_lines_it_spans() -> None:
+    texts = ["12, JALAN BESAR,", "TAMAN MALURI", "55100 KUALA LUMPUR", "TEL 03-1234"]
+    lines = tuple(
+        OcrLine(
+            text,
+            0.95,
+            ((0, 20 * i), (300, 20 * i), (300, 20 * i + 15), (0, 20 * i + 15)),
+        )
+        for i, text in enumerate(texts)
+    )
+    page = PageText(1, 300, 100, lines, "ocr")
+    assert (
+        repair_chosen_value(
+            "vendor_address",
+            "12, JALAN BESAR, TAMAN MALURI 55100 KUALA LUMPUR",
+            page,
+            (0, 0, 300, 55),
+        )
+        == "12, JALAN BESAR, TAMAN MALURI, 55100 KUALA LUMPUR"
+    )
+    typed = PageText(
+        1,
+        300,
+        100,
+        tuple(OcrLine(line.text, 1.0, line.polygon) for line in lines),
+        "pdf_text",
+    )
+    assert (
+        repair_chosen_value(
+            "vendor_address",
+            "12, JALAN BESAR, TAMAN MALURI 55100 KUALA LUMPUR",
+            typed,
+            (0, 0, 300, 55),
+        )
+        == "12, JALAN BESAR, TAMAN MALURI 55100 KUALA LUMPUR"
+    )
