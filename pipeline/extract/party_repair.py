@@ -30,6 +30,17 @@ _SUFFIX_BND = re.compile(r"(?i)\b(SDN\.?\s*B)(N)(D)\b")
 # "S/B" (sendirian berhad) read as "5/B"; "CO." as "C0.".
 _SB_AS_FIVE = re.compile(r"(?<![\w/])5/B\b")
 _CO_AS_ZERO = re.compile(r"\bC0\.")
+# The suffix glued to the name before it: "THE TOAST F&BSDN BHD".
+_SUFFIX_GLUED = re.compile(r"(?<=[^\s(])(?=SDN\.?\s?BHD\b)")
+# What is left of a registration number cut off at the name's end:
+# "Dion Realties Sdn Bhd (Co.No" read as "... (Co.Ho".
+_UNCLOSED_AFTER_SUFFIX = re.compile(
+    r"(?i)(\b(?:bhd|berhad|s/b|ltd|inc|gmbh)\.?)\s*\([^()]*$"
+)
+# An ampersand spaced on one side only: "NO.32& 33" -> "NO.32 & 33".
+_AMPERSAND_HALF_SPACED = re.compile(r"(?<=\w)&(?= \w)|(?<=\w) &(?=\w)")
+# Specks OCR reads as marks: "3RD· FLR", "JAYA,'SELANGOR".
+_SPECK = re.compile(r"(?<=\w)[·•](?=\s)|(?<=,)['`‘’“”]")
 # A lone "8" between two words of a name is its ampersand: "TEO HENG 8 BOOKS".
 _AMPERSAND_AS_EIGHT = re.compile(r"(?<=[^\W\d_]) 8 (?=[^\W\d_])")
 # "(M)SDN BHD" -> "(M) SDN BHD"; "CO.(M)" -> "CO. (M)".
@@ -93,6 +104,8 @@ def repair_company_suffix(text: str) -> str:
     text = _SUFFIX_BND.sub(
         lambda m: m.group(1) + _matching_case("H", m.group(2)) + m.group(3), text
     )
+    text = _SUFFIX_GLUED.sub(" ", text)
+    text = _UNCLOSED_AFTER_SUFFIX.sub(r"\1", text)
     text = _SB_AS_FIVE.sub("S/B", text)
     return _CO_AS_ZERO.sub("CO.", text)
 
@@ -155,6 +168,8 @@ def repair_vendor_address(
     if guessed:
         text = restore_line_end_commas(text, lines)
     text = trim_address_contacts(repair_digits_and_letters(text))
+    text = _SPECK.sub("", text)
+    text = _AMPERSAND_HALF_SPACED.sub(lambda m: m.group(0).replace("&", " & "), text)
     text = _STOP_BEFORE_POSTCODE.sub(", ", text)
     text = _POSTCODE_GLUED.sub(r"\1 ", text)
     if guessed:

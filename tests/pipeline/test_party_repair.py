@@ -186,3 +186,25 @@ def test_the_chosen_value_is_repaired_with_the_lines_it_spans() -> None:
         )
         == "12, JALAN BESAR, TAMAN MALURI 55100 KUALA LUMPUR"
     )
+
+
+def test_it_unglues_the_suffix_from_the_name() -> None:
+    assert repair_vendor_name("THE TOAST F&BSDN BHD") == "THE TOAST F&B SDN BHD"
+
+
+def test_it_drops_a_registration_number_cut_off_after_the_suffix() -> None:
+    assert repair_vendor_name("Dion Realties Sdn Bhd (Co.Ho") == (
+        "Dion Realties Sdn Bhd"
+    )
+    assert repair_vendor_name("KEDAI ENTERPRISE (SETIA") == "KEDAI ENTERPRISE (SETIA"
+
+
+def test_it_spaces_a_half_spaced_ampersand_and_drops_specks() -> None:
+    assert (
+        repair_vendor_address("NO.32& 33, JALAN SR 1/9") == "NO.32 & 33, JALAN SR 1/9"
+    )
+    assert repair_vendor_address("NO 1&3, JALAN WANGSA") == "NO 1&3, JALAN WANGSA"
+    assert repair_vendor_address("3RD· FLR, AEON TAMAN") == "3RD FLR, AEON TAMAN"
+    assert repair_vendor_address("B-8, JALAN SS15/4D, SUBANG JAYA,'SELANGOR") == (
+        "B-8, JALAN SS15/4D, SUBANG JAYA,SELANGOR"
+    )
