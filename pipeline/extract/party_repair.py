@@ -37,7 +37,8 @@ _SUFFIX_GLUED = re.compile(r"(?<=[^\s(])(?=SDN\.?\s?BHD\b)")
 _UNCLOSED_AFTER_SUFFIX = re.compile(
     r"(?i)(\b(?:bhd|berhad|s/b|ltd|inc|gmbh)\.?)\s*\([^()]*$"
 )
-# An ampersand spaced on one side only: "NO.32& 33" -> "NO.32 & 33".
+# An ampersand spaced on one side only: "NO.32& 33" -> "NO.32 & 33"; typed
+# text may print it so ("10& 12"), an engine guessing spaces misses one.
 _AMPERSAND_HALF_SPACED = re.compile(r"(?<=\w)&(?= \w)|(?<=\w) &(?=\w)")
 # Specks OCR reads as marks: "3RD· FLR", "JAYA,'SELANGOR".
 _SPECK = re.compile(r"(?<=\w)[·•](?=\s)|(?<=,)['`‘’“”]")
@@ -130,11 +131,13 @@ def repair_vendor_name(text: str) -> str:
 
 
 def repair_guessed_punctuation(text: str) -> str:
-    """Commas as addresses print them, where an OCR engine glued or misread
-    them: "12,JALAN BESAR. 45600" -> "12, JALAN BESAR, 45600". A print that
-    glues its commas does so throughout ("7/4,KAWASAN TAMPOI,81200"), so
-    glued commas are spaced only where spaced ones are at least as many."""
+    """Commas and ampersands as addresses print them, where an OCR engine
+    glued or misread them: "12,JALAN BESAR. 45600" -> "12, JALAN BESAR,
+    45600". A print that glues its commas does so throughout
+    ("7/4,KAWASAN TAMPOI,81200"), so glued commas are spaced only where
+    spaced ones are at least as many."""
     text = _STOP_FOR_COMMA.sub(lambda m: (m.group(1) or "") + ",", text)
+    text = _AMPERSAND_HALF_SPACED.sub(lambda m: m.group(0).replace("&", " & "), text)
     if text.count(", ") >= len(_COMMA_GLUED.findall(text)):
         text = _COMMA_GLUED.sub(", ", text)
     return text
@@ -169,7 +172,6 @@ def repair_vendor_address(
         text = restore_line_end_commas(text, lines)
     text = trim_address_contacts(repair_digits_and_letters(text))
     text = _SPECK.sub("", text)
-    text = _AMPERSAND_HALF_SPACED.sub(lambda m: m.group(0).replace("&", " & "), text)
     text = _STOP_BEFORE_POSTCODE.sub(", ", text)
     text = _POSTCODE_GLUED.sub(r"\1 ", text)
     if guessed:
