@@ -22,6 +22,10 @@ from pipeline.types import Box, PageText
 _DIGITS_WITH_LETTER_O = re.compile(r"(?<![^\W\d_])\d[\dOo]{2,}(?![^\W\d_])")
 # A zero between two letters: "SELANG0R", "FLO0R".
 _ZERO_IN_WORD = re.compile(r"(?<=[^\W\d_])0(?=[^\W\d_])")
+# A capital "I" inside a capitalised lower-case word is an "l" ("JIn" for
+# "Jln", "BIk" for "Blk"); a bar opening one is an "I" ("|poh").
+_CAPITAL_I_FOR_L = re.compile(r"(?<=\b[A-Z])I(?=[a-z]+\b)")
+_BAR_FOR_I = re.compile(r"(?<![^\s(])\|(?=[a-z]{2})")
 # "SDN BHD" with its middle letter misread ("SON BHD", "SIN BHD", "Sán Bhd"),
 # and "BHD" read as "BND". Only vowels and marked letters replace the "D":
 # "SUN" or "SAN" may be part of a name.
@@ -86,7 +90,9 @@ def repair_digits_and_letters(text: str) -> str:
     text = _DIGITS_WITH_LETTER_O.sub(
         lambda m: m.group(0).replace("O", "0").replace("o", "0"), text
     )
-    return _ZERO_IN_WORD.sub("O", text)
+    text = _ZERO_IN_WORD.sub("O", text)
+    text = _CAPITAL_I_FOR_L.sub("l", text)
+    return _BAR_FOR_I.sub("I", text)
 
 
 def repair_company_suffix(text: str) -> str:

@@ -209,3 +209,11 @@ def test_it_spaces_a_half_spaced_ampersand_and_drops_specks() -> None:
     assert repair_vendor_address("B-8, JALAN SS15/4D, SUBANG JAYA,'SELANGOR") == (
         "B-8, JALAN SS15/4D, SUBANG JAYA,SELANGOR"
     )
+
+
+def test_it_reads_a_capital_i_inside_a_lower_case_word_as_l() -> None:
+    assert repair_vendor_address("No.1, JIn Puteri 1/6, BIk G") == (
+        "No.1, Jln Puteri 1/6, Blk G"
+    )
+    assert repair_vendor_address("Jalan |poh Batu 5") == "Jalan Ipoh Batu 5"
+    assert repair_vendor_address("JALAN IPOH, Isnail") == "JALAN IPOH, Isnail"
