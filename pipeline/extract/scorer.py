@@ -31,6 +31,7 @@ from typing import Any
 from pipeline.classify import classify
 from pipeline.extract.calibration import CalibratedExtractor, FieldCalibration
 from pipeline.extract.evidence import FieldEvidence
+from pipeline.extract.party_repair import repair_chosen_value
 from pipeline.extract.scorer_candidates import (
     SCORED_FIELDS,
     FieldCandidate,
@@ -271,7 +272,15 @@ class ScoredExtractor:
             chosen[name] = FieldValue(
                 name=name,
                 raw_value=candidate.value,
-                value=candidate.value,
+                value=repair_chosen_value(
+                    name,
+                    candidate.value,
+                    next(
+                        (p for p in pages if p.page_number == candidate.page_number),
+                        None,
+                    ),
+                    candidate.box,
+                ),
                 confidence=round(model.calibration.apply(score), 3),
                 page_number=candidate.page_number,
                 box=candidate.box,

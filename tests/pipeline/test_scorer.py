@@ -21,6 +21,7 @@ from pipeline.extract.scorer import (
 )
 from pipeline.extract.scorer_candidates import (
     SCORED_FIELDS,
+    FieldCandidate,
     comparable,
     field_candidates,
 )
@@ -35,6 +36,7 @@ from pipeline.extract.text_repair import (
     tidy_punctuation,
 )
 from pipeline.ocr.recorded import page_text_from_boxes
+from pipeline.types import Extraction, OcrLine, PageText
 from tests.conftest import DATASETS, SROIE
 
 BOXES = SROIE / "ocr_boxes" / "X00016469620.txt"
@@ -76,6 +78,22 @@ def test_the_scored_extractor_reads_a_recorded_receipt() -> None:
     )
     for value in extraction.fields:
         assert 0.0 <= value.confidence <= 1.0
+
+
+def test_the_picked_vendor_is_repaired_and_its_raw_value_kept_as_read() -> None:
+    line = OcrLine("SUN VICTORY SON BHD", 0.93, ((0, 0), (300, 0), (300, 20), (0, 20)))
+    pages = [PageText(1, 300, 400, (line,), "ocr")]
+    candidate = FieldCandidate(
+        "vendor_name", line.text, 1, line.box, "1 row(s) from row 1", {}
+    )
+    extraction = ScoredExtractor().pick(
+        pages, Extraction(), {"vendor_name": [candidate]}
+    )
+    vendor = next(f for f in extraction.fields if f.name == "vendor_name")
+    assert (vendor.value, vendor.raw_value) == (
+        "SUN VICTORY SDN BHD",
+        "SUN VICTORY SON BHD",
+    )
 
 
 def test_the_checked_in_artefact_loads_and_its_hash_matches() -> None:
