@@ -110,8 +110,14 @@ _NOT_TOTAL = re.compile(
 TAX_WORDS = re.compile(
     r"(?i)\bgst\b|\bvat\b|\btax\b|mwst|\bust\b|\btva\b|\bsst\b|\biva\b|\bbtw\b"
 )
-# "incl. GST" qualifies a total; "GST included" states the tax within it.
-_INCLUDES_TAX = re.compile(r"(?i)incl(?!uded)|inkl")
+# "incl. GST" qualifies a total; "GST included" states the tax within it. OCR
+# reads the capital I of "Inclusive" as l or 1 often enough to allow for it.
+_INCLUDES_TAX = re.compile(r"(?i)[il1|]ncl(?!uded)|inkl")
+# TOTAL with its letters misread as look-alikes ("lotal", "Tot3l", "IUIAL" off a
+# faded thermal print). Three letters at least, so "10141" stays a number.
+_MISREAD_TOTAL = re.compile(
+    r"(?<![A-Za-z0-9])[Ttl1I|7][Oo0UuQD][Ttl1I][Aa4@3][Ll1I|](?![a-z])"
+)
 ROUNDING = re.compile(r"(?i)round(?:ing)?\s*(?:adj|adjustment)|rounding|pembundaran")
 _TABLE_HEADER = re.compile(
     r"(?i)\b(?:qty|quantity|price|u/p|unit|item|description|desc)\b"
@@ -145,7 +151,19 @@ def total_candidates(layouts: list[PageLayout]) -> list[Candidate]:
     return candidates
 
 
+def repair_total_word(text: str) -> str:
+    """The text with a misread TOTAL spelt right; same length, so positions in
+    it are positions in the original."""
+    return _MISREAD_TOTAL.sub(
+        lambda word: (
+            "TOTAL" if sum(c.isalpha() for c in word.group(0)) >= 3 else word.group(0)
+        ),
+        text,
+    )
+
+
 def is_not_total(text: str) -> bool:
+    text = repair_total_word(text)
     if _NOT_TOTAL.search(text):
         return True
     tax = TAX_WORDS.search(text)
@@ -158,6 +176,7 @@ def is_not_total(text: str) -> bool:
 def total_label(text: str) -> tuple[re.Match[str], float] | None:
     """The strongest total label on a line, or a weak one for a subtotal, which
     is the total on receipts that print nothing else."""
+    text = repair_total_word(text)
     if SUBTOTAL.search(text) and not TAX_WORDS.search(text):
         subtotal = SUBTOTAL.search(text)
         return (subtotal, 0.35) if subtotal else None
@@ -176,6 +195,8 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
     if label is None:
         return []
     match, weight = label
+    # As printed, not as repaired: the reviewer compares it with the page.
+    printed_label = text[match.start() : match.end()].strip()
     found: list[tuple[PlacedLine, AmountMatch, str, float]] = [
         (placed, amount, "on the same line", 1.0)
         for amount in amounts_in(text)
@@ -227,7 +248,7 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
                 raw_value=amount.raw,
                 score=score,
                 placed=source,
-                explanation=f"after label '{match.group(0).strip()}', {where}",
+                explanation=f"after label '{printed_label}', {where}",
             )
         )
     return candidates

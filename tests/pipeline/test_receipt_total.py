@@ -1,0 +1,62 @@
+"""The receipt total on OCR lines as a phone photo of a thermal print gives
+them: misread labels, rounding, cash and change, tax summaries."""
+
+from __future__ import annotations
+
+from pipeline.extract.heuristic import HeuristicExtractor
+from pipeline.extract.total_amount import repair_total_word
+from pipeline.types import FieldValue
+from tests.pipeline.test_extract_heuristic import line, page
+
+Row = tuple[str, str]
+
+
+def receipt_total(*rows: Row) -> FieldValue:
+    """The total read from rows of (left text, right text), one row per 30 px."""
+    lines = []
+    for index, (left, right) in enumerate(rows):
+        top = 300 + 30 * index
+        lines.append(line(left, 40, top, 360, top + 20))
+        if right:
+            lines.append(line(right, 420, top, 560, top + 20))
+    total = HeuristicExtractor().extract([page(*lines, width=600, height=1000)])
+    found = total.get("total_amount")
+    assert found is not None
+    return found
+
+
+def test_a_total_label_with_misread_letters_still_labels_the_total() -> None:
+    total = receipt_total(
+        ("Item 0tu", "3"),
+        ("Tot3l", "12.37"),
+    )
+    assert total.value == "12.37"
+    assert "Tot3l" in total.explanation
+
+
+def test_a_faded_total_beats_the_change_due_below_it() -> None:
+    # Guardian pharmacy receipt, faded: TOTAL(GST INCL), CASH, CHANGE DUE.
+    total = receipt_total(
+        ("IUIAL(bSI INUL)", "2.28"),
+        ("LASH", "5.00"),
+        ("UHAMbE DUE", "0.70"),
+    )
+    assert total.value == "2.28"
+
+
+def test_a_misread_inclusive_still_marks_a_total_that_includes_tax() -> None:
+    total = receipt_total(
+        ("Total Sales (Excluding GST)", "616.59"),
+        ("Total GST", "0.00"),
+        ("Total Sales (lnclusive of GST)", "616.60"),
+        ("Change", "0.00"),
+    )
+    assert total.value == "616.60"
+
+
+def test_only_look_alike_letters_repair_the_word_total() -> None:
+    assert repair_total_word("lotal Sales") == "TOTAL Sales"
+    assert repair_total_word("Tot3l") == "TOTAL"
+    # Digits alone are a number, and other words stay as printed.
+    assert repair_total_word("10141 TOTALLY 1TEMS") == "10141 TOTALLY 1TEMS"
+    assert repair_total_word("SUBIUIAL") == "SUBIUIAL"
