@@ -377,7 +377,10 @@ def cash_minus_change(layouts: list[PageLayout]) -> Decimal | None:
             is_change = bool(CHANGE.search(text))
             if not is_change and not CASH.search(text):
                 continue
-            amounts = _row_amounts(layout, placed)
+            # Tendered money is printed with cents; whole numbers on these rows
+            # are card numbers ("4553 8800 9593 0119 VISA") or misreads
+            # ("CASH 1.S.00" read as 1).
+            amounts = _row_amounts(layout, placed, money_only=True)
             if not amounts:
                 continue
             if is_change and change is None:
@@ -390,12 +393,21 @@ def cash_minus_change(layouts: list[PageLayout]) -> Decimal | None:
 
 
 def _row_amounts(
-    layout: PageLayout, placed: PlacedLine, *, look_below: bool = True
+    layout: PageLayout,
+    placed: PlacedLine,
+    *,
+    look_below: bool = True,
+    money_only: bool = False,
 ) -> list[AmountMatch]:
-    """Amounts on the line, else right of it, else just below it."""
+    """Amounts on the line, else right of it, else just below it; with
+    `money_only`, amounts printed with decimals alone."""
     below = layout.below(placed)[:1] if look_below else []
     for source in [placed, *layout.right_of(placed), *below]:
-        amounts = amounts_in(source.line.text)
+        amounts = [
+            amount
+            for amount in amounts_in(source.line.text)
+            if amount.has_decimals or not money_only
+        ]
         if amounts:
             return amounts
     return []

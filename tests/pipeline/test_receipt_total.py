@@ -60,3 +60,24 @@ def test_only_look_alike_letters_repair_the_word_total() -> None:
     # Digits alone are a number, and other words stay as printed.
     assert repair_total_word("10141 TOTALLY 1TEMS") == "10141 TOTALLY 1TEMS"
     assert repair_total_word("SUBIUIAL") == "SUBIUIAL"
+
+
+def test_a_card_number_on_the_payment_row_is_not_the_money_tendered() -> None:
+    total = receipt_total(
+        ("SUB TOTAL", "61.60"),
+        ("{4553 8800 9593 0119} VISA", "61.60"),
+        ("Change", "0.00"),
+    )
+    assert total.value == "61.60"
+    assert "cash tendered minus change" in total.explanation
+
+
+def test_a_misread_cash_amount_does_not_make_the_total() -> None:
+    # "CASH 15.00" with its 5 read as S: the 1 left over is no payment, and
+    # 1 - 0.00 change must not outrank the subtotal, the only total printed.
+    total = receipt_total(
+        ("SUB-TOTAL", "15.00"),
+        ("CASH", "1.S.00"),
+        ("CHANGE", "0.00"),
+    )
+    assert total.value == "15.00"
