@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from decimal import Decimal
 
 from pipeline.extract.candidates import Candidate, amounts_in
@@ -204,7 +205,7 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
     ]
     if not found:
         for other in layout.right_of(placed):
-            other_amounts = amounts_in(other.line.text)
+            other_amounts = cell_amounts(other.line.text)
             if not other_amounts and (
                 found
                 or (
@@ -222,7 +223,7 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
         for other in layout.below(placed):
             found.extend(
                 (other, amount, "below it", 0.75)
-                for amount in amounts_in(other.line.text)[:1]
+                for amount in cell_amounts(other.line.text)[:1]
             )
     # A row holding several amounts is a table (tax summary, item line), where
     # "TOTAL" heads a column of parts rather than the amount to pay.
@@ -252,6 +253,26 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
             )
         )
     return candidates
+
+
+def cell_amounts(text: str) -> list[AmountMatch]:
+    """The amounts in a box of its own beside or under a label. A box that is
+    nothing but a number whose decimal point OCR read as a dash or comma
+    ("16-00", "RM 22,90") holds that amount: alone in a cell it is no range,
+    date or thousands group."""
+    misread = _MISREAD_DECIMAL_POINT.fullmatch(text.strip())
+    if misread is None:
+        return amounts_in(text)
+    repaired = f"{misread.group('whole')}.{misread.group('cents')}"
+    return [
+        replace(amount, raw=text.strip(), start=0, end=len(text))
+        for amount in amounts_in(repaired)
+    ]
+
+
+_MISREAD_DECIMAL_POINT = re.compile(
+    r"(?i)(?P<whole>(?:RM\s*)?\d{1,5})\s?[-,·]\s?(?P<cents>\d{2})"
+)
 
 
 def _arithmetic_totals(

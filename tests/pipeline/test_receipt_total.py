@@ -3,8 +3,10 @@ them: misread labels, rounding, cash and change, tax summaries."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pipeline.extract.heuristic import HeuristicExtractor
-from pipeline.extract.total_amount import repair_total_word
+from pipeline.extract.total_amount import cell_amounts, repair_total_word
 from pipeline.types import FieldValue
 from tests.pipeline.test_extract_heuristic import line, page
 
@@ -81,3 +83,11 @@ def test_a_misread_cash_amount_does_not_make_the_total() -> None:
         ("CHANGE", "0.00"),
     )
     assert total.value == "15.00"
+
+
+def test_a_total_whose_decimal_point_reads_as_a_dash_keeps_its_cents() -> None:
+    total = receipt_total(("TOTAL", "16-50"), ("THANK YOU", ""))
+    assert total.value == "16.50"
+    assert [a.value for a in cell_amounts("RM 22,90")] == [Decimal("22.90")]
+    # Not alone in its box, a dash is a range or a date: left as it was.
+    assert [a.value for a in cell_amounts("16-50 pcs")] != [Decimal("16.50")]
