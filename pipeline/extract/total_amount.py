@@ -141,8 +141,13 @@ def total_candidates(layouts: list[PageLayout]) -> list[Candidate]:
     for layout in layouts:
         for placed in layout.lines:
             candidates.extend(_labelled_totals(layout, placed))
-    candidates.extend(_rounded_totals(layouts, candidates))
     arithmetic = cash_minus_change(layouts)
+    candidates.extend(
+        [
+            *_rounded_totals(layouts, candidates),
+            *_rounded_nearby(layouts, candidates, arithmetic),
+        ]
+    )
     if arithmetic is not None:
         candidates.extend(_arithmetic_totals(arithmetic, all_amounts))
     if candidates:
@@ -336,6 +341,57 @@ def _rounded_totals(
                     )
                     break
     return rounded
+
+
+def _rounded_nearby(
+    layouts: list[PageLayout], candidates: list[Candidate], paid: Decimal | None
+) -> list[Candidate]:
+    """A labelled total rounded to the cash step a few rows below it, where the
+    adjustment itself is unreadable or left out: "Total Sales (Inclusive GST)
+    22.91", then "Rounding RM 22.90". The nearby amount is the rounded total
+    when its row says so (rounding, adjusted) or when it is what cash minus
+    change says was paid."""
+    pages = {layout.page.page_number: layout for layout in layouts}
+    rounded: list[Candidate] = []
+    for candidate in candidates:
+        if candidate.placed is None:
+            continue
+        layout = pages[candidate.placed.page_number]
+        value = Decimal(candidate.value)
+        first = candidate.placed.row + 1
+        for row in layout.rows[first : first + _ROUNDED_WITHIN_ROWS]:
+            text = " ".join(placed.line.text for placed in row)
+            if CHANGE.search(text):
+                continue
+            says_rounded = bool(_ROUNDED_ROW.search(text)) and not CASH.search(text)
+            nearby = [
+                (placed, amount)
+                for placed in row
+                for amount in cell_amounts(placed.line.text)
+                if amount.has_decimals
+                and 0 < abs(amount.value - value) <= _ROUNDING_STEP
+                and (says_rounded or amount.value == paid)
+            ]
+            if nearby:
+                placed, amount = nearby[-1]
+                rounded.append(
+                    Candidate(
+                        value=format_amount(amount.value),
+                        raw_value=amount.raw,
+                        score=candidate.score + 0.1,
+                        placed=placed,
+                        explanation=f"{candidate.explanation}, rounded below it",
+                    )
+                )
+                break
+    return rounded
+
+
+# Cash is rounded to 5 cents in Malaysia, Switzerland, Australia ...; no till
+# moves a total by more than one such step.
+_ROUNDING_STEP = Decimal("0.05")
+_ROUNDED_WITHIN_ROWS = 4
+_ROUNDED_ROW = re.compile(r"(?i)round|\badj(?:usted|ustment)?\b")
 
 
 def _single_amount_row(

@@ -91,3 +91,36 @@ def test_a_total_whose_decimal_point_reads_as_a_dash_keeps_its_cents() -> None:
     assert [a.value for a in cell_amounts("RM 22,90")] == [Decimal("22.90")]
     # Not alone in its box, a dash is a range or a date: left as it was.
     assert [a.value for a in cell_amounts("16-50 pcs")] != [Decimal("16.50")]
+
+
+def test_the_total_rounded_on_a_rounding_row_is_the_total() -> None:
+    # The adjustment itself is misread and change unreadable: the rounding
+    # row's own words say its amount is the total rounded.
+    total = receipt_total(
+        ("Total Sales (Inclusive GST) RH", "42.33"),
+        ("Rourding Adjustmeni RH", ".02"),
+        ("Rounding RN", "42.35"),
+        ("CREDIT RN", "42.35"),
+        ("CHAHGE RH", ",00"),
+    )
+    assert total.value == "42.35"
+    assert "rounded below it" in total.explanation
+
+
+def test_the_amount_paid_near_the_total_is_the_total_rounded() -> None:
+    total = receipt_total(
+        ("TOTAL:", "17.22"),
+        ("RND", "0.02-"),
+        ("TTL", "17.20"),
+        ("PAYMENT", "20.00"),
+        ("CHANGE DUE", "2.80"),
+    )
+    assert total.value == "17.20"
+
+
+def test_an_amount_near_the_total_that_neither_rounds_nor_was_paid_is_no_total() -> (
+    None
+):
+    rounded = receipt_total(("TOTAL", "10.00"), ("Rounded", "10.05"))
+    unrelated = receipt_total(("TOTAL", "10.00"), ("Points value", "10.02"))
+    assert (rounded.value, unrelated.value) == ("10.05", "10.00")
