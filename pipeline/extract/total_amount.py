@@ -61,6 +61,8 @@ _TOTAL_LABELS = _label_patterns(
         ("balance due", 1.0),
         ("total payable", 1.0),
         ("amount payable", 1.0),
+        # What is still to be paid is the total; "PAID" alone is cash tendered.
+        ("to be paid", 1.0),
         ("total amount payable", 1.0),
         ("total incl", 1.0),
         ("total after", 1.0),
@@ -102,7 +104,8 @@ _TOTAL_LABELS = _label_patterns(
 _NOT_TOTAL = re.compile(
     r"(?i)sub\s*-?\s*total|total\s*(?:qty|quantity|items?|item\(s\)|pcs|discount"
     r"|disc|saving|savings|excl|\(ex|ex\.|ht\b|weight|units|point)|item\s*total"
-    r"|excluding|exclusive|before\s*tax|change|tender|\bcash\b|\bcard\b|\bpaid\b"
+    r"|excluding|exclusive|before\s*tax|change|tender|\bcash\b|\bcard\b|"
+    r"\bpaid\b(?<!to\sbe\spaid)"
     r"|^\W*rounding|rounding\s*adj|\bround\s*adj|deposit|nettobetrag|netto"
     r"|anzahlung|acompte|anticipo|aanbetaling|acconto|bereits\s*bezahlt|zuschl|abschl"
     r"|total\s*h\.?t|points|voucher|\bqty\b|\bbalance\b(?!\s*due)|accepted"
@@ -125,7 +128,8 @@ _TABLE_HEADER = re.compile(
 )
 SUBTOTAL = re.compile(r"(?i)sub\s*-?\s*total")
 CASH = re.compile(
-    r"(?i)\bcash\b|tender|\bpaid\b|bayar|payment|visa|master|credit|accepted"
+    r"(?i)\bcash\b|tender|\bpaid\b(?<!to\sbe\spaid)|bayar|payment|visa|master|credit"
+    r"|accepted"
 )
 CHANGE = re.compile(r"(?i)change|\bbaki\b|kembali")
 

@@ -124,3 +124,15 @@ def test_an_amount_near_the_total_that_neither_rounds_nor_was_paid_is_no_total()
     rounded = receipt_total(("TOTAL", "10.00"), ("Rounded", "10.05"))
     unrelated = receipt_total(("TOTAL", "10.00"), ("Points value", "10.02"))
     assert (rounded.value, unrelated.value) == ("10.05", "10.00")
+
+
+def test_the_amount_to_be_paid_is_the_total_and_not_cash_tendered() -> None:
+    total = receipt_total(
+        ("TOTAL :", "25.44"),
+        ("ROUNDING ADJUSTMENT:", "0.01"),
+        ("AMOUNT TO BE PAID :", "25.45"),
+        ("CASH RECEIVED :", "25.50"),
+        ("CHANGE :", "0.05"),
+    )
+    assert total.value == "25.45"
+    assert "TO BE PAID" in total.explanation
