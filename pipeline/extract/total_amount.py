@@ -498,14 +498,21 @@ def _largest_lower_amounts(
     layouts: list[PageLayout], all_amounts: list[tuple[PlacedLine, AmountMatch]]
 ) -> list[Candidate]:
     """No total label anywhere: the largest decimal amount in the lower half."""
-    heights = {layout.page.page_number: layout.page.height for layout in layouts}
+    pages = {layout.page.page_number: layout for layout in layouts}
+
+    def row_text(placed: PlacedLine) -> str:
+        # The whole row: "Accepted total | 10.00" is cash tendered even though
+        # the box holding 10.00 says nothing.
+        row = pages[placed.page_number].rows[placed.row]
+        return " ".join(other.line.text for other in row)
+
     lower = [
         (placed, amount)
         for placed, amount in all_amounts
         if amount.has_decimals
         and amount.value > 0
-        and placed.center_y >= 0.4 * heights[placed.page_number]
-        and not is_not_total(placed.line.text)
+        and placed.center_y >= 0.4 * pages[placed.page_number].page.height
+        and not is_not_total(row_text(placed))
     ]
     if not lower:
         return []

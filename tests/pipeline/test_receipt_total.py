@@ -14,10 +14,11 @@ Row = tuple[str, str]
 
 
 def receipt_total(*rows: Row) -> FieldValue:
-    """The total read from rows of (left text, right text), one row per 30 px."""
+    """The total read from rows of (left text, right text), one row per 30 px
+    in the lower half of the page."""
     lines = []
     for index, (left, right) in enumerate(rows):
-        top = 300 + 30 * index
+        top = 520 + 30 * index
         lines.append(line(left, 40, top, 360, top + 20))
         if right:
             lines.append(line(right, 420, top, 560, top + 20))
@@ -136,3 +137,15 @@ def test_the_amount_to_be_paid_is_the_total_and_not_cash_tendered() -> None:
     )
     assert total.value == "25.45"
     assert "TO BE PAID" in total.explanation
+
+
+def test_without_a_total_label_the_amount_in_a_cash_row_is_not_the_total() -> None:
+    # "Amount" misread as "Anount", "total" as "tatal": no label is left, and
+    # the largest amount is the note the driver fed the parking machine.
+    total = receipt_total(
+        ("Anount Incl. GST", "5.00 RM"),
+        ("Accepted tatal", "10.00 RH"),
+        ("GST 6%", "0.28 RH"),
+    )
+    assert total.value == "5.00"
+    assert "no total label" in total.explanation
