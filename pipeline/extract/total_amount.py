@@ -4,6 +4,7 @@ is not it (cash, change, rounding), and the arithmetic that confirms it.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import replace
@@ -150,6 +151,7 @@ def total_candidates(layouts: list[PageLayout]) -> list[Candidate]:
         [
             *_rounded_totals(layouts, candidates),
             *_rounded_nearby(layouts, candidates, arithmetic),
+            *_tax_summary_sums(layouts, all_amounts),
         ]
     )
     if arithmetic is not None:
@@ -237,6 +239,10 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
     # A row holding several amounts is a table (tax summary, item line), where
     # "TOTAL" heads a column of parts rather than the amount to pay.
     table_penalty = 0.75 if len(found) > 1 else 1.0
+    # Under a "GST Summary" heading, TOTAL adds up the summary's columns (net
+    # and tax): parts of the total to pay, however OCR split or merged the row.
+    if under_tax_summary(layout, placed.row):
+        table_penalty *= 0.5
     candidates: list[Candidate] = []
     for index, (source, amount, where, location_weight) in enumerate(found):
         if amount.value <= 0:
@@ -262,6 +268,58 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
             )
         )
     return candidates
+
+
+def under_tax_summary(layout: PageLayout, row: int) -> bool:
+    """Whether a tax summary heading ("GST Summary", OCR'd "GST Sunmary")
+    is printed on the row or a few rows above it."""
+    return any(
+        _TAX_SUMMARY.search(placed.line.text)
+        for above in layout.rows[max(0, row - _SUMMARY_ROWS) : row + 1]
+        for placed in above
+    )
+
+
+_TAX_SUMMARY = re.compile(r"(?i)(?:[gc6]st|tax|vat|sst)\s*su[mn]")
+_SUMMARY_ROWS = 6
+
+
+def _tax_summary_sums(
+    layouts: list[PageLayout], all_amounts: list[tuple[PlacedLine, AmountMatch]]
+) -> list[Candidate]:
+    """A tax summary's total row, "Total | 83.93 | 5.04": its net and tax add
+    up to the total to pay, taken when that sum is printed elsewhere."""
+    sums: list[Candidate] = []
+    for layout in layouts:
+        for index, row in enumerate(layout.rows):
+            text = " ".join(placed.line.text for placed in row)
+            label = total_label(text)
+            if label is None or not under_tax_summary(layout, index):
+                continue
+            parts = [
+                amount.value
+                for placed in row
+                for amount in amounts_in(placed.line.text)
+                if amount.has_decimals and amount.value > 0
+            ]
+            wanted = {net + tax for net, tax in itertools.pairwise(parts)}
+            for placed, amount in all_amounts:
+                if (
+                    amount.value in wanted
+                    and placed.row != index
+                    and not CHANGE.search(placed.line.text)
+                ):
+                    sums.append(
+                        Candidate(
+                            value=format_amount(amount.value),
+                            raw_value=amount.raw,
+                            score=0.85 * label[1] * 0.95,
+                            placed=placed,
+                            explanation="net + tax of the tax summary's total row",
+                        )
+                    )
+                    break
+    return sums
 
 
 def cell_amounts(text: str) -> list[AmountMatch]:

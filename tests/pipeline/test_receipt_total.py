@@ -149,3 +149,29 @@ def test_without_a_total_label_the_amount_in_a_cash_row_is_not_the_total() -> No
     )
     assert total.value == "5.00"
     assert "no total label" in total.explanation
+
+
+def test_a_tax_summary_total_row_is_parts_that_add_up_to_the_total() -> None:
+    # OCR merged the summary's net and tax columns into one box; the printed
+    # total is on an "AMT PAID" row, which reads as cash tendered.
+    total = receipt_total(
+        ("AMT PAID INCL. GST :", "RM78.30"),
+        ("GST AMT :", "RM4.43"),
+        ("GST SUMMARY", "AMT(RM) TAX(RM)"),
+        ("SR(6%)", "73.87 4.43"),
+        ("TOTAL", "73.87 4.43"),
+    )
+    assert total.value == "78.30"
+    assert "tax summary" in total.explanation
+
+
+def test_a_sub_total_outranks_the_tax_summary_total_row() -> None:
+    # Rounded after the summary was printed: its columns add up to 88.97,
+    # which is printed nowhere, so only the heading tells the row apart.
+    total = receipt_total(
+        ("Sub-total", "88.95"),
+        ("CASH", "100.00"),
+        ("GST Sunmary", "Amount Tax"),
+        ("Total", "83.93 5.04"),
+    )
+    assert total.value == "88.95"
