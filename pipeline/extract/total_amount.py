@@ -150,7 +150,7 @@ def total_candidates(layouts: list[PageLayout]) -> list[Candidate]:
     candidates.extend(
         [
             *_rounded_totals(layouts, candidates),
-            *_rounded_nearby(layouts, candidates, arithmetic),
+            *_rounded_nearby(layouts, candidates),
             *_tax_summary_sums(layouts, all_amounts),
         ]
     )
@@ -406,13 +406,14 @@ def _rounded_totals(
 
 
 def _rounded_nearby(
-    layouts: list[PageLayout], candidates: list[Candidate], paid: Decimal | None
+    layouts: list[PageLayout], candidates: list[Candidate]
 ) -> list[Candidate]:
     """A labelled total rounded to the cash step a few rows below it, where the
     adjustment itself is unreadable or left out: "Total Sales (Inclusive GST)
-    22.91", then "Rounding RM 22.90". The nearby amount is the rounded total
-    when its row says so (rounding, adjusted) or when it is what cash minus
-    change says was paid."""
+    22.91", then "Rounding RM 22.90". Only when the row says so (rounding,
+    adjusted): matching cash minus change instead gained nothing on receipt
+    photos and lost two labelled receipts that keep the unrounded total
+    ("TOTAL: 72.93" over "TTL ATF RND 72.95", paid 73.00, change 0.05)."""
     pages = {layout.page.page_number: layout for layout in layouts}
     rounded: list[Candidate] = []
     for candidate in candidates:
@@ -423,16 +424,18 @@ def _rounded_nearby(
         first = candidate.placed.row + 1
         for row in layout.rows[first : first + _ROUNDED_WITHIN_ROWS]:
             text = " ".join(placed.line.text for placed in row)
-            if CHANGE.search(text):
+            if (
+                not _ROUNDED_ROW.search(text)
+                or CASH.search(text)
+                or CHANGE.search(text)
+            ):
                 continue
-            says_rounded = bool(_ROUNDED_ROW.search(text)) and not CASH.search(text)
             nearby = [
                 (placed, amount)
                 for placed in row
                 for amount in cell_amounts(placed.line.text)
                 if amount.has_decimals
                 and 0 < abs(amount.value - value) <= _ROUNDING_STEP
-                and (says_rounded or amount.value == paid)
             ]
             if nearby:
                 placed, amount = nearby[-1]

@@ -108,17 +108,6 @@ def test_the_total_rounded_on_a_rounding_row_is_the_total() -> None:
     assert "rounded below it" in total.explanation
 
 
-def test_the_amount_paid_near_the_total_is_the_total_rounded() -> None:
-    total = receipt_total(
-        ("TOTAL:", "17.22"),
-        ("RND", "0.02-"),
-        ("TTL", "17.20"),
-        ("PAYMENT", "20.00"),
-        ("CHANGE DUE", "2.80"),
-    )
-    assert total.value == "17.20"
-
-
 def test_an_amount_near_the_total_that_neither_rounds_nor_was_paid_is_no_total() -> (
     None
 ):
