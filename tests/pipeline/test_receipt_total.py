@@ -5,25 +5,29 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from pipeline.extract.evidence import CASH_CHANGE, gather_evidence
 from pipeline.extract.heuristic import HeuristicExtractor
 from pipeline.extract.total_amount import cell_amounts, repair_total_word
-from pipeline.types import FieldValue
+from pipeline.types import Extraction, FieldValue, PageText
 from tests.pipeline.test_extract_heuristic import line, page
 
 Row = tuple[str, str]
 
 
-def receipt_total(*rows: Row) -> FieldValue:
-    """The total read from rows of (left text, right text), one row per 30 px
-    in the lower half of the page."""
+def receipt_page(*rows: Row) -> PageText:
+    """Rows of (left text, right text), one row per 30 px in the lower half
+    of the page."""
     lines = []
     for index, (left, right) in enumerate(rows):
         top = 520 + 30 * index
         lines.append(line(left, 40, top, 360, top + 20))
         if right:
             lines.append(line(right, 420, top, 560, top + 20))
-    total = HeuristicExtractor().extract([page(*lines, width=600, height=1000)])
-    found = total.get("total_amount")
+    return page(*lines, width=600, height=1000)
+
+
+def receipt_total(*rows: Row) -> FieldValue:
+    found = HeuristicExtractor().extract([receipt_page(*rows)]).get("total_amount")
     assert found is not None
     return found
 
@@ -73,6 +77,22 @@ def test_a_card_number_on_the_payment_row_is_not_the_money_tendered() -> None:
     )
     assert total.value == "61.60"
     assert "cash tendered minus change" in total.explanation
+
+
+def test_cash_minus_change_read_past_a_card_number_confirms_the_total() -> None:
+    receipt = receipt_page(
+        ("Total Sales (Inclusive of GST)", "616.60"),
+        ("{4553 8800 9593 0119} VISA", "616.60"),
+        ("Change", "0.00"),
+    )
+
+    def cash_change_signal(total: str) -> int | None:
+        value = FieldValue("total_amount", total, total, 0.9)
+        evidence = gather_evidence(Extraction(fields=(value,)), [receipt])
+        return evidence["total_amount"].signals.get(CASH_CHANGE)
+
+    assert cash_change_signal("616.60") == 1
+    assert cash_change_signal("600.00") == -1
 
 
 def test_a_misread_cash_amount_does_not_make_the_total() -> None:
