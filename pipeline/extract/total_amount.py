@@ -154,6 +154,7 @@ def total_candidates(layouts: list[PageLayout]) -> list[Candidate]:
             *_tax_summary_sums(layouts, all_amounts),
         ]
     )
+    candidates = _with_sums_of_parts(candidates, _subtotal_and_charges(layouts))
     if arithmetic is not None:
         candidates.extend(_arithmetic_totals(arithmetic, all_amounts))
     if candidates:
@@ -320,6 +321,148 @@ def _tax_summary_sums(
                     )
                     break
     return sums
+
+
+def _subtotal_and_charges(layouts: list[PageLayout]) -> list[Candidate]:
+    """The subtotal plus the rows printed under it that add to it or take from
+    it (service charge, tax, discount, rounding), when that sum is printed
+    alone on one of the next rows: the total whose own label OCR mangled
+    ("NLITOTAL 343.95") or cut ("TO : RM 73.00"). A sum that is an
+    intermediate total ("after discount") starts the next run of charges."""
+    sums: list[Candidate] = []
+    for layout in layouts:
+        first = next(
+            (
+                (index, money)
+                for index, row in enumerate(layout.rows)
+                if SUBTOTAL.search(_text_of(row))
+                and not TAX_WORDS.search(_text_of(row))
+                for money in [_last_money(row)]
+                if money is not None
+            ),
+            None,
+        )
+        if first is None:
+            continue
+        row_index, base = first[0], first[1].value
+        found: tuple[PlacedLine, AmountMatch] | None = None
+        while True:
+            totals, after = _add_charges(layout, row_index + 1, base)
+            # Nothing added: a total equal to the last one is no arithmetic.
+            totals.discard(base)
+            match = _printed_sum(layout, after, totals)
+            if match is None:
+                break
+            found, row_index = match[:2], match[2]
+            base = match[1].value
+        if found is not None:
+            placed, amount = found
+            sums.append(
+                Candidate(
+                    value=format_amount(amount.value),
+                    raw_value=amount.raw,
+                    score=0.8,
+                    placed=placed,
+                    explanation="subtotal plus the charges under it",
+                )
+            )
+    return sums
+
+
+def _with_sums_of_parts(
+    candidates: list[Candidate], sums: list[Candidate]
+) -> list[Candidate]:
+    """The candidates with each sum of parts added: as a candidate of its own
+    where no label found its value, else as strength and a reason for the
+    labelled ones (whose label explains the value to a reviewer better)."""
+    merged = list(candidates)
+    for found in sums:
+        same = [c for c in merged if c.value == found.value]
+        if not same:
+            merged.append(found)
+            continue
+        merged = [
+            replace(
+                c,
+                score=max(c.score, found.score),
+                explanation=f"{c.explanation}; {found.explanation}",
+            )
+            if c.value == found.value
+            else c
+            for c in merged
+        ]
+    return merged
+
+
+def _printed_sum(
+    layout: PageLayout, first_row: int, totals: set[Decimal]
+) -> tuple[PlacedLine, AmountMatch, int] | None:
+    """One of `totals` printed alone on one of the two rows from `first_row`
+    (not tendered cash or change), and its row."""
+    for row_index in range(first_row, min(first_row + 2, len(layout.rows))):
+        row = layout.rows[row_index]
+        text = _text_of(row)
+        if CASH.search(text) or CHANGE.search(text):
+            continue
+        amounts = [
+            (placed, amount)
+            for placed in row
+            for amount in amounts_in(placed.line.text)
+            if amount.has_decimals
+        ]
+        if len(amounts) == 1 and amounts[0][1].value in totals:
+            return amounts[0][0], amounts[0][1], row_index
+    return None
+
+
+def _text_of(row: tuple[PlacedLine, ...]) -> str:
+    return " ".join(placed.line.text for placed in row)
+
+
+def _add_charges(
+    layout: PageLayout, first_row: int, subtotal: Decimal
+) -> tuple[set[Decimal], int]:
+    """The totals the rows from `first_row` on make of the subtotal (a set:
+    tills print a rounding adjustment's sign either way), and the first row
+    that is not a charge."""
+    totals = {subtotal}
+    row_index = first_row
+    for row_index in range(first_row, min(first_row + 6, len(layout.rows))):
+        row = layout.rows[row_index]
+        text = _text_of(row)
+        if total_label(text) is not None and not SUBTOTAL.search(text):
+            break
+        amount = _last_money(row)
+        if amount is None:
+            break
+        value = amount.value
+        if ROUNDING.search(text) and abs(value) < 1:
+            totals = {t + value for t in totals} | {t - value for t in totals}
+        elif _DISCOUNT.search(text):
+            totals = {t - abs(value) for t in totals}
+        elif _SERVICE_CHARGE.search(text) or (
+            TAX_WORDS.search(text) and not _INCLUDES_TAX.search(text)
+        ):
+            totals = {t + value for t in totals}
+        else:
+            break
+    else:
+        row_index += 1
+    return totals, row_index
+
+
+def _last_money(row: tuple[PlacedLine, ...]) -> AmountMatch | None:
+    amounts = [
+        amount
+        for placed in row
+        for amount in amounts_in(placed.line.text)
+        if amount.has_decimals
+    ]
+    return amounts[-1] if amounts else None
+
+
+_DISCOUNT = re.compile(r"(?i)\bdisc(?:ount)?\b")
+_SERVICE_CHARGE = re.compile(r"(?i)serv(?:ice)?\.?\s*ch|\bsvc\b|\bsrv\b")
 
 
 def cell_amounts(text: str) -> list[AmountMatch]:

@@ -184,3 +184,31 @@ def test_a_sub_total_outranks_the_tax_summary_total_row() -> None:
         ("Total", "83.93 5.04"),
     )
     assert total.value == "88.95"
+
+
+def test_the_subtotal_plus_charges_under_it_finds_a_total_whose_label_is_mangled() -> (
+    None
+):
+    total = receipt_total(
+        ("2 SUB TOTAL", "295.00"),
+        ("SERVICE CHARGE 10%", "29.50"),
+        ("GST 6%", "19.47"),
+        ("ROUNDING ADJ", "-0.02"),
+        ("NLITOTAL", "343.95"),
+        ("Cumnar Amount", "295.00"),
+    )
+    assert total.value == "343.95"
+    assert "subtotal plus the charges" in total.explanation
+
+
+def test_an_intermediate_total_starts_the_next_run_of_charges() -> None:
+    total = receipt_total(
+        ("SUBTOTAL", "79.60"),
+        ("DISCOUNT", "-30.00"),
+        ("TOTAL AMOUNT :", "49.60"),
+        ("SERV CHARGE 10%", "4.96"),
+        ("GST @ 6%", "3.27"),
+        ("ROUNDING ADJ :", "-0.03"),
+        ("TO :", "RM 57.80"),
+    )
+    assert total.value == "57.80"
