@@ -231,6 +231,12 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
             found.extend(
                 (other, amount, "right of it", 0.95) for amount in other_amounts
             )
+    if not found:
+        found.extend(
+            (other, amount, "right of it, a little lower", 0.9)
+            for other in _lower_right(layout, placed)
+            for amount in cell_amounts(other.line.text)
+        )
     if not found and not _TABLE_HEADER.search(text):
         for other in layout.below(placed):
             found.extend(
@@ -269,6 +275,21 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
             )
         )
     return candidates
+
+
+def _lower_right(layout: PageLayout, placed: PlacedLine) -> list[PlacedLine]:
+    """Boxes of the next row right of `placed` that still touch its height: a
+    value printed a little lower than its label, which a tilted photo puts
+    on a row of its own."""
+    if placed.row + 1 >= len(layout.rows):
+        return []
+    return [
+        other
+        for other in layout.rows[placed.row + 1]
+        if other.box[0] > placed.box[2]
+        and other.box[1] < placed.box[3]
+        and other.box[3] > placed.box[1]
+    ]
 
 
 def under_tax_summary(layout: PageLayout, row: int) -> bool:

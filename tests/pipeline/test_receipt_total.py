@@ -212,3 +212,22 @@ def test_an_intermediate_total_starts_the_next_run_of_charges() -> None:
         ("TO :", "RM 57.80"),
     )
     assert total.value == "57.80"
+
+
+def test_a_total_printed_a_little_lower_than_its_label_is_still_its_value() -> None:
+    # The value's box starts lower than the label's, so the two fall on rows
+    # of their own; the note tendered below is the largest amount.
+    receipt = page(
+        line("TOTAL", 6, 634, 76, 655),
+        line("PAYMENT TYPE", 4, 659, 170, 686),
+        line("RM40.00", 457, 649, 556, 671),
+        line("RECEIVED CASH", 2, 687, 184, 711),
+        line("RM50.00", 455, 702, 555, 724),
+        line("CHANGE", 2, 715, 86, 739),
+        line("RM10.00", 455, 730, 555, 751),
+        width=565,
+        height=900,
+    )
+    total = HeuristicExtractor().extract([receipt]).get("total_amount")
+    assert total is not None and total.value == "40.00"
+    assert "a little lower" in total.explanation
