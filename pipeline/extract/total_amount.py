@@ -156,7 +156,7 @@ def total_candidates(layouts: list[PageLayout]) -> list[Candidate]:
     )
     candidates = _with_sums_of_parts(candidates, _subtotal_and_charges(layouts))
     if arithmetic is not None:
-        candidates.extend(_arithmetic_totals(arithmetic, all_amounts))
+        candidates.extend(_arithmetic_totals(layouts, arithmetic, all_amounts))
     if candidates:
         candidates = _adjust_totals(candidates, all_amounts, arithmetic)
     else:
@@ -507,11 +507,19 @@ _MISREAD_DECIMAL_POINT = re.compile(
 
 
 def _arithmetic_totals(
-    total: Decimal, all_amounts: list[tuple[PlacedLine, AmountMatch]]
+    layouts: list[PageLayout],
+    total: Decimal,
+    all_amounts: list[tuple[PlacedLine, AmountMatch]],
 ) -> list[Candidate]:
-    """Cash minus change, when that sum is also printed somewhere on the page."""
+    """Cash minus change, when that sum is also printed somewhere on the page
+    other than the cash and change rows: with no change given, the cash row
+    itself holds cash - 0.00, which confirms nothing ("CASH 04.00", a misread
+    94.00)."""
+    pages = {layout.page.page_number: layout for layout in layouts}
     for placed, amount in all_amounts:
-        if amount.value == total and not CHANGE.search(placed.line.text):
+        row_text = _text_of(pages[placed.page_number].rows[placed.row])
+        paying = CASH.search(row_text) and total_label(row_text) is None
+        if amount.value == total and not paying and not CHANGE.search(row_text):
             return [
                 Candidate(
                     value=format_amount(total),

@@ -231,3 +231,14 @@ def test_a_total_printed_a_little_lower_than_its_label_is_still_its_value() -> N
     total = HeuristicExtractor().extract([receipt]).get("total_amount")
     assert total is not None and total.value == "40.00"
     assert "a little lower" in total.explanation
+
+
+def test_cash_with_no_change_given_does_not_confirm_itself_as_the_total() -> None:
+    # "CASH 94.00" misread as 04.00: cash - 0.00 change is the cash row itself.
+    total = receipt_total(
+        ("SUB TOTAL", "92.50"),
+        ("GST", "1.50"),
+        ("CASH", "04.00"),
+        ("CHANGE", "0.00"),
+    )
+    assert total.value == "92.50"
