@@ -4,8 +4,10 @@ is not it (cash, change, rounding), and the arithmetic that confirms it.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from decimal import Decimal
 
 from pipeline.extract.candidates import Candidate, amounts_in
@@ -60,6 +62,8 @@ _TOTAL_LABELS = _label_patterns(
         ("balance due", 1.0),
         ("total payable", 1.0),
         ("amount payable", 1.0),
+        # What is still to be paid is the total; "PAID" alone is cash tendered.
+        ("to be paid", 1.0),
         ("total amount payable", 1.0),
         ("total incl", 1.0),
         ("total after", 1.0),
@@ -101,7 +105,8 @@ _TOTAL_LABELS = _label_patterns(
 _NOT_TOTAL = re.compile(
     r"(?i)sub\s*-?\s*total|total\s*(?:qty|quantity|items?|item\(s\)|pcs|discount"
     r"|disc|saving|savings|excl|\(ex|ex\.|ht\b|weight|units|point)|item\s*total"
-    r"|excluding|exclusive|before\s*tax|change|tender|\bcash\b|\bcard\b|\bpaid\b"
+    r"|excluding|exclusive|before\s*tax|change|tender|\bcash\b|\bcard\b|"
+    r"\bpaid\b(?<!to\sbe\spaid)"
     r"|^\W*rounding|rounding\s*adj|\bround\s*adj|deposit|nettobetrag|netto"
     r"|anzahlung|acompte|anticipo|aanbetaling|acconto|bereits\s*bezahlt|zuschl|abschl"
     r"|total\s*h\.?t|points|voucher|\bqty\b|\bbalance\b(?!\s*due)|accepted"
@@ -110,15 +115,22 @@ _NOT_TOTAL = re.compile(
 TAX_WORDS = re.compile(
     r"(?i)\bgst\b|\bvat\b|\btax\b|mwst|\bust\b|\btva\b|\bsst\b|\biva\b|\bbtw\b"
 )
-# "incl. GST" qualifies a total; "GST included" states the tax within it.
-_INCLUDES_TAX = re.compile(r"(?i)incl(?!uded)|inkl")
+# "incl. GST" qualifies a total; "GST included" states the tax within it. OCR
+# reads the capital I of "Inclusive" as l or 1 often enough to allow for it.
+_INCLUDES_TAX = re.compile(r"(?i)[il1|]ncl(?!uded)|inkl")
+# TOTAL with its letters misread as look-alikes ("lotal", "Tot3l", "IUIAL" off a
+# faded thermal print). Three letters at least, so "10141" stays a number.
+_MISREAD_TOTAL = re.compile(
+    r"(?<![A-Za-z0-9])[Ttl1I|7][Oo0UuQD][Ttl1I][Aa4@3][Ll1I|](?![a-z])"
+)
 ROUNDING = re.compile(r"(?i)round(?:ing)?\s*(?:adj|adjustment)|rounding|pembundaran")
 _TABLE_HEADER = re.compile(
     r"(?i)\b(?:qty|quantity|price|u/p|unit|item|description|desc)\b"
 )
 SUBTOTAL = re.compile(r"(?i)sub\s*-?\s*total")
 CASH = re.compile(
-    r"(?i)\bcash\b|tender|\bpaid\b|bayar|payment|visa|master|credit|accepted"
+    r"(?i)\bcash\b|tender|\bpaid\b(?<!to\sbe\spaid)|bayar|payment|visa|master|credit"
+    r"|accepted"
 )
 CHANGE = re.compile(r"(?i)change|\bbaki\b|kembali")
 
@@ -134,10 +146,17 @@ def total_candidates(layouts: list[PageLayout]) -> list[Candidate]:
     for layout in layouts:
         for placed in layout.lines:
             candidates.extend(_labelled_totals(layout, placed))
-    candidates.extend(_rounded_totals(layouts, candidates))
     arithmetic = cash_minus_change(layouts)
+    candidates.extend(
+        [
+            *_rounded_totals(layouts, candidates),
+            *_rounded_nearby(layouts, candidates),
+            *_tax_summary_sums(layouts, all_amounts),
+        ]
+    )
+    candidates = _with_sums_of_parts(candidates, _subtotal_and_charges(layouts))
     if arithmetic is not None:
-        candidates.extend(_arithmetic_totals(arithmetic, all_amounts))
+        candidates.extend(_arithmetic_totals(layouts, arithmetic, all_amounts))
     if candidates:
         candidates = _adjust_totals(candidates, all_amounts, arithmetic)
     else:
@@ -145,7 +164,19 @@ def total_candidates(layouts: list[PageLayout]) -> list[Candidate]:
     return candidates
 
 
+def repair_total_word(text: str) -> str:
+    """The text with a misread TOTAL spelt right; same length, so positions in
+    it are positions in the original."""
+    return _MISREAD_TOTAL.sub(
+        lambda word: (
+            "TOTAL" if sum(c.isalpha() for c in word.group(0)) >= 3 else word.group(0)
+        ),
+        text,
+    )
+
+
 def is_not_total(text: str) -> bool:
+    text = repair_total_word(text)
     if _NOT_TOTAL.search(text):
         return True
     tax = TAX_WORDS.search(text)
@@ -158,6 +189,7 @@ def is_not_total(text: str) -> bool:
 def total_label(text: str) -> tuple[re.Match[str], float] | None:
     """The strongest total label on a line, or a weak one for a subtotal, which
     is the total on receipts that print nothing else."""
+    text = repair_total_word(text)
     if SUBTOTAL.search(text) and not TAX_WORDS.search(text):
         subtotal = SUBTOTAL.search(text)
         return (subtotal, 0.35) if subtotal else None
@@ -176,6 +208,8 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
     if label is None:
         return []
     match, weight = label
+    # As printed, not as repaired: the reviewer compares it with the page.
+    printed_label = text[match.start() : match.end()].strip()
     found: list[tuple[PlacedLine, AmountMatch, str, float]] = [
         (placed, amount, "on the same line", 1.0)
         for amount in amounts_in(text)
@@ -183,7 +217,7 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
     ]
     if not found:
         for other in layout.right_of(placed):
-            other_amounts = amounts_in(other.line.text)
+            other_amounts = cell_amounts(other.line.text)
             if not other_amounts and (
                 found
                 or (
@@ -197,15 +231,25 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
             found.extend(
                 (other, amount, "right of it", 0.95) for amount in other_amounts
             )
+    if not found:
+        found.extend(
+            (other, amount, "right of it, a little lower", 0.9)
+            for other in _lower_right(layout, placed)
+            for amount in cell_amounts(other.line.text)
+        )
     if not found and not _TABLE_HEADER.search(text):
         for other in layout.below(placed):
             found.extend(
                 (other, amount, "below it", 0.75)
-                for amount in amounts_in(other.line.text)[:1]
+                for amount in cell_amounts(other.line.text)[:1]
             )
     # A row holding several amounts is a table (tax summary, item line), where
     # "TOTAL" heads a column of parts rather than the amount to pay.
     table_penalty = 0.75 if len(found) > 1 else 1.0
+    # Under a "GST Summary" heading, TOTAL adds up the summary's columns (net
+    # and tax): parts of the total to pay, however OCR split or merged the row.
+    if under_tax_summary(layout, placed.row):
+        table_penalty *= 0.5
     candidates: list[Candidate] = []
     for index, (source, amount, where, location_weight) in enumerate(found):
         if amount.value <= 0:
@@ -227,18 +271,255 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
                 raw_value=amount.raw,
                 score=score,
                 placed=source,
-                explanation=f"after label '{match.group(0).strip()}', {where}",
+                explanation=f"after label '{printed_label}', {where}",
             )
         )
     return candidates
 
 
-def _arithmetic_totals(
-    total: Decimal, all_amounts: list[tuple[PlacedLine, AmountMatch]]
+def _lower_right(layout: PageLayout, placed: PlacedLine) -> list[PlacedLine]:
+    """Boxes of the next row right of `placed` that still touch its height: a
+    value printed a little lower than its label, which a tilted photo puts
+    on a row of its own."""
+    if placed.row + 1 >= len(layout.rows):
+        return []
+    return [
+        other
+        for other in layout.rows[placed.row + 1]
+        if other.box[0] > placed.box[2]
+        and other.box[1] < placed.box[3]
+        and other.box[3] > placed.box[1]
+    ]
+
+
+def under_tax_summary(layout: PageLayout, row: int) -> bool:
+    """Whether a tax summary heading ("GST Summary", OCR'd "GST Sunmary")
+    is printed on the row or a few rows above it."""
+    return any(
+        _TAX_SUMMARY.search(placed.line.text)
+        for above in layout.rows[max(0, row - _SUMMARY_ROWS) : row + 1]
+        for placed in above
+    )
+
+
+_TAX_SUMMARY = re.compile(r"(?i)(?:[gc6]st|tax|vat|sst)\s*su[mn]")
+_SUMMARY_ROWS = 6
+
+
+def _tax_summary_sums(
+    layouts: list[PageLayout], all_amounts: list[tuple[PlacedLine, AmountMatch]]
 ) -> list[Candidate]:
-    """Cash minus change, when that sum is also printed somewhere on the page."""
+    """A tax summary's total row, "Total | 83.93 | 5.04": its net and tax add
+    up to the total to pay, taken when that sum is printed elsewhere."""
+    sums: list[Candidate] = []
+    for layout in layouts:
+        for index, row in enumerate(layout.rows):
+            text = " ".join(placed.line.text for placed in row)
+            label = total_label(text)
+            if label is None or not under_tax_summary(layout, index):
+                continue
+            parts = [
+                amount.value
+                for placed in row
+                for amount in amounts_in(placed.line.text)
+                if amount.has_decimals and amount.value > 0
+            ]
+            wanted = {net + tax for net, tax in itertools.pairwise(parts)}
+            for placed, amount in all_amounts:
+                if (
+                    amount.value in wanted
+                    and placed.row != index
+                    and not CHANGE.search(placed.line.text)
+                ):
+                    sums.append(
+                        Candidate(
+                            value=format_amount(amount.value),
+                            raw_value=amount.raw,
+                            score=0.85 * label[1] * 0.95,
+                            placed=placed,
+                            explanation="net + tax of the tax summary's total row",
+                        )
+                    )
+                    break
+    return sums
+
+
+def _subtotal_and_charges(layouts: list[PageLayout]) -> list[Candidate]:
+    """The subtotal plus the rows printed under it that add to it or take from
+    it (service charge, tax, discount, rounding), when that sum is printed
+    alone on one of the next rows: the total whose own label OCR mangled
+    ("NLITOTAL 343.95") or cut ("TO : RM 73.00"). A sum that is an
+    intermediate total ("after discount") starts the next run of charges."""
+    sums: list[Candidate] = []
+    for layout in layouts:
+        first = next(
+            (
+                (index, money)
+                for index, row in enumerate(layout.rows)
+                if SUBTOTAL.search(_text_of(row))
+                and not TAX_WORDS.search(_text_of(row))
+                for money in [_last_money(row)]
+                if money is not None
+            ),
+            None,
+        )
+        if first is None:
+            continue
+        row_index, base = first[0], first[1].value
+        found: tuple[PlacedLine, AmountMatch] | None = None
+        while True:
+            totals, after = _add_charges(layout, row_index + 1, base)
+            # Nothing added: a total equal to the last one is no arithmetic.
+            totals.discard(base)
+            match = _printed_sum(layout, after, totals)
+            if match is None:
+                break
+            found, row_index = match[:2], match[2]
+            base = match[1].value
+        if found is not None:
+            placed, amount = found
+            sums.append(
+                Candidate(
+                    value=format_amount(amount.value),
+                    raw_value=amount.raw,
+                    score=0.8,
+                    placed=placed,
+                    explanation="subtotal plus the charges under it",
+                )
+            )
+    return sums
+
+
+def _with_sums_of_parts(
+    candidates: list[Candidate], sums: list[Candidate]
+) -> list[Candidate]:
+    """The candidates with each sum of parts added: as a candidate of its own
+    where no label found its value, else as strength and a reason for the
+    labelled ones (whose label explains the value to a reviewer better)."""
+    merged = list(candidates)
+    for found in sums:
+        same = [c for c in merged if c.value == found.value]
+        if not same:
+            merged.append(found)
+            continue
+        merged = [
+            replace(
+                c,
+                score=max(c.score, found.score),
+                explanation=f"{c.explanation}; {found.explanation}",
+            )
+            if c.value == found.value
+            else c
+            for c in merged
+        ]
+    return merged
+
+
+def _printed_sum(
+    layout: PageLayout, first_row: int, totals: set[Decimal]
+) -> tuple[PlacedLine, AmountMatch, int] | None:
+    """One of `totals` printed alone on one of the two rows from `first_row`
+    (not tendered cash or change), and its row."""
+    for row_index in range(first_row, min(first_row + 2, len(layout.rows))):
+        row = layout.rows[row_index]
+        text = _text_of(row)
+        if CASH.search(text) or CHANGE.search(text):
+            continue
+        amounts = [
+            (placed, amount)
+            for placed in row
+            for amount in amounts_in(placed.line.text)
+            if amount.has_decimals
+        ]
+        if len(amounts) == 1 and amounts[0][1].value in totals:
+            return amounts[0][0], amounts[0][1], row_index
+    return None
+
+
+def _text_of(row: tuple[PlacedLine, ...]) -> str:
+    return " ".join(placed.line.text for placed in row)
+
+
+def _add_charges(
+    layout: PageLayout, first_row: int, subtotal: Decimal
+) -> tuple[set[Decimal], int]:
+    """The totals the rows from `first_row` on make of the subtotal (a set:
+    tills print a rounding adjustment's sign either way), and the first row
+    that is not a charge."""
+    totals = {subtotal}
+    row_index = first_row
+    for row_index in range(first_row, min(first_row + 6, len(layout.rows))):
+        row = layout.rows[row_index]
+        text = _text_of(row)
+        if total_label(text) is not None and not SUBTOTAL.search(text):
+            break
+        amount = _last_money(row)
+        if amount is None:
+            break
+        value = amount.value
+        if ROUNDING.search(text) and abs(value) < 1:
+            totals = {t + value for t in totals} | {t - value for t in totals}
+        elif _DISCOUNT.search(text):
+            totals = {t - abs(value) for t in totals}
+        elif _SERVICE_CHARGE.search(text) or (
+            TAX_WORDS.search(text) and not _INCLUDES_TAX.search(text)
+        ):
+            totals = {t + value for t in totals}
+        else:
+            break
+    else:
+        row_index += 1
+    return totals, row_index
+
+
+def _last_money(row: tuple[PlacedLine, ...]) -> AmountMatch | None:
+    amounts = [
+        amount
+        for placed in row
+        for amount in amounts_in(placed.line.text)
+        if amount.has_decimals
+    ]
+    return amounts[-1] if amounts else None
+
+
+_DISCOUNT = re.compile(r"(?i)\bdisc(?:ount)?\b")
+_SERVICE_CHARGE = re.compile(r"(?i)serv(?:ice)?\.?\s*ch|\bsvc\b|\bsrv\b")
+
+
+def cell_amounts(text: str) -> list[AmountMatch]:
+    """The amounts in a box of its own beside or under a label. A box that is
+    nothing but a number whose decimal point OCR read as a dash or comma
+    ("16-00", "RM 22,90") holds that amount: alone in a cell it is no range,
+    date or thousands group."""
+    misread = _MISREAD_DECIMAL_POINT.fullmatch(text.strip())
+    if misread is None:
+        return amounts_in(text)
+    repaired = f"{misread.group('whole')}.{misread.group('cents')}"
+    return [
+        replace(amount, raw=text.strip(), start=0, end=len(text))
+        for amount in amounts_in(repaired)
+    ]
+
+
+_MISREAD_DECIMAL_POINT = re.compile(
+    r"(?i)(?P<whole>(?:RM\s*)?\d{1,5})\s?[-,·]\s?(?P<cents>\d{2})"
+)
+
+
+def _arithmetic_totals(
+    layouts: list[PageLayout],
+    total: Decimal,
+    all_amounts: list[tuple[PlacedLine, AmountMatch]],
+) -> list[Candidate]:
+    """Cash minus change, when that sum is also printed somewhere on the page
+    other than the cash and change rows: with no change given, the cash row
+    itself holds cash - 0.00, which confirms nothing ("CASH 04.00", a misread
+    94.00)."""
+    pages = {layout.page.page_number: layout for layout in layouts}
     for placed, amount in all_amounts:
-        if amount.value == total and not CHANGE.search(placed.line.text):
+        row_text = _text_of(pages[placed.page_number].rows[placed.row])
+        paying = CASH.search(row_text) and total_label(row_text) is None
+        if amount.value == total and not paying and not CHANGE.search(row_text):
             return [
                 Candidate(
                     value=format_amount(total),
@@ -294,6 +575,60 @@ def _rounded_totals(
                     )
                     break
     return rounded
+
+
+def _rounded_nearby(
+    layouts: list[PageLayout], candidates: list[Candidate]
+) -> list[Candidate]:
+    """A labelled total rounded to the cash step a few rows below it, where the
+    adjustment itself is unreadable or left out: "Total Sales (Inclusive GST)
+    22.91", then "Rounding RM 22.90". Only when the row says so (rounding,
+    adjusted): matching cash minus change instead gained nothing on receipt
+    photos and lost two labelled receipts that keep the unrounded total
+    ("TOTAL: 72.93" over "TTL ATF RND 72.95", paid 73.00, change 0.05)."""
+    pages = {layout.page.page_number: layout for layout in layouts}
+    rounded: list[Candidate] = []
+    for candidate in candidates:
+        if candidate.placed is None:
+            continue
+        layout = pages[candidate.placed.page_number]
+        value = Decimal(candidate.value)
+        first = candidate.placed.row + 1
+        for row in layout.rows[first : first + _ROUNDED_WITHIN_ROWS]:
+            text = " ".join(placed.line.text for placed in row)
+            if (
+                not _ROUNDED_ROW.search(text)
+                or CASH.search(text)
+                or CHANGE.search(text)
+            ):
+                continue
+            nearby = [
+                (placed, amount)
+                for placed in row
+                for amount in cell_amounts(placed.line.text)
+                if amount.has_decimals
+                and 0 < abs(amount.value - value) <= _ROUNDING_STEP
+            ]
+            if nearby:
+                placed, amount = nearby[-1]
+                rounded.append(
+                    Candidate(
+                        value=format_amount(amount.value),
+                        raw_value=amount.raw,
+                        score=candidate.score + 0.1,
+                        placed=placed,
+                        explanation=f"{candidate.explanation}, rounded below it",
+                    )
+                )
+                break
+    return rounded
+
+
+# Cash is rounded to 5 cents in Malaysia, Switzerland, Australia ...; no till
+# moves a total by more than one such step.
+_ROUNDING_STEP = Decimal("0.05")
+_ROUNDED_WITHIN_ROWS = 4
+_ROUNDED_ROW = re.compile(r"(?i)round|\badj(?:usted|ustment)?\b")
 
 
 def _single_amount_row(
@@ -356,7 +691,10 @@ def cash_minus_change(layouts: list[PageLayout]) -> Decimal | None:
             is_change = bool(CHANGE.search(text))
             if not is_change and not CASH.search(text):
                 continue
-            amounts = _row_amounts(layout, placed)
+            # Tendered money is printed with cents; whole numbers on these rows
+            # are card numbers ("4553 8800 9593 0119 VISA") or misreads
+            # ("CASH 1.S.00" read as 1).
+            amounts = _row_amounts(layout, placed, money_only=True)
             if not amounts:
                 continue
             if is_change and change is None:
@@ -369,12 +707,21 @@ def cash_minus_change(layouts: list[PageLayout]) -> Decimal | None:
 
 
 def _row_amounts(
-    layout: PageLayout, placed: PlacedLine, *, look_below: bool = True
+    layout: PageLayout,
+    placed: PlacedLine,
+    *,
+    look_below: bool = True,
+    money_only: bool = False,
 ) -> list[AmountMatch]:
-    """Amounts on the line, else right of it, else just below it."""
+    """Amounts on the line, else right of it, else just below it; with
+    `money_only`, amounts printed with decimals alone."""
     below = layout.below(placed)[:1] if look_below else []
     for source in [placed, *layout.right_of(placed), *below]:
-        amounts = amounts_in(source.line.text)
+        amounts = [
+            amount
+            for amount in amounts_in(source.line.text)
+            if amount.has_decimals or not money_only
+        ]
         if amounts:
             return amounts
     return []
@@ -384,14 +731,21 @@ def _largest_lower_amounts(
     layouts: list[PageLayout], all_amounts: list[tuple[PlacedLine, AmountMatch]]
 ) -> list[Candidate]:
     """No total label anywhere: the largest decimal amount in the lower half."""
-    heights = {layout.page.page_number: layout.page.height for layout in layouts}
+    pages = {layout.page.page_number: layout for layout in layouts}
+
+    def row_text(placed: PlacedLine) -> str:
+        # The whole row: "Accepted total | 10.00" is cash tendered even though
+        # the box holding 10.00 says nothing.
+        row = pages[placed.page_number].rows[placed.row]
+        return " ".join(other.line.text for other in row)
+
     lower = [
         (placed, amount)
         for placed, amount in all_amounts
         if amount.has_decimals
         and amount.value > 0
-        and placed.center_y >= 0.4 * heights[placed.page_number]
-        and not is_not_total(placed.line.text)
+        and placed.center_y >= 0.4 * pages[placed.page_number].page.height
+        and not is_not_total(row_text(placed))
     ]
     if not lower:
         return []
