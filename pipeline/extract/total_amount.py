@@ -565,13 +565,7 @@ def _rounded_totals(
                 if found is not None:
                     placed, amount = found
                     rounded.append(
-                        Candidate(
-                            value=format_amount(amount.value),
-                            raw_value=amount.raw,
-                            score=candidate.score + 0.1,
-                            placed=placed,
-                            explanation=f"{candidate.explanation}, after rounding",
-                        )
+                        _rounded(candidate, placed, amount, "after rounding")
                     )
                     break
     return rounded
@@ -611,17 +605,23 @@ def _rounded_nearby(
             ]
             if nearby:
                 placed, amount = nearby[-1]
-                rounded.append(
-                    Candidate(
-                        value=format_amount(amount.value),
-                        raw_value=amount.raw,
-                        score=candidate.score + 0.1,
-                        placed=placed,
-                        explanation=f"{candidate.explanation}, rounded below it",
-                    )
-                )
+                rounded.append(_rounded(candidate, placed, amount, "rounded below it"))
                 break
     return rounded
+
+
+def _rounded(
+    total: Candidate, placed: PlacedLine, amount: AmountMatch, how: str
+) -> Candidate:
+    """`total` as the till rounded it to `amount`: a little surer, since two
+    rows agree on it."""
+    return Candidate(
+        value=format_amount(amount.value),
+        raw_value=amount.raw,
+        score=total.score + 0.1,
+        placed=placed,
+        explanation=f"{total.explanation}, {how}",
+    )
 
 
 # Cash is rounded to 5 cents in Malaysia, Switzerland, Australia ...; no till
