@@ -314,7 +314,7 @@ def _tax_summary_sums(
     sums: list[Candidate] = []
     for layout in layouts:
         for index, row in enumerate(layout.rows):
-            text = " ".join(placed.line.text for placed in row)
+            text = _text_of(row)
             label = total_label(text)
             if label is None or not under_tax_summary(layout, index):
                 continue
@@ -418,26 +418,18 @@ def _with_sums_of_parts(
 def _printed_sum(
     layout: PageLayout, first_row: int, totals: set[Decimal]
 ) -> tuple[PlacedLine, AmountMatch, int] | None:
-    """One of `totals` printed alone on one of the two rows from `first_row`
-    (not tendered cash or change), and its row."""
-    for row_index in range(first_row, min(first_row + 2, len(layout.rows))):
-        row = layout.rows[row_index]
-        text = _text_of(row)
-        if CASH.search(text) or CHANGE.search(text):
-            continue
-        amounts = [
-            (placed, amount)
-            for placed in row
-            for amount in amounts_in(placed.line.text)
-            if amount.has_decimals
-        ]
-        if len(amounts) == 1 and amounts[0][1].value in totals:
-            return amounts[0][0], amounts[0][1], row_index
-    return None
+    """One of `totals` printed alone, with its cents, on one of the two rows
+    from `first_row` (not tendered cash or change), and its row."""
+    return _single_amount_row(layout, first_row, totals, within=2, with_cents=True)
 
 
 def _text_of(row: tuple[PlacedLine, ...]) -> str:
     return " ".join(placed.line.text for placed in row)
+
+
+def _is_payment(text: str) -> bool:
+    """A row of cash tendered or change given: money, but never the total."""
+    return bool(CASH.search(text) or CHANGE.search(text))
 
 
 def _add_charges(
@@ -563,7 +555,7 @@ def _rounded_totals(
                 targets = {value + adjustment, value - adjustment}
                 found = _single_amount_row(layout, adjustment_row, targets)
                 if found is not None:
-                    placed, amount = found
+                    placed, amount, _ = found
                     rounded.append(
                         _rounded(candidate, placed, amount, "after rounding")
                     )
@@ -589,12 +581,8 @@ def _rounded_nearby(
         value = Decimal(candidate.value)
         first = candidate.placed.row + 1
         for row in layout.rows[first : first + _ROUNDED_WITHIN_ROWS]:
-            text = " ".join(placed.line.text for placed in row)
-            if (
-                not _ROUNDED_ROW.search(text)
-                or CASH.search(text)
-                or CHANGE.search(text)
-            ):
+            text = _text_of(row)
+            if not _ROUNDED_ROW.search(text) or _is_payment(text):
                 continue
             nearby = [
                 (placed, amount)
@@ -632,17 +620,28 @@ _ROUNDED_ROW = re.compile(r"(?i)round|\badj(?:usted|ustment)?\b")
 
 
 def _single_amount_row(
-    layout: PageLayout, first_row: int, targets: set[Decimal]
-) -> tuple[PlacedLine, AmountMatch] | None:
-    """The first row from `first_row` on holding exactly one amount, one of
-    `targets`, that is not tendered cash or change."""
-    for row in layout.rows[first_row : first_row + 4]:
-        text = " ".join(placed.line.text for placed in row)
-        if CASH.search(text) or CHANGE.search(text):
+    layout: PageLayout,
+    first_row: int,
+    targets: set[Decimal],
+    *,
+    within: int = 4,
+    with_cents: bool = False,
+) -> tuple[PlacedLine, AmountMatch, int] | None:
+    """The first of `within` rows from `first_row` on holding exactly one
+    amount (`with_cents`: counting only amounts with cents), one of
+    `targets`, that is not tendered cash or change; with its row."""
+    for row_index in range(first_row, min(first_row + within, len(layout.rows))):
+        row = layout.rows[row_index]
+        if _is_payment(_text_of(row)):
             continue
-        amounts = [(placed, a) for placed in row for a in amounts_in(placed.line.text)]
+        amounts = [
+            (placed, amount)
+            for placed in row
+            for amount in amounts_in(placed.line.text)
+            if amount.has_decimals or not with_cents
+        ]
         if len(amounts) == 1 and amounts[0][1].value in targets:
-            return amounts[0]
+            return amounts[0][0], amounts[0][1], row_index
     return None
 
 
