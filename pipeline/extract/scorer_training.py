@@ -49,6 +49,7 @@ from pipeline.extract.text_repair import (
 )
 from pipeline.ocr.cache import CachingOcrEngine, read_cached_lines
 from pipeline.ocr.recorded import page_text_from_boxes
+from pipeline.preprocess import preprocess_page
 from pipeline.types import Extraction, PageText
 
 NAME = "vouch-field-scorer"
@@ -177,12 +178,15 @@ def _recorded_pages(folder: Path, files: Sequence[str]) -> tuple[PageText, ...]:
 
 class _CacheIndex:
     """Which cached OCR pages belong to which scan: the cache is keyed by the
-    decoded page image, so a scan is decoded once and the mapping kept."""
+    page image OCR saw, decoded and preprocessed as `evaluate` does (a deskewed
+    photo's bytes are not the decoded ones), so a scan is prepared once and the
+    mapping kept."""
 
     def __init__(self, directory: Path, limits: DecodeLimits) -> None:
         self.directory = directory
         self.limits = limits
-        self.path = directory / "index.json"
+        # Named for what it maps: an older index.json mapped decoded images.
+        self.path = directory / "scan-pages.json"
         try:
             self.entries: dict[str, list[str]] = json.loads(self.path.read_text())
         except (OSError, json.JSONDecodeError):
@@ -197,7 +201,10 @@ class _CacheIndex:
                 images = decode_document(path.read_bytes(), self.limits)
             except (OSError, UnreadableDocument):
                 return None
-            digests = [CachingOcrEngine.digest(image.image_bytes) for image in images]
+            digests = [
+                CachingOcrEngine.digest(preprocess_page(image).page.image_bytes)
+                for image in images
+            ]
             self.entries[key] = digests
             self.changed = True
         pages = []

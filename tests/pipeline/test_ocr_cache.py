@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.decode import DecodeLimits
+from pipeline.extract.heuristic import HeuristicExtractor
+from pipeline.extract.scorer_training import _CacheIndex
 from pipeline.ocr.cache import CachingOcrEngine, read_cached_lines
+from pipeline.run import run_pipeline
 from pipeline.types import OcrLine, PageImage
+from tests.pipeline.degraded_pages import damaged_image, jpeg_of
 
 
 class CountingEngine:
@@ -46,3 +51,24 @@ def test_another_engine_s_entry_is_not_used(tmp_path: Path) -> None:
     CachingOcrEngine(other, tmp_path).recognize(page(1, b"image"))
     assert other.calls == 1
     assert read_cached_lines(tmp_path / "missing.json") is None
+
+
+def test_training_finds_what_evaluate_cached_for_a_photo_it_straightened(
+    tmp_path: Path,
+) -> None:
+    """`evaluate --ocr-cache` stores what OCR saw, after deskew; training must
+    look the photo up the same way (it once digested the decoded image and
+    missed every photo preprocessing changed)."""
+    photo = tmp_path / "skewed.jpg"
+    photo.write_bytes(jpeg_of(damaged_image("skewed", 2)))
+    cache = tmp_path / "cache"
+    result = run_pipeline(
+        photo.read_bytes(),
+        ocr=CachingOcrEngine(CountingEngine(), cache),
+        extractor=HeuristicExtractor(),
+        limits=DecodeLimits(),
+    )
+    assert result.pages[0].preprocessing  # deskewed: bytes differ from decoded
+    pages = _CacheIndex(cache, DecodeLimits()).pages(photo, "")
+    assert pages is not None
+    assert [line.text for line in pages[0].lines] == ["TOTAL 9.00"]
