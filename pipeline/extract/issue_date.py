@@ -22,7 +22,17 @@ _ISSUED_ON = re.compile(
 )
 _DUE_LABEL = re.compile(
     r"(?i)\bdue|f[äa]llig|[ée]ch[ée]ance|expir|valid|delivery|liefer|period"
-    r"|leistung|\bfrom\b|until|\bbis\b|best\s*before|\bexp\b"
+    r"|leistung|\bfrom\b|until|\bbis\b|best\s*before|\bexp\b|verval|scadenza"
+    r"|vencimiento"
+)
+# Dates of the order or the stay a document refers to, not its own: "Order
+# Date", "Bestell-Datum", "Rechnung gemäß Bestellung vom", "Check In". Printed
+# beside the invoice date as often as not, and earlier than it.
+_ORDER_LABEL = re.compile(
+    r"(?i)(?:\border|bestell\w*|auftrag\w*|\bcommande|\bordine|\bpedido"
+    r"|\bbooking|\bbooked)\s*[-:]?\s*(?:date|datum|vom|du|del|on)\b"
+    r"|check\s*-?\s*(?:in|out)\b|\bdate\s*de\s*(?:la\s*)?commande"
+    r"|\bdata\s*(?:dell'\s*)?ordine|\bfecha\s*(?:del\s*)?pedido"
 )
 
 
@@ -122,14 +132,16 @@ def date_context(
     """How strongly the text around a date says it is the document date."""
     before = placed.line.text[:start]
     label_sources = [before]
-    left = [o for o in layout.rows[placed.row] if o.box[2] <= placed.box[0] + 5]
+    left = layout.left_of(placed)
     if left:
         label_sources.append(left[-1].line.text)
-    if _ISSUED_ON.search(before):
+    if _ISSUED_ON.search(before) and not _ORDER_LABEL.search(before):
         return 0.95, ", after the invoice number ('... Nr. X vom')"
     for source in label_sources:
         if _DUE_LABEL.search(source):
             return 0.35, ", but labelled as a due/other date"
+        if _ORDER_LABEL.search(source):
+            return 0.6, ", but labelled as an order date"
         label = _DATE_LABEL.search(source)
         if label:
             return 0.95, f", after label '{label.group(0).strip()}'"
@@ -137,6 +149,8 @@ def date_context(
     if above is not None and not find_dates(above.line.text):
         if _DUE_LABEL.search(above.line.text):
             return 0.35, ", but labelled as a due/other date"
+        if _ORDER_LABEL.search(above.line.text):
+            return 0.6, ", but labelled as an order date"
         label = _DATE_LABEL.search(above.line.text)
         if label:
             return 0.9, f", below label '{label.group(0).strip()}'"

@@ -42,12 +42,41 @@ class PageLayout:
     def lines(self) -> list[PlacedLine]:
         return [placed for row in self.rows for placed in row]
 
+    def same_line(self, placed: PlacedLine) -> list[PlacedLine]:
+        """Boxes printed on `placed`'s line, left to right: its row, and boxes
+        of the rows either side that overlap `placed` itself by half the
+        shorter height. Rows are grouped greedily, so on a two-column page a
+        label ("Beleg-Nr") and its value (": R8765") can fall into different
+        rows when a box of the other column sits between them in height."""
+        near = range(max(placed.row - 1, 0), min(placed.row + 2, len(self.rows)))
+        return sorted(
+            (
+                other
+                for index in near
+                for other in self.rows[index]
+                if other is not placed
+                and (
+                    index == placed.row
+                    or _vertical_overlap_ratio(placed.box, other.box) >= 0.5
+                )
+            ),
+            key=lambda other: other.box[0],
+        )
+
     def right_of(self, placed: PlacedLine) -> list[PlacedLine]:
-        """Boxes on the same row that start right of `placed`, nearest first."""
+        """Boxes on `placed`'s line that start right of it, nearest first."""
         return [
             other
-            for other in self.rows[placed.row]
-            if other is not placed and other.box[0] >= placed.box[2] - placed.height
+            for other in self.same_line(placed)
+            if other.box[0] >= placed.box[2] - placed.height
+        ]
+
+    def left_of(self, placed: PlacedLine) -> list[PlacedLine]:
+        """Boxes on `placed`'s line that end left of it, farthest first."""
+        return [
+            other
+            for other in self.same_line(placed)
+            if other.box[2] <= placed.box[0] + 5
         ]
 
     def below(self, placed: PlacedLine, max_rows: int = 1) -> list[PlacedLine]:

@@ -268,3 +268,52 @@ def test_a_document_number_like_a_month_first_date_does_not_turn_the_date_round(
     )
     fields = {f.name: f for f in extraction.fields}
     assert fields["invoice_date"].value == "2018-02-06"
+
+
+def test_a_value_is_read_beside_its_label_when_another_column_splits_the_rows() -> None:
+    """Rows are grouped greedily: the supplier's name in the left column sits
+    between the label and its value in height, so the value joins the name's
+    row and the label starts its own. The value is still on the label's line."""
+    invoice = page(
+        line("MUSTERLIEFERANT GMBH", 109, 225, 420, 247),
+        line(": R87654321012345", 1269, 233, 1498, 256),
+        line("Beleg-Nr", 1015, 243, 1120, 257),
+        line("Beleg-Datum", 1011, 270, 1160, 286),
+        line(": 06.08.2013", 1267, 268, 1400, 288),
+    )
+    fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
+    assert fields["invoice_number"].value == "R87654321012345"
+    assert fields["invoice_date"].value == "2013-08-06"
+
+
+@pytest.mark.parametrize(
+    "order_line",
+    [
+        "Order Date: 15-10-2015",
+        "Bestell-Datum : 15-10-2015",
+        "Date de commande : 15-10-2015",
+        "Rechnung gemäß Bestellung vom 15-10-2015",
+    ],
+)
+def test_the_date_of_the_order_is_not_taken_for_the_invoice_s(order_line: str) -> None:
+    invoice = page(
+        line("WS RETAIL SERVICES", 80, 60, 520, 110),
+        line(order_line, 80, 300, 600, 325),
+        line("Invoice Date: 20-10-2015", 80, 347, 480, 372),
+    )
+    fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
+    assert fields["invoice_date"].value == "2015-10-20"
+
+
+def test_a_dutch_due_date_column_is_not_the_invoice_date() -> None:
+    invoice = page(
+        line("Saeco", 140, 177, 300, 220),
+        line("Factuur datum", 872, 781, 1060, 805),
+        line("Factuur", 1195, 779, 1300, 805),
+        line("Vervaldatum", 1385, 779, 1540, 805),
+        line("8-9-2022", 935, 812, 1040, 836),
+        line("VF1005193039", 1134, 812, 1330, 836),
+        line("22-9-2022", 1419, 812, 1530, 836),
+    )
+    fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
+    assert fields["invoice_date"].value == "2022-09-08"
