@@ -80,10 +80,14 @@ def _labelled_vendors(layout: PageLayout) -> list[Candidate]:
             continue
         rest = placed.line.text[label.end() :].strip()
         sources = [(placed, rest)] if rest else []
-        # Below first: beside the seller's label often sits the buyer's.
-        sources += [(o, o.line.text) for o in layout.below(placed)[:1]]
+        # Below first: beside the seller's label often sits the buyer's. The
+        # name may come a blank row or a line of identifiers ("GLN 4333741000005",
+        # "Lief-Nr: 549910") under the label.
+        sources += [(o, o.line.text) for o in _lines_under_label(layout, placed)]
         sources += [(o, o.line.text) for o in layout.right_of(placed)[:1]]
         for source, text in sources:
+            if _IDENTIFIER_LINE.match(text):
+                continue
             name = strip_registration(" ".join(text.split()))
             if _FIELD_LABEL.search(name):
                 continue
@@ -99,6 +103,29 @@ def _labelled_vendors(layout: PageLayout) -> list[Candidate]:
                 )
                 break
     return candidates
+
+
+def _lines_under_label(layout: PageLayout, label: PlacedLine) -> list[PlacedLine]:
+    """The three lines under a party's label, each the first below the one
+    before it: within a few rows (another column's lines may come between)
+    and a few line heights, so a name under a line of identifiers is reached
+    however tightly the block is printed."""
+    found: list[PlacedLine] = []
+    current = label
+    for _ in range(3):
+        under = layout.below(current, max_rows=3)[:1]
+        if not under:
+            break
+        found.append(under[0])
+        current = under[0]
+    return found
+
+
+# A party's numbers, not its name: "GLN 4333741000005", "Lief-Nr: 549910".
+_IDENTIFIER_LINE = re.compile(
+    r"(?i)^\W*(?:gln|iln|ean|duns|lief(?:eranten)?\s*-?\s*nr|kunden\s*-?\s*nr"
+    r"|ust|steuer|vat|tax|siret|siren|hrb?)\b"
+)
 
 
 # Another field's label, not a name: "Nummer", "Käufer:", "Name:".

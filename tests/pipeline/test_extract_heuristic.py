@@ -317,3 +317,33 @@ def test_a_dutch_due_date_column_is_not_the_invoice_date() -> None:
     )
     fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
     assert fields["invoice_date"].value == "2022-09-08"
+
+
+def test_the_seller_is_read_under_its_label_past_a_line_of_identifiers() -> None:
+    """The ZUGFeRD viewer's layout: "Verkäufer:", a blank row, the party's
+    GLN and supplier number, then its name."""
+    invoice = page(
+        line(
+            "Stylesheet Lesbarmachung der XML-Daten von ZUGFeRD-Rechnungen",
+            118,
+            60,
+            900,
+            85,
+        ),
+        line("ZUGFeRD-Version: 2.1 vom 24.03.2020", 116, 188, 600, 210),
+        line("Stylesheet-Version:2.0 vom 18.10.2018", 118, 223, 600, 245),
+        line("Codelisten-Version: 3.0 vom 15.11.2019", 114, 249, 600, 271),
+        line("(c) AWV e.V.2020", 116, 281, 400, 303),
+        line("Rechnung Nr. 471102 vom 05.03.2013", 118, 384, 700, 406),
+        line("Anwendungsempfehlung : urn:cen.eu:en16931:2017", 118, 524, 900, 546),
+        line("Währung : EUR", 120, 549, 400, 571),
+        line("Liefer- und Leistungsdatum : 05.03.2013", 116, 619, 700, 641),
+        line("Verkäufer:", 118, 780, 260, 800),
+        line("GLN 4333741000005", 118, 844, 400, 864),
+        line("Lief-Nr: 549910", 118, 875, 340, 895),
+        line("MUSTERLIEFERANT GMBH", 118, 906, 460, 926),
+        line("BAHNHOFSTRASSE 99", 118, 968, 400, 988),
+        line("DE 99199 MUSTERHAUSEN", 120, 1001, 440, 1021),
+    )
+    fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
+    assert fields["vendor_name"].value == "MUSTERLIEFERANT GMBH"
