@@ -106,7 +106,9 @@ def vendor_address(
     taken: list[PlacedLine] = []
     skipped = 0
     for row in below:
-        near = [p for p in row if _overlaps(p.box, anchor, layout.page.width)]
+        near = _in_the_name_s_column(
+            [p for p in row if _overlaps(p.box, anchor, layout.page.width)], anchor
+        )
         address = [p for p in near if _is_address_line(p.line.text, taken)]
         ends = len(address) < len(near) and bool(taken or address)
         if address:
@@ -205,6 +207,24 @@ def _is_address_line(text: str, taken: Sequence[PlacedLine]) -> bool:
         # ... except the branch in brackets: "(MR DIY TESCO TERBAU)".
         return bool(re.fullmatch(r"\(.*\)", text.strip()))
     return len(text.split()) <= 6
+
+
+def _in_the_name_s_column(near: list[PlacedLine], anchor: Box) -> list[PlacedLine]:
+    """Of a row's boxes near the name, those of its column: when one lies
+    under the name itself, a box a column gap away from it (more than two
+    line heights) is the buyer's block beside the seller's, not more of the
+    address ("BAHNHOFSTRASSE 99" | "KUNDENWEG 88"). A receipt's line split
+    into pieces by OCR keeps its pieces: they are a space apart."""
+    under = [p for p in near if min(p.box[2], anchor[2]) > max(p.box[0], anchor[0])]
+    if not under:
+        return near
+    return [
+        p
+        for p in near
+        if p in under
+        or min(max(p.box[0] - u.box[2], u.box[0] - p.box[2], 0) for u in under)
+        <= 2 * max(p.height, 1)
+    ]
 
 
 def _row_center(row: Sequence[PlacedLine]) -> float:

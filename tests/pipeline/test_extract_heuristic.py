@@ -347,3 +347,20 @@ def test_the_seller_is_read_under_its_label_past_a_line_of_identifiers() -> None
     )
     fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
     assert fields["vendor_name"].value == "MUSTERLIEFERANT GMBH"
+
+
+def test_the_seller_s_address_stops_at_the_buyer_s_column_beside_it() -> None:
+    invoice = page(
+        line("Lieferant", 105, 174, 230, 192),
+        line("Käufer", 581, 174, 680, 192),
+        line("MUSTERLIEFERANT GMBH", 109, 225, 400, 245),
+        line("MUSTER-KUNDE GMBH", 579, 225, 820, 245),
+        line("BAHNHOFSTRASSE 99", 109, 285, 360, 303),
+        line("KUNDENWEG 88", 581, 285, 760, 303),
+        line("99199 MUSTERHAUSEN", 111, 309, 370, 327),
+        line("40235 DUESSELDORF", 583, 311, 820, 329),
+        line("Rechnung Nr. 4711 vom 06.08.2013", 109, 500, 600, 520),
+    )
+    fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
+    assert fields["vendor_name"].value == "MUSTERLIEFERANT GMBH"
+    assert fields["vendor_address"].value == "BAHNHOFSTRASSE 99, 99199 MUSTERHAUSEN"
