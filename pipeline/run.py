@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 
-from pipeline.classify import Classification, classify
+from pipeline.classify import CREDIT_NOTE, Classification, classify
 from pipeline.decode import DecodeLimits, decode_document
 from pipeline.einvoice import (
     EMBEDDED_SOURCE,
@@ -26,6 +26,7 @@ from pipeline.einvoice import (
     read_einvoice_xml,
 )
 from pipeline.extract import ConfirmsWithEvidence, FieldExtractor
+from pipeline.extract.amount_reconciliation import credited_as_positive
 from pipeline.extract.evidence import EvidenceContext, FieldEvidence, gather_evidence
 from pipeline.extract.line_items import extract_line_items
 from pipeline.extract.vendor_memory import VendorLayoutHint, apply_hints
@@ -243,6 +244,8 @@ def finish_pipeline(
             extraction = apply_hints(
                 extraction, [page.text for page in pages], layout_hints
             )
+            if classification.document_type == CREDIT_NOTE:
+                extraction = credited_as_positive(extraction)
     with stage("line_items"):
         line_items = document_line_items(
             [page.text for page in pages], extraction, xml, explanation=explanation

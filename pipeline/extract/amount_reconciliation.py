@@ -20,7 +20,7 @@ from pipeline.extract.layout import PageLayout
 from pipeline.extract.normalize import (
     format_amount,
 )
-from pipeline.types import FieldValue
+from pipeline.types import Extraction, FieldValue
 
 _SUBTOTAL_LABELS = weighted_labels(
     (r"sub\s*-?\s*total", 1.0),
@@ -171,3 +171,24 @@ def _inconsistent(field: FieldValue) -> FieldValue:
         confidence=round(field.confidence * 0.8, 3),
         explanation=f"{field.explanation}; subtotal + tax does not match the total",
     )
+
+
+CREDITED_AMOUNTS = ("subtotal_amount", "tax_amount", "total_amount")
+
+
+def credited_as_positive(extraction: Extraction) -> Extraction:
+    """A credit note's amounts as the credit they grant: positive, the way its
+    e-invoice XML states them (the document type carries the direction), so
+    the same credit note reads the same from print and from XML. Many print
+    them with a minus ("Total TTC -233,47 €")."""
+    fields = []
+    for value in extraction.fields:
+        if value.name in CREDITED_AMOUNTS and value.value.startswith("-"):
+            value = replace(
+                value,
+                value=value.value[1:],
+                explanation=f"{value.explanation}; a credit note's amount, "
+                "stated as the credit it grants",
+            )
+        fields.append(value)
+    return Extraction(fields=tuple(fields))

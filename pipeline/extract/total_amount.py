@@ -252,9 +252,14 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
         table_penalty *= 0.5
     candidates: list[Candidate] = []
     for index, (source, amount, where, location_weight) in enumerate(found):
-        if amount.value <= 0:
+        if amount.value == 0:
             continue
         pattern_weight = 1.0 if amount.has_decimals else 0.6
+        # A correction invoice or a credit note prints its total below zero;
+        # elsewhere a negative amount after a total label is more often a
+        # discount's, so it yields to any positive one.
+        if amount.value < 0:
+            pattern_weight *= 0.8
         # In a multi-amount row the last column is usually the row's total.
         column_weight = 1.0 if index == len(found) - 1 else 0.9
         score = (
