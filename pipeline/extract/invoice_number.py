@@ -19,9 +19,10 @@ _INVOICE_NUMBER_LABELS: list[tuple[re.Pattern[str], str, float]] = [
         (r"\binv\s*" + _NUMBER_MARK, "Inv No", 0.95),
         (r"rechnungs?\s*-?\s*(?:nummer|nr\.?)", "Rechnungsnummer", 1.0),
         # "Baurechnung Nr.", "Rechnungskorrektur Nr.", "Rechnung des Versicherers
-        # Nr.", "Rechnung #": the document's own name, then its number.
+        # Nr.", "Rechnung #", "Gutschrift (Selbst ausgestellte Rechnung) Nr.":
+        # the document's own name, then its number.
         (
-            r"(?:rechnung|gutschrift|korrektur|rektur)\w*(?:\s+des\s+\w+)?\s*"
+            r"(?:rechnung|gutschrift|korrektur|rektur)\w*(?:\s+des\s+\w+)?\)?\s*"
             r"(?:nr\.?|nummer|#|no\.?)",
             "Rechnung Nr.",
             1.0,

@@ -147,6 +147,10 @@ def date_context(
             return 0.95, f", after label '{label.group(0).strip()}'"
     above = _line_above(layout, placed)
     if above is not None and not find_dates(above.line.text):
+        if _ISSUED_ON.search(above.line.text) and not _ORDER_LABEL.search(
+            above.line.text
+        ):
+            return 0.9, ", under the invoice number ('... Nr. X vom')"
         if _DUE_LABEL.search(above.line.text):
             return 0.35, ", but labelled as a due/other date"
         if _ORDER_LABEL.search(above.line.text):

@@ -428,7 +428,10 @@ def currency_marks(text: str) -> list[tuple[str, bool]]:
 # --- bank and tax identifiers -------------------------------------------------
 
 _IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}")
-_VAT_SHAPE = re.compile(r"(?:[A-Z]{2}|EL)[A-Z0-9]{8,12}")
+# Every EU country's VAT number holds at least seven digits (AT U12345678,
+# ES X1234567L, IE 1234567WA); a word after a VAT label ("ABWEICHENDER") is
+# not one.
+_VAT_SHAPE = re.compile(r"(?:[A-Z]{2}|EL)(?=(?:[A-Z]*\d){7})[A-Z0-9]{8,12}")
 
 
 def compact_identifier(text: str) -> str:

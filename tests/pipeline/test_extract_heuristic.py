@@ -364,3 +364,35 @@ def test_the_seller_s_address_stops_at_the_buyer_s_column_beside_it() -> None:
     fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
     assert fields["vendor_name"].value == "MUSTERLIEFERANT GMBH"
     assert fields["vendor_address"].value == "BAHNHOFSTRASSE 99, 99199 MUSTERHAUSEN"
+
+
+def test_the_date_under_the_number_s_line_ending_in_vom_is_the_invoice_date() -> None:
+    invoice = page(
+        line("MVM Versicherungsverein a.G.", 133, 60, 700, 90),
+        line("Stylesheet-Version: 2.0 vom 18.10.2018", 133, 234, 700, 256),
+        line(
+            "Rechnung des Versicherers Nr. 01.234.567.8-2018-1 vom", 129, 394, 900, 416
+        ),
+        line("06.12.2018", 137, 442, 300, 464),
+        line("Gesamtbetrag 119,00 EUR", 133, 1500, 700, 1522),
+    )
+    fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
+    assert fields["invoice_date"].value == "2018-12-06"
+
+
+def test_a_self_billed_credit_s_number_follows_its_bracketed_title() -> None:
+    invoice = page(
+        line("Global Supplies Ltd.", 135, 60, 600, 90),
+        line(
+            "Gutschrift (Selbst ausgestellte Rechnung) Nr. 47110818",
+            135,
+            394,
+            1000,
+            416,
+        ),
+        line("USt.-Id.-Nr. : GB123456789", 135, 1059, 600, 1081),
+        line("Abweichender Zahlungsempfänger", 135, 1090, 600, 1112),
+    )
+    fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
+    assert fields["invoice_number"].value == "47110818"
+    assert fields["vendor_vat_id"].value == "GB123456789"

@@ -231,3 +231,11 @@ def test_a_vat_id_of_a_country_without_a_rule_is_not_checkable() -> None:
     assert not vat_id_is_checkable("XX123456789")
     assert not vat_id_is_valid("XX123456789")
     assert normalize_vat_id("12345") is None
+
+
+@pytest.mark.parametrize("word", ["ABWEICHENDER", "LEISTUNGSEMPF", "DEUTSCHLAND1"])
+def test_a_word_after_a_vat_label_is_not_a_vat_id(word: str) -> None:
+    """Every EU VAT number holds at least seven digits; the word under a VAT
+    label ("Abweichender Zahlungsempfänger") is not one."""
+    assert normalize_vat_id(word) is None
+    assert normalize_vat_id("IE1234567WA") == "IE1234567WA"
