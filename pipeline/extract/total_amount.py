@@ -16,6 +16,7 @@ from pipeline.extract.normalize import (
     AmountMatch,
     format_amount,
 )
+from pipeline.extract.table_totals import totals_row_cell
 
 
 def _spaced_words(words: str) -> str:
@@ -237,6 +238,15 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
             for other in _lower_right(layout, placed)
             for amount in cell_amounts(other.line.text)
         )
+    # An item table's header row ("Qty | Price | Total") is left out: its
+    # column's foot may belong to the tax summary under it.
+    if not found and not _TABLE_HEADER.search(_text_of(layout.rows[placed.row])):
+        cell = totals_row_cell(layout, placed)
+        if cell is not None:
+            found.extend(
+                (cell, amount, "in its column, on the table's totals row", 0.9)
+                for amount in cell_amounts(cell.line.text)[-1:]
+            )
     if not found and not _TABLE_HEADER.search(text):
         for other in layout.below(placed):
             found.extend(

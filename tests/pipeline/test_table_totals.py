@@ -1,0 +1,66 @@
+"""A summary table whose columns are headed by amount labels: the document's
+total is in the "Gross Amount" column on the "Totals" row, not the first
+line's amount under the header."""
+
+from __future__ import annotations
+
+from pipeline.extract.heuristic import HeuristicExtractor
+from pipeline.extract.layout import layout_page
+from pipeline.extract.table_totals import totals_row_cell
+from pipeline.types import OcrLine, PageText
+
+
+def line(text: str, x0: float, y0: float, x1: float, y1: float) -> OcrLine:
+    return OcrLine(text, 0.98, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)), 1)
+
+
+SUMMARY = (
+    line("WJLA-TV", 80, 60, 300, 100),
+    line("Invoice #", 900, 200, 1040, 222),
+    line("1399653", 1060, 200, 1200, 222),
+    line("Time Period", 48, 1768, 200, 1790),
+    line("# of Spots", 320, 1768, 440, 1790),
+    line("Gross Amount", 475, 1766, 640, 1788),
+    line("Agency Comm.", 677, 1764, 840, 1786),
+    line("Net Amount", 924, 1768, 1080, 1790),
+    line("05/11/20 -05/17/20", 48, 1811, 300, 1833),
+    line("60", 403, 1809, 430, 1831),
+    line("$3,430.00", 524, 1811, 640, 1833),
+    line("($514.50)", 742, 1809, 840, 1831),
+    line("$2,915.50", 943, 1809, 1080, 1831),
+    line("05/18/20 -05/24/20", 46, 1843, 300, 1865),
+    line("14", 401, 1842, 430, 1864),
+    line("$680.00", 543, 1843, 640, 1865),
+    line("($102.00)", 742, 1843, 840, 1865),
+    line("$578.00", 961, 1842, 1080, 1864),
+    line("Totals", 47, 1880, 140, 1902),
+    line("74", 403, 1886, 430, 1908),
+    line("$4,110.00", 524, 1888, 640, 1910),
+    line("($616.50)", 742, 1886, 840, 1908),
+    line("$3,493.50", 944, 1888, 1080, 1910),
+)
+
+
+def test_the_total_is_read_where_the_gross_column_meets_the_totals_row() -> None:
+    page = PageText(1, 1700, 2200, SUMMARY, "ocr")
+    fields = {f.name: f for f in HeuristicExtractor().extract([page]).fields}
+    assert fields["total_amount"].value == "4110.00"
+    assert "totals row" in fields["total_amount"].explanation
+
+
+def test_a_line_holding_a_number_heads_no_column() -> None:
+    page = PageText(
+        1,
+        1000,
+        1400,
+        (
+            line("TOTAL QU :0", 60, 100, 300, 120),
+            line("TOTAL", 60, 300, 160, 320),
+            line("73.87", 250, 300, 350, 320),
+        ),
+        "ocr",
+    )
+    layout = layout_page(page)
+    header, totals = layout.rows[0][0], layout.rows[1][0]
+    assert totals_row_cell(layout, header) is None
+    assert totals_row_cell(layout, totals) is None  # nothing below it
