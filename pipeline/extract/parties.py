@@ -8,7 +8,12 @@ import re
 from collections.abc import Sequence
 
 from pipeline.extract.candidates import Candidate, choose
-from pipeline.extract.labelled_text import explain, labelled_texts, weighted_labels
+from pipeline.extract.labelled_text import (
+    LabelledText,
+    explain,
+    labelled_texts,
+    weighted_labels,
+)
 from pipeline.extract.layout import PageLayout, PlacedLine
 from pipeline.extract.normalize import (
     find_dates,
@@ -16,7 +21,11 @@ from pipeline.extract.normalize import (
 from pipeline.types import Box, FieldValue
 
 _CUSTOMER_LABELS = weighted_labels(
-    (r"bill(?:ed)?\s*to|sold\s*to|invoice\s*to|invoiced\s*to|advertiser", 1.0),
+    (
+        r"bill(?:ed)?\s*to|sold\s*to|invoice\s*to|invoiced\s*to"
+        r"|advertiser(?!\s*(?:code|id|no|number|#|ref|account)|'s)",
+        1.0,
+    ),
     (r"rechnungs?(?:empf[äa]nger|adresse|\s*an)|factur[ée]\s*[àa]|destinataire", 1.0),
     (r"customer(?:\s*name)?(?!\s*(?:no|number|id|#|copy|code|ref|service))", 0.85),
     (r"client(?!\s*(?:no|number|id|#|code|ref))|buyer|kunde(?!n\s*-?\s*n)", 0.85),
@@ -36,7 +45,7 @@ def customer_name(layouts: Sequence[PageLayout]) -> FieldValue | None:
         digits = sum(ch.isdigit() for ch in text)
         if letters < 3 or digits > letters or _NOT_A_NAME.match(text):
             continue
-        if find_dates(text):
+        if find_dates(text) or _in_a_sentence(found):
             continue
         candidates.append(
             Candidate(
@@ -48,6 +57,16 @@ def customer_name(layouts: Sequence[PageLayout]) -> FieldValue | None:
             )
         )
     return choose("customer_name", candidates)
+
+
+def _in_a_sentence(found: LabelledText) -> bool:
+    """The label is a word of running text ("... the advertiser shall pay"),
+    not a heading: terms and conditions name the customer's role too."""
+    if found.where != "on the same line":
+        return False
+    line = found.placed.line.text
+    lowercase_words = re.findall(r"(?<![\w/-])[a-z]{2,}\b", found.text)
+    return line.lower().find(found.label.lower()) > 3 or len(lowercase_words) >= 3
 
 
 ADDRESS_WORDS = re.compile(

@@ -396,3 +396,31 @@ def test_a_self_billed_credit_s_number_follows_its_bracketed_title() -> None:
     fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
     assert fields["invoice_number"].value == "47110818"
     assert fields["vendor_vat_id"].value == "GB123456789"
+
+
+def test_the_customer_is_not_read_from_another_label_or_the_terms() -> None:
+    """ "Advertiser Code", "Advertiser Ref" label other fields; the terms and
+    conditions name the advertiser in running text."""
+    order = page(
+        line("WJLA-TV", 80, 60, 300, 100),
+        line("Advertiser Code", 80, 200, 300, 222),
+        line("Advertiser Ref", 80, 240, 300, 262),
+        line("Advertiser", 80, 280, 220, 302),
+        line("Kara Eastman for Congress-D", 320, 280, 700, 302),
+        line(
+            "4. Payment. The advertiser shall pay within thirty days of invoice",
+            80,
+            1800,
+            1100,
+            1822,
+        ),
+        line(
+            "Advertiser's account remains unpaid for thirty (30) days",
+            80,
+            1830,
+            1100,
+            1852,
+        ),
+    )
+    fields = {f.name: f for f in HeuristicExtractor().extract([order]).fields}
+    assert fields["customer_name"].value == "Kara Eastman for Congress-D"
