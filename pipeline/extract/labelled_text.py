@@ -33,6 +33,8 @@ class LabelledText:
     placed: PlacedLine
     where: str
     location_weight: float
+    # The line the label is printed on (`placed` holds the text).
+    label_placed: PlacedLine
 
 
 def labelled_texts(
@@ -58,19 +60,26 @@ def labelled_texts(
             name = match.group(0).strip()
             rest = text[match.end() :].strip().lstrip(":#.-– ").strip()
             if rest:
-                yield LabelledText(name, rest, placed, "on the same line", 1.0), weight
+                yield (
+                    LabelledText(name, rest, placed, "on the same line", 1.0, placed),
+                    weight,
+                )
             for other in layout.right_of(placed)[:2]:
                 far = other.box[0] - placed.box[2] > 0.3 * layout.page.width
                 if far or _OTHER_LABEL.match(other.line.text):
                     break  # the row moves on to another column or label
                 yield (
-                    LabelledText(name, other.line.text, other, "right of it", 0.95),
+                    LabelledText(
+                        name, other.line.text, other, "right of it", 0.95, placed
+                    ),
                     weight,
                 )
             if below:
                 for other in layout.below(placed)[:1]:
                     yield (
-                        LabelledText(name, other.line.text, other, "below it", 0.8),
+                        LabelledText(
+                            name, other.line.text, other, "below it", 0.8, placed
+                        ),
                         weight,
                     )
 

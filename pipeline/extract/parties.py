@@ -36,6 +36,10 @@ _NOT_A_NAME = re.compile(
     r"|e-?mail|www|http)\b"
 )
 
+# A column's label beside the customer's ("Original Date / Revision"): no
+# name says "date".
+_ANOTHER_FIELD = re.compile(r"(?i)\b(?:date|datum|revision)\b")
+
 
 def customer_name(layouts: Sequence[PageLayout]) -> FieldValue | None:
     candidates = []
@@ -44,6 +48,8 @@ def customer_name(layouts: Sequence[PageLayout]) -> FieldValue | None:
         letters = sum(ch.isalpha() for ch in text)
         digits = sum(ch.isdigit() for ch in text)
         if letters < 3 or digits > letters or _NOT_A_NAME.match(text):
+            continue
+        if _ANOTHER_FIELD.search(text):
             continue
         if find_dates(text) or _in_a_sentence(found):
             continue
@@ -62,11 +68,11 @@ def customer_name(layouts: Sequence[PageLayout]) -> FieldValue | None:
 def _in_a_sentence(found: LabelledText) -> bool:
     """The label is a word of running text ("... the advertiser shall pay"),
     not a heading: terms and conditions name the customer's role too."""
-    if found.where != "on the same line":
-        return False
-    line = found.placed.line.text
     lowercase_words = re.findall(r"(?<![\w/-])[a-z]{2,}\b", found.text)
-    return line.lower().find(found.label.lower()) > 3 or len(lowercase_words) >= 3
+    if len(lowercase_words) >= 3:
+        return True
+    label_line = found.label_placed.line.text
+    return label_line.lower().find(found.label.lower()) > 3
 
 
 ADDRESS_WORDS = re.compile(

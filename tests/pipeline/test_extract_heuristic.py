@@ -406,7 +406,8 @@ def test_the_customer_is_not_read_from_another_label_or_the_terms() -> None:
         line("Advertiser Code", 80, 200, 300, 222),
         line("Advertiser Ref", 80, 240, 300, 262),
         line("Advertiser", 80, 280, 220, 302),
-        line("Kara Eastman for Congress-D", 320, 280, 700, 302),
+        line("Original Date / Revision", 320, 280, 700, 302),
+        line("Kara Eastman for Congress-D", 80, 312, 460, 334),
         line(
             "4. Payment. The advertiser shall pay within thirty days of invoice",
             80,
