@@ -4,7 +4,7 @@ cross-validated figures only.
 Documents come from the dev manifests (`../shared/datasets/*/manifest.jsonl`)
 read without OCR (recorded SROIE lines, PDF text layers), plus, when a cache of
 earlier OCR runs is given, the OCR lines the product itself read from the scans
-(`manage.py evaluate --ocr-cache`), plus corrected documents from the review
+(`manage.py evaluate --ocr-cache`, PDFs read as scans too), plus corrected documents from the review
 app. Folds split by document id, so the recorded and the OCR'd copy of one
 receipt are always held out together, and no figure reported here comes from a
 document the model that produced it saw.
@@ -143,7 +143,7 @@ def load_documents(
                 pages = read_pdf_text(folder / file)
                 if pages:
                     variants.append(("pdf_text", pages))
-            if index is not None and file and not file.lower().endswith(".pdf"):
+            if index is not None and file:
                 cached = index.pages(folder / file, str(entry.get("sha256", "")))
                 if cached:
                     variants.append(("ocr", cached))
@@ -198,7 +198,11 @@ class _CacheIndex:
         digests = self.entries.get(key)
         if digests is None:
             try:
-                images = decode_document(path.read_bytes(), self.limits)
+                # The scan as OCR saw it: a PDF's pages rendered, its text
+                # layer ignored (`evaluate --ocr-only`).
+                images = decode_document(
+                    path.read_bytes(), replace(self.limits, use_text_layer=False)
+                )
             except (OSError, UnreadableDocument):
                 return None
             digests = [
