@@ -190,10 +190,12 @@ def _amount_evidence(
     if cash_minus_change is not None and not _on_a_cash_line(
         values["total_amount"], layouts
     ):
+        # Exactly: both are printed to the cent, and a total a cent off cash
+        # minus change is the unrounded sum of a receipt that rounds to 5 sen.
         collector.add(
             "total_amount",
             CASH_CHANGE,
-            abs(cash_minus_change - total) <= _CENT,
+            cash_minus_change == total,
             f"cash - change = {cash_minus_change}",
         )
     largest = _largest_after_total_label(layouts)

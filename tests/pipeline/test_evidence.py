@@ -143,6 +143,14 @@ def test_cash_minus_change_is_the_total_on_a_receipt() -> None:
     )
 
 
+def test_a_total_a_cent_off_cash_minus_change_disagrees() -> None:
+    """The unrounded sum of a receipt that rounds to 5 sen: 248.04 printed
+    above the rounding line, 248.05 paid."""
+    receipt = page("TOTAL 248.04", "ROUNDING 0.01", "CASH 250.00", "CHANGE 1.95")
+    evidence = gather_evidence(fields(total_amount="248.04"), [receipt])
+    assert signal(evidence, "total_amount", CASH_CHANGE) == -1
+
+
 def test_a_total_read_off_the_cash_line_gets_no_word_from_cash_and_change() -> None:
     # "CASH 04.00" for 94.00, and no change: cash - change is the cash itself.
     receipt = page("TOTAL 94.00", "CASH 04.00", "CHANGE 0.00")
