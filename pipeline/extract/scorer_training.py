@@ -4,10 +4,10 @@ cross-validated figures only.
 Documents come from the dev manifests (`../shared/datasets/*/manifest.jsonl`)
 read without OCR (recorded SROIE lines, PDF text layers), plus, when a cache of
 earlier OCR runs is given, the OCR lines the product itself read from the scans
-(`manage.py evaluate --ocr-cache`, PDFs read as scans too), plus corrected documents from the review
-app. Folds split by document id, so the recorded and the OCR'd copy of one
-receipt are always held out together, and no figure reported here comes from a
-document the model that produced it saw.
+and from PDFs read as scans (`manage.py evaluate --ocr-cache`), plus corrected
+documents from the review app. Folds split by document id, so the recorded and
+the OCR'd copy of one receipt are always held out together, and no figure
+reported here comes from a document the model that produced it saw.
 """
 
 from __future__ import annotations
