@@ -80,6 +80,25 @@ _LEADING_ID = re.compile(
 )
 
 
+# Marks the languages of Western Europe do not put on these letters, which a
+# recogniser with a wide alphabet now and then adds to a plain capital
+# ("ŚHAH ALAM", "ČOCHRANE", a union sign for a "U"). A page written in a
+# language that uses them (Polish, Czech) prints them often; a stray one or
+# two is noise.
+_STRAY_MARKS = str.maketrans(
+    "ŚśČčŇňŘřŽžŠšĆćŃńŹźŻżĽľŤťĎďĚěŮůŐőŰű\u222a",
+    "SsCcNnRrZzSsCcNnZzZzLlTtDdEeUuOoUuU",
+)
+_STRAY_MARKS_ON_A_PAGE = 2
+
+
+def strip_stray_marks(text: str, page_text: str) -> str:
+    """`text` without the marks OCR added, when the page has so few of them
+    that they cannot be its language's."""
+    marked = sum(1 for c in page_text if c.translate(_STRAY_MARKS) != c)
+    return text if marked > _STRAY_MARKS_ON_A_PAGE else text.translate(_STRAY_MARKS)
+
+
 def _matching_case(replacement: str, like: str) -> str:
     return replacement.lower() if like.islower() else replacement.upper()
 
@@ -212,9 +231,10 @@ def repair_chosen_value(
     if page is None:
         return repair_party_value(field, text)
     inside = [] if box is None else _lines_inside(page, box)
-    return repair_party_value(
-        field, text, guessed=guessed_by_engine(page), lines=inside
-    )
+    guessed = guessed_by_engine(page)
+    if guessed:
+        text = strip_stray_marks(text, " ".join(line.text for line in page.lines))
+    return repair_party_value(field, text, guessed=guessed, lines=inside)
 
 
 def _lines_inside(page: PageText, box: Box) -> list[str]:

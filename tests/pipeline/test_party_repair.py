@@ -6,6 +6,7 @@ from pipeline.extract.party_repair import (
     repair_party_value,
     repair_vendor_address,
     repair_vendor_name,
+    strip_stray_marks,
 )
 from pipeline.types import OcrLine, PageText
 
@@ -217,3 +218,20 @@ def test_it_reads_a_capital_i_inside_a_lower_case_word_as_l() -> None:
     )
     assert repair_vendor_address("Jalan |poh Batu 5") == "Jalan Ipoh Batu 5"
     assert repair_vendor_address("JALAN IPOH, Isnail") == "JALAN IPOH, Isnail"
+
+
+def test_a_stray_mark_ocr_put_on_a_plain_capital_is_taken_off() -> None:
+    page = "LOT 3, JALAN PELABUR 23/1, 40300 ŚHAH ALAM TOTAL 12.00"
+    assert (
+        strip_stray_marks("Lot 3, Jalan Pelabur 23/1, 40300 Śhah Alam", page)
+        == "Lot 3, Jalan Pelabur 23/1, 40300 Shah Alam"
+    )
+
+
+def test_marks_a_page_prints_throughout_are_its_language_s_and_stay() -> None:
+    page = "Sklep Źródło, ul. Śliska 5, Kraków. Dziękujemy, żegnamy, ćwierć"
+    assert strip_stray_marks("Sklep Źródło", page) == "Sklep Źródło"
+    # Western European marks are never taken for OCR's.
+    assert strip_stray_marks("Bäckerei Müller, Malaucène", "x") == (
+        "Bäckerei Müller, Malaucène"
+    )
