@@ -4,6 +4,7 @@ combination where subtotal + tax = total, which raises all three.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -16,7 +17,7 @@ from pipeline.extract.labelled_text import (
     labelled_texts,
     weighted_labels,
 )
-from pipeline.extract.layout import PageLayout
+from pipeline.extract.layout import PageLayout, PlacedLine
 from pipeline.extract.normalize import (
     format_amount,
 )
@@ -78,19 +79,85 @@ def _amount_candidates(
 
 
 def subtotal_candidates(layouts: Sequence[PageLayout]) -> list[Candidate]:
-    return _amount_candidates(
+    labelled = _amount_candidates(
         layouts,
         _SUBTOTAL_LABELS,
         exclude=re.compile(r"(?i)incl(?!uded)|inkl|brutto|ttc\b"),
         take_last=False,
         base=0.85,
     )
+    return labelled or _from_rate_rows(layouts, "subtotal_amount", 0.7)
 
 
 def tax_candidates(layouts: Sequence[PageLayout]) -> list[Candidate]:
-    return _amount_candidates(
+    labelled = _amount_candidates(
         layouts, _TAX_LABELS, exclude=_NOT_TAX_AMOUNT, take_last=True, base=0.8
     )
+    # Only where no label names the tax: a receipt that rounds its total to
+    # 5 sen prints both, and its rate rows add up to the unrounded sum.
+    return labelled or _from_rate_rows(layouts, "tax_amount", 0.85)
+
+
+# "Steuerbasisbetrag USt. 19 %  198,00  37,62", "SR 6%  73.87  4.43": a tax
+# summary row holds one rate, the base it applies to and the tax, which
+# is the rate of the base to the cent. Such rows need no label saying which
+# amount is the tax, and a document taxed at two rates has one row each.
+_RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)\s*%")
+_MAX_RATE = Decimal(30)
+
+
+def _rate_rows(
+    layouts: Sequence[PageLayout],
+) -> list[tuple[PlacedLine, Decimal, Decimal]]:
+    """Per tax summary row: the box holding its tax, its base and its tax."""
+    found = []
+    for layout in layouts:
+        for row in layout.rows:
+            text = " ".join(placed.line.text for placed in row)
+            rates = {Decimal(m[1].replace(",", ".")) for m in _RATE.finditer(text)}
+            if len(rates) != 1:
+                continue
+            rate = rates.pop()
+            if not 0 < rate <= _MAX_RATE:
+                continue
+            cells = [
+                (placed, amount.value)
+                for placed in row
+                for amount in amounts_in(_RATE.sub("", placed.line.text))
+                if amount.has_decimals and amount.value > 0
+            ]
+            found.extend(
+                [
+                    (tax_box, base, tax)
+                    for (_, base), (tax_box, tax) in itertools.permutations(cells, 2)
+                    if base > tax and abs(base * rate / 100 - tax) <= _CENT
+                ][:1]
+            )
+    return found
+
+
+def _from_rate_rows(
+    layouts: Sequence[PageLayout], name: str, score: float
+) -> list[Candidate]:
+    """The tax (or its base, the net amount) the tax summary rows add up to."""
+    rows = _rate_rows(layouts)
+    if not rows:
+        return []
+    value = sum(
+        (tax if name == "tax_amount" else base for _, base, tax in rows), Decimal(0)
+    )
+    what = "tax" if name == "tax_amount" else "base"
+    return [
+        Candidate(
+            value=format_amount(value),
+            raw_value=format_amount(value),
+            score=score,
+            placed=rows[-1][0],
+            explanation=f"the {what} of {len(rows)} tax summary row(s), where rate × "
+            "base = tax",
+            derived=True,
+        )
+    ]
 
 
 def reconcile_amounts(
@@ -121,10 +188,13 @@ def reconcile_amounts(
     ]
     for total_value in rivals:
         wanted = Decimal(total_value)
+        # A receipt that rounds to 5 sen prints its unrounded sum too, and
+        # its tax rows add up to that: worked-out parts back no rival total.
+        favourite = total_value == total.value
         pairs = [
             (s, t)
-            for s in _by_value(subtotals)
-            for t in _by_value(taxes)
+            for s in _by_value(_read_or(subtotals, favourite))
+            for t in _by_value(_read_or(taxes, favourite))
             if Decimal(s) + Decimal(t) == wanted and Decimal(t) != 0
         ]
         if not pairs:
@@ -147,6 +217,11 @@ def reconcile_amounts(
         _inconsistent(subtotal) if subtotal else None,
         _inconsistent(tax) if tax else None,
     )
+
+
+def _read_or(candidates: list[Candidate], derived_too: bool) -> list[Candidate]:
+    """The candidates read from the page, and the derived ones when allowed."""
+    return [c for c in candidates if derived_too or not c.derived]
 
 
 def _by_value(candidates: list[Candidate]) -> list[str]:
@@ -173,6 +248,7 @@ def _inconsistent(field: FieldValue) -> FieldValue:
     )
 
 
+_CENT = Decimal("0.01")
 CREDITED_AMOUNTS = ("subtotal_amount", "tax_amount", "total_amount")
 
 

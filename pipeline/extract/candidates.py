@@ -27,6 +27,9 @@ class Candidate:
     placed: PlacedLine | None
     explanation: str
     box: Box | None = None  # when the value spans more than `placed`
+    # Worked out from other printed amounts (a tax summary row's rate times its base)
+    # rather than read: it may confirm the favourite total, never elect another.
+    derived: bool = False
 
 
 def choose(name: str, candidates: list[Candidate]) -> FieldValue | None:
