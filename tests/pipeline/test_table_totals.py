@@ -7,12 +7,8 @@ from __future__ import annotations
 from pipeline.extract.heuristic import HeuristicExtractor
 from pipeline.extract.layout import layout_page
 from pipeline.extract.table_totals import totals_row_cell
-from pipeline.types import OcrLine, PageText
-
-
-def line(text: str, x0: float, y0: float, x1: float, y1: float) -> OcrLine:
-    return OcrLine(text, 0.98, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)), 1)
-
+from pipeline.types import PageText
+from tests.pipeline.printed import line
 
 SUMMARY = (
     line("WJLA-TV", 80, 60, 300, 100),

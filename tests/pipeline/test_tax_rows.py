@@ -6,10 +6,7 @@ from __future__ import annotations
 
 from pipeline.extract.heuristic import HeuristicExtractor
 from pipeline.types import OcrLine, PageText
-
-
-def line(text: str, x0: float, y0: float, x1: float, y1: float) -> OcrLine:
-    return OcrLine(text, 0.98, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)), 1)
+from tests.pipeline.printed import line
 
 
 def read(*lines: OcrLine) -> dict[str, str]:
