@@ -1,5 +1,6 @@
-"""A table's totals row: the cell where a column headed by an amount label
-("Gross Amount", "Betrag") meets the row a table ends on ("Totals").
+"""A table's foot: the cell where a column headed by an amount label ("Gross
+Amount", "Endbetrag") meets the row a table ends on, found by its label
+("Totals") or by arithmetic (the cell that is the sum of the cells above it).
 
 Summary tables on broadcast and utility invoices head their columns with the
 words a total label uses, so the amount right under such a header is one
@@ -9,8 +10,11 @@ line's, and the document's own figure is further down its column.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 
 from pipeline.extract.layout import PageLayout, PlacedLine
+from pipeline.extract.normalize import AmountMatch
 
 _TOTALS_ROW = re.compile(
     r"(?i)^\W*(?:grand\s*)?totals?\W*$|^\W*(?:gesamt|summe|total\s*g[ée]n[ée]ral)\W*$"
@@ -38,4 +42,36 @@ def totals_row_cell(layout: PageLayout, header: PlacedLine) -> PlacedLine | None
             ),
             None,
         )
+    return None
+
+
+def column_sum_cell(
+    layout: PageLayout,
+    header: PlacedLine,
+    amounts_of: Callable[[str], Sequence[AmountMatch]],
+) -> tuple[PlacedLine, AmountMatch] | None:
+    """The first cell down `header`'s column whose amount is the sum of the
+    two or more amounts above it: a tax summary's "Endbetrag" column (382,47
+    and 136,52 per rate, then 518,99) foots itself, whatever its last row
+    says in its first column. `amounts_of` reads a cell's amounts."""
+    if any(character.isdigit() for character in header.line.text):
+        return None
+    above: list[Decimal] = []
+    for row in layout.rows[header.row + 1 : header.row + 1 + _ROWS]:
+        cell = next(
+            (
+                cell
+                for cell in row
+                if min(cell.box[2], header.box[2]) > max(cell.box[0], header.box[0])
+            ),
+            None,
+        )
+        if cell is None:
+            continue
+        amounts = [a for a in amounts_of(cell.line.text) if a.has_decimals]
+        if len(amounts) != 1:
+            continue
+        if len(above) >= 2 and sum(above, Decimal(0)) == amounts[0].value:
+            return cell, amounts[0]
+        above.append(amounts[0].value)
     return None

@@ -16,7 +16,7 @@ from pipeline.extract.normalize import (
     AmountMatch,
     format_amount,
 )
-from pipeline.extract.table_totals import totals_row_cell
+from pipeline.extract.table_totals import column_sum_cell, totals_row_cell
 
 
 def _spaced_words(words: str) -> str:
@@ -240,7 +240,12 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
         )
     # An item table's header row ("Qty | Price | Total") is left out: its
     # column's foot may belong to the tax summary under it.
-    if not found and not _TABLE_HEADER.search(_text_of(layout.rows[placed.row])):
+    table_header = _TABLE_HEADER.search(_text_of(layout.rows[placed.row]))
+    if not found and not table_header:
+        foot = column_sum_cell(layout, placed, cell_amounts)
+        if foot is not None:
+            found.append((foot[0], foot[1], "at its column's foot, their sum", 0.95))
+    if not found and not table_header:
         cell = totals_row_cell(layout, placed)
         if cell is not None:
             found.extend(

@@ -41,7 +41,12 @@ def test_the_total_is_read_where_the_gross_column_meets_the_totals_row() -> None
     page = PageText(1, 1700, 2200, SUMMARY, "ocr")
     fields = {f.name: f for f in HeuristicExtractor().extract([page]).fields}
     assert fields["total_amount"].value == "4110.00"
-    assert "totals row" in fields["total_amount"].explanation
+    # Found both ways: the labelled totals row, and the foot that sums the
+    # column (3,430.00 + 680.00).
+    layout = layout_page(page)
+    header = next(p for p in layout.lines if p.line.text == "Gross Amount")
+    cell = totals_row_cell(layout, header)
+    assert cell is not None and cell.line.text == "$4,110.00"
 
 
 def test_a_line_holding_a_number_heads_no_column() -> None:
@@ -60,3 +65,36 @@ def test_a_line_holding_a_number_heads_no_column() -> None:
     header, totals = layout.rows[0][0], layout.rows[1][0]
     assert totals_row_cell(layout, header) is None
     assert totals_row_cell(layout, totals) is None  # nothing below it
+
+
+def test_a_column_foot_that_sums_the_cells_above_it_is_the_total() -> None:
+    """A tax summary with one row per rate and a last row of sums, which its
+    first column does not label: "Endbetrag" 382,47 + 136,52 = 518,99."""
+    page = PageText(
+        1,
+        1654,
+        2339,
+        (
+            line("MUSTERLIEFERANT GMBH", 109, 225, 400, 245),
+            line("Nettobetrag", 930, 1992, 1100, 2012),
+            line("MwSt-Betrag", 1131, 1992, 1290, 2012),
+            line("MwSt-%", 1302, 1994, 1400, 2014),
+            line("Endbetrag", 1453, 1988, 1600, 2008),
+            line("321,40", 989, 2021, 1080, 2041),
+            line("61,07", 1201, 2021, 1280, 2041),
+            line("19,0", 1308, 2023, 1360, 2043),
+            line("382,47", 1492, 2021, 1590, 2041),
+            line("127,59", 989, 2045, 1080, 2065),
+            line("8,93", 1210, 2045, 1280, 2065),
+            line("7,0", 1317, 2043, 1360, 2063),
+            line("136,52", 1492, 2047, 1590, 2067),
+            line("448,99", 987, 2098, 1080, 2118),
+            line("70,00", 1201, 2098, 1280, 2118),
+            line("EUR", 1319, 2100, 1380, 2120),
+            line("518,99", 1492, 2098, 1590, 2118),
+        ),
+        "ocr",
+    )
+    fields = {f.name: f for f in HeuristicExtractor().extract([page]).fields}
+    assert fields["total_amount"].value == "518.99"
+    assert "foot" in fields["total_amount"].explanation
