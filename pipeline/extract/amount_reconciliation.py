@@ -104,6 +104,7 @@ def tax_candidates(layouts: Sequence[PageLayout]) -> list[Candidate]:
 # amount is the tax, and a document taxed at two rates has one row each.
 _RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)\s*%")
 _MAX_RATE = Decimal(30)
+_CENT = Decimal("0.01")
 
 
 def _rate_rows(
@@ -248,7 +249,6 @@ def _inconsistent(field: FieldValue) -> FieldValue:
     )
 
 
-_CENT = Decimal("0.01")
 CREDITED_AMOUNTS = ("subtotal_amount", "tax_amount", "total_amount")
 
 

@@ -100,6 +100,11 @@ def _horizontal_overlap(a: Box, b: Box) -> int:
     return min(a[2], b[2]) - max(a[0], b[0])
 
 
+def overlaps_horizontally(a: Box, b: Box) -> bool:
+    """Whether two boxes share some width: one stands in the other's column."""
+    return _horizontal_overlap(a, b) > 0
+
+
 def _vertical_overlap_ratio(a: Box, b: Box) -> float:
     overlap = min(a[3], b[3]) - max(a[1], b[1])
     shorter = min(a[3] - a[1], b[3] - b[1])

@@ -14,7 +14,7 @@ from pipeline.extract.labelled_text import (
     labelled_texts,
     weighted_labels,
 )
-from pipeline.extract.layout import PageLayout, PlacedLine
+from pipeline.extract.layout import PageLayout, PlacedLine, overlaps_horizontally
 from pipeline.extract.normalize import (
     find_dates,
 )
@@ -240,7 +240,7 @@ def _in_the_name_s_column(near: list[PlacedLine], anchor: Box) -> list[PlacedLin
     line heights) is the buyer's block beside the seller's, not more of the
     address ("BAHNHOFSTRASSE 99" | "KUNDENWEG 88"). A receipt's line split
     into pieces by OCR keeps its pieces: they are a space apart."""
-    under = [p for p in near if min(p.box[2], anchor[2]) > max(p.box[0], anchor[0])]
+    under = [p for p in near if overlaps_horizontally(p.box, anchor)]
     if not under:
         return near
     return [

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from pipeline.extract.layout import PageLayout, PlacedLine
+from pipeline.extract.layout import PageLayout, PlacedLine, overlaps_horizontally
 from pipeline.extract.normalize import AmountMatch
 
 _TOTALS_ROW = re.compile(
@@ -26,22 +26,14 @@ _ROWS = 30
 def totals_row_cell(layout: PageLayout, header: PlacedLine) -> PlacedLine | None:
     """The box in `header`'s column on the first row below it that begins
     with a totals label, or None when no such row follows or that row leaves
-    the column empty. A header is words only: "TOTAL QU : 0" is a line of
-    its own, not the head of a column."""
-    if any(character.isdigit() for character in header.line.text):
+    the column empty."""
+    if not _heads_a_column(header):
         return None
     for row in layout.rows[header.row + 1 : header.row + 1 + _ROWS]:
         first = row[0]
         if first is header or not _TOTALS_ROW.match(first.line.text):
             continue
-        return next(
-            (
-                cell
-                for cell in row[1:]
-                if min(cell.box[2], header.box[2]) > max(cell.box[0], header.box[0])
-            ),
-            None,
-        )
+        return next((cell for cell in row[1:] if _under(cell, header)), None)
     return None
 
 
@@ -54,18 +46,11 @@ def column_sum_cell(
     two or more amounts above it: a tax summary's "Endbetrag" column (382,47
     and 136,52 per rate, then 518,99) foots itself, whatever its last row
     says in its first column. `amounts_of` reads a cell's amounts."""
-    if any(character.isdigit() for character in header.line.text):
+    if not _heads_a_column(header):
         return None
     above: list[Decimal] = []
     for row in layout.rows[header.row + 1 : header.row + 1 + _ROWS]:
-        cell = next(
-            (
-                cell
-                for cell in row
-                if min(cell.box[2], header.box[2]) > max(cell.box[0], header.box[0])
-            ),
-            None,
-        )
+        cell = next((cell for cell in row if _under(cell, header)), None)
         if cell is None:
             continue
         amounts = [a for a in amounts_of(cell.line.text) if a.has_decimals]
@@ -75,3 +60,12 @@ def column_sum_cell(
             return cell, amounts[0]
         above.append(amounts[0].value)
     return None
+
+
+def _heads_a_column(header: PlacedLine) -> bool:
+    """A header is words only: "TOTAL QU : 0" is a line of its own."""
+    return not any(character.isdigit() for character in header.line.text)
+
+
+def _under(cell: PlacedLine, header: PlacedLine) -> bool:
+    return overlaps_horizontally(cell.box, header.box)
