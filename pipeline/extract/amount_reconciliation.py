@@ -21,6 +21,7 @@ from pipeline.extract.layout import PageLayout, PlacedLine
 from pipeline.extract.normalize import (
     format_amount,
 )
+from pipeline.extract.table_totals import column_sum_cell
 from pipeline.types import Extraction, FieldValue
 
 _SUBTOTAL_LABELS = weighted_labels(
@@ -75,6 +76,41 @@ def _amount_candidates(
                 explanation=explain(found),
             )
         )
+    return candidates + _column_feet(layouts, labels, exclude=exclude, base=base)
+
+
+def _column_feet(
+    layouts: Sequence[PageLayout],
+    labels: Sequence[Label],
+    *,
+    exclude: re.Pattern[str] | None,
+    base: float,
+) -> list[Candidate]:
+    """Under a column headed by a label ("MwSt-Betrag", "Nettobetrag" over a
+    tax summary with a row per rate), the cell that is the sum of the cells
+    above it: the document's figure, where the cell right under the header is
+    one rate's."""
+    candidates = []
+    for layout in layouts:
+        for header in layout.lines:
+            text = header.line.text
+            if exclude is not None and exclude.search(text):
+                continue
+            weights = [label.weight for label in labels if label.pattern.search(text)]
+            foot = column_sum_cell(layout, header, amounts_in) if weights else None
+            if foot is None:
+                continue
+            cell, amount = foot
+            candidates.append(
+                Candidate(
+                    value=format_amount(amount.value),
+                    raw_value=amount.raw,
+                    score=base * max(weights),
+                    placed=cell,
+                    explanation=f"under '{text.strip()}', at its column's foot, "
+                    "the sum of the cells above it",
+                )
+            )
     return candidates
 
 

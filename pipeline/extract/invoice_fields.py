@@ -64,7 +64,7 @@ _PO_LABELS = weighted_labels(
         1.0,
     ),
     (r"(?:customer\s*|client\s*|your\s*)?p\.?o\.?(?=\s*[:#])(?!\s*box)", 0.9),
-    (r"bestell(?:nummer|nr\.?|ung\s*nr\.?|ung)|ihre\s*bestellung", 0.95),
+    (r"bestell\s*-?\s*(?:nummer|nr\.?|ung\s*-?\s*nr\.?|ung)|ihre\s*bestellung", 0.95),
     (r"(?:bon\s*de\s*)?commande\s*(?:n°|no|nº)?|order\s*(?:no|nr|number|#)\.?", 0.8),
     (r"your\s*(?:order|ref(?:erence)?)", 0.7),
 )

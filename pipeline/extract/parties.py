@@ -28,12 +28,15 @@ _CUSTOMER_LABELS = weighted_labels(
     ),
     (r"rechnungs?(?:empf[äa]nger|adresse|\s*an)|factur[ée]\s*[àa]|destinataire", 1.0),
     (r"customer(?:\s*name)?(?!\s*(?:no|number|id|#|copy|code|ref|service))", 0.85),
-    (r"client(?!\s*(?:no|number|id|#|code|ref))|buyer|kunde(?!n\s*-?\s*n)", 0.85),
+    (r"client(?!\s*(?:no|number|id|#|code|ref))|buyer|kunde(?!\w)", 0.85),
     (r"ship\s*to|deliver\s*to|attn\.?|attention", 0.55),
 )
 _NOT_A_NAME = re.compile(
     r"(?i)^\W*(?:invoice|date|no\.?|number|page|total|amount|address|tel|phone|fax"
     r"|e-?mail|www|http)\b"
+    # Another party's heading in the next column ("Rechnungsempfänger |
+    # Warenempfänger"), not a name.
+    r"|^\W*\w*empf[äa]nger\W*$"
 )
 
 # A column's label beside the customer's ("Original Date / Revision"): no

@@ -43,7 +43,7 @@ def column_sum_cell(
     amounts_of: Callable[[str], Sequence[AmountMatch]],
 ) -> tuple[PlacedLine, AmountMatch] | None:
     """The first cell down `header`'s column whose amount is the sum of the
-    two or more amounts above it: a tax summary's "Endbetrag" column (382,47
+    two or more (non-zero) amounts above it: a tax summary's "Endbetrag" column (382,47
     and 136,52 per rate, then 518,99) foots itself, whatever its last row
     says in its first column. `amounts_of` reads a cell's amounts."""
     if not _heads_a_column(header):
@@ -56,7 +56,10 @@ def column_sum_cell(
         amounts = [a for a in amounts_of(cell.line.text) if a.has_decimals]
         if len(amounts) != 1:
             continue
-        if len(above) >= 2 and sum(above, Decimal(0)) == amounts[0].value:
+        # Two parts at least, none of them nothing: a zero tax row and the
+        # figure under it "sum" to that figure without footing anything.
+        parts = [value for value in above if value != 0]
+        if len(parts) >= 2 and sum(parts, Decimal(0)) == amounts[0].value:
             return cell, amounts[0]
         above.append(amounts[0].value)
     return None

@@ -20,8 +20,12 @@ from pipeline.extract.table_totals import column_sum_cell, totals_row_cell
 
 
 def _spaced_words(words: str) -> str:
-    """Label words joined so that OCR-dropped spaces still match ("GRANDTOTAL")."""
-    return r"\s*".join(re.escape(word) for word in words.split())
+    """Label words joined so that OCR-dropped spaces still match ("GRANDTOTAL"),
+    and a space OCR put inside a longer word too ("Sum me inkl. USt")."""
+    return r"\s*".join(
+        r"\s?".join(map(re.escape, word)) if len(word) >= 4 else re.escape(word)
+        for word in words.split()
+    )
 
 
 def _label_patterns(

@@ -425,3 +425,50 @@ def test_the_customer_is_not_read_from_another_label_or_the_terms() -> None:
     )
     fields = {f.name: f for f in HeuristicExtractor().extract([order]).fields}
     assert fields["customer_name"].value == "Kara Eastman for Congress-D"
+
+
+def test_a_total_label_ocr_split_inside_a_word_is_still_the_total() -> None:
+    """ "Sum me inkl. USt": OCR put a space inside "Summe". Without the label
+    the item table's "Summe" column (its first line, 160,00) was taken."""
+    invoice = page(
+        line("Bei Spiel GmbH", 80, 60, 360, 90),
+        line("#", 80, 500, 100, 520),
+        line("Produkt", 160, 500, 300, 520),
+        line("Einzelpreis", 700, 500, 860, 520),
+        line("Summe", 1000, 500, 1100, 520),
+        line("1,00", 80, 540, 130, 560),
+        line("Künstlerische Gestaltung", 160, 540, 560, 560),
+        line("160,00 €", 700, 540, 830, 560),
+        line("160,00 €", 1000, 540, 1130, 560),
+        line("400,00", 80, 580, 150, 600),
+        line("Luftballon: Bunt, ca. 500ml", 160, 580, 600, 600),
+        line("0,79 €", 700, 580, 800, 600),
+        line("316,00 €", 1000, 580, 1130, 600),
+        line("Sum me netto: 496,00 €", 700, 660, 1130, 680),
+        line("Zuzügl. USt: 75,04 €", 700, 700, 1130, 720),
+        line("Sum me inkl. USt: 571,04 €", 700, 760, 1130, 780),
+    )
+    fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
+    assert fields["total_amount"].value == "571.04"
+    assert fields["subtotal_amount"].value == "496.00"
+    assert fields["tax_amount"].value == "75.04"
+
+
+def test_german_order_number_and_customer_labels_are_read_whole() -> None:
+    """ "Bestell-Nr" labels the order number ("Bestell-Datum" beside it does
+    not); "Kunden AG Mitte" under "Rechnungsempfänger" is a name, not the
+    label "Kunde" followed by "n AG Mitte"; the next column's heading
+    "Warenempfänger" is no name."""
+    invoice = page(
+        line("Lieferant GmbH", 80, 60, 360, 90),
+        line("Bestell-Nr", 700, 200, 820, 220),
+        line(": B123456789", 860, 200, 1040, 220),
+        line("Bestell-Datum", 700, 240, 860, 260),
+        line(": 01.08.2013", 880, 240, 1040, 260),
+        line("Rechnungsempfänger", 80, 400, 330, 420),
+        line("Warenempfänger", 380, 400, 600, 420),
+        line("Kunden AG Mitte", 80, 440, 300, 460),
+    )
+    fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
+    assert fields["po_number"].value == "B123456789"
+    assert fields["customer_name"].value == "Kunden AG Mitte"

@@ -4,9 +4,10 @@ line's amount under the header."""
 
 from __future__ import annotations
 
+from pipeline.extract.candidates import amounts_in
 from pipeline.extract.heuristic import HeuristicExtractor
 from pipeline.extract.layout import layout_page
-from pipeline.extract.table_totals import totals_row_cell
+from pipeline.extract.table_totals import column_sum_cell, totals_row_cell
 from pipeline.types import PageText
 from tests.pipeline.printed import line
 
@@ -67,34 +68,81 @@ def test_a_line_holding_a_number_heads_no_column() -> None:
     assert totals_row_cell(layout, totals) is None  # nothing below it
 
 
+# A tax summary with one row per rate and a last row of sums, which its first
+# column does not label.
+TAX_SUMMARY = PageText(
+    1,
+    1654,
+    2339,
+    (
+        line("MUSTERLIEFERANT GMBH", 109, 225, 400, 245),
+        line("Nettobetrag", 930, 1992, 1100, 2012),
+        line("MwSt-Betrag", 1131, 1992, 1290, 2012),
+        line("MwSt-%", 1302, 1994, 1400, 2014),
+        line("Endbetrag", 1453, 1988, 1600, 2008),
+        line("321,40", 989, 2021, 1080, 2041),
+        line("61,07", 1201, 2021, 1280, 2041),
+        line("19,0", 1308, 2023, 1360, 2043),
+        line("382,47", 1492, 2021, 1590, 2041),
+        line("127,59", 989, 2045, 1080, 2065),
+        line("8,93", 1210, 2045, 1280, 2065),
+        line("7,0", 1317, 2043, 1360, 2063),
+        line("136,52", 1492, 2047, 1590, 2067),
+        line("448,99", 987, 2098, 1080, 2118),
+        line("70,00", 1201, 2098, 1280, 2118),
+        line("EUR", 1319, 2100, 1380, 2120),
+        line("518,99", 1492, 2098, 1590, 2118),
+    ),
+    "ocr",
+)
+
+
 def test_a_column_foot_that_sums_the_cells_above_it_is_the_total() -> None:
-    """A tax summary with one row per rate and a last row of sums, which its
-    first column does not label: "Endbetrag" 382,47 + 136,52 = 518,99."""
+    """ "Endbetrag" 382,47 + 136,52 = 518,99."""
+    fields = {f.name: f for f in HeuristicExtractor().extract([TAX_SUMMARY]).fields}
+    assert fields["total_amount"].value == "518.99"
+    assert "foot" in fields["total_amount"].explanation
+
+
+def test_the_tax_and_net_columns_foot_the_same_way() -> None:
+    """ "MwSt-Betrag" 61,07 + 8,93 = 70,00 (not the rate 19,0 beside it), and
+    "Nettobetrag" 321,40 + 127,59 = 448,99: the three then add up."""
+    fields = {f.name: f for f in HeuristicExtractor().extract([TAX_SUMMARY]).fields}
+    assert fields["tax_amount"].value == "70.00"
+    assert fields["subtotal_amount"].value == "448.99"
+    for name in ("tax_amount", "subtotal_amount"):
+        assert "foot" in fields[name].explanation
+        assert "subtotal + tax = total" in fields[name].explanation
+
+
+def test_a_zero_row_and_the_figure_under_it_foot_nothing() -> None:
+    """A tax-exempt summary (one row, tax 0,00) above the document's sums:
+    0,00 + 2000,00 = 2000,00 is no foot, and the tax stays 0,00."""
     page = PageText(
         1,
         1654,
         2339,
         (
-            line("MUSTERLIEFERANT GMBH", 109, 225, 400, 245),
-            line("Nettobetrag", 930, 1992, 1100, 2012),
-            line("MwSt-Betrag", 1131, 1992, 1290, 2012),
-            line("MwSt-%", 1302, 1994, 1400, 2014),
-            line("Endbetrag", 1453, 1988, 1600, 2008),
-            line("321,40", 989, 2021, 1080, 2041),
-            line("61,07", 1201, 2021, 1280, 2041),
-            line("19,0", 1308, 2023, 1360, 2043),
-            line("382,47", 1492, 2021, 1590, 2041),
-            line("127,59", 989, 2045, 1080, 2065),
-            line("8,93", 1210, 2045, 1280, 2065),
-            line("7,0", 1317, 2043, 1360, 2063),
-            line("136,52", 1492, 2047, 1590, 2067),
-            line("448,99", 987, 2098, 1080, 2118),
-            line("70,00", 1201, 2098, 1280, 2118),
-            line("EUR", 1319, 2100, 1380, 2120),
-            line("518,99", 1492, 2098, 1590, 2118),
+            line("Steuerbasisbetrag", 500, 1000, 760, 1020),
+            line("USt. %", 900, 1000, 1000, 1020),
+            line("USt.-Betrag", 1100, 1000, 1260, 1020),
+            line("2000,00", 600, 1040, 720, 1060),
+            line("0", 940, 1040, 960, 1060),
+            line("0,00", 1180, 1040, 1250, 1060),
+            line("Positionssumme", 100, 1100, 360, 1120),
+            line("2000,00", 1150, 1100, 1260, 1120),
+            line("Rechnungssumme ohne Ust.", 100, 1140, 460, 1160),
+            line("2000,00", 1150, 1140, 1260, 1160),
+            line("Steuerbetrag", 100, 1180, 300, 1200),
+            line("0,00", 1180, 1180, 1260, 1200),
+            line("Bruttosumme", 100, 1220, 300, 1240),
+            line("2000,00", 1150, 1220, 1260, 1240),
         ),
         "ocr",
     )
+    layout = layout_page(page)
+    header = next(p for p in layout.lines if p.line.text == "USt.-Betrag")
+    assert column_sum_cell(layout, header, amounts_in) is None
     fields = {f.name: f for f in HeuristicExtractor().extract([page]).fields}
-    assert fields["total_amount"].value == "518.99"
-    assert "foot" in fields["total_amount"].explanation
+    assert fields["tax_amount"].value == "0.00"
+    assert fields["total_amount"].value == "2000.00"
