@@ -345,6 +345,15 @@ STEPS: dict[str, Callable[[np.ndarray], tuple[np.ndarray, str]]] = {
 }
 
 
+def turned_over(page: PageImage) -> PageImage:
+    """The page turned 180°, for a reading OCR was not sure of."""
+    with Image.open(io.BytesIO(page.image_bytes)) as image:
+        turned = image.convert("RGB").transpose(Image.Transpose.ROTATE_180)
+    buffer = io.BytesIO()
+    turned.save(buffer, format="JPEG", quality=92)
+    return replace(page, image_bytes=buffer.getvalue(), image_format="JPEG")
+
+
 def preprocess_page(
     page: PageImage, steps: Collection[str] = DEFAULT_STEPS
 ) -> PreprocessResult:
