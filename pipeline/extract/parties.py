@@ -18,6 +18,7 @@ from pipeline.extract.layout import PageLayout, PlacedLine, overlaps_horizontall
 from pipeline.extract.normalize import (
     find_dates,
 )
+from pipeline.extract.party_repair import space_brackets
 from pipeline.types import Box, FieldValue
 
 _CUSTOMER_LABELS = weighted_labels(
@@ -47,7 +48,8 @@ _ANOTHER_FIELD = re.compile(r"(?i)\b(?:date|datum|revision)\b")
 def customer_name(layouts: Sequence[PageLayout]) -> FieldValue | None:
     candidates = []
     for found, weight in labelled_texts(layouts, _CUSTOMER_LABELS):
-        text = " ".join(found.text.split()).strip(" :,")
+        # "Biden for President(33138)": OCR drops the space before a bracket.
+        text = " ".join(space_brackets(found.text).split()).strip(" :,")
         letters = sum(ch.isalpha() for ch in text)
         digits = sum(ch.isdigit() for ch in text)
         if letters < 3 or digits > letters or _NOT_A_NAME.match(text):

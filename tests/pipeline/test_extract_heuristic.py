@@ -472,3 +472,14 @@ def test_german_order_number_and_customer_labels_are_read_whole() -> None:
     fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
     assert fields["po_number"].value == "B123456789"
     assert fields["customer_name"].value == "Kunden AG Mitte"
+
+
+def test_the_customer_s_bracket_is_set_off_as_printed() -> None:
+    """OCR drops the space before the advertiser's account number."""
+    order = page(
+        line("WJLA-TV", 80, 60, 300, 100),
+        line("Advertiser", 80, 280, 220, 302),
+        line("Biden for President(33138)", 260, 280, 700, 302),
+    )
+    fields = {f.name: f for f in HeuristicExtractor().extract([order]).fields}
+    assert fields["customer_name"].value == "Biden for President (33138)"
