@@ -28,7 +28,7 @@ from rapidfuzz import fuzz
 
 from pipeline.extract import total_amount
 from pipeline.extract.candidates import amounts_in
-from pipeline.extract.layout import PageLayout, layout_pages
+from pipeline.extract.layout import PageLayout, layout_pages, overlaps_horizontally
 from pipeline.extract.normalize import (
     bic_matches_bank,
     find_dates,
@@ -184,6 +184,16 @@ def _amount_evidence(
             )
     if total is None or not layouts:
         return
+    column = _column_above(values["total_amount"], layouts)
+    if len(column) >= 2 and sum(column, Decimal(0)) == total:
+        # Only agreement says something: a column above a total may hold its
+        # subtotal and tax as well as the lines, or nothing but prices.
+        collector.add(
+            "total_amount",
+            LINES_SUM,
+            True,
+            f"the {len(column)} amounts above it in its column sum to it",
+        )
     cash_minus_change = total_amount.cash_minus_change(layouts)
     # A total read off the cash line itself would agree with cash - 0.00
     # change by construction ("CASH 04.00" for 94.00): no second reading.
@@ -206,6 +216,32 @@ def _amount_evidence(
             total >= largest,
             f"the largest amount after the first total label is {largest}",
         )
+
+
+def _column_above(value: FieldValue, layouts: list[PageLayout]) -> list[Decimal]:
+    """The amounts printed above the value in its column: on its page above
+    it, and on every page before (an ad-buy's spots run over several pages to
+    the total on the last)."""
+    if value.box is None:
+        return []
+    page = value.page_number or layouts[0].page.page_number
+    top = value.box[1]
+    found = []
+    for layout in layouts:
+        if layout.page.page_number > page:
+            break
+        same_page = layout.page.page_number == page
+        for placed in layout.lines:
+            if same_page and (placed.box[1] + placed.box[3]) / 2 >= top:
+                continue
+            if not overlaps_horizontally(placed.box, value.box):
+                continue
+            found.extend(
+                amount.value
+                for amount in amounts_in(placed.line.text)
+                if amount.has_decimals and amount.value > 0
+            )
+    return found
 
 
 def _on_a_cash_line(value: FieldValue, layouts: list[PageLayout]) -> bool:

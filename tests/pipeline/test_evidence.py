@@ -123,6 +123,51 @@ def test_lines_summing_to_the_subtotal_agree_and_otherwise_not() -> None:
     assert signal(wrong, "subtotal_amount", LINES_SUM) == -1
 
 
+def test_amounts_above_the_total_in_its_column_summing_to_it_agree() -> None:
+    """An ad-buy's spots, $200 + $200 + $400 over two pages, above a total in
+    the same column; a total they do not sum to, or one standing in another
+    column, gets no word (such columns may hold the subtotal and tax too)."""
+
+    def placed(text: str, x0: float, y0: float, page_number: int) -> OcrLine:
+        box = ((x0, y0), (x0 + 120, y0), (x0 + 120, y0 + 20), (x0, y0 + 20))
+        return OcrLine(text, 0.99, box, page_number)
+
+    def total_at(value: str, x0: float) -> Extraction:
+        box = (x0, 500.0, x0 + 120.0, 520.0)
+        found = FieldValue("total_amount", value, value, 0.8, 2, box)
+        return Extraction(fields=(found,))
+
+    first = PageText(
+        1,
+        800,
+        1000,
+        (
+            placed("Amount", 600, 100, 1),
+            placed("$200.00", 600, 200, 1),
+            placed("$200.00", 600, 240, 1),
+        ),
+        "ocr",
+    )
+    second = PageText(
+        2,
+        800,
+        1000,
+        (
+            placed("$400.00", 600, 100, 2),
+            placed("Gross Total", 100, 500, 2),
+            placed("$800.00", 600, 500, 2),
+        ),
+        "ocr",
+    )
+    summed = gather_evidence(total_at("800.00", 600), [first, second])
+    assert signal(summed, "total_amount", LINES_SUM) == 1
+    assert "3 amounts above it" in summed["total_amount"].notes[0]
+    other = gather_evidence(total_at("900.00", 600), [first, second])
+    assert signal(other, "total_amount", LINES_SUM) == 0
+    elsewhere = gather_evidence(total_at("800.00", 300), [first, second])
+    assert signal(elsewhere, "total_amount", LINES_SUM) == 0
+
+
 def test_cash_minus_change_is_the_total_on_a_receipt() -> None:
     receipt = page("TOTAL 33.90", "CASH 50.00", "CHANGE 16.10")
     assert (
