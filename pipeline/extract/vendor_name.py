@@ -92,6 +92,7 @@ def _labelled_vendors(layout: PageLayout) -> list[Candidate]:
             if _FIELD_LABEL.search(name):
                 continue
             if len(name) >= 3 and is_name_like(name):
+                name = _with_legal_form_below(layout, source, name)
                 candidates.append(
                     Candidate(
                         value=name,
@@ -103,6 +104,30 @@ def _labelled_vendors(layout: PageLayout) -> list[Candidate]:
                 )
                 break
     return candidates
+
+
+# A legal form ending a line: "Versicherungsverein Musterstadt a.G." under
+# "MVM Musterhafter" ends the name the line above begins.
+_LEGAL_FORM_ENDS = re.compile(
+    r"(?i)(?:"
+    + STRONG_SUFFIX.pattern.removeprefix("(?i)")
+    + r"|\ba\.\s?g\.|\be\.\s?v\.|\bvvag\b|\bkg(?:aa)?\b"
+    r"|\bmbh\b|\bsas\b|\bs\.?r\.?l\b)\W*$"
+)
+
+
+def _with_legal_form_below(layout: PageLayout, source: PlacedLine, name: str) -> str:
+    """The name with the line under it when that line ends in the legal form
+    the name lacks: a name printed over two lines."""
+    if STRONG_SUFFIX.search(name):
+        return name
+    below = layout.below(source, max_rows=1)[:1]
+    if not below:
+        return name
+    text = " ".join(below[0].line.text.split())
+    if not _LEGAL_FORM_ENDS.search(text) or ADDRESS_OR_CONTACT.search(text):
+        return name
+    return f"{name} {text}" if is_name_like(text) else name
 
 
 def _lines_under_label(layout: PageLayout, label: PlacedLine) -> list[PlacedLine]:
@@ -124,7 +149,8 @@ def _lines_under_label(layout: PageLayout, label: PlacedLine) -> list[PlacedLine
 # A party's numbers, not its name: "GLN 4333741000005", "Lief-Nr: 549910".
 _IDENTIFIER_LINE = re.compile(
     r"(?i)^\W*(?:gln|iln|ean|duns|lief(?:eranten)?\s*-?\s*nr|kunden\s*-?\s*nr"
-    r"|ust|steuer|vat|tax|siret|siren|hrb?)\b"
+    r"|ust|steuer|vat|tax|siret|siren|hrb?|glob(?:al|ale)\s*(?:id|nummer|number)"
+    r"|nummer|number)\b"
 )
 
 

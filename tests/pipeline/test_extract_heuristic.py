@@ -483,3 +483,30 @@ def test_the_customer_s_bracket_is_set_off_as_printed() -> None:
     )
     fields = {f.name: f for f in HeuristicExtractor().extract([order]).fields}
     assert fields["customer_name"].value == "Biden for President (33138)"
+
+
+def test_the_seller_s_name_past_a_global_number_and_over_two_lines() -> None:
+    """Under "Verkäufer:": "Nummer : 549910" and "Globale Nummer: ... (GTIN)"
+    are identifiers, not the name; a name whose legal form ends the next line
+    ("… Musterstadt a.G.") is read whole, and one that has its own is not
+    run into the street below it."""
+
+    def seller(*name_lines: str) -> PageText:
+        lines = [
+            line("Verkäufer:", 118, 780, 260, 800),
+            line("Nummer : 549910", 118, 812, 340, 832),
+            line("Globale Nummer: 4000001123452 (GTIN)", 118, 844, 600, 864),
+        ]
+        top = 876
+        for text in (*name_lines, "Musterstr. 12", "DE 12345 Musterstadt"):
+            lines.append(line(text, 118, top, 560, top + 20))
+            top += 32
+        return page(*lines)
+
+    def vendor(invoice: PageText) -> str:
+        fields = {f.name: f for f in HeuristicExtractor().extract([invoice]).fields}
+        return fields["vendor_name"].value
+
+    assert vendor(seller("Lieferant GmbH")) == "Lieferant GmbH"
+    two_lines = seller("MVM Musterhafter", "Versicherungsverein Musterstadt a.G.")
+    assert vendor(two_lines) == "MVM Musterhafter Versicherungsverein Musterstadt a.G."
