@@ -99,6 +99,9 @@ CONTACT_OR_ID = re.compile(
     r"|\d{2,4}[-\s]\d{3,4}[-\s]\d{3,4}|\b0\d{1,2}\s?-\s?\d{6,8}\b|\d+\.\d{2}\b"
     # Malaysian business registration numbers: "(65351-M)", "JM0325955-V".
     r"|\b[A-Z]{0,3}\d{5,}\s*-\s*[A-Z]\b"
+    # A box holding only a phone number, its label in the box before it
+    # ("Telefon | : +493012345678").
+    r"|^\W*(?:\+|0)\d[\d ]{7,}\W*$"
 )
 # "(JM0517726) NO 12 ..." or a bare "1227039": a registration number printed
 # before or instead of the first address line.
@@ -135,6 +138,7 @@ def vendor_address(
     ][:10]
     taken: list[PlacedLine] = []
     skipped = 0
+    passed_over: list[PlacedLine] = []
     for row in below:
         near = _in_the_name_s_column(
             [p for p in row if _overlaps(p.box, anchor, layout.page.width)], anchor
@@ -142,11 +146,14 @@ def vendor_address(
         address = [p for p in near if _is_address_line(p.line.text, taken)]
         ends = len(address) < len(near) and bool(taken or address)
         if address:
+            if not taken and comma_before_postcode:
+                address = _street_above(passed_over, address)
             taken.extend(address)
         elif not taken:
             # Registration numbers, a former name, a branch name may sit
             # between the name and its address.
             skipped += 1
+            passed_over = near
             if skipped > 4:
                 break
             continue
@@ -181,6 +188,28 @@ def vendor_address(
     )
 
 
+# "Ecke 12", "Weena 664": a European street line is a name and a house
+# number, with no word saying "street" ("Seite 1" is a page number).
+_STREET_AND_NUMBER = re.compile(
+    r"^(?!(?:seite|page|nr|no|rechnung|invoice|factuur|facture)\b)"
+    r"[^\W\d][\w.' -]{1,40}\s\d{1,4}\s?[a-zA-Z]?$",
+    re.IGNORECASE,
+)
+
+
+def _street_above(
+    passed_over: list[PlacedLine], address: list[PlacedLine]
+) -> list[PlacedLine]:
+    """The address, with the street line printed just above its postcode
+    line when the street has no word that marks it as one."""
+    if len(passed_over) != 1 or not _POSTCODE_LINE.match(address[0].line.text):
+        return address
+    street = passed_over[0]
+    if not _STREET_AND_NUMBER.match(" ".join(street.line.text.split())):
+        return address
+    return [street, *address]
+
+
 def join_address_lines(
     lines: Sequence[str], *, comma_before_postcode: bool = False
 ) -> str:
@@ -191,6 +220,9 @@ def join_address_lines(
     out = ""
     for line in (line.strip() for line in lines):
         if not line:
+            continue
+        if comma_before_postcode and out and _COUNTRY_LINE.fullmatch(line):
+            # The country after the city: an e-invoice states it apart.
             continue
         if comma_before_postcode and _POSTCODE_LINE.match(line):
             # "DE 80333 München" under the street: the country code is not
@@ -207,6 +239,11 @@ _POSTCODE_LINE = re.compile(
     r"(?:[A-Z]{1,2}-|[A-Z]{2}\s)?\d{4,5}(?:\s?[A-Z]{2})?\s+[^\W\d]"
 )
 _COUNTRY_BEFORE_POSTCODE = re.compile(r"^[A-Z]{2}\s(?=\d{4,5}\s)")
+_COUNTRY_LINE = re.compile(
+    r"(?i)\W*(?:deutschland|germany|france|nederland|the\s*netherlands|netherlands"
+    r"|belgi(?:que|ë|um)|[öo]sterreich|austria|schweiz|suisse|switzerland|italia|italy"
+    r"|espa[ñn]a|spain|luxembourg|united\s*kingdom)\W*"
+)
 
 
 # Money and bank lines ("Total EUR 120,50", "IBAN DE89 ...") are never address

@@ -510,3 +510,31 @@ def test_the_seller_s_name_past_a_global_number_and_over_two_lines() -> None:
     assert vendor(seller("Lieferant GmbH")) == "Lieferant GmbH"
     two_lines = seller("MVM Musterhafter", "Versicherungsverein Musterstadt a.G.")
     assert vendor(two_lines) == "MVM Musterhafter Versicherungsverein Musterstadt a.G."
+
+
+def test_a_european_address_as_one_line_writes_it() -> None:
+    """A street named without a street word ("Ecke 12") over its postcode
+    line belongs to the address; the country after the city and a phone
+    number in the box beside its label do not."""
+
+    def address(*lines_under_name: str) -> str:
+        lines = [line("Bei Spiel GmbH", 80, 60, 400, 90)]
+        top = 100
+        for text in lines_under_name:
+            lines.append(line(text, 80, top, 400, top + 22))
+            top += 30
+        lines.append(line("Telefon", 80, top, 180, top + 22))
+        lines.append(line(": +493012345678", 200, top, 420, top + 22))
+        lines.append(line("Gesamtbetrag 119,00 EUR", 600, 900, 1000, 922))
+        fields = {
+            f.name: f for f in HeuristicExtractor().extract([page(*lines)]).fields
+        }
+        return fields["vendor_address"].value
+
+    assert address("Ecke 12", "12345 Stadthausen") == "Ecke 12, 12345 Stadthausen"
+    assert (
+        address("Lieferantenstraße 20", "80333 München", "Deutschland")
+        == "Lieferantenstraße 20, 80333 München"
+    )
+    # Not a street: a page number over the postcode line.
+    assert address("Seite 1", "12345 Stadthausen") == "12345 Stadthausen"
