@@ -130,6 +130,9 @@ def vendor_address(
         (lay for lay in layouts if lay.page.page_number == vendor.page_number),
         layouts[0],
     )
+    sender = _address_in_sender_line(layout, vendor, comma_before_postcode)
+    if sender is not None:
+        return sender
     anchor = vendor.box
     below = [
         row
@@ -186,6 +189,54 @@ def vendor_address(
             )
         ],
     )
+
+
+# "Au bon moulin SARL - 1242 chemin de l'olive - 84340 Malaucène - France":
+# the line over a window envelope's address names the sender, then its address.
+_SENDER_SEPARATOR = re.compile(r"\s+[-–·•●|]\s+")
+
+
+def _address_in_sender_line(
+    layout: PageLayout, vendor: FieldValue, comma_before_postcode: bool
+) -> FieldValue | None:
+    """The address printed after the vendor's name on its sender line, when
+    the name was read from such a line."""
+    assert vendor.box is not None
+    name = vendor.value.casefold()
+    for placed in layout.lines:
+        text = " ".join(placed.line.text.split())
+        if not text.casefold().startswith(name) or not _boxes_share_a_row(
+            placed.box, vendor.box
+        ):
+            continue
+        segments = _SENDER_SEPARATOR.split(text[len(name) :])[1:]
+        parts: list[str] = []
+        for segment in segments:
+            if not _is_address_line(segment, []) and not (
+                parts and _COUNTRY_LINE.fullmatch(segment)
+            ):
+                break
+            parts.append(segment)
+        value = join_address_lines(parts, comma_before_postcode=comma_before_postcode)
+        if not _POSTCODE.search(value):
+            continue
+        return choose(
+            "vendor_address",
+            [
+                Candidate(
+                    value=value,
+                    raw_value=value,
+                    score=0.72,
+                    placed=placed,
+                    explanation="after the vendor's name on its sender line",
+                )
+            ],
+        )
+    return None
+
+
+def _boxes_share_a_row(first: Box, second: Box) -> bool:
+    return min(first[3], second[3]) > max(first[1], second[1])
 
 
 # "Ecke 12", "Weena 664": a European street line is a name and a house

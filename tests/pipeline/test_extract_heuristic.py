@@ -538,3 +538,27 @@ def test_a_european_address_as_one_line_writes_it() -> None:
     )
     # Not a street: a page number over the postcode line.
     assert address("Seite 1", "12345 Stadthausen") == "12345 Stadthausen"
+
+
+def test_the_address_follows_the_name_on_the_sender_line() -> None:
+    """The sender line over a window envelope's address, and the buyer's
+    delivery address under it, which is not the seller's."""
+    invoice = page(
+        line(
+            "Au bon moulin SARL - 1242 chemin de l'olive - 84340 Malaucène - France",
+            80,
+            60,
+            900,
+            84,
+        ),
+        line("TVA: FR11999999998 - SIRET: 99999999800010", 80, 100, 700, 124),
+        line("Facture FA-2017-0010", 80, 160, 400, 184),
+        line("Adresse de livraison", 80, 200, 400, 224),
+        line("Ma jolie boutique", 80, 240, 400, 264),
+        line("35 rue de la République", 80, 280, 400, 304),
+        line("69001 Lyon", 80, 320, 400, 344),
+        line("Total TTC 671,15 €", 700, 900, 1000, 924),
+    )
+    fields = {f.name: f.value for f in HeuristicExtractor().extract([invoice]).fields}
+    assert fields["vendor_name"] == "Au bon moulin SARL"
+    assert fields["vendor_address"] == "1242 chemin de l'olive, 84340 Malaucène"
