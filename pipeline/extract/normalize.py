@@ -18,6 +18,8 @@ from typing import Any
 
 import dateparser
 from schwifty import BIC, IBAN
+from schwifty.exceptions import InvalidCountryCode
+from schwifty.registry import get_iban_spec
 from stdnum.exceptions import ValidationError
 from stdnum.util import get_cc_module
 
@@ -453,7 +455,15 @@ def normalize_iban(text: str) -> str | None:
     """The compact IBAN when `text` is shaped like one, valid or not; None for
     anything else. Whether its check digits hold is `iban_is_valid`."""
     compact = compact_identifier(text)
-    return compact if _IBAN_SHAPE.fullmatch(compact) else None
+    if not _IBAN_SHAPE.fullmatch(compact):
+        return None
+    # An order id shaped like one ("OD304175096047380001") names no country
+    # that issues IBANs.
+    try:
+        get_iban_spec(compact[:2])
+    except InvalidCountryCode:
+        return None
+    return compact
 
 
 def bank_bic(iban: str) -> str | None:

@@ -200,6 +200,11 @@ def test_an_iban_with_wrong_check_digits_keeps_its_shape_but_is_invalid() -> Non
     assert normalize_iban("Invoice 2024-001") is None
 
 
+def test_an_order_id_shaped_like_an_iban_is_none() -> None:
+    """ "Order ID: OD304175096047380001": no country issues IBANs under OD."""
+    assert normalize_iban("OD304175096047380001") is None
+
+
 def test_it_reads_bics_with_a_known_country_only() -> None:
     assert normalize_bic("COBA DE FF XXX") == "COBADEFFXXX"
     assert normalize_bic("GENODEF1M04") == "GENODEF1M04"
