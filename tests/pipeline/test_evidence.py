@@ -137,27 +137,15 @@ def test_amounts_above_the_total_in_its_column_summing_to_it_agree() -> None:
         found = FieldValue("total_amount", value, value, 0.8, 2, box)
         return Extraction(fields=(found,))
 
-    first = PageText(
-        1,
-        800,
-        1000,
-        (
-            placed("Amount", 600, 100, 1),
-            placed("$200.00", 600, 200, 1),
-            placed("$200.00", 600, 240, 1),
-        ),
-        "ocr",
+    def page_of(number: int, *cells: tuple[str, float, float]) -> PageText:
+        lines = tuple(placed(text, x0, y0, number) for text, x0, y0 in cells)
+        return PageText(number, 800, 1000, lines, "ocr")
+
+    first = page_of(
+        1, ("Amount", 600, 100), ("$200.00", 600, 200), ("$200.00", 600, 240)
     )
-    second = PageText(
-        2,
-        800,
-        1000,
-        (
-            placed("$400.00", 600, 100, 2),
-            placed("Gross Total", 100, 500, 2),
-            placed("$800.00", 600, 500, 2),
-        ),
-        "ocr",
+    second = page_of(
+        2, ("$400.00", 600, 100), ("Gross Total", 100, 500), ("$800.00", 600, 500)
     )
     summed = gather_evidence(total_at("800.00", 600), [first, second])
     assert signal(summed, "total_amount", LINES_SUM) == 1
