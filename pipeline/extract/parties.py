@@ -130,10 +130,12 @@ def vendor_address(
         (lay for lay in layouts if lay.page.page_number == vendor.page_number),
         layouts[0],
     )
-    sender = _address_in_sender_line(layout, vendor, comma_before_postcode)
+    anchor = vendor.box
+    sender = _address_in_sender_line(
+        layout, vendor.value, anchor, comma_before_postcode
+    )
     if sender is not None:
         return sender
-    anchor = vendor.box
     below = [
         row
         for row in layout.rows
@@ -197,17 +199,14 @@ _SENDER_SEPARATOR = re.compile(r"\s+[-–·•●|]\s+")
 
 
 def _address_in_sender_line(
-    layout: PageLayout, vendor: FieldValue, comma_before_postcode: bool
+    layout: PageLayout, vendor: str, box: Box, comma_before_postcode: bool
 ) -> FieldValue | None:
     """The address printed after the vendor's name on its sender line, when
-    the name was read from such a line."""
-    assert vendor.box is not None
-    name = vendor.value.casefold()
+    the name (`vendor`, read at `box`) was read from such a line."""
+    name = vendor.lower()  # keeps the length, so the text can be cut after it
     for placed in layout.lines:
         text = " ".join(placed.line.text.split())
-        if not text.casefold().startswith(name) or not _boxes_share_a_row(
-            placed.box, vendor.box
-        ):
+        if not text.lower().startswith(name) or not _boxes_share_a_row(placed.box, box):
             continue
         segments = _SENDER_SEPARATOR.split(text[len(name) :])[1:]
         parts: list[str] = []
