@@ -94,6 +94,7 @@ CONTACT_OR_ID = re.compile(
     r"(?i)\b(?:tel|telefon|phone|ph|fax|hp|mobile|e-?mail|www|http|gst|sst|reg"
     r"|co\.?\s*no|company\s*no|roc|ssm|vat|ust|tax|invoice|receipt|date|cashier"
     r"|table|bill|iban|bic|roc|br|formerly|licensee|document|doc|telephone"
+    r"|facture|rechnung|factuur|fattura|factura"
     r"|thank|welcome|member|order|served|counter|pos|terminal|handelsname"
     r"|steuernummer|gln|siret|hr[ab]\s*\d+)\b|@"
     r"|\d{2,4}[-\s]\d{3,4}[-\s]\d{3,4}|\b0\d{1,2}\s?-\s?\d{6,8}\b|\d+\.\d{2}\b"

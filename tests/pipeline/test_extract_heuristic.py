@@ -514,8 +514,8 @@ def test_the_seller_s_name_past_a_global_number_and_over_two_lines() -> None:
 
 def test_a_european_address_as_one_line_writes_it() -> None:
     """A street named without a street word ("Ecke 12") over its postcode
-    line belongs to the address; the country after the city and a phone
-    number in the box beside its label do not."""
+    line belongs to the address; the country after the city, a phone number
+    in the box beside its label and the invoice's number line do not."""
 
     def address(*lines_under_name: str) -> str:
         lines = [line("Bei Spiel GmbH", 80, 60, 400, 90)]
@@ -538,6 +538,11 @@ def test_a_european_address_as_one_line_writes_it() -> None:
     )
     # Not a street: a page number over the postcode line.
     assert address("Seite 1", "12345 Stadthausen") == "12345 Stadthausen"
+    # Nor the document's number line under the city.
+    assert (
+        address("27 rue Henri Rolland", "69100 Villeurbanne", "Facture n° 2022089083")
+        == "27 rue Henri Rolland, 69100 Villeurbanne"
+    )
 
 
 def test_the_address_follows_the_name_on_the_sender_line() -> None:
