@@ -95,10 +95,11 @@ def page_text(page: PageImage, ocr: OcrEngine) -> ProcessedPage:
         lines, source = page.text_lines, "pdf_text"
     else:
         lines, source = ocr.recognize(page), "ocr"
-        if len(lines) >= _LINES_TO_JUDGE and _mean_confidence(lines) < _UNSURE_READING:
+        sureness = _mean_confidence(lines)
+        if len(lines) >= _LINES_TO_JUDGE and sureness < _UNSURE_READING:
             over = turned_over(page)
             again = ocr.recognize(over)
-            if _mean_confidence(again) > _mean_confidence(lines) + _SURER_BY:
+            if _mean_confidence(again) > sureness + _SURER_BY:
                 page, lines = over, again
                 turned = (AppliedStep(ORIENTATION, "turned 180° (read upside down)"),)
     text = PageText(

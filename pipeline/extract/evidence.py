@@ -28,7 +28,12 @@ from rapidfuzz import fuzz
 
 from pipeline.extract import total_amount
 from pipeline.extract.candidates import amounts_in
-from pipeline.extract.layout import PageLayout, layout_pages, overlaps_horizontally
+from pipeline.extract.layout import (
+    PageLayout,
+    layout_pages,
+    overlaps_horizontally,
+    overlaps_vertically,
+)
 from pipeline.extract.normalize import (
     bic_matches_bank,
     find_dates,
@@ -261,9 +266,7 @@ def _on_a_cash_line(value: FieldValue, layouts: list[PageLayout]) -> bool:
 
 
 def _boxes_overlap(first: Box, second: Box) -> bool:
-    return min(first[2], second[2]) > max(first[0], second[0]) and min(
-        first[3], second[3]
-    ) > max(first[1], second[1])
+    return overlaps_horizontally(first, second) and overlaps_vertically(first, second)
 
 
 def _largest_after_total_label(layouts: list[PageLayout]) -> Decimal | None:

@@ -105,6 +105,11 @@ def overlaps_horizontally(a: Box, b: Box) -> bool:
     return _horizontal_overlap(a, b) > 0
 
 
+def overlaps_vertically(a: Box, b: Box) -> bool:
+    """Whether two boxes share some height: one stands in the other's row."""
+    return min(a[3], b[3]) > max(a[1], b[1])
+
+
 def _vertical_overlap_ratio(a: Box, b: Box) -> float:
     overlap = min(a[3], b[3]) - max(a[1], b[1])
     shorter = min(a[3] - a[1], b[3] - b[1])

@@ -14,7 +14,12 @@ from pipeline.extract.labelled_text import (
     labelled_texts,
     weighted_labels,
 )
-from pipeline.extract.layout import PageLayout, PlacedLine, overlaps_horizontally
+from pipeline.extract.layout import (
+    PageLayout,
+    PlacedLine,
+    overlaps_horizontally,
+    overlaps_vertically,
+)
 from pipeline.extract.normalize import (
     find_dates,
 )
@@ -207,7 +212,9 @@ def _address_in_sender_line(
     name = vendor.lower()  # keeps the length, so the text can be cut after it
     for placed in layout.lines:
         text = " ".join(placed.line.text.split())
-        if not text.lower().startswith(name) or not _boxes_share_a_row(placed.box, box):
+        if not text.lower().startswith(name) or not overlaps_vertically(
+            placed.box, box
+        ):
             continue
         segments = _SENDER_SEPARATOR.split(text[len(name) :])[1:]
         parts: list[str] = []
@@ -235,14 +242,11 @@ def _address_in_sender_line(
     return None
 
 
-def _boxes_share_a_row(first: Box, second: Box) -> bool:
-    return min(first[3], second[3]) > max(first[1], second[1])
-
-
 # "Ecke 12", "Weena 664": a European street line is a name and a house
-# number, with no word saying "street" ("Seite 1" is a page number).
+# number, with no word saying "street" ("Seite 1" is a page number; a
+# document's own words are CONTACT_OR_ID's).
 _STREET_AND_NUMBER = re.compile(
-    r"^(?!(?:seite|page|nr|no|rechnung|invoice|factuur|facture)\b)"
+    r"^(?!(?:seite|page|nr|no)\b)"
     r"[^\W\d][\w.' -]{1,40}\s\d{1,4}\s?[a-zA-Z]?$",
     re.IGNORECASE,
 )
@@ -256,7 +260,8 @@ def _street_above(
     if len(passed_over) != 1 or not _POSTCODE_LINE.match(address[0].line.text):
         return address
     street = passed_over[0]
-    if not _STREET_AND_NUMBER.match(" ".join(street.line.text.split())):
+    text = " ".join(street.line.text.split())
+    if not _STREET_AND_NUMBER.match(text) or CONTACT_OR_ID.search(text):
         return address
     return [street, *address]
 

@@ -43,12 +43,14 @@ def column_sum_cell(
     amounts_of: Callable[[str], Sequence[AmountMatch]],
 ) -> tuple[PlacedLine, AmountMatch] | None:
     """The first cell down `header`'s column whose amount is the sum of the
-    two or more (non-zero) amounts above it: a tax summary's "Endbetrag" column (382,47
-    and 136,52 per rate, then 518,99) foots itself, whatever its last row
-    says in its first column. `amounts_of` reads a cell's amounts."""
+    two or more non-zero amounts above it: a tax summary's "Endbetrag" column
+    (382,47 and 136,52 per rate, then 518,99) foots itself, whatever its last
+    row says in its first column. `amounts_of` reads a cell's amounts."""
     if not _heads_a_column(header):
         return None
-    above: list[Decimal] = []
+    # Zeros are no parts: a zero tax row and the figure under it "sum" to
+    # that figure without footing anything.
+    parts: list[Decimal] = []
     for row in layout.rows[header.row + 1 : header.row + 1 + _ROWS]:
         cell = next((cell for cell in row if _under(cell, header)), None)
         if cell is None:
@@ -56,12 +58,10 @@ def column_sum_cell(
         amounts = [a for a in amounts_of(cell.line.text) if a.has_decimals]
         if len(amounts) != 1:
             continue
-        # Two parts at least, none of them nothing: a zero tax row and the
-        # figure under it "sum" to that figure without footing anything.
-        parts = [value for value in above if value != 0]
         if len(parts) >= 2 and sum(parts, Decimal(0)) == amounts[0].value:
             return cell, amounts[0]
-        above.append(amounts[0].value)
+        if amounts[0].value != 0:
+            parts.append(amounts[0].value)
     return None
 
 

@@ -244,14 +244,12 @@ def _labelled_totals(layout: PageLayout, placed: PlacedLine) -> list[Candidate]:
         )
     # An item table's header row ("Qty | Price | Total") is left out: its
     # column's foot may belong to the tax summary under it.
-    table_header = _TABLE_HEADER.search(_text_of(layout.rows[placed.row]))
-    if not found and not table_header:
+    if not found and not _TABLE_HEADER.search(_text_of(layout.rows[placed.row])):
         foot = column_sum_cell(layout, placed, cell_amounts)
+        cell = totals_row_cell(layout, placed) if foot is None else None
         if foot is not None:
             found.append((foot[0], foot[1], "at its column's foot, their sum", 0.95))
-    if not found and not table_header:
-        cell = totals_row_cell(layout, placed)
-        if cell is not None:
+        elif cell is not None:
             found.extend(
                 (cell, amount, "in its column, on the table's totals row", 0.9)
                 for amount in cell_amounts(cell.line.text)[-1:]
